@@ -1,0 +1,102 @@
+"""Engine throughput: XOR networks trained per second, annrl against PyTorch in the same run.
+
+    python benchmarks/engine.py [--epochs 2000] [--populations 1,1000,10000] [--repeat 3]
+
+Network-epochs per second for P XOR nets (2-2-1, sigmoid hidden, linear output, MSE, SGD lr 0.02
+momentum 0.9, full batch) in float64 and float32. PyTorch runs the same work: a plain training
+loop for P = 1 and for a 100-network sample (one network after another), and one batched
+``torch.bmm`` population for P >= 1000. Each figure is the best of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from annrl.nn import MLP, SGD, fit
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+Y = np.array([[0], [1], [1], [0]], dtype=float)
+
+
+def annrl_rate(population: int, epochs: int, dtype: str) -> float:
+    net = MLP([2, 2, 1], population=population, seed=0, dtype=dtype)
+    start = time.perf_counter()
+    fit(net, X, Y, loss="mse", optimizer=SGD(lr=0.02, momentum=0.9), epochs=epochs)
+    return population * epochs / (time.perf_counter() - start)
+
+
+def torch_loop_rate(networks: int, epochs: int, dtype: str) -> float:
+    import torch
+
+    dt = getattr(torch, dtype)
+    x, y = torch.tensor(X, dtype=dt), torch.tensor(Y, dtype=dt)
+    start = time.perf_counter()
+    for _ in range(networks):
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 1)).to(dt)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        loss_fn = torch.nn.MSELoss()
+        for _ in range(epochs):
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+    return networks * epochs / (time.perf_counter() - start)
+
+
+def torch_bmm_rate(population: int, epochs: int, dtype: str) -> float:
+    import torch
+
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.tensor(X, dtype=dt).expand(population, 4, 2)
+    y = torch.tensor(Y, dtype=dt)
+    params = [torch.randn(shape, generator=gen, dtype=dt, requires_grad=True)
+              for shape in ((population, 2, 2), (population, 1, 2), (population, 2, 1), (population, 1, 1))]
+    w1, b1, w2, b2 = params
+    optimizer = torch.optim.SGD(params, lr=0.02, momentum=0.9)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        out = torch.bmm(torch.sigmoid(torch.bmm(x, w1) + b1), w2) + b2
+        # summed per-network means: each network gets its own MSE gradient
+        ((out - y) ** 2).mean(dim=(1, 2)).sum().backward()
+        optimizer.step()
+    return population * epochs / (time.perf_counter() - start)
+
+
+def best(fn, repeat: int, *args) -> float:
+    return max(fn(*args) for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=2000, help="epochs per network")
+    parser.add_argument("--populations", default="1,1000,10000", help="comma-separated population sizes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    parser.add_argument("--no-torch", action="store_true", help="measure annrl only")
+    args = parser.parse_args()
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        has_torch = not args.no_torch
+    except ImportError:
+        has_torch = False
+    print(f"{'P':>6} {'dtype':>8} {'annrl net-ep/s':>15} {'torch net-ep/s':>15} {'torch kind':>11} {'ratio':>7}")
+    for population in (int(p) for p in args.populations.split(",")):
+        for dtype in ("float64", "float32"):
+            ours = best(annrl_rate, args.repeat, population, args.epochs, dtype)
+            peer, kind = float("nan"), "-"
+            if has_torch and population == 1:
+                peer, kind = best(torch_loop_rate, args.repeat, 1, args.epochs, dtype), "loop"
+            elif has_torch and population < 1000:
+                peer, kind = torch_loop_rate(min(population, 100), args.epochs, dtype), "loop x100"
+            elif has_torch:
+                peer, kind = best(torch_bmm_rate, args.repeat, population, args.epochs, dtype), "bmm"
+            print(f"{population:>6} {dtype:>8} {ours:>15.3e} {peer:>15.3e} {kind:>11} {ours / peer:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()

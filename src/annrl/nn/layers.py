@@ -1,0 +1,144 @@
+"""Layers: the dense layer and the activation layer, each a forward with its backward below it.
+
+Every layer has the same small interface:
+
+- ``param_specs() -> {name: ParamSpec}``: its parameters, without the population axis;
+- ``forward(params, x) -> (y, cache)``: ``params`` maps those names to ``(P, ...)`` arrays;
+- ``backward(params, grad_y, cache, input_grad) -> (grad_x or None, {name: grad})``.
+
+Layers hold settings only; the parameters live in the network's flat array and are passed in, so
+one layer object serves a population of any size, a checkpoint, or a genetic algorithm.
+Later layer kinds (recurrent cells, convolutions, plastic synapses) implement the same interface.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from annrl.backend import array_namespace, is_numpy
+from annrl.nn.activations import Activation, get_activation
+from annrl.nn.params import LARGE_POPULATION, SMALL_FAN_IN, ParamSpec
+
+
+class Layer:
+    """Base class of every layer (see the module docstring for the interface)."""
+
+    def param_specs(self) -> dict[str, ParamSpec]:
+        return {}
+
+    def forward(self, params: dict[str, Any], x: Any) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def backward(
+        self, params: dict[str, Any], grad_y: Any, cache: Any, input_grad: bool = True
+    ) -> tuple[Any, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class Dense(Layer):
+    """Fully connected layer ``z = x W + b``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of inputs and of units.
+
+    Notes
+    -----
+    ``weight`` has shape ``(P, n_in, n_out)`` and ``bias`` ``(P, 1, n_out)``. The input ``x`` is
+    ``(N, n_in)``, shared by all ``P`` networks, or ``(P, N, n_in)``; the output is ``(P, N, n_out)``.
+    In Nielsen's notation ``weight[p, k, j]`` is ``w_jk`` of network ``p``.
+    """
+
+    def __init__(self, n_in: int, n_out: int):
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"dense layer sizes must be >= 1, got n_in={n_in}, n_out={n_out}")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+
+    def param_specs(self):
+        return {
+            "weight": ParamSpec((self.n_in, self.n_out), self.n_in, self.n_out, "weight"),
+            "bias": ParamSpec((1, self.n_out), self.n_in, self.n_out, "bias"),
+        }
+
+    def forward(self, params, x):
+        w, b = params["weight"], params["bias"]
+        xp = array_namespace(w)
+        if _small_contraction(xp, w):
+            z = _population_matmul(xp, x, w)
+            z += b
+        else:
+            z = xp.matmul(x, w) + b
+        return z, x
+
+    def backward(self, params, grad_z, x, input_grad=True):
+        w = params["weight"]
+        xp = array_namespace(w)
+        grads = {"bias": xp.sum(grad_z, axis=1, keepdims=True)}
+        if _small_contraction(xp, w):
+            grads["weight"] = _population_outer(xp, x, grad_z)
+            grad_x = _population_matmul_t(xp, grad_z, w) if input_grad else None
+        else:
+            grads["weight"] = xp.matmul(xp.matrix_transpose(x), grad_z)
+            grad_x = xp.matmul(grad_z, xp.matrix_transpose(w)) if input_grad else None
+        return grad_x, grads
+
+    def __repr__(self):
+        return f"Dense({self.n_in} -> {self.n_out})"
+
+
+class ActivationLayer(Layer):
+    """An elementwise activation as a parameter-free layer."""
+
+    def __init__(self, activation: str | Activation):
+        self.activation = get_activation(activation)
+
+    def forward(self, params, x):
+        return self.activation.forward(x)
+
+    def backward(self, params, grad_y, cache, input_grad=True):
+        return self.activation.backward(grad_y, cache), {}
+
+    def __repr__(self):
+        return f"Activation({self.activation!r})"
+
+
+# -- small contractions along the population axis -------------------------------------------
+# For thousands of tiny networks (2 inputs, 2 units), a batched matmul spends its time on
+# per-matrix overhead. Written instead as a sum over the few inputs of broadcast products whose
+# innermost axis is the population, every operation streams over P contiguous numbers.
+# The arrays are "physical" views: (N, K, P) for activations, (K, J, P) for weights.
+
+
+def _small_contraction(xp: Any, w: Any) -> bool:
+    return is_numpy(xp) and w.shape[0] >= LARGE_POPULATION and w.shape[1] <= SMALL_FAN_IN
+
+
+def _physical(xp: Any, x: Any) -> Any:
+    """(P, N, K) -> (N, K, P) view; a shared (N, K) input -> (N, K, 1)."""
+    return x[..., None] if x.ndim == 2 else xp.permute_dims(x, (1, 2, 0))
+
+
+def _population_matmul(xp: Any, x: Any, w: Any) -> Any:
+    """``x @ w`` for x (N, K) or (P, N, K) and w (P, K, J) -> (P, N, J)."""
+    xph, wph = _physical(xp, x), xp.permute_dims(w, (1, 2, 0))
+    z = xph[:, 0:1, :] * wph[0]
+    for k in range(1, w.shape[1]):
+        z += xph[:, k : k + 1, :] * wph[k]
+    return xp.permute_dims(z, (2, 0, 1))
+
+
+def _population_matmul_t(xp: Any, g: Any, w: Any) -> Any:
+    """``g @ w^T`` for g (P, N, J) and w (P, K, J) -> (P, N, K)."""
+    gph, wph = xp.permute_dims(g, (1, 2, 0)), xp.permute_dims(w, (1, 2, 0))
+    out = gph[:, 0:1, :] * wph[:, 0, :]
+    for j in range(1, w.shape[2]):
+        out += gph[:, j : j + 1, :] * wph[:, j, :]
+    return xp.permute_dims(out, (2, 0, 1))
+
+
+def _population_outer(xp: Any, x: Any, g: Any) -> Any:
+    """``x^T @ g`` summed over samples: x (N, K) or (P, N, K), g (P, N, J) -> (P, K, J)."""
+    xph, gph = _physical(xp, x), xp.permute_dims(g, (1, 2, 0))
+    rows = [xp.sum(xph[:, k : k + 1, :] * gph, axis=0) for k in range(xph.shape[1])]
+    return xp.permute_dims(xp.stack(rows, axis=0), (2, 0, 1))
