@@ -103,7 +103,8 @@ def fit(
     batch_size : int, optional
         Mini-batch size; None trains on the full batch every epoch.
     until : float, optional
-        Per-network tolerance: a network whose epoch loss is <= ``until`` stops updating.
+        Per-network tolerance: a network whose loss is <= ``until`` stops updating (checked
+        before each full-batch update; after each epoch, on the mean batch loss, with mini-batches).
     rng : numpy.random.Generator, optional
         Shuffles mini-batches (required with ``batch_size``).
     callbacks : sequence of callable
@@ -134,13 +135,17 @@ def fit(
     full_batch = batch_size is None or int(batch_size) >= n_samples
     with _progress_bar(progress, int(epochs)) as advance, quiet_overflow(net.xp):
         for epoch in range(int(epochs)):
+            loop.epoch = epoch
             if full_batch:
-                value, prediction = loop.step(X, Y)
+                # the tolerance is checked before the update, so a network is frozen with
+                # exactly the weights that reached it
+                value, prediction = loop.step(X, Y, check_tolerance=True)
             else:
                 value, prediction = _minibatch_epoch(loop, X, Y, int(batch_size), rng), None
-            stop = loop.finish_epoch(epoch, value)
+                loop.check_tolerance(value)
+            loop.losses.append(value)
             state = EpochState(epoch, value, prediction, loop.active)
-            if any(callback(state) for callback in callbacks) or stop:
+            if any(callback(state) for callback in callbacks) or loop.all_frozen():
                 break
             advance()
         final_loss, _ = loss_fn(net.forward(X)[0], Y)
@@ -159,13 +164,16 @@ class _Loop:
         self.reached = np.full(P, -1)
         self.diverged = np.full(P, -1)
         self._last_finite = xp.asarray(net.flat_, copy=True)
+        self.epoch = 0
 
-    def step(self, X: Any, Y: Any) -> tuple[Any, Any]:
+    def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""
         net = self.net
         prediction, caches = net.forward(X)
         value, grad = self.loss_fn(prediction, Y)
         self._guard_divergence(value)
+        if check_tolerance:
+            self.check_tolerance(value)
         net.zero_grad()
         net.backward(grad, caches)
         self.optimizer.step(net.flat_, net.grad, self.active if self.any_frozen else None)
@@ -180,26 +188,26 @@ class _Loop:
             self._last_finite[...] = self.net.flat_
             return
         newly = to_numpy(~finite & self.active)
-        self.diverged[newly & (self.diverged < 0)] = len(self.losses)
+        self.diverged[newly & (self.diverged < 0)] = self.epoch
         self.net.flat_[...] = xp.where(finite[:, None], self.net.flat_, self._last_finite)
         self._last_finite[...] = self.net.flat_
         self._freeze(finite)
+
+    def check_tolerance(self, value: Any) -> None:
+        """Freeze the active networks whose loss is <= ``until``."""
+        if self.until is None:
+            return
+        done = (value <= self.until) & self.active
+        if bool(self.net.xp.any(done)):
+            self.reached[to_numpy(done)] = self.epoch
+            self._freeze(~done)
 
     def _freeze(self, keep: Any) -> None:
         self.active = self.active & keep
         self.any_frozen = True
 
-    def finish_epoch(self, epoch: int, value: Any) -> bool:
-        """Record the epoch loss, freeze networks at tolerance; True when none is left training."""
-        self.losses.append(value)
-        if self.until is None:
-            return False
-        xp = self.net.xp
-        done = (value <= self.until) & self.active
-        if bool(xp.any(done)):
-            self.reached[to_numpy(done)] = epoch
-            self._freeze(~done)
-        return not bool(xp.any(self.active))
+    def all_frozen(self) -> bool:
+        return self.any_frozen and not bool(self.net.xp.any(self.active))
 
     def history(self, final_loss: np.ndarray) -> History:
         P = self.net.population
