@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annrl.nn import ACTIVATIONS, MLP, Dense, Network, ActivationLayer, gradcheck, get_loss
+from annrl.nn import ACTIVATIONS, MLP, ActivationLayer, Dense, Network, get_loss, gradcheck
 
 DIFFERENTIABLE = [n for n, cls in ACTIVATIONS.items() if cls.differentiable]
 LOSSES = ["mse", "bce", "softmax_ce", "huber"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from annrl.nn import MLP, get_loss, get_optimizer, to_torch, from_torch
+from annrl.nn import MLP, from_torch, get_loss, get_optimizer, to_torch
 from oracle import torch, torch_reference
 
 TOL = 1e-10
