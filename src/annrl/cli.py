@@ -1,14 +1,30 @@
-"""The ``annrl`` command line: one sub-command per lab, agent and tool."""
+"""The ``annrl`` command line: one sub-command per lab, agent and tool.
+
+Bad input ends with one line, ``annrl: error: <what is wrong>``, and exit code 2; ``--debug``
+shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from annrl import __version__
+
+#: modules with a ``register(subparsers)`` function, one per command (imported on start-up)
+COMMANDS = ["annrl.demo", "annrl.labs.xor_cli"]
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="annrl", description=__doc__)
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(prog="annrl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"annrl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from importlib import import_module
+
+    for module in COMMANDS:
+        import_module(module).register(subparsers)
     return parser
 
 
@@ -18,7 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, OSError) as err:
+        if args.debug:
+            raise
+        print(f"annrl: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("annrl: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

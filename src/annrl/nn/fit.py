@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.backend import is_numpy, to_numpy
+from annrl.backend import is_numpy, keep_freed_memory, to_numpy
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -119,6 +119,8 @@ def fit(
     History
     """
     X, Y = _check_data(net, X, Y)
+    if is_numpy(net.xp):
+        keep_freed_memory()
     loss_fn = get_loss(loss)
     optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
     if int(epochs) < 0:

@@ -79,8 +79,8 @@ class Dense(Layer):
             grads["weight"] = _population_outer(xp, x, grad_z)
             grad_x = _population_matmul_t(xp, grad_z, w) if input_grad else None
         else:
-            grads["weight"] = xp.matmul(xp.matrix_transpose(x), grad_z)
-            grad_x = xp.matmul(grad_z, xp.matrix_transpose(w)) if input_grad else None
+            grads["weight"] = xp.matmul(x.mT, grad_z)
+            grad_x = xp.matmul(grad_z, w.mT) if input_grad else None
         return grad_x, grads
 
     def __repr__(self):

@@ -155,6 +155,14 @@ class Network:
     def zero_grad(self) -> None:
         self.grad[...] = 0.0
 
+    def layer_outputs(self, x: Any) -> list[Any]:
+        """The output of every layer, in order (each ``(P, N, units)``): what each neuron computes."""
+        x, outputs = self.check_input(x), []
+        for layer, params in zip(self.layers, self._layer_params, strict=True):
+            x = layer.forward(params, x)[0]
+            outputs.append(x)
+        return outputs
+
     def predict(self, x: Any) -> Any:
         """Outputs ``(P, N, out)`` for ``x`` of shape ``(N, in)`` or ``(P, N, in)``."""
         return self.forward(self.check_input(x))[0]

@@ -1,0 +1,66 @@
+"""What every ``annrl`` command shares: ``--out``/``--json`` options, metrics.json, a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def add_output_options(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument("--out", default=default_out, help=f"folder for metrics.json and figures (default: {default_out})")
+    parser.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def write_metrics(out: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``metrics`` as ``<out>/metrics.json`` (sorted keys, so runs compare as text)."""
+    path = Path(out) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def show(args: argparse.Namespace, metrics: dict[str, Any], title: str, rows: Sequence[tuple[str, Any]]) -> None:
+    """Print ``metrics`` as JSON (``--json``) or ``rows`` as a rich table."""
+    if getattr(args, "json", False):
+        print(json.dumps(metrics, indent=2, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    Console().print(table)

@@ -1,0 +1,249 @@
+"""The XOR lab: why the classic 2-2-1 network "fails on some seeds", answered with numbers.
+
+The default recipe is the classic tutorial's: 2 inputs, 2 sigmoid hidden units, one *linear*
+output, weights and biases from N(0, 1), MSE, SGD with lr 0.02 and momentum 0.9, 2000 full-batch
+epochs. All seeds train at once as one population. Every network that fails is classified by its
+state at the end of the budget:
+
+- ``still_learning``: its loss still falls (by more than 1% over the last tenth of training);
+- ``plateau``: it outputs (nearly) the same value for all four inputs, the mean of the targets:
+  MSE 0.25, the flat region around the constant network;
+- ``saturated``: a hidden unit's activation is pinned on every input (slope below 0.05), so its
+  gradient vanishes and the network has lost a unit it needs;
+- ``local_minimum``: the loss has stopped falling at another value (about 0.13 or 0.167 here).
+
+Then the failures train on, alone, for ``extend`` times as many epochs: those that solve XOR
+then were slow, not stuck, and the lab reports how many of each kind escape.
+
+>>> result = train(XorConfig(seeds=50, epochs=300), rng=None)
+>>> 0.0 <= result.metrics["success_rate"] <= 1.0
+True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.nn import MLP, Network, fit, get_optimizer
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+Y = np.array([[0], [1], [1], [0]], dtype=float)
+
+#: a loss that fell by more than this fraction over the last tenth of training is still learning
+STILL_LEARNING_DROP = 0.01
+#: outputs spread less than this over the four inputs: the network predicts a constant
+PLATEAU_SPREAD = 0.1
+#: hidden slope (sigmoid a (1 - a), tanh 1 - a^2) below this on all four inputs: saturated
+SATURATED_SLOPE = 0.05
+FAILURE_KINDS = ("still_learning", "plateau", "saturated", "local_minimum")
+
+
+@dataclass
+class XorConfig:
+    """Settings of one XOR experiment (defaults: the classic tutorial's recipe).
+
+    Parameters
+    ----------
+    seeds : int, default=1000
+        Networks trained at once (the population); network ``i`` is "seed i".
+    seed : int, default=0
+        Seed of the generator that draws every network's initial weights.
+    epochs : int, default=2000
+    hidden : int, default=2
+        Hidden units; 0 builds a single neuron (no hidden layer), which can never solve XOR.
+    activation : str, default="sigmoid"
+        Hidden activation.
+    output : str, default="identity"
+        Output activation (the tutorial's output is linear).
+    init : str, default="normal"
+        ``normal`` is N(0, 1) for weights and biases, as the tutorial draws them.
+    loss : {"mse", "bce"}, default="mse"
+        ``bce`` treats the output as a logit (binary cross-entropy on logits).
+    optimizer : {"sgd", "adam", "rmsprop"}, default="sgd"
+    lr : float, default=0.02
+    momentum : float, default=0.9
+        Only used by ``sgd`` (and ``rmsprop``).
+    dtype : {"float64", "float32"}, default="float64"
+    extend : int, default=5
+        Failed networks train on for ``extend * epochs`` more epochs to tell slow ones from
+        stuck ones; 0 skips that.
+    """
+
+    seeds: int = 1000
+    seed: int = 0
+    epochs: int = 2000
+    hidden: int = 2
+    activation: str = "sigmoid"
+    output: str = "identity"
+    init: str = "normal"
+    loss: str = "mse"
+    optimizer: str = "sgd"
+    lr: float = 0.02
+    momentum: float = 0.9
+    dtype: str = "float64"
+    extend: int = 5
+
+    def __post_init__(self):
+        for name, low in (("seeds", 1), ("epochs", 1), ("hidden", 0), ("extend", 0)):
+            if int(getattr(self, name)) < low:
+                raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
+        if self.loss not in ("mse", "bce"):
+            raise ValueError(f"loss must be one of ['bce', 'mse'], got {self.loss!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.momentum >= 0:
+            raise ValueError(f"momentum must be >= 0, got {self.momentum}")
+
+    def sizes(self) -> list[int]:
+        return [2, self.hidden, 1] if self.hidden else [2, 1]
+
+
+@dataclass
+class XorResult:
+    """What an XOR experiment produced: the trained population, its history and the metrics."""
+
+    config: XorConfig
+    net: Network
+    loss: np.ndarray  # (epochs, P)
+    solved: np.ndarray  # (P,) bool, at the end
+    solved_epoch: np.ndarray  # (P,) first epoch with all four outputs right, -1 if never
+    kinds: np.ndarray  # (P,) failure kind, "" for solved networks
+    escaped: np.ndarray  # (P,) failed, but solved with extend x more epochs
+    metrics: dict[str, Any]
+
+
+def build_network(config: XorConfig, rng: np.random.Generator) -> MLP:
+    return MLP(config.sizes(), hidden=config.activation, output=config.output, population=config.seeds,
+               init=config.init, rng=rng, dtype=config.dtype)
+
+
+def make_optimizer(config: XorConfig):
+    settings: dict[str, Any] = {"lr": config.lr}
+    if config.optimizer in ("sgd", "rmsprop"):
+        settings["momentum"] = config.momentum
+    return get_optimizer(config.optimizer, **settings)
+
+
+def correct(config: XorConfig, prediction: Any) -> Any:
+    """``(P,)`` True where all four outputs are on the right side of the decision threshold."""
+    threshold = 0.0 if config.loss == "bce" else 0.5  # bce outputs are logits
+    return ((prediction > threshold) == (Y > 0.5)).all(axis=(1, 2))
+
+
+def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress: bool = False) -> XorResult:
+    """Train ``config.seeds`` XOR networks at once and explain every failure."""
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    net = build_network(config, rng)
+    solved_epoch = np.full(config.seeds, -1)
+
+    def record_first_solve(state) -> None:
+        now = correct(config, np.asarray(state.prediction)) & (solved_epoch < 0)
+        solved_epoch[now] = state.epoch
+
+    start = time.perf_counter()
+    history = fit(net, X, Y, loss=config.loss, optimizer=make_optimizer(config), epochs=config.epochs,
+                  callbacks=[record_first_solve], progress=progress)
+    wall = time.perf_counter() - start
+    solved = correct(config, net.predict(X))
+    solved_epoch[solved & (solved_epoch < 0)] = config.epochs  # solved by the very last update
+    kinds = classify_failures(config, net, history.loss, solved)
+    escaped = train_failures_longer(config, net, solved)
+    metrics = summarize(config, history.final_loss, solved, solved_epoch, kinds, escaped, wall)
+    return XorResult(config, net, history.loss, solved, solved_epoch, kinds, escaped, metrics)
+
+
+def classify_failures(config: XorConfig, net: Network, loss: np.ndarray, solved: np.ndarray) -> np.ndarray:
+    """One of :data:`FAILURE_KINDS` for every unsolved network, "" for solved ones.
+
+    ``loss`` is the training history ``(epochs, P)``; the first test that holds names the kind.
+    """
+    tail = max(1, len(loss) // 10)
+    drop = (loss[-tail - 1] - loss[-1]) / np.maximum(np.abs(loss[-tail - 1]), 1e-12) if len(loss) > 1 else 0 * solved
+    out = np.asarray(net.predict(X))[:, :, 0]
+    if config.loss == "bce":
+        out = 1.0 / (1.0 + np.exp(-out))
+    constant = out.max(axis=1) - out.min(axis=1) < PLATEAU_SPREAD
+    saturated = _saturated_hidden_unit(net) if config.hidden else np.zeros(net.population, bool)
+    kinds = np.full(net.population, "local_minimum", dtype=object)
+    kinds[saturated] = "saturated"
+    kinds[constant] = "plateau"
+    kinds[drop > STILL_LEARNING_DROP] = "still_learning"
+    kinds[solved] = ""
+    return kinds
+
+
+def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray) -> np.ndarray:
+    """``(P,)`` True for failed networks that solve XOR within ``extend * epochs`` more epochs.
+
+    The failures are copied (``net`` is not changed), so "would more epochs have helped?" is
+    measured, not guessed.
+    """
+    escaped = np.zeros(len(solved), bool)
+    failed = np.flatnonzero(~solved)
+    if len(failed) == 0 or config.extend == 0:
+        return escaped
+    longer = net.select(failed)
+    fit(longer, X, Y, loss=config.loss, optimizer=make_optimizer(config), epochs=config.epochs * config.extend)
+    escaped[failed] = correct(config, longer.predict(X))
+    return escaped
+
+
+def _saturated_hidden_unit(net: Network) -> np.ndarray:
+    """``(P,)`` True where some hidden unit has a vanishing slope on all four inputs."""
+    a = np.asarray(net.layer_outputs(X)[1])  # hidden activations (P, 4, H)
+    slope = a * (1.0 - a) if net.layers[1].activation.name == "sigmoid" else 1.0 - a * a
+    return (slope.max(axis=1) < SATURATED_SLOPE).any(axis=1)
+
+
+def summarize(config, final_loss, solved, solved_epoch, kinds, escaped, wall) -> dict[str, Any]:
+    """The numbers of ``metrics.json`` (wall-clock figures only under ``timing``)."""
+    solve_epochs = solved_epoch[solved]
+    failed = np.flatnonzero(~solved)
+    quantile = (lambda q: float(np.quantile(solve_epochs, q))) if len(solve_epochs) else (lambda q: None)
+    return {
+        "config": asdict(config),
+        "seeds": config.seeds,
+        "epochs": config.epochs,
+        "success_rate": float(solved.mean()),
+        "solved": int(solved.sum()),
+        "epochs_to_solve_median": quantile(0.5),
+        "epochs_to_solve_quartiles": [quantile(0.25), quantile(0.75)],
+        "final_loss_quantiles": {q: float(np.quantile(final_loss, float(q))) for q in ("0.1", "0.5", "0.9")},
+        "failed_seeds": failed.tolist(),
+        "failure_kinds": {kind: int((kinds == kind).sum()) for kind in FAILURE_KINDS},
+        "extended_epochs": config.epochs * config.extend,
+        "solved_when_extended": {kind: int(((kinds == kind) & escaped).sum()) for kind in FAILURE_KINDS},
+        "failed_seed_kinds": {int(p): str(kinds[p]) for p in failed[:200]},
+        "timing": {"train_s": round(wall, 4), "net_epochs_per_s": round(config.seeds * config.epochs / wall)},
+    }
+
+
+#: the --compare grid: which changes to the classic recipe make XOR reliable?
+COMPARE_RECIPES: dict[str, dict[str, Any]] = {
+    "tutorial (2 sigmoid, SGD 0.02 m0.9)": {},
+    "3 hidden units": {"hidden": 3},
+    "4 hidden units": {"hidden": 4},
+    "lr 0.1": {"lr": 0.1},
+    "tanh hidden": {"activation": "tanh"},
+    "xavier init": {"init": "xavier"},
+    "bce loss": {"loss": "bce"},
+    "adam lr 0.05": {"optimizer": "adam", "lr": 0.05},
+    "single neuron (no hidden layer)": {"hidden": 0},
+    "single neuron, bce, adam (Keras one-liner)": {"hidden": 0, "loss": "bce", "optimizer": "adam", "lr": 0.05},
+}
+
+
+def compare(base: XorConfig) -> list[dict[str, Any]]:
+    """Train every recipe of :data:`COMPARE_RECIPES` on the same seeds; one row per recipe."""
+    rows = []
+    for name, changes in COMPARE_RECIPES.items():
+        config = XorConfig(**{**asdict(base), **changes})
+        metrics = train(config).metrics
+        rows.append({"recipe": name, "success_rate": metrics["success_rate"],
+                     "epochs_to_solve_median": metrics["epochs_to_solve_median"],
+                     "failure_kinds": metrics["failure_kinds"]})
+    return rows

@@ -1,0 +1,134 @@
+"""``annrl xor``: the XOR lab on the command line, its figures and its report section."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.clikit import add_output_options, non_negative_int, positive_float, positive_int, show, write_metrics
+from annrl.labs.xor import FAILURE_KINDS, X, XorConfig, XorResult, Y, compare, train
+from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
+from annrl.viz.report import Section, Table
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "xor", help="train many XOR networks at once and explain the seeds that fail",
+        description="Train --seeds 2-H-1 networks on XOR as one population (the classic tutorial's recipe by "
+        "default) and report the success rate, epochs to solve and why each failure failed.")
+    defaults = XorConfig()
+    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds, help="networks trained at once")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="full-batch epochs")
+    parser.add_argument("--hidden", type=non_negative_int, default=defaults.hidden,
+                        help="hidden units (0: a single neuron, no hidden layer)")
+    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
+                        help="hidden activation")
+    parser.add_argument("--output", choices=sorted(ACTIVATIONS), default=defaults.output,
+                        help="output activation (the tutorial's output is linear: identity)")
+    parser.add_argument("--init", choices=sorted(INITS), default=defaults.init,
+                        help="initial weights: normal is N(0, 1), as the tutorial's")
+    parser.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss, help="mse, or bce on a logit output")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=defaults.optimizer, help="update rule")
+    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help="learning rate")
+    parser.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum (sgd, rmsprop)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default=defaults.dtype, help="float precision")
+    parser.add_argument("--extend", type=non_negative_int, default=defaults.extend,
+                        help="train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
+    parser.add_argument("--compare", action="store_true", help="run the built-in grid of recipes and print a table")
+    add_output_options(parser, "runs/xor")
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> XorConfig:
+    names = XorConfig.__dataclass_fields__
+    return XorConfig(**{name: getattr(args, name) for name in names})
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    out = Path(args.out)
+    if args.compare:
+        rows = compare(config)
+        metrics = {"config": vars(config), "recipes": rows}
+        write_metrics(out, metrics)
+        from annrl.viz import training as plots
+
+        plots.bar_table([r["recipe"] for r in rows], [100 * r["success_rate"] for r in rows],
+                        out / "compare.png", xlabel="solved (% of seeds)", title="Which recipes make XOR reliable")
+        show(args, metrics, f"XOR recipes, {config.seeds} seeds x {config.epochs} epochs",
+             [(r["recipe"], f"{100 * r['success_rate']:.1f}% solved") for r in rows])
+        return 0
+    result = train(config, progress=not args.json)
+    write_metrics(out, result.metrics)
+    write_figures(result, out)
+    show(args, result.metrics, f"XOR: {config.seeds} seeds x {config.epochs} epochs", summary_rows(result))
+    return 0
+
+
+def summary_rows(result: XorResult) -> list[tuple[str, Any]]:
+    m = result.metrics
+    rows = [("success rate", f"{100 * m['success_rate']:.1f}%  ({m['solved']} of {m['seeds']})"),
+            ("median epochs to solve", m["epochs_to_solve_median"]),
+            ("median final loss", m["final_loss_quantiles"]["0.5"])]
+    for kind in FAILURE_KINDS:
+        rows.append((f"failed: {kind}",
+                     f"{m['failure_kinds'][kind]}  ({m['solved_when_extended'][kind]} solve in "
+                     f"{m['extended_epochs']} more epochs)"))
+    rows.append(("first failed seeds", ", ".join(map(str, m["failed_seeds"][:12])) or "none"))
+    rows.append(("net-epochs per second", m["timing"]["net_epochs_per_s"]))
+    return rows
+
+
+def write_figures(result: XorResult, out: Path) -> list[Path]:
+    """The lab's figures: loss curves, success over epochs, histograms, two decision surfaces."""
+    from annrl.viz import training as plots
+
+    cfg = result.config
+    paths = [
+        plots.loss_curves(result.loss, result.solved, out / "loss_curves.png"),
+        plots.success_over_epochs(result.solved_epoch, cfg.epochs, out / "success_vs_epochs.png"),
+        plots.histogram(result.loss[-1], out / "final_loss_hist.png", xlabel="final loss", log=True,
+                        title="Final loss of every seed"),
+    ]
+    solved_epochs = result.solved_epoch[result.solved]
+    if len(solved_epochs):
+        paths.append(plots.histogram(solved_epochs, out / "epochs_to_solve_hist.png", xlabel="epochs to solve",
+                                     title="Epochs to solve (solved seeds)"))
+    picks, titles = _surface_picks(result)
+    if picks:
+        threshold = 0.0 if cfg.loss == "bce" else 0.5
+        net = result.net.select(picks)
+        paths.append(plots.decision_surfaces(net.predict, X, Y, titles, out / "decision_surfaces.png",
+                                             threshold=threshold))
+    return paths
+
+
+def _surface_picks(result: XorResult) -> tuple[list[int], list[str]]:
+    picks, titles = [], []
+    solved = np.flatnonzero(result.solved)
+    if len(solved):
+        picks.append(int(solved[0]))
+        titles.append(f"seed {solved[0]}: solved")
+    for kind in FAILURE_KINDS:
+        failed = np.flatnonzero(result.kinds == kind)
+        if len(failed) and len(picks) < 3:
+            picks.append(int(failed[0]))
+            titles.append(f"seed {failed[0]}: {kind.replace('_', ' ')}")
+    return picks, titles
+
+
+def report_section(result: XorResult, out: Path, folder: str) -> Section:
+    """The XOR lab as a section of the demo's HTML report (figures under ``out/folder``)."""
+    figures = write_figures(result, out / folder)
+    m = result.metrics
+    text = (f"{m['seeds']} networks of the classic tutorial (2-2-1, sigmoid hidden, linear output, N(0, 1) "
+            f"weights, MSE, SGD lr 0.02 momentum 0.9) trained at once for {m['epochs']} epochs: "
+            f"{100 * m['success_rate']:.1f}% solve XOR. The failures are classified by their state at the end "
+            f"and then trained {m['extended_epochs']} epochs more to see which were only slow.")
+    rows = [(k, v) for k, v in summary_rows(result)]
+    return Section("XOR: why some seeds fail", text, [Table("Summary", ["", "value"], rows)],
+                   [f"{folder}/{p.name}" for p in figures])
