@@ -10,7 +10,8 @@ from typing import Any
 
 
 def add_output_options(parser: argparse.ArgumentParser, default_out: str) -> None:
-    parser.add_argument("--out", default=default_out, help=f"folder for metrics.json and figures (default: {default_out})")
+    parser.add_argument("--out", default=default_out,
+                        help=f"folder for metrics.json and figures (default: {default_out})")
     parser.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table")
 
 
