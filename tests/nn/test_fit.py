@@ -144,3 +144,30 @@ def test_bad_input_gets_a_clear_error(kwargs, message):
 def test_bad_settings_get_a_clear_error(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("setup", [
+    {"optimizer": lambda: SGD(lr=0.02, momentum=0.9)},
+    {"optimizer": lambda: Adam(lr=0.05), "until": 1e-3},
+    {"optimizer": lambda: Adam(lr=0.01), "batch_size": 2},
+])
+def test_trainer_resumes_bit_for_bit_from_its_state(setup):
+    from annrl.nn import Trainer
+
+    def make(seed_rng):
+        net = MLP([2, 3, 1], hidden="tanh", population=4, seed=9)
+        kwargs = {k: v for k, v in setup.items() if k != "optimizer"}
+        return Trainer(net, X, Y, optimizer=setup["optimizer"](), rng=np.random.default_rng(seed_rng), **kwargs)
+
+    straight = make(1)
+    straight.run(300)
+    first = make(1)
+    first.run(120)
+    arrays, info = first.state_dict()
+    resumed = make(999)  # a different rng: its state must come from the checkpoint
+    resumed.load_state_dict({k: v.copy() for k, v in arrays.items()}, info)
+    resumed.run(180)
+    np.testing.assert_array_equal(resumed.net.flat_, straight.net.flat_)
+    a, b = resumed.history(), straight.history()
+    np.testing.assert_array_equal(a.loss, b.loss)
+    np.testing.assert_array_equal(a.reached_epoch, b.reached_epoch)

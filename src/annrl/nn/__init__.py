@@ -10,7 +10,7 @@
 """
 
 from annrl.nn.activations import ACTIVATIONS, Activation, get_activation
-from annrl.nn.fit import EpochState, History, fit
+from annrl.nn.fit import EpochState, History, Trainer, fit
 from annrl.nn.gradcheck import GradCheck, gradcheck
 from annrl.nn.init import INITS, He, Init, Normal, TorchDefault, Uniform, Xavier, get_init
 from annrl.nn.layers import ActivationLayer, Dense, Layer
@@ -24,6 +24,6 @@ __all__ = [
     "ACTIVATIONS", "INITS", "LOSSES", "MLP", "MSE", "OPTIMIZERS", "SGD", "Activation", "ActivationLayer",
     "Adam", "BCEWithLogits", "Dense", "EpochState", "GradCheck", "He", "History", "Huber", "Init", "Layer",
     "Loss", "Network", "Normal", "Optimizer", "ParamSpec", "ParameterLayout", "RMSprop",
-    "SoftmaxCrossEntropy", "TorchDefault", "Uniform", "Xavier", "fit", "from_torch", "get_activation",
+    "SoftmaxCrossEntropy", "TorchDefault", "Trainer", "Uniform", "Xavier", "fit", "from_torch", "get_activation",
     "get_init", "get_loss", "get_optimizer", "gradcheck", "to_torch",
 ]

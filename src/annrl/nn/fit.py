@@ -84,7 +84,6 @@ def fit(
     rng: np.random.Generator | None = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
-    reset_optimizer: bool = True,
 ) -> History:
     """Train every network of ``net`` on ``(X, Y)``.
 
@@ -111,54 +110,51 @@ def fit(
         Called with an :class:`EpochState` after every epoch; returning True stops training.
     progress : bool, default=False
         Show a progress bar.
-    reset_optimizer : bool, default=True
-        Start from fresh optimizer state; False continues from ``optimizer.state_`` (resume).
 
     Returns
     -------
     History
+
+    See Also
+    --------
+    Trainer : the same loop, run in pieces and saved/restored exactly (checkpoints, resume).
     """
-    X, Y = _check_data(net, X, Y)
-    if is_numpy(net.xp):
-        keep_freed_memory()
-    loss_fn = get_loss(loss)
-    optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
-    if int(epochs) < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
-    n_samples = X.shape[-2]
-    if batch_size is not None:
-        if not 1 <= int(batch_size):
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if rng is None:
-            raise ValueError("fit with batch_size needs rng (a numpy.random.Generator) to shuffle")
-    if reset_optimizer or not optimizer.state_:
-        optimizer.reset(net.flat_)
-    loop = _Loop(net, loss_fn, optimizer, until)
-    full_batch = batch_size is None or int(batch_size) >= n_samples
-    with _progress_bar(progress, int(epochs)) as advance, quiet_overflow(net.xp):
-        for epoch in range(int(epochs)):
-            loop.epoch = epoch
-            if full_batch:
-                # the tolerance is checked before the update, so a network is frozen with
-                # exactly the weights that reached it
-                value, prediction = loop.step(X, Y, check_tolerance=True)
-            else:
-                value, prediction = _minibatch_epoch(loop, X, Y, int(batch_size), rng), None
-                loop.check_tolerance(value)
-            loop.losses.append(value)
-            state = EpochState(epoch, value, prediction, loop.active)
-            if any(callback(state) for callback in callbacks) or loop.all_frozen():
-                break
-            advance()
-        final_loss, _ = loss_fn(net.forward(X)[0], Y)
-    return loop.history(to_numpy(final_loss))
+    trainer = Trainer(net, X, Y, loss=loss, optimizer=optimizer, batch_size=batch_size, until=until, rng=rng)
+    trainer.run(epochs, callbacks=callbacks, progress=progress)
+    return trainer.history()
 
 
-class _Loop:
-    """Per-network bookkeeping of one ``fit``: losses, tolerance, divergence, frozen networks."""
+class Trainer:
+    """The training loop of :func:`fit`, resumable: run it in pieces, save and restore its state.
 
-    def __init__(self, net: Network, loss_fn: Loss, optimizer: Optimizer, until: float | None):
-        self.net, self.loss_fn, self.optimizer, self.until = net, loss_fn, optimizer, until
+    Parameters are those of :func:`fit`. ``run(epochs)`` trains ``epochs`` more epochs;
+    ``state_dict()`` returns every array and number the loop needs to continue exactly (the
+    parameters, the optimizer state, the per-network bookkeeping, the RNG state), and
+    ``load_state_dict`` puts them back, so that a run interrupted and resumed ends bit for bit where
+    an uninterrupted one does.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs trained so far.
+    active : array of bool, shape (P,)
+        Networks still training (not at tolerance, not diverged).
+    """
+
+    def __init__(self, net: Network, X: Any, Y: Any, *, loss: str | Loss = "mse", optimizer: Optimizer | None = None,
+                 batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None):
+        self.X, self.Y = _check_data(net, X, Y)
+        if batch_size is not None:
+            if not 1 <= int(batch_size):
+                raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            if rng is None:
+                raise ValueError("fit with batch_size needs rng (a numpy.random.Generator) to shuffle")
+        if is_numpy(net.xp):
+            keep_freed_memory()
+        self.net, self.loss_fn, self.until, self.rng = net, get_loss(loss), until, rng
+        self.optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
+        self.optimizer.reset(net.flat_)
+        self.batch_size = None if batch_size is None or int(batch_size) >= self.X.shape[-2] else int(batch_size)
         xp, P = net.xp, net.population
         self.active = xp.ones((P,), dtype=xp.bool, device=net.flat_.device)
         self.any_frozen = False
@@ -167,6 +163,31 @@ class _Loop:
         self.diverged = np.full(P, -1)
         self._last_finite = xp.asarray(net.flat_, copy=True)
         self.epoch = 0
+
+    def run(self, epochs: int, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> bool:
+        """Train ``epochs`` more epochs; True when training ended early (all networks frozen or a
+        callback asked to stop)."""
+        if int(epochs) < 0:
+            raise ValueError(f"epochs must be >= 0, got {epochs}")
+        with _progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
+            for _ in range(int(epochs)):
+                if self.batch_size is None:
+                    # the tolerance is checked before the update, so a network is frozen with
+                    # exactly the weights that reached it
+                    value, prediction = self.step(self.X, self.Y, check_tolerance=True)
+                else:
+                    value, prediction = self._minibatch_epoch(), None
+                    self.check_tolerance(value)
+                self.losses.append(value)
+                self.epoch += 1
+                if callbacks:
+                    state = EpochState(self.epoch - 1, value, prediction, self.active)
+                    if any(callback(state) for callback in callbacks):
+                        return True
+                if self.any_frozen and self.all_frozen():
+                    return True
+                advance()
+        return False
 
     def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""
@@ -180,6 +201,18 @@ class _Loop:
         net.backward(grad, caches)
         self.optimizer.step(net.flat_, net.grad, self.active if self.any_frozen else None)
         return value, prediction
+
+    def _minibatch_epoch(self) -> Any:
+        """One pass over shuffled mini-batches (one order shared by all networks); mean batch loss."""
+        xp, X, Y = self.net.xp, self.X, self.Y
+        order = self.rng.permutation(X.shape[-2])
+        total, batches = None, 0
+        for start in range(0, len(order), self.batch_size):
+            idx = xp.asarray(order[start : start + self.batch_size], device=self.net.flat_.device)
+            value, _ = self.step(xp.take(X, idx, axis=X.ndim - 2), xp.take(Y, idx, axis=Y.ndim - 2))
+            total = value if total is None else total + value
+            batches += 1
+        return total / batches
 
     def _guard_divergence(self, value: Any) -> None:
         # The weights that gave a finite loss are kept; one copy per step is the price of
@@ -209,25 +242,46 @@ class _Loop:
         self.any_frozen = True
 
     def all_frozen(self) -> bool:
-        return self.any_frozen and not bool(self.net.xp.any(self.active))
+        return not bool(self.net.xp.any(self.active))
 
-    def history(self, final_loss: np.ndarray) -> History:
+    def history(self) -> History:
+        """The record so far, with the loss of the current weights on the whole data set."""
+        with quiet_overflow(self.net.xp):
+            final_loss, _ = self.loss_fn(self.net.forward(self.X)[0], self.Y)
         P = self.net.population
         losses = np.stack([to_numpy(v) for v in self.losses]) if self.losses else np.zeros((0, P))
-        return History(losses, len(self.losses), self.reached, self.diverged, final_loss)
+        return History(losses, len(self.losses), self.reached.copy(), self.diverged.copy(), to_numpy(final_loss))
 
+    # -- exact save and restore --------------------------------------------------------------
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(arrays, info)``: NumPy arrays and JSON-able numbers that :meth:`load_state_dict` restores."""
+        P = self.net.population
+        arrays = {
+            "params": np.array(to_numpy(self.net.flat_)),
+            "fit.losses": np.stack([to_numpy(v) for v in self.losses]) if self.losses else np.zeros((0, P)),
+            "fit.active": np.array(to_numpy(self.active)),
+            "fit.reached": self.reached.copy(),
+            "fit.diverged": self.diverged.copy(),
+            "fit.last_finite": np.array(to_numpy(self._last_finite)),
+        }
+        arrays.update({f"optimizer.{k}": np.array(to_numpy(v)) for k, v in self.optimizer.state_.items()})
+        info = {"epoch": self.epoch, "any_frozen": self.any_frozen,
+                "rng": self.rng.bit_generator.state if self.rng is not None else None}
+        return arrays, info
 
-def _minibatch_epoch(loop: _Loop, X: Any, Y: Any, batch_size: int, rng: np.random.Generator) -> Any:
-    """One pass over shuffled mini-batches (one order shared by all networks); mean batch loss."""
-    xp = loop.net.xp
-    order = rng.permutation(X.shape[-2])
-    total, batches = None, 0
-    for start in range(0, len(order), batch_size):
-        idx = xp.asarray(order[start : start + batch_size], device=loop.net.flat_.device)
-        value, _ = loop.step(xp.take(X, idx, axis=X.ndim - 2), xp.take(Y, idx, axis=Y.ndim - 2))
-        total = value if total is None else total + value
-        batches += 1
-    return total / batches
+    def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` (same network shape and optimizer)."""
+        net, xp = self.net, self.net.xp
+        net.set_flat(arrays["params"])
+        self.losses = [net.asarray(row) for row in arrays["fit.losses"]]
+        self.active = xp.asarray(arrays["fit.active"], device=net.flat_.device)
+        self.reached, self.diverged = arrays["fit.reached"].copy(), arrays["fit.diverged"].copy()
+        self._last_finite[...] = net.asarray(arrays["fit.last_finite"])
+        for name, value in self.optimizer.state_.items():
+            value[...] = net.asarray(arrays[f"optimizer.{name}"])
+        self.epoch, self.any_frozen = int(info["epoch"]), bool(info["any_frozen"])
+        if info.get("rng") is not None and self.rng is not None:
+            self.rng.bit_generator.state = info["rng"]
 
 
 def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any]:
