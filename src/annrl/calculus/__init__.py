@@ -1,0 +1,44 @@
+"""Numerical and symbolic differentiation.
+
+Numerical: every method is a small callable ``method(x, t) -> dxdt`` (see ``base.py``), one
+file each: finite differences on any grid, Savitzky-Golay, smoothing spline, total variation.
+``accuracy.py`` measures them against an exact derivative. Symbolic: gradients, Jacobians,
+Hessians and the chain rule in time with SymPy, turned into NumPy functions (``symbolic.py``).
+"""
+
+from .accuracy import AccuracyTable, accuracy_table, analytic_signal, default_methods, plot_accuracy
+from .base import Differentiator
+from .finite_difference import (
+    BackwardDifference,
+    CentralDifference,
+    FiniteDifference,
+    FivePointStencil,
+    ForwardDifference,
+)
+from .savgol import SavitzkyGolay
+from .spline import SmoothingSpline
+from .symbolic import gradient, hessian, jacobian, rate_symbol, time_derivative, to_numpy
+from .total_variation import TotalVariation
+
+__all__ = [
+    "AccuracyTable",
+    "BackwardDifference",
+    "CentralDifference",
+    "Differentiator",
+    "FiniteDifference",
+    "FivePointStencil",
+    "ForwardDifference",
+    "SavitzkyGolay",
+    "SmoothingSpline",
+    "TotalVariation",
+    "accuracy_table",
+    "analytic_signal",
+    "default_methods",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "plot_accuracy",
+    "rate_symbol",
+    "time_derivative",
+    "to_numpy",
+]
