@@ -1,0 +1,126 @@
+"""The errors annrl raises on purpose, and the one place that turns them into exit codes.
+
+Every error a user can cause (a bad option, config value, expression, track file or
+checkpoint) is an :class:`AnnrlError` whose message is one line: what is wrong, the rule it
+breaks and the value received. The command line prints that line, ``annrl: error: ...``,
+and exits with status 2; the traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from os import PathLike
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+_MAX_VALUE_CHARS = 80
+
+
+class AnnrlError(Exception):
+    """Base class of every error annrl raises deliberately (never a bug)."""
+
+
+class InputError(AnnrlError, ValueError):
+    """Bad user input: an option, a config field, an expression, a file, an API argument.
+
+    Parameters
+    ----------
+    message : str
+        The whole one-line message. Use :meth:`invalid` to build the usual
+        "``<field> must be <rule>, got <value>``" form.
+    field : str, optional
+        The name of the offending input (``"--lr"``, ``"config.hidden"``, ``"expression"``).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(one_line(message))
+        self.field = field
+
+    @classmethod
+    def invalid(cls, field: str, rule: str, value: Any) -> InputError:
+        """``InputError("lr must be > 0, got -0.1")`` from its three parts."""
+        return cls(f"{field} must be {rule}, got {show_value(value)}", field=field)
+
+
+class MemoryBudgetError(InputError):
+    """A size that would exhaust memory, refused before anything is allocated.
+
+    Attributes
+    ----------
+    needed : int
+        The estimated size, in bytes.
+    limit : int
+        The budget it exceeds, in bytes.
+    """
+
+    def __init__(self, message: str, *, needed: int, limit: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.needed = needed
+        self.limit = limit
+
+
+class CheckpointError(AnnrlError):
+    """A checkpoint that cannot be written, or read back exactly: ``"<file>: <fault>"``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file (or run folder) concerned.
+    fault : str
+        What is wrong with it, in one line.
+    """
+
+    def __init__(self, path: str | PathLike[str], fault: str) -> None:
+        self.path = str(path)
+        self.fault = one_line(fault)
+        super().__init__(f"{self.path}: {self.fault}")
+
+
+def show_value(value: Any) -> str:
+    """``repr(value)`` shortened to one line of at most 80 characters, for error messages."""
+    text = one_line(repr(value))
+    if len(text) > _MAX_VALUE_CHARS:
+        text = text[: _MAX_VALUE_CHARS - 3] + "..."
+    return text
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks escaped, so that an error message stays on one line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = False) -> int:
+    """Run a command handler and turn deliberate errors into one line and an exit code.
+
+    Parameters
+    ----------
+    handler : callable
+        The sub-command, called as ``handler(args)``; it returns an exit code or None (0).
+    args : argparse.Namespace or any
+        Passed to ``handler`` unchanged.
+    debug : bool, default=False
+        Print the traceback before the one-line message.
+
+    Returns
+    -------
+    int
+        The handler's code; 2 after an :class:`AnnrlError` or a ``ValueError`` (bad input);
+        130 after a ``KeyboardInterrupt`` (a second Ctrl-C). Any other exception is a bug
+        and propagates with its traceback.
+    """
+    try:
+        return int(handler(args) or 0)
+    except (AnnrlError, ValueError) as err:
+        return _report(f"error: {err}", EXIT_BAD_INPUT, debug)
+    except KeyboardInterrupt:
+        return _report("interrupted", EXIT_INTERRUPTED, debug)
+
+
+def _report(line: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"annrl: {one_line(line)}", file=sys.stderr)
+    return code
