@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from annrl import __version__
+from annrl.errors import run_cli
 
 #: modules with a ``register(subparsers)`` function, one per command (imported on start-up)
 COMMANDS = ["annrl.demo", "annrl.labs.xor_cli"]
@@ -34,16 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
-    try:
-        return int(args.handler(args) or 0)
-    except (ValueError, OSError) as err:
-        if args.debug:
-            raise
-        print(f"annrl: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("annrl: interrupted", file=sys.stderr)
-        return 130
+    return run_cli(args.handler, args, debug=args.debug)
 
 
 if __name__ == "__main__":

@@ -43,12 +43,17 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def add_checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint-every", default=None, metavar="EVERY",
+                        help="save a checkpoint every EVERY epochs (500), or time (90s, 10m), or 'off' (default: 300s)")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
+
+
 def write_metrics(out: str | Path, metrics: dict[str, Any]) -> Path:
-    """Write ``metrics`` as ``<out>/metrics.json`` (sorted keys, so runs compare as text)."""
-    path = Path(out) / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    """Write ``metrics`` atomically as ``<out>/metrics.json`` (sorted keys, so runs compare as text)."""
+    from annrl.io import RunDir
+
+    return RunDir(out).write_metrics(metrics)
 
 
 def show(args: argparse.Namespace, metrics: dict[str, Any], title: str, rows: Sequence[tuple[str, Any]]) -> None:

@@ -79,6 +79,14 @@ class CheckpointError(AnnrlError):
         super().__init__(f"{self.path}: {self.fault}")
 
 
+class Stopped(AnnrlError):
+    """A run stopped by SIGINT/SIGTERM after saving a checkpoint; ``exit_code`` is 128 + signal."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(one_line(message))
+        self.exit_code = exit_code
+
+
 def show_value(value: Any) -> str:
     """``repr(value)`` shortened to one line of at most 80 characters, for error messages."""
     text = one_line(repr(value))
@@ -113,6 +121,9 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
     """
     try:
         return int(handler(args) or 0)
+    except Stopped as err:
+        print(str(err), file=sys.stderr)
+        return err.exit_code
     except (AnnrlError, ValueError) as err:
         return _report(f"error: {err}", EXIT_BAD_INPUT, debug)
     except KeyboardInterrupt:

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from annrl.nn import MLP, Network, fit, get_optimizer
+from annrl.io.resume import Checkpointer, Phases
+from annrl.nn import MLP, Network, Trainer, get_optimizer
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -134,24 +135,38 @@ def correct(config: XorConfig, prediction: Any) -> Any:
     return ((prediction > threshold) == (Y > 0.5)).all(axis=(1, 2))
 
 
-def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress: bool = False) -> XorResult:
-    """Train ``config.seeds`` XOR networks at once and explain every failure."""
+def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress: bool = False,
+          checkpointer: Checkpointer | None = None) -> XorResult:
+    """Train ``config.seeds`` XOR networks at once and explain every failure.
+
+    With a ``checkpointer`` (``--out``, ``--checkpoint-every``, ``--resume``) the run saves its
+    state as it goes and resumes from it, ending bit for bit as an uninterrupted run.
+    """
     rng = rng if rng is not None else np.random.default_rng(config.seed)
+    checkpointer = checkpointer or Checkpointer(None, asdict(config))
     net = build_network(config, rng)
+    trainer = Trainer(net, X, Y, loss=config.loss, optimizer=make_optimizer(config))
     solved_epoch = np.full(config.seeds, -1)
+    restored = checkpointer.restored_state("main")
+    if restored is not None:
+        solved_epoch[...] = restored[0]["solved_epoch"]
 
     def record_first_solve(state) -> None:
         now = correct(config, np.asarray(state.prediction)) & (solved_epoch < 0)
         solved_epoch[now] = state.epoch
 
+    def lab_state():
+        return {"solved_epoch": solved_epoch}, {}
+
     start = time.perf_counter()
-    history = fit(net, X, Y, loss=config.loss, optimizer=make_optimizer(config), epochs=config.epochs,
-                  callbacks=[record_first_solve], progress=progress)
+    done = checkpointer.train(trainer, config.epochs, phase="main", extra=lab_state, callbacks=[record_first_solve],
+                              progress=progress)
     wall = time.perf_counter() - start
+    history = trainer.history()
     solved = correct(config, net.predict(X))
     solved_epoch[solved & (solved_epoch < 0)] = config.epochs  # solved by the very last update
     kinds = classify_failures(config, net, history.loss, solved)
-    escaped = train_failures_longer(config, net, solved)
+    escaped = train_failures_longer(config, net, solved, checkpointer, done)
     metrics = summarize(config, history.final_loss, solved, solved_epoch, kinds, escaped, wall)
     return XorResult(config, net, history.loss, solved, solved_epoch, kinds, escaped, metrics)
 
@@ -176,7 +191,8 @@ def classify_failures(config: XorConfig, net: Network, loss: np.ndarray, solved:
     return kinds
 
 
-def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray) -> np.ndarray:
+def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray, checkpointer: Checkpointer,
+                          done: Phases) -> np.ndarray:
     """``(P,)`` True for failed networks that solve XOR within ``extend * epochs`` more epochs.
 
     The failures are copied (``net`` is not changed), so "would more epochs have helped?" is
@@ -186,9 +202,9 @@ def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray) -
     failed = np.flatnonzero(~solved)
     if len(failed) == 0 or config.extend == 0:
         return escaped
-    longer = net.select(failed)
-    fit(longer, X, Y, loss=config.loss, optimizer=make_optimizer(config), epochs=config.epochs * config.extend)
-    escaped[failed] = correct(config, longer.predict(X))
+    longer = Trainer(net.select(failed), X, Y, loss=config.loss, optimizer=make_optimizer(config))
+    checkpointer.train(longer, config.epochs * config.extend, phase="extend", step_offset=config.epochs, done=done)
+    escaped[failed] = correct(config, longer.net.predict(X))
     return escaped
 
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_output_options, non_negative_int, positive_float, positive_int, show, write_metrics
+from annrl.clikit import (
+    add_checkpoint_options,
+    add_output_options,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    show,
+    write_metrics,
+)
+from annrl.io import graceful_stop
+from annrl.io.network_file import save_network
+from annrl.io.resume import Checkpointer
 from annrl.labs.xor import FAILURE_KINDS, X, XorConfig, XorResult, Y, compare, train
 from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
 from annrl.viz.report import Section, Table
@@ -40,6 +52,8 @@ def register(subparsers: Any) -> None:
                         help="train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
     parser.add_argument("--compare", action="store_true", help="run the built-in grid of recipes and print a table")
     add_output_options(parser, "runs/xor")
+    add_checkpoint_options(parser)
+    parser.add_argument("--no-figures", action="store_true", help="write metrics.json and the model only")
     parser.set_defaults(handler=run)
 
 
@@ -53,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.compare:
         rows = compare(config)
-        metrics = {"config": vars(config), "recipes": rows}
+        metrics = {"config": asdict(config), "recipes": rows}
         write_metrics(out, metrics)
         from annrl.viz import training as plots
 
@@ -62,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
         show(args, metrics, f"XOR recipes, {config.seeds} seeds x {config.epochs} epochs",
              [(r["recipe"], f"{100 * r['success_rate']:.1f}% solved") for r in rows])
         return 0
-    result = train(config, progress=not args.json)
+    with graceful_stop() as stop:
+        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+        result = train(config, progress=not args.json, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
-    write_figures(result, out)
+    save_network(out / "model.safetensors", result.net, {"lab": "xor", "config": asdict(config)})
+    if not args.no_figures:
+        write_figures(result, out)
     show(args, result.metrics, f"XOR: {config.seeds} seeds x {config.epochs} epochs", summary_rows(result))
     return 0
 

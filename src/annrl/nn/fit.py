@@ -169,7 +169,7 @@ class Trainer:
         callback asked to stop)."""
         if int(epochs) < 0:
             raise ValueError(f"epochs must be >= 0, got {epochs}")
-        with _progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
+        with progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
             for _ in range(int(epochs)):
                 if self.batch_size is None:
                     # the tolerance is checked before the update, so a network is frozen with
@@ -301,7 +301,8 @@ def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any]:
     return X, Y
 
 
-def _progress_bar(show: bool, total: int):
+def progress_bar(show: bool, total: int):
+    """A context giving an ``advance()`` function: a rich progress bar, or nothing when not ``show``."""
     if not show:
         return nullcontext(lambda: None)
     return _RichProgress(total)

@@ -26,6 +26,10 @@ class Layer:
     def param_specs(self) -> dict[str, ParamSpec]:
         return {}
 
+    def spec(self) -> dict[str, Any]:
+        """The layer's settings as JSON (``{"type": ..., ...}``), enough to build it again."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved yet")
+
     def forward(self, params: dict[str, Any], x: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
@@ -83,6 +87,9 @@ class Dense(Layer):
             grad_x = xp.matmul(grad_z, w.mT) if input_grad else None
         return grad_x, grads
 
+    def spec(self):
+        return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out}
+
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out})"
 
@@ -99,8 +106,26 @@ class ActivationLayer(Layer):
     def backward(self, params, grad_y, cache, input_grad=True):
         return self.activation.backward(grad_y, cache), {}
 
+    def spec(self):
+        slope = getattr(self.activation, "negative_slope", None)
+        settings = {"negative_slope": slope} if slope is not None else {}
+        return {"type": "Activation", "name": self.activation.name, **settings}
+
     def __repr__(self):
         return f"Activation({self.activation!r})"
+
+
+def layer_from_spec(spec: dict[str, Any]) -> Layer:
+    """Build a layer from :meth:`Layer.spec` output (the inverse of ``spec``)."""
+    kind = spec.get("type")
+    if kind == "Dense":
+        return Dense(int(spec["n_in"]), int(spec["n_out"]))
+    if kind == "Activation":
+        activation = get_activation(spec["name"])
+        if "negative_slope" in spec:
+            activation = type(activation)(float(spec["negative_slope"]))
+        return ActivationLayer(activation)
+    raise ValueError(f"layer type must be one of ['Activation', 'Dense'], got {kind!r}")
 
 
 # -- small contractions along the population axis -------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from annrl.backend import array_namespace, to_backend, to_numpy
 from annrl.nn.activations import Activation, get_activation
 from annrl.nn.init import Init, get_init
-from annrl.nn.layers import ActivationLayer, Dense, Layer
+from annrl.nn.layers import ActivationLayer, Dense, Layer, layer_from_spec
 from annrl.nn.params import ParameterLayout, new_flat, population_inner
 
 DTYPES = ("float64", "float32")
@@ -177,12 +177,15 @@ class Network:
         x = self.asarray(x)
         n_in = self.n_inputs
         shape = tuple(x.shape)
-        if x.ndim == 2 and shape[1] == n_in:
+        # a sample is an (in,) vector, or a (T, in) sequence for a recurrent first layer
+        rank = next(getattr(layer, "sample_ndim", 1) for layer in self.layers if hasattr(layer, "n_in"))
+        if x.ndim == rank + 1 and shape[-1] == n_in:
             return x
-        if x.ndim == 3 and shape[0] == self.population and shape[2] == n_in:
+        if x.ndim == rank + 2 and shape[0] == self.population and shape[-1] == n_in:
             return x
+        sample = "T, " * (rank - 1) + str(n_in)
         raise ValueError(
-            f"input must have shape (N, {n_in}) or ({self.population}, N, {n_in}), got {shape}"
+            f"input must have shape (N, {sample}) or ({self.population}, N, {sample}), got {shape}"
         )
 
     @property
@@ -206,6 +209,19 @@ class Network:
         clone._allocate(xp, self.flat_.device)
         clone.flat_[...] = xp.asarray(values, device=clone.flat_.device)
         return clone
+
+    def spec(self) -> dict[str, Any]:
+        """The architecture as JSON: layers, population size and dtype (not the parameters)."""
+        return {"layers": [layer.spec() for layer in self.layers], "population": self.population,
+                "dtype": self.dtype}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Network:
+        """A network of the architecture ``spec`` (from :meth:`spec`), with zero parameters."""
+        layers = [layer_from_spec(s) for s in spec["layers"]]
+        net = Network(layers, population=int(spec["population"]), dtype=spec["dtype"], init="normal", seed=0)
+        net.flat_[...] = 0.0
+        return net
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}(P={self.population}, D={self.n_params}, {self.dtype})"]

@@ -1,0 +1,144 @@
+"""Checkpoints and ``--resume`` for training commands: one object, used the same way by every lab.
+
+A command builds a :class:`Checkpointer` from its ``--out``, ``--checkpoint-every`` and
+``--resume`` options and its config, then trains through :meth:`Checkpointer.train`, which runs a
+:class:`~annrl.nn.Trainer` in chunks, saves on schedule and on SIGINT/SIGTERM, and on resume
+starts from the newest valid checkpoint. Saving is a pure side effect, so a resumed run ends bit
+for bit where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.errors import InputError, Stopped
+from annrl.io.checkpoint import Checkpoint
+from annrl.io.rundir import CheckpointSchedule, RunDir
+from annrl.io.signals import StopRequest
+from annrl.nn.fit import progress_bar
+
+#: with a time-based schedule, the clock is looked at every this many epochs
+TIME_CHECK_EPOCHS = 50
+
+State = tuple[dict[str, np.ndarray], dict[str, Any]]
+ExtraState = Callable[[], State]
+#: the saved state of each phase of a run: ``{phase: (arrays, info)}``
+Phases = dict[str, State]
+
+
+class Checkpointer:
+    """Periodic checkpoints of one run folder, and the state to resume from.
+
+    Parameters
+    ----------
+    out : str or Path or None
+        The command's ``--out`` folder (checkpoints go to ``out/checkpoints``); None never saves.
+    config : dict
+        The run's settings (JSON-able); a resume with different settings is refused.
+    every : str, optional
+        ``--checkpoint-every``: ``"500"`` epochs, ``"90s"``, ``"10m"``, ``"off"``; default 300 s.
+    resume : bool, default=False
+        Start from the newest valid checkpoint in ``out`` (a fresh start if there is none).
+    stop : StopRequest, optional
+        From :func:`annrl.io.graceful_stop`; when it trips, the run saves and raises :class:`Stopped`.
+
+    Attributes
+    ----------
+    restored : Checkpoint or None
+        The checkpoint resumed from.
+    """
+
+    def __init__(self, out: str | Path | None, config: dict[str, Any], *, every: str | None = None,
+                 resume: bool = False, stop: StopRequest | None = None):
+        self.run = RunDir(out) if out is not None else None
+        self.schedule = CheckpointSchedule.parse("off" if out is None else every)
+        self.config, self.stop = config, stop or StopRequest()
+        self.restored: Checkpoint | None = None
+        if self.run is None:
+            return
+        if resume:
+            self.restored = self._latest()
+        elif self.run.saved_steps():
+            print(f"annrl: warning: {self.run.path} holds checkpoints of an earlier run; starting over "
+                  "(add --resume to continue it)", file=sys.stderr)
+
+    def _latest(self) -> Checkpoint | None:
+        checkpoint, skipped = self.run.latest()
+        for fault in skipped:
+            print(f"annrl: warning: skipped damaged checkpoint {fault}", file=sys.stderr)
+        if checkpoint is not None and checkpoint.metadata.get("config") != self.config:
+            saved = checkpoint.metadata.get("config")
+            saved = saved or {}
+            changed = sorted(k for k in set(saved) | set(self.config) if saved.get(k) != self.config.get(k))
+            raise InputError(f"--resume: the checkpoint in {self.run.path} was made with other settings "
+                             f"({', '.join(changed)}); use the same options or another --out")
+        return checkpoint
+
+    def restored_state(self, phase: str) -> State | None:
+        """The arrays and info saved for ``phase``, if the run resumed from that phase."""
+        ck = self.restored
+        if ck is None or phase not in ck.metadata.get("phases", {}):
+            return None
+        prefix = f"{phase}/"
+        arrays = {k[len(prefix):]: v for k, v in ck.tensors.items() if k.startswith(prefix)}
+        return arrays, ck.metadata["phases"][phase]
+
+    def save(self, step: int, phases: Phases) -> Path | None:
+        """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``)."""
+        if self.run is None:
+            return None
+        tensors = {f"{phase}/{name}": value for phase, (arrays, _) in phases.items() for name, value in arrays.items()}
+        metadata = {"config": self.config, "phases": {phase: info for phase, (_, info) in phases.items()}}
+        path = self.run.save(step, tensors, metadata)
+        self.schedule.mark_saved()
+        return path
+
+    def train(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
+              done: Phases | None = None,
+              callbacks: Sequence[Callable] = (), progress: bool = False) -> Phases:
+        """Run ``trainer`` (an :class:`annrl.nn.Trainer`) to ``epochs`` epochs with checkpoints.
+
+        ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
+        network first solved its task); ``done`` carries the saved state of earlier phases, so a
+        checkpoint always holds everything needed to resume. The checkpoint step is
+        ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
+        ``done`` of the next phase.
+        """
+        restored = self.restored_state(phase)
+        if restored is not None:
+            arrays, info = restored
+            fit_arrays = {k[len("fit/"):]: v for k, v in arrays.items() if k.startswith("fit/")}
+            trainer.load_state_dict(fit_arrays, info["fit"])
+        extra = extra or (lambda: ({}, {}))
+
+        def state() -> Phases:
+            arrays, info = trainer.state_dict()
+            more_arrays, more_info = extra()
+            mine = ({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays}, {"fit": info, **more_info})
+            return {**(done or {}), phase: mine}
+
+        with progress_bar(progress, epochs - trainer.epoch) as advance:
+            callbacks = [*callbacks, lambda _: advance()] if progress else list(callbacks)
+            while trainer.epoch < epochs:
+                ended = trainer.run(self._chunk(step_offset, trainer.epoch, epochs), callbacks=callbacks)
+                step = step_offset + trainer.epoch
+                if self.stop.requested:
+                    path = self.save(step, state())
+                    raise Stopped(self.stop.message(path), self.stop.exit_code)
+                if self.schedule.due(step):
+                    self.save(step, state())
+                if ended:
+                    break
+        return state()
+
+    def _chunk(self, offset: int, epoch: int, epochs: int) -> int:
+        """Epochs to run before looking at the schedule and the stop flag again."""
+        every = self.schedule.every_steps
+        if every is not None:
+            return min(every - (offset + epoch) % every, epochs - epoch)
+        return min(TIME_CHECK_EPOCHS, epochs - epoch)
