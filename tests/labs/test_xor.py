@@ -68,7 +68,7 @@ def test_same_seed_gives_identical_metrics():
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("seeds", 0, "seeds must be >= 1, got 0"), ("lr", -0.1, "lr must be > 0, got -0.1"),
+    [("seeds", 0, "seeds must be an integer >= 1, got 0"), ("lr", -0.1, "lr must be > 0, got -0.1"),
      ("loss", "mae", "loss must be one of")],
 )
 def test_bad_config_is_refused(field, value, message):
@@ -87,11 +87,20 @@ def test_cli_writes_metrics_and_figures(tmp_path, capsys):
     assert {p.name for p in out.glob("*.png")} >= {"loss_curves.png", "success_vs_epochs.png", "final_loss_hist.png"}
 
 
-def test_cli_rejects_bad_options_with_exit_code_2(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["xor", "--lr", "-0.1"])
-    assert exit_info.value.code == 2
-    assert "must be > 0, got -0.1" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--lr", "-0.1"], "--lr must be > 0, got -0.1"), (["--seeds", "0"], "--seeds must be an integer >= 1, got 0"),
+     (["--momentum", "1.5"], "--momentum must be a number in [0, 1), got 1.5")],
+)
+def test_cli_rejects_bad_options_with_one_line_and_exit_code_2(args, message, capsys):
+    assert main(["xor", *args]) == 2
+    assert capsys.readouterr().err.strip() == f"annrl: error: {message}"
+
+
+def test_a_population_too_large_for_memory_is_refused_up_front(monkeypatch, capsys):
+    monkeypatch.setenv("ANNRL_MEMORY_FRACTION", "0.000001")
+    assert main(["xor", "--seeds", "100000"]) == 2
+    assert "loss history of 100000 networks" in capsys.readouterr().err
 
 
 def test_targets_are_xor():

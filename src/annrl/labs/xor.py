@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from annrl.io.resume import Checkpointer, Phases
-from annrl.nn import MLP, Network, Trainer, get_optimizer
+from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer, get_optimizer
+from annrl.validate import Interval, Options, array_nbytes, check, check_memory
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -41,6 +42,24 @@ PLATEAU_SPREAD = 0.1
 #: hidden slope (sigmoid a (1 - a), tanh 1 - a^2) below this on all four inputs: saturated
 SATURATED_SLOPE = 0.05
 FAILURE_KINDS = ("still_learning", "plateau", "saturated", "local_minimum")
+
+
+#: the rules of every XorConfig field, checked on entry (and by the CLI, naming them --lr, ...)
+XOR_TABLE = {
+    "seeds": [Interval(int, 1, None, closed="left")],
+    "seed": [Interval(int, 0, None, closed="left")],
+    "epochs": [Interval(int, 1, None, closed="left")],
+    "hidden": [Interval(int, 0, None, closed="left")],
+    "activation": [Options({n for n, a in ACTIVATIONS.items() if a.differentiable})],
+    "output": [Options({n for n, a in ACTIVATIONS.items() if a.differentiable})],
+    "init": [Options(set(INITS))],
+    "loss": [Options({"mse", "bce"})],
+    "optimizer": [Options(set(OPTIMIZERS))],
+    "lr": [Interval(float, 0, None, closed="neither")],
+    "momentum": [Interval(float, 0, 1, closed="left")],
+    "dtype": [Options({"float64", "float32"})],
+    "extend": [Interval(int, 0, None, closed="left")],
+}
 
 
 @dataclass
@@ -89,15 +108,7 @@ class XorConfig:
     extend: int = 5
 
     def __post_init__(self):
-        for name, low in (("seeds", 1), ("epochs", 1), ("hidden", 0), ("extend", 0)):
-            if int(getattr(self, name)) < low:
-                raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
-        if self.loss not in ("mse", "bce"):
-            raise ValueError(f"loss must be one of ['bce', 'mse'], got {self.loss!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not self.momentum >= 0:
-            raise ValueError(f"momentum must be >= 0, got {self.momentum}")
+        check(XOR_TABLE, asdict(self))
 
     def sizes(self) -> list[int]:
         return [2, self.hidden, 1] if self.hidden else [2, 1]
@@ -142,6 +153,9 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
     With a ``checkpointer`` (``--out``, ``--checkpoint-every``, ``--resume``) the run saves its
     state as it goes and resumes from it, ending bit for bit as an uninterrupted run.
     """
+    # the loss history dominates memory: (epochs, P) for the run, and again for the extension
+    history = array_nbytes((config.epochs * (1 + config.extend), config.seeds))
+    check_memory(2 * history, f"the loss history of {config.seeds} networks x {config.epochs} epochs")
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     checkpointer = checkpointer or Checkpointer(None, asdict(config))
     net = build_network(config, rng)

@@ -12,17 +12,15 @@ import numpy as np
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
-    non_negative_int,
-    positive_float,
-    positive_int,
     show,
     write_metrics,
 )
 from annrl.io import graceful_stop
 from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
-from annrl.labs.xor import FAILURE_KINDS, X, XorConfig, XorResult, Y, compare, train
+from annrl.labs.xor import FAILURE_KINDS, XOR_TABLE, X, XorConfig, XorResult, Y, compare, train
 from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
+from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
 
 
@@ -32,10 +30,10 @@ def register(subparsers: Any) -> None:
         description="Train --seeds 2-H-1 networks on XOR as one population (the classic tutorial's recipe by "
         "default) and report the success rate, epochs to solve and why each failure failed.")
     defaults = XorConfig()
-    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds, help="networks trained at once")
+    parser.add_argument("--seeds", type=int, default=defaults.seeds, help="networks trained at once")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="full-batch epochs")
-    parser.add_argument("--hidden", type=non_negative_int, default=defaults.hidden,
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="full-batch epochs")
+    parser.add_argument("--hidden", type=int, default=defaults.hidden,
                         help="hidden units (0: a single neuron, no hidden layer)")
     parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
                         help="hidden activation")
@@ -45,10 +43,10 @@ def register(subparsers: Any) -> None:
                         help="initial weights: normal is N(0, 1), as the tutorial's")
     parser.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss, help="mse, or bce on a logit output")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=defaults.optimizer, help="update rule")
-    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help="learning rate")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
     parser.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum (sgd, rmsprop)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default=defaults.dtype, help="float precision")
-    parser.add_argument("--extend", type=non_negative_int, default=defaults.extend,
+    parser.add_argument("--extend", type=int, default=defaults.extend,
                         help="train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
     parser.add_argument("--compare", action="store_true", help="run the built-in grid of recipes and print a table")
     add_output_options(parser, "runs/xor")
@@ -63,6 +61,7 @@ def config_from_args(args: argparse.Namespace) -> XorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_cli(XOR_TABLE, args)
     config = config_from_args(args)
     out = Path(args.out)
     if args.compare:
