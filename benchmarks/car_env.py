@@ -1,0 +1,123 @@
+"""Steps per second of the car environment, beside Gymnasium's CartPole measured in the same run.
+
+    python benchmarks/car_env.py                  # the issue's setting: 1024 cars, 5 rays, s_bends
+    python benchmarks/car_env.py --cars 4096 --seconds 3
+
+Targets (issue #3): the vectorised env with 1024 cars and 5 rays on the S-bends track steps at
+least 1e6 car-steps/s on 2 cores; one car through ``gymnasium.make`` at least 3e4 steps/s.
+Every figure is the median of ``--repeats`` timed runs of ``--seconds`` each (wall clock), and
+the best run is shown too: this machine is shared, so the load average is printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import gymnasium as gym
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+import annrl.envs  # noqa: F401  (registers annrl/CarTrack-v0)
+from annrl.envs import CarTrackVecEnv
+
+ACTION_MIX = [0.2, 0.2, 0.1, 0.4, 0.1]  # left, right, straight, faster, slower: cars move and crash
+REFERENCE_CARTPOLE = 1.5e5  # CartPole steps/s on this machine when idle, as quoted in issue #3
+
+
+def rate(step, steps_per_call: int, seconds: float, repeats: int) -> dict[str, float]:
+    """Steps per wall-clock second (median and best of ``repeats`` runs) and per CPU second.
+
+    CPU time (all threads of this process) is reported too because the machine is shared: other
+    processes slow the wall clock down but do not bill this process for their time.
+    """
+    step()  # warm up
+    wall, cpu = [], []
+    for _ in range(repeats):
+        calls, start, start_cpu = 0, time.perf_counter(), time.process_time()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            for _ in range(10):
+                step()
+            calls += 10
+        wall.append(calls * steps_per_call / elapsed)
+        cpu.append(calls * steps_per_call / max(time.process_time() - start_cpu, 1e-9))
+    return {"median": statistics.median(wall), "best": max(wall), "per_cpu_second": statistics.median(cpu)}
+
+
+def vector_stepper(cars: int, track: str, threads: int, seed: int):
+    env = CarTrackVecEnv(cars, track, num_threads=threads)
+    env.reset(seed=seed)
+    actions = np.random.default_rng(seed).choice(5, size=(256, cars), p=ACTION_MIX)
+    counter = iter(range(10**12))
+
+    def step():
+        env.step(actions[next(counter) % len(actions)])
+
+    return step, env
+
+
+def single_stepper(env_id: str, seed: int, **kwargs):
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(256)]
+    counter = iter(range(10**12))
+
+    def step():
+        _, _, terminated, truncated, _ = env.step(actions[next(counter) % len(actions)])
+        if terminated or truncated:
+            env.reset()
+
+    return step, env
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cars", type=int, default=1024, help="cars in the vectorised env.")
+    parser.add_argument("--track", default="s_bends", help="track for the car envs.")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one timed run.")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median reported).")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the resets and the random actions.")
+    args = parser.parse_args(argv)
+
+    rows = []
+    cartpole = rate(single_stepper("CartPole-v1", args.seed)[0], 1, args.seconds, args.repeats)
+    rows.append(("CartPole-v1, gymnasium.make (reference)", 1, cartpole))
+    single_step, _ = single_stepper("annrl/CarTrack-v0", args.seed, track=args.track)
+    rows.append(("CarTrack-v0, gymnasium.make, 1 car", 1, rate(single_step, 1, args.seconds, args.repeats)))
+    for threads in (1, 2):
+        step, env = vector_stepper(args.cars, args.track, threads, args.seed)
+        label = f"CarTrackVecEnv, {args.cars} cars, {threads} thread{'s' if threads > 1 else ''}"
+        rows.append((label, args.cars, rate(step, args.cars, args.seconds, args.repeats)))
+        env.close()
+
+    table = Table(title=f"car env steps/s on {args.track} (5 rays), median of {args.repeats} x {args.seconds:g} s")
+    for column in ("environment", "steps/s", "best", "x CartPole", "steps per CPU s", "wall per step"):
+        table.add_column(column, justify="left" if column == "environment" else "right")
+    results = {}
+    for label, cars, r in rows:
+        table.add_row(label, f"{r['median']:,.0f}", f"{r['best']:,.0f}", f"{r['median'] / cartpole['median']:.2f}",
+                      f"{r['per_cpu_second']:,.0f}", f"{cars / r['median'] * 1e6:,.1f} us")
+        results[label] = r
+    console = Console(width=140)
+    console.print(table)
+    load = os.getloadavg()
+    console.print(f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
+                  f"gymnasium {gym.__version__}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    vec = max(v["median"] for k, v in results.items() if k.startswith("CarTrackVecEnv"))
+    single = results["CarTrack-v0, gymnasium.make, 1 car"]["median"]
+    scale = REFERENCE_CARTPOLE / cartpole["median"]
+    console.print(
+        f"targets: vectorised {vec:,.0f} car-steps/s (>= 1e6: {'met' if vec >= 1e6 else 'missed'}), "
+        f"single car {single:,.0f} steps/s (>= 3e4: {'met' if single >= 3e4 else 'missed'}); "
+        f"scaled to CartPole at {REFERENCE_CARTPOLE:,.0f} steps/s: {vec * scale:,.0f} and {single * scale:,.0f}"
+    )
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""``annrl car``: drive cars on a track, list the tracks, draw one.
+
+    annrl car drive --track oval --policy heuristic --episodes 3 --out runs/car
+    annrl car tracks
+    annrl car show s_bends --out s_bends.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+POLICIES = ("heuristic", "random", "keyboard", "checkpoint")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``car`` command and its sub-commands to an argparse ``subparsers`` object."""
+    car = subparsers.add_parser("car", help="the car-on-track environment: drive, list and draw tracks",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    car.set_defaults(handler=lambda args: _help(car))
+    commands = car.add_subparsers(dest="car_command", metavar="SUBCOMMAND")
+
+    drive = commands.add_parser("drive", help="play episodes with a policy; write a GIF and metrics.json")
+    drive.add_argument("--track", default="oval", help="shipped track name, a track JSON file or random:SEED.")
+    drive.add_argument("--policy", default="heuristic", choices=POLICIES,
+                       help="who drives: the wall-following heuristic, random actions, you, or a trained agent.")
+    drive.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
+    drive.add_argument("--episodes", type=int, default=3, help="rounds of episodes to play.")
+    drive.add_argument("--cars", type=int, default=1, help="cars driving at once (each plays every round).")
+    drive.add_argument("--seed", type=int, default=0, help="seed of the start jitter and of random actions.")
+    drive.add_argument("--laps", type=int, default=3, help="laps that complete an episode.")
+    drive.add_argument("--max-steps", type=int, default=3000, help="steps before an episode is truncated.")
+    drive.add_argument("--continuous", action="store_true", help="use (steer, throttle) actions, not Discrete(5).")
+    drive.add_argument("--video", default="episode.gif",
+                       help="file name (in --out) of the first round's animation, .gif or .mp4; 'none' skips it.")
+    drive.add_argument("--frame-every", type=int, default=4, help="animate one step in this many.")
+    drive.add_argument("--max-frames", type=int, default=600, help="longest animation, in frames.")
+    drive.add_argument("--fps", type=int, default=25, help="frames per second of the animation.")
+    drive.add_argument("--out", default="runs/car", help="folder for metrics.json and the animation.")
+    drive.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
+    drive.set_defaults(handler=drive_command)
+
+    tracks = commands.add_parser("tracks", help="list the shipped tracks")
+    tracks.add_argument("--json", action="store_true", help="print the list as JSON instead of a table.")
+    tracks.set_defaults(handler=tracks_command)
+
+    show = commands.add_parser("show", help="draw a track as a PNG figure")
+    show.add_argument("track", help="shipped track name, a track JSON file or random:SEED.")
+    show.add_argument("--out", default=None, help="PNG file to write (default: TRACK.png).")
+    show.add_argument("--checkpoints", type=int, default=20, help="checkpoints to mark along the centre line.")
+    show.set_defaults(handler=show_command)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 0
+
+
+def drive_command(args: argparse.Namespace) -> int:
+    """Play ``episodes`` rounds with ``cars`` cars and write ``metrics.json`` (+ an animation)."""
+    try:
+        metrics = drive(
+            track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
+            cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
+            continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
+            frame_every=args.frame_every, max_frames=args.max_frames,
+        )
+    except ValueError as err:
+        print(f"annrl car drive: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        _table(f"car drive: {metrics['policy']} on {metrics['track']}",
+               {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))})
+    return 0
+
+
+def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | None = None, episodes: int = 3,
+          cars: int = 1, seed: int = 0, laps: int = 3, max_steps: int = 3000, continuous: bool = False,
+          out: str | Path = "runs/car", video: str | None = "episode.gif", fps: int = 25, frame_every: int = 4,
+          max_frames: int = 600) -> dict[str, Any]:
+    """Play episodes and write ``out/metrics.json``; returns the metrics.
+
+    Every car plays one episode per round (a finished car waits, parked, for the others), so
+    ``episodes * cars`` episodes are played in all. The first round is animated.
+    """
+    from annrl.envs.car_env import CarTrackVecEnv
+    from annrl.envs.render import AnimationRecorder, TrackRenderer
+
+    checks = (("episodes", episodes), ("cars", cars), ("fps", fps), ("frame-every", frame_every),
+              ("max-frames", max_frames))
+    for name, value in checks:
+        if value < 1:
+            raise ValueError(f"--{name} must be >= 1, got {value}")
+    if policy not in POLICIES:
+        raise ValueError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
+    if policy == "keyboard" and (cars != 1 or continuous):
+        raise ValueError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
+    env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
+                         max_episode_steps=max_steps)
+    driver = _make_policy(policy, env, seed, checkpoint)
+    out = Path(out)
+    animate = bool(video) and video.lower() != "none"
+    if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
+        raise ValueError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
+    renderer = TrackRenderer(env.track) if animate else None
+    recorder = AnimationRecorder(every=frame_every, max_frames=max_frames)
+    records = []
+    try:
+        for episode in range(episodes):
+            obs, info = env.reset(seed=seed + episode * cars)
+            total, done, steps = np.zeros(cars), np.zeros(cars, dtype=bool), 0
+            try:
+                while not done.all():
+                    if animate and episode == 0:
+                        recorder.add(renderer.frame(env.sim) if recorder.wants_frame() else None)
+                    obs, reward, terminated, truncated, info = env.step(driver(obs))
+                    total += reward
+                    done |= terminated | truncated
+                    steps += 1
+            except KeyboardInterrupt:  # Q at the keyboard (or Ctrl-C): keep what was driven
+                quit_now = True
+            else:
+                quit_now = False
+            records.extend({"episode": episode, "car": k, "return": float(total[k]), "laps": int(info["laps"][k]),
+                            "progress": float(info["progress"][k]), "crashed": bool(info["crashed"][k]),
+                            "steps": steps} for k in range(cars))
+            if quit_now:
+                break
+    finally:
+        if hasattr(driver, "close"):
+            driver.close()
+        env.close()
+    metrics = _summary(records, env, policy, seed)
+    if animate:
+        metrics["video"] = str(recorder.save(out / video, fps=fps))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):
+    from annrl.envs import policies
+
+    if policy == "heuristic":
+        return policies.HeuristicDriver(env.settings, continuous=env.continuous)
+    if policy == "random":
+        return policies.RandomPolicy(np.random.default_rng(seed), continuous=env.continuous)
+    if policy == "keyboard":
+        return policies.KeyboardPolicy(step_seconds=env.settings.dt)
+    return policies.checkpoint_policy(checkpoint or "")
+
+
+def _summary(records: list[dict], env: Any, policy: str, seed: int) -> dict[str, Any]:
+    returns = np.array([r["return"] for r in records])
+    return {
+        "track": env.track.name,
+        "policy": policy,
+        "seed": seed,
+        "episodes": len(records),
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "laps": float(np.mean([r["laps"] for r in records])),
+        "mean_progress": float(np.mean([r["progress"] for r in records])),
+        "crash_rate": float(np.mean([r["crashed"] for r in records])),
+        "success_rate": float(np.mean([r["laps"] >= env.settings.laps for r in records])),
+        "mean_steps": float(np.mean([r["steps"] for r in records])),
+        "settings": env.settings.to_dict(),
+        "per_episode": records,
+    }
+
+
+def tracks_command(args: argparse.Namespace) -> int:
+    """List the shipped tracks, easiest first."""
+    from annrl.envs.tracks import list_tracks, load_track
+
+    rows = []
+    for name in list_tracks():
+        t = load_track(name)
+        rows.append({"name": name, "difficulty": t.difficulty, "length_m": round(t.length, 1), "width_m": t.width,
+                     "wall_segments": len(t.inner) + len(t.outer), "description": t.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="annrl tracks")
+    for column in rows[0]:
+        table.add_column(column, justify="left" if column in ("name", "description") else "right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """Draw one track to a PNG file."""
+    from annrl.envs.render import plot_track
+    from annrl.envs.tracks import load_track
+    from annrl.viz.style import save
+
+    try:
+        track = load_track(args.track)
+        if args.checkpoints < 1:
+            raise ValueError(f"--checkpoints must be >= 1, got {args.checkpoints}")
+    except ValueError as err:
+        print(f"annrl car show: error: {err}", file=sys.stderr)
+        return 2
+    ax = plot_track(track, checkpoints=args.checkpoints)
+    path = save(ax.figure, args.out or f"{track.name}.png")
+    print(path)
+    return 0
+
+
+def _table(title: str, values: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in values.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    Console().print(table)

@@ -1,0 +1,486 @@
+"""The vectorised core: ``n`` cars on one track, stepped together in a few array calls.
+
+:class:`CarSimulator` owns the cars' state (arrays of shape ``(n,)``), turns actions into
+controls, runs :mod:`annrl.envs.physics`, scores progress, ends episodes and resets cars. Both
+Gymnasium environments are thin wrappers around it: :class:`~annrl.envs.car_env.CarTrackEnv` is
+the simulator with ``n = 1``, :class:`~annrl.envs.car_env.CarTrackVecEnv` exposes all ``n``.
+
+Randomness: each car draws its start pose from its own ``numpy.random.Generator`` (passed to
+:meth:`CarSimulator.reset`), so car ``k`` of a batch seeded with ``s + k`` replays exactly the
+episode of a single car seeded with ``s + k``.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from annrl.backend import array_namespace
+from annrl.envs import geometry, physics
+from annrl.envs.settings import CarSettings
+from annrl.envs.track_tables import build_tables
+from annrl.envs.tracks import Track, load_track
+
+ACTION_NAMES = ("left", "right", "straight", "faster", "slower")
+# (steer, throttle) for each discrete action, in the order of ACTION_NAMES.
+DISCRETE_CONTROLS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+RAY_DTYPE = np.float32  # rays need no more precision than the float32 observations they fill
+MIN_CARS_PER_THREAD = 256  # below this, thread hand-offs cost more than they save
+
+
+@dataclass
+class CarState:
+    """The state of every car; each field is an array of shape ``(n,)``.
+
+    ``station`` is the centre-line segment the car is tracked to, ``arc`` the arc length of its
+    projection (metres), ``progress`` the signed distance driven along the centre line since the
+    start (metres, negative when reversing), ``checkpoint`` the furthest checkpoint index
+    reached, ``stall_clock`` the seconds since the last new checkpoint, ``crashed`` whether the
+    last step ended against a wall, ``lane`` which strip of the corridor the car is in.
+    """
+
+    x: Any
+    y: Any
+    heading: Any
+    speed: Any
+    station: Any
+    arc: Any
+    progress: Any
+    checkpoint: Any
+    steps: Any
+    stall_clock: Any
+    crashed: Any
+    lane: Any
+
+    def take(self, idx) -> CarState:
+        """The cars at indices (or slice) ``idx``."""
+        return CarState(*(getattr(self, name)[idx] for name in _STATE_FIELDS))
+
+    @staticmethod
+    def concat(parts: list[CarState]) -> CarState:
+        """One state holding the cars of ``parts`` in order."""
+        if len(parts) == 1:
+            return parts[0]
+        xp = array_namespace(parts[0].x)
+        return CarState(*(xp.concat([getattr(p, name) for p in parts]) for name in _STATE_FIELDS))
+
+    def put(self, idx, other: CarState) -> None:
+        """Overwrite the cars at ``idx`` with ``other``."""
+        for name in _STATE_FIELDS:
+            getattr(self, name)[idx] = getattr(other, name)
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(CarState))
+
+
+@dataclass
+class Sensors:
+    """Per-car sensor settings: ray angles relative to the heading (radians) with their cosines
+    and sines, each ``(n, n_rays)``; ``max_range`` ``(n, 1)`` in metres; ``max_speed`` ``(n,)``
+    in m/s, which scales the speed reading."""
+
+    angles: Any
+    cos: Any
+    sin: Any
+    max_range: Any
+    max_speed: Any
+
+    def take(self, idx) -> Sensors:
+        if isinstance(idx, slice) and idx == slice(None):
+            return self
+        return Sensors(self.angles[idx], self.cos[idx], self.sin[idx], self.max_range[idx], self.max_speed[idx])
+
+    @staticmethod
+    def concat(parts: list[Sensors]) -> Sensors:
+        if len(parts) == 1:
+            return parts[0]
+        xp = array_namespace(parts[0].cos)
+        return Sensors(*(xp.concat([getattr(p, f.name) for p in parts]) for f in fields(Sensors)))
+
+
+class CarSimulator:
+    """``num_cars`` cars driving on one track; the physics of both environments.
+
+    Parameters
+    ----------
+    track : str, Path or Track
+        A shipped track name, a JSON file, ``"random:SEED"`` or a :class:`Track`.
+    num_cars : int
+    settings : CarSettings, optional
+    continuous : bool, default=False
+        Actions are ``(num_cars, 2)`` floats (steer, throttle) in [-1, 1] when True, else
+        ``(num_cars,)`` integers indexing :data:`ACTION_NAMES`.
+    autoreset_mode : gymnasium.vector.AutoresetMode, default=SAME_STEP
+        When a finished car starts again: in the step that ends its episode (its last
+        observation goes to ``info["final_obs"]``), in the next step (whose action it ignores),
+        or never (it stays parked, reward 0, until :meth:`reset` with a mask).
+    num_threads : int, default=1
+        Split the cars over this many threads for the physics (NumPy releases the GIL in its
+        array loops, so two cores step a large batch almost twice as fast).
+    """
+
+    def __init__(
+        self,
+        track: str | Track,
+        num_cars: int,
+        settings: CarSettings | None = None,
+        *,
+        continuous: bool = False,
+        autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
+        num_threads: int = 1,
+    ):
+        if isinstance(num_cars, bool) or not isinstance(num_cars, (int, np.integer)) or num_cars < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_cars!r}")
+        if not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+        self.track = load_track(track)
+        self.settings = settings or CarSettings()
+        self.n = int(num_cars)
+        self.continuous = bool(continuous)
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        s = self.settings
+        self.tables = build_tables(self.track, max_range=s.max_range, reach=s.car_radius, max_step=s.max_speed * s.dt)
+        _check_start_clearance(self.track, s)
+        self.xp = np
+        self.tab = self._table_dict()
+        self._set_parameters()
+        self.lap_length = self.tables.length
+        self.checkpoint_length = self.lap_length / s.n_checkpoints
+        self.state: CarState | None = None
+        self.rngs: list[np.random.Generator] = []
+        self.pending = np.zeros(self.n, dtype=bool)  # NEXT_STEP: reset at the next step
+        self.parked = np.zeros(self.n, dtype=bool)  # DISABLED: finished, waiting for reset
+        self.last_flags = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
+        self.num_threads = num_threads
+        self._pool = ThreadPoolExecutor(num_threads) if num_threads > 1 and self.n >= 2 * MIN_CARS_PER_THREAD else None
+
+    @property
+    def n_rays(self) -> int:
+        return self.settings.n_rays
+
+    @property
+    def n_obs(self) -> int:
+        """Observation length: one normalised distance per ray, then the normalised speed."""
+        return self.settings.n_rays + 1
+
+    def _table_dict(self) -> dict[str, Any]:
+        t = self.tables
+        stations = np.column_stack([t.station_xy, t.station_dir, t.station_len2, np.sqrt(t.station_len2),
+                                    t.station_arc])
+        tab = {
+            "stations": stations,
+            "lane_lo": t.lane_lo,
+            "lane_width": t.lane_width,
+            "offsets": np.arange(-t.window, t.window + 1),
+            "crash_ax": t.crash_ax,
+            "crash_ay": t.crash_ay,
+            "crash_dx": t.crash_dx,
+            "crash_dy": t.crash_dy,
+            "crash_inv_len2": t.crash_inv_len2,
+        }
+        head = _head_length(t.ray_count, t.ray_ax.shape[1])
+        for name in ("ax", "ay", "dx", "dy"):
+            table = getattr(t, f"ray_{name}").astype(RAY_DTYPE)
+            tab[f"ray_{name}"] = np.ascontiguousarray(table[:, :head])
+            if head < table.shape[1]:
+                tab[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
+        tab["ray_count"] = t.ray_count
+        tab.update(n_lanes=t.n_lanes, n_sectors=t.n_sectors, last_sector=t.n_sectors - 1, window=t.window)
+        return tab
+
+    def _set_parameters(self) -> None:
+        """Per-car copies of the physical settings, so that later code may vary them per car."""
+        s, n = self.settings, self.n
+        self.dynamics = physics.Dynamics(
+            max_speed=np.full(n, s.max_speed),
+            accel=np.full(n, s.accel),
+            brake=np.full(n, s.brake),
+            drag=np.full(n, s.drag),
+            steer_gain=np.full(n, s.steer_gain),
+            grip=np.full(n, s.grip),
+        )
+        self.car_radius = np.full(n, s.car_radius)
+        angles = np.tile(np.array(s.ray_angles()), (n, 1))
+        self.sensors = Sensors(angles=angles, cos=np.cos(angles), sin=np.sin(angles),
+                               max_range=np.full((n, 1), s.max_range), max_speed=self.dynamics.max_speed)
+        self.controls = DISCRETE_CONTROLS.copy()
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, rngs: list[np.random.Generator], mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        """Put cars (all, or those where ``mask`` is True) at the start, jittered by their RNG.
+
+        Parameters
+        ----------
+        rngs : list of numpy.random.Generator, length num_cars
+            One generator per car; kept for the automatic resets that follow.
+        mask : bool array, shape (num_cars,), optional
+
+        Returns
+        -------
+        obs : array, shape (num_cars, n_rays + 1)
+        info : dict of arrays, shape (num_cars,)
+        """
+        if len(rngs) != self.n:
+            raise ValueError(f"reset needs one generator per car ({self.n}), got {len(rngs)}")
+        self.rngs = list(rngs)
+        if mask is None or self.state is None:
+            self.state = self._start_states(np.arange(self.n))
+            self.obs = self._observe(self.state, self._sensors(slice(None)))
+            self.pending[:] = False
+            self.parked[:] = False
+        else:
+            idx = np.nonzero(mask)[0]
+            self._restart(idx)
+            self.pending[idx] = False
+            self.parked[idx] = False
+        return self.obs.copy(), self.info(self.state)
+
+    def _start_states(self, idx: np.ndarray) -> CarState:
+        """Fresh states for cars ``idx``: the track's start pose plus each car's own jitter."""
+        s = self.settings
+        x0, y0, h0 = self.track.start
+        noise = np.array([self.rngs[k].uniform(-1.0, 1.0, size=3) for k in idx]).reshape(-1, 3)
+        along, across = s.start_jitter * noise[:, 0], s.start_jitter * noise[:, 1]
+        x = x0 + along * math.cos(h0) - across * math.sin(h0)
+        y = y0 + along * math.sin(h0) + across * math.cos(h0)
+        heading = physics.wrap_angle(h0 + math.radians(s.start_heading_jitter_deg) * noise[:, 2])
+        return self._state_at(x, y, heading, np.zeros(len(idx)), np.full(len(idx), self.tables.start_station))
+
+    def _state_at(self, x, y, heading, speed, station) -> CarState:
+        """A state at rest on the clock and the course: tracked from ``station``, nothing driven yet."""
+        station, arc, lateral = physics.locate(x, y, station, self.tab, self.tables.window)
+        n = len(x)
+        return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
+                        progress=np.zeros(n), checkpoint=np.zeros(n, dtype=np.int64),
+                        steps=np.zeros(n, dtype=np.int64), stall_clock=np.zeros(n),
+                        crashed=np.zeros(n, dtype=bool), lane=physics.lane_of(station, lateral, self.tab))
+
+    def _restart(self, idx: np.ndarray) -> None:
+        """Reset cars ``idx`` in place, observation included (outside ``step``)."""
+        if len(idx) == 0:
+            return
+        fresh = self._start_states(idx)
+        self.state.put(idx, fresh)
+        self.obs[idx] = self._observe(fresh, self._sensors(idx))
+
+    def place(self, x, y, heading, speed=None) -> np.ndarray:
+        """Put every car at a given pose (metres, radians, m/s) and return its observation.
+
+        For tests, demos and hand-made starts: each car is tracked to its nearest centre-line
+        segment by a full search, and its progress counts from there.
+
+        Parameters
+        ----------
+        x, y, heading : array-like, shape (num_cars,)
+        speed : array-like, shape (num_cars,), optional
+            Zero by default.
+
+        Returns
+        -------
+        obs : array, shape (num_cars, n_rays + 1)
+        """
+        x, y, heading = (np.broadcast_to(np.asarray(v, dtype=float), (self.n,)).copy() for v in (x, y, heading))
+        speed = np.zeros(self.n) if speed is None else np.broadcast_to(np.asarray(speed, dtype=float), (self.n,)).copy()
+        t = self.tables
+        a, b = t.station_xy, t.station_xy + t.station_dir
+        station = np.argmin(geometry.distance_to_segments(np.column_stack([x, y]), a, b), axis=1)
+        self.state = self._state_at(x, y, physics.wrap_angle(heading), speed, station)
+        self.obs = self._observe(self.state, self._sensors(slice(None)))
+        self.pending[:] = False
+        self.parked[:] = False
+        if not self.rngs:
+            self.rngs = [np.random.default_rng(k) for k in range(self.n)]
+        return self.obs.copy()
+
+    def sense(self) -> np.ndarray:
+        """Wall distances in metres along every ray of every car, ``(num_cars, n_rays)``."""
+        return self.obs[:, : self.n_rays].astype(np.float64) * self.sensors.max_range
+
+    # ------------------------------------------------------------------- step
+    def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Advance every car by one time step.
+
+        Parameters
+        ----------
+        actions : array, shape (num_cars,) of ints, or (num_cars, 2) of floats when continuous
+
+        Returns
+        -------
+        obs : float32 array, shape (num_cars, n_rays + 1)
+        reward : float array, shape (num_cars,)
+        terminated, truncated : bool arrays, shape (num_cars,)
+        info : dict of arrays, shape (num_cars,)
+            ``laps``, ``progress``, ``crashed``, ``success``, ``checkpoints``; with SAME_STEP
+            autoreset also ``final_obs`` (num_cars, n_rays + 1), ``final_info`` and masks.
+        """
+        if self.state is None:
+            raise RuntimeError("call reset before step")
+        steer, throttle = self._controls(actions)
+        old = self.state
+        xp = array_namespace(old.x)
+        moved = CarState.concat(self._map(lambda sl: self._move(old, steer, throttle, sl), self.n))
+        reward, terminated, truncated = self._score(old, moved)
+        parked = self.parked
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
+        done = terminated | truncated
+        restart = {AutoresetMode.SAME_STEP: done, AutoresetMode.NEXT_STEP: self.pending}.get(self.autoreset_mode)
+        idx = xp.nonzero(restart)[0] if restart is not None and bool(xp.any(restart)) else None
+        # Restarted cars are sensed in the same pass as the others: one ray cast per step.
+        batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
+        sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
+        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl)), batch.x.shape[0]))
+        obs = obs_all[: self.n]
+        if self.autoreset_mode == AutoresetMode.DISABLED and bool(xp.any(parked)):
+            obs = xp.where(parked[:, None], self.obs, obs)
+        info = self.info(moved)
+        if idx is not None:
+            final_obs = xp.asarray(obs, copy=True)
+            moved.put(idx, batch.take(slice(self.n, None)))
+            obs[idx] = obs_all[self.n :]
+            if self.autoreset_mode == AutoresetMode.SAME_STEP:
+                final = {"final_obs": final_obs, "_final_obs": done, "final_info": info, "_final_info": done}
+                info = {**self.info(moved), **final}
+            else:  # NEXT_STEP: this step only restarted the cars that ended last step
+                reward = xp.where(restart, 0.0, reward)
+                terminated, truncated = terminated & ~restart, truncated & ~restart
+                info = self.info(moved)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self.pending = terminated | truncated
+        self.state, self.obs = moved, obs
+        self.last_flags = (terminated, truncated)
+        return xp.asarray(obs, copy=True), reward, terminated, truncated, info
+
+    def _map(self, work, n: int) -> list:
+        """``work(slice)`` over ``n`` cars: in one call, or split over the thread pool."""
+        chunks = max(1, min(self.num_threads, n // MIN_CARS_PER_THREAD))
+        if chunks == 1 or self._pool is None:
+            return [work(slice(None))]
+        bounds = [round(i * n / chunks) for i in range(chunks + 1)]
+        return list(self._pool.map(work, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
+
+    def _sensors(self, cars, extra=None) -> Sensors:
+        """The sensor settings of cars ``cars`` (slice or indices), then of ``extra`` if given."""
+        parts = [self.sensors.take(cars)] + ([] if extra is None else [self.sensors.take(extra)])
+        return Sensors.concat(parts)
+
+    def _controls(self, actions):
+        """Steer and throttle arrays ``(n,)`` from a batch of actions (checked: shape, kind, range)."""
+        xp = array_namespace(actions)
+        shape = tuple(actions.shape)
+        if self.continuous:
+            if shape != (self.n, 2) or not xp.isdtype(actions.dtype, "real floating"):
+                raise ValueError(
+                    f"continuous actions must be floats of shape ({self.n}, 2), got {actions.dtype} {shape}"
+                )
+            controls = xp.clip(xp.astype(actions, xp.float64), -1.0, 1.0)
+        else:
+            if shape != (self.n,) or not xp.isdtype(actions.dtype, "integral"):
+                raise ValueError(f"discrete actions must be integers of shape ({self.n},), got {actions.dtype} {shape}")
+            low, high = int(xp.min(actions)), int(xp.max(actions))
+            if low < 0 or high >= self.controls.shape[0]:
+                raise ValueError(f"discrete actions must lie in [0, {self.controls.shape[0] - 1}], got {low}..{high}")
+            controls = xp.take(self.controls, actions, axis=0)
+        return controls[:, 0], controls[:, 1]
+
+    def _move(self, old: CarState, steer, throttle, sl) -> CarState:
+        """Physics for the cars in slice ``sl``: drive, track along the centre line, detect crashes."""
+        dyn = self.dynamics if sl == slice(None) else physics.Dynamics(
+            **{f.name: getattr(self.dynamics, f.name)[sl] for f in fields(self.dynamics)}
+        )
+        x, y, heading, speed = physics.advance(
+            old.x[sl], old.y[sl], old.heading[sl], old.speed[sl], steer[sl], throttle[sl], dyn, self.settings.dt
+        )
+        station, arc, lateral = physics.locate(x, y, old.station[sl], self.tab, self.tables.window)
+        crashed = physics.wall_clearance(x, y, station, self.tab) <= self.car_radius[sl]
+        return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
+                        progress=old.progress[sl], checkpoint=old.checkpoint[sl], steps=old.steps[sl] + 1,
+                        stall_clock=old.stall_clock[sl], crashed=crashed,
+                        lane=physics.lane_of(station, lateral, self.tab))
+
+    def _observe(self, state: CarState, sensors: Sensors):
+        """Observations ``(len(state), n_rays + 1)``: distances / max_range, then speed / max_speed."""
+        dist = physics.cast_rays(
+            state.x, state.y, state.heading, state.station, state.lane,
+            sensors.cos, sensors.sin, sensors.angles, sensors.max_range, self.tab,
+        )
+        xp = array_namespace(dist)
+        speed = (state.speed / sensors.max_speed)[:, None]
+        return xp.astype(xp.concat([dist / sensors.max_range, speed], axis=1), xp.float32)
+
+    def _score(self, old: CarState, new: CarState):
+        """Progress reward and episode ends; updates ``new``'s progress bookkeeping in place."""
+        xp = array_namespace(new.arc)
+        s, length = self.settings, self.lap_length
+        # The arc length wraps at the start line; a step never moves half a lap.
+        delta = xp.remainder(new.arc - old.arc + 0.5 * length, length) - 0.5 * length
+        new.progress = old.progress + delta
+        reached = xp.astype(xp.floor(new.progress / self.checkpoint_length), old.checkpoint.dtype)
+        new.checkpoint = xp.maximum(old.checkpoint, reached)
+        new.stall_clock = (old.stall_clock + s.dt) * (new.checkpoint == old.checkpoint)
+        success = new.progress >= s.laps * length
+        reward = s.lap_reward * delta / length - s.crash_penalty * new.crashed
+        terminated = new.crashed | success
+        if s.stall_time is not None:
+            terminated = terminated | (new.stall_clock >= s.stall_time)
+        truncated = (new.steps >= s.max_episode_steps) & ~terminated
+        return reward, terminated, truncated
+
+    def _hold_parked(self, old, moved, reward, terminated, truncated):
+        """DISABLED autoreset: finished cars stay where they stopped, earning nothing."""
+        xp = array_namespace(reward)
+        parked = self.parked
+        if bool(xp.any(parked)):
+            for name in _STATE_FIELDS:
+                setattr(moved, name, xp.where(parked, getattr(old, name), getattr(moved, name)))
+            reward = xp.where(parked, 0.0, reward)
+            terminated = xp.where(parked, self.last_flags[0], terminated)
+            truncated = xp.where(parked, self.last_flags[1], truncated)
+        self.parked = parked | terminated | truncated
+        return moved, reward, terminated, truncated
+
+    def info(self, state: CarState) -> dict[str, np.ndarray]:
+        """Per-car episode facts: laps done, course fraction done, crash and success flags."""
+        xp = array_namespace(state.progress)
+        laps_target = self.settings.laps
+        fraction = state.progress / (laps_target * self.lap_length)
+        laps = xp.clip(xp.floor(state.progress / self.lap_length), 0, laps_target)
+        return {
+            "laps": xp.astype(laps, xp.int64),
+            "progress": fraction,
+            "checkpoints": xp.asarray(state.checkpoint, copy=True),
+            "crashed": xp.asarray(state.crashed, copy=True),
+            "success": fraction >= 1.0,
+        }
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+
+def _head_length(count: np.ndarray, k: int) -> int:
+    """How many candidates every ray tries at once; rays with longer lists try the rest after.
+
+    Chosen to minimise the expected work per ray, ``head + P(count > head) * (k - head)`` plus a
+    small charge for the second pass, with the cells' list lengths as the distribution.
+    """
+    costs = [h + np.mean(count > h) * (k - h) + (0.5 if h < k else 0.0) for h in range(1, k + 1)]
+    return int(np.argmin(costs)) + 1
+
+
+def _check_start_clearance(track: Track, s: CarSettings) -> None:
+    """The jittered start must leave the car clear of the walls."""
+    a, b = track.wall_segments()
+    clearance = float(geometry.distance_to_segments(np.array([track.start[:2]]), a, b).min())
+    needed = s.car_radius + s.start_jitter * math.sqrt(2.0)
+    if clearance <= needed:
+        raise ValueError(
+            f"track {track.source!r}: start must be more than car_radius + start_jitter * sqrt(2) = "
+            f"{needed:.2f} m from the walls, got {clearance:.2f} m"
+        )
