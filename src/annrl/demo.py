@@ -10,6 +10,7 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,18 @@ def xor_recipes_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
             {"xor_single_neuron_success_rate": single["success_rate"]})
 
 
-STEPS: list[tuple[str, Callable[[Path, bool], tuple[Section, dict[str, Any]]]]] = [
-    ("XOR seeds", xor_step),
-    ("XOR recipes", xor_recipes_step),
+#: the tour: (title, "module:function"); each function is ``step(out, quick) -> (Section, numbers)``
+#: and is imported only when the tour reaches it
+STEPS: list[tuple[str, str]] = [
+    ("XOR seeds", "annrl.demo:xor_step"),
+    ("XOR recipes", "annrl.demo:xor_recipes_step"),
+    ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
 ]
+
+
+def load_step(target: str) -> Callable[[Path, bool], tuple[Section, dict[str, Any]]]:
+    module, name = target.split(":")
+    return getattr(import_module(module), name)
 
 
 def register(subparsers: Any) -> None:
@@ -59,9 +68,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     sections, metrics, timing = [], {}, {}
-    for name, step in STEPS:
+    for name, target in STEPS:
         start = time.perf_counter()
-        section, numbers = step(out, args.quick)
+        section, numbers = load_step(target)(out, args.quick)
         timing[name] = round(time.perf_counter() - start, 2)
         sections.append(section)
         metrics.update(numbers)

@@ -1,0 +1,622 @@
+"""The dynamics lab: learn a vector field f_theta(x, y) -> (dx/dt, dy/dt) from one sampled trajectory.
+
+One (noisy) trajectory of a known system is observed. A small MLP learns the vector field from it,
+in one of two ways:
+
+- ``derivative``: estimate dx/dt from the observations with an :mod:`annrl.calculus` method, then
+  fit the network to those estimates (supervised regression with :func:`annrl.nn.fit`);
+- ``rollout``: fit the trajectory itself, through a differentiable RK4 integrator written in the
+  engine (:mod:`annrl.labs.dynamics_rollout`), on short windows that start from the observed
+  states (multiple shooting). No derivative estimate is used.
+
+Each learned field is then integrated with SciPy's ``solve_ivp`` (:func:`annrl.systems.integrate`)
+from the training initial state and from initial states it never saw, and compared with the true
+system: field error, one-step error, trajectory error over time, phase portraits side by side.
+
+Standardisation
+---------------
+The network never sees raw states. With ``m`` and ``s`` the mean and standard deviation of each
+observed state variable (``(d,)``, over the noisy observations), the network's input is
+``z = (x - m) / s``, and its output ``u`` is the derivative of ``z`` in units of ``r``:
+
+    f_theta(x) = s * r * net((x - m) / s)        i.e.   dz/dt = r * u
+
+``r`` ``(d,)`` is the root-mean-square of the central-difference derivative of the standardised
+observations, so that both the inputs and the targets of the network are of order one whatever
+the system's units and time scale. The derivative approach fits ``u`` to ``dxdt_estimate / (s r)``;
+the rollout approach integrates ``dz/dt = r * net(z)`` (so its RK4 rollouts run in ``z``).
+
+Metrics (all in the system's own units)
+---------------------------------------
+``derivative_rmse``
+    RMSE of the numerical derivative estimate against the true derivative ``f(x_clean)``, over all
+    samples and components.
+``field_rmse``
+    RMSE of the learned field against the true field, over all components, on the points of a
+    ``grid x grid`` lattice spanning the bounding box of the observed states that lie inside the
+    convex hull of those states: the region of phase space that the data surround.
+    ``field_rms`` is the RMS of the true field on the same points, the scale to read it against.
+``field_rmse_on_data``
+    The same error at the clean states of the trajectory only.
+``one_step_rmse``
+    From every clean state, the learned field integrated over one sample interval (``solve_ivp``)
+    against the next clean state.
+``rollout_rmse``
+    The learned field integrated with ``solve_ivp`` from the clean initial state over the whole
+    time span, against the clean trajectory, over all samples and components.
+``valid_time``
+    How long that rollout stays within 10% of the data's spread: the first time at which
+    ``sqrt(mean_i ((x_hat_i - x_i) / s_i)^2)`` exceeds 0.1 (the span's length if never).
+``rollout_rmse_unseen``
+    ``rollout_rmse`` from each of the system's unseen initial states (``SystemSpec.unseen``).
+
+>>> result = train(DynamicsConfig(noise=0.0, method="five-point", approach="derivative", epochs=20))
+>>> sorted(result.fields)
+['derivative']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+import numpy as np
+from matplotlib.path import Path as PolygonPath
+from scipy.spatial import ConvexHull
+
+from annrl.calculus import (
+    BackwardDifference,
+    CentralDifference,
+    Differentiator,
+    FivePointStencil,
+    ForwardDifference,
+    SavitzkyGolay,
+    SmoothingSpline,
+    TotalVariation,
+)
+from annrl.labs.dynamics_rollout import RolloutHistory, fit_rollout
+from annrl.nn import ACTIVATIONS, MLP, Adam, Network, fit
+from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
+from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
+
+APPROACHES = ("derivative", "rollout")
+
+#: every derivative estimator, by its --method name
+METHODS: dict[str, Callable[[], Differentiator]] = {
+    "forward": ForwardDifference,
+    "backward": BackwardDifference,
+    "central": CentralDifference,
+    "five-point": FivePointStencil,
+    "savgol": SavitzkyGolay,
+    "spline": SmoothingSpline,
+    "tv": TotalVariation,
+}
+
+#: the learning rate falls exponentially from ``lr`` to ``lr * LR_DECAY`` over the epochs
+LR_DECAY = 0.01
+#: ``valid_time`` ends where the standardised rollout error first exceeds this
+VALID_ERROR = 0.1
+#: tolerances of the solve_ivp integrations of learned fields (far below their errors)
+RTOL, ATOL = 1e-8, 1e-10
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A system of the lab and the trajectory it is learned from.
+
+    Attributes
+    ----------
+    name : str
+        The CLI name, e.g. ``"lotka-volterra"``.
+    make : callable
+        Builds the :class:`~annrl.systems.DynamicalSystem` (its default parameters).
+    x0 : tuple of float
+        Initial state of the training trajectory.
+    t_span : (float, float)
+    dt : float
+        Sampling step of the observations.
+    unseen : tuple of tuple of float
+        Initial states not in the data, to test the learned field on (inside the data's region).
+    """
+
+    name: str
+    make: Callable[[], DynamicalSystem]
+    x0: tuple[float, ...]
+    t_span: tuple[float, float]
+    dt: float
+    unseen: tuple[tuple[float, ...], ...]
+
+    def samples(self, every: int = 1) -> int:
+        """Observations in the trajectory when every ``every``-th sample is kept (step ``every * dt``)."""
+        return int(math.floor((self.t_span[1] - self.t_span[0]) / (every * self.dt) + 1e-9)) + 1
+
+
+SYSTEMS: dict[str, SystemSpec] = {
+    # the annrl benchmark (lotka_volterra_benchmark): 501 samples, three prey peaks; both unseen
+    # starts lie on smaller orbits inside the training orbit
+    "lotka-volterra": SystemSpec("lotka-volterra", lambda: LotkaVolterra(**BENCHMARK_PARAMETERS),
+                                 BENCHMARK_X0, BENCHMARK_T_SPAN, BENCHMARK_DT, ((6.0, 6.0), (15.0, 5.0))),
+    # a spiral into the rest state from theta = 2.5 rad: 401 samples that sweep the whole disc
+    "pendulum": SystemSpec("pendulum", DampedPendulum, (2.5, 0.0), (0.0, 20.0), 0.05,
+                           ((1.5, 0.0), (-1.0, 3.0))),
+    # a spiral out to the limit cycle from amplitude 0.5 (from closer to the unstable origin, the
+    # time of escape, and so the phase on the cycle, hangs on the tiniest field error): 601 samples
+    "van-der-pol": SystemSpec("van-der-pol", VanDerPol, (0.5, 0.0), (0.0, 30.0), 0.05,
+                              ((1.5, 0.0), (-1.0, 1.0))),
+}
+
+
+@dataclass
+class DynamicsConfig:
+    """Settings of one dynamics experiment.
+
+    Parameters
+    ----------
+    system : {"lotka-volterra", "pendulum", "van-der-pol"}, default="lotka-volterra"
+        Which system to learn (see :data:`SYSTEMS` for its trajectory).
+    noise : float, default=0.01
+        Measurement noise, as a fraction of each state's standard deviation (0.01 = 1%).
+    method : str, default="spline"
+        Derivative estimator of the derivative approach, one of :data:`METHODS`.
+    approach : {"derivative", "rollout", "both"}, default="both"
+    epochs : int, default=600
+        Epochs of the derivative fit (passes over the samples).
+    rollout_epochs : int, default=150
+        Epochs of the rollout fit (passes over the windows; each window costs ``4 * window``
+        network evaluations, so an epoch costs about that many times a derivative epoch).
+    hidden : tuple of int, default=(32, 32)
+        Hidden layer widths of the field network ``[d, *hidden, d]``.
+    activation : str, default="tanh"
+        Hidden activation (smooth, so that the learned field is smooth).
+    lr : float, default=1e-2
+        Adam's initial learning rate, for both fits; it decays exponentially to ``lr * LR_DECAY``.
+    batch_size : int, default=32
+        Samples (derivative) or windows (rollout) per update.
+    window : int, default=3
+        RK4 steps per window of the rollout fit.
+    substeps : int, default=1
+        RK4 steps per sample interval in the rollout fit.
+    sample_every : int, default=1
+        Observe the system every ``sample_every * SystemSpec.dt`` time units instead of every
+        ``dt``: coarser data, on which finite differences fail and the rollout fit does not.
+    grid : int, default=30
+        Points per side of the lattice on which ``field_rmse`` is measured.
+    seed : int, default=0
+        Seeds the noise, the initial weights (the same for both approaches) and the batch order.
+    """
+
+    system: str = "lotka-volterra"
+    noise: float = 0.01
+    method: str = "spline"
+    approach: str = "both"
+    epochs: int = 600
+    rollout_epochs: int = 150
+    hidden: tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    lr: float = 1e-2
+    batch_size: int = 32
+    window: int = 3
+    substeps: int = 1
+    sample_every: int = 1
+    grid: int = 30
+    seed: int = 0
+
+    def __post_init__(self):
+        self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden
+        for name, rule in CONSTRAINTS.items():
+            value = getattr(self, name)
+            message = rule(value)
+            if message:
+                raise ValueError(f"{name} must be {message}, got {value!r}{_did_you_mean(name, value)}")
+        samples = SYSTEMS[self.system].samples(self.sample_every)
+        if samples < 11:
+            raise ValueError(f"sample_every must leave at least 11 samples of {self.system}, got {self.sample_every} "
+                             f"({samples} samples)")
+        if self.window > samples - 1:
+            raise ValueError(f"window must be <= {samples - 1} (samples of {self.system} - 1), got {self.window}")
+
+    @property
+    def approaches(self) -> tuple[str, ...]:
+        return APPROACHES if self.approach == "both" else (self.approach,)
+
+
+def _integer(low: int) -> Callable[[Any], str]:
+    def rule(value: Any) -> str:
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
+        return "" if ok else f"an integer >= {low}"
+    return rule
+
+
+def _number(low: float, *, closed: bool) -> Callable[[Any], str]:
+    def rule(value: Any) -> str:
+        ok = (isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+              and (value >= low if closed else value > low))
+        return "" if ok else f"{'>=' if closed else '>'} {low:g}"
+    return rule
+
+
+def _choice(options: Any) -> Callable[[Any], str]:
+    names = sorted(options)
+    return lambda value: "" if value in names else "one of " + ", ".join(repr(n) for n in names)
+
+
+def _widths(value: Any) -> str:
+    ok = (isinstance(value, tuple) and len(value) >= 1
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value))
+    return "" if ok else "a list of one or more integers >= 1"
+
+
+#: every field of DynamicsConfig and its rule, checked once on entry
+CONSTRAINTS: dict[str, Callable[[Any], str]] = {
+    "system": _choice(SYSTEMS),
+    "noise": _number(0.0, closed=True),
+    "method": _choice(METHODS),
+    "approach": _choice((*APPROACHES, "both")),
+    "epochs": _integer(1),
+    "rollout_epochs": _integer(1),
+    "hidden": _widths,
+    "activation": _choice(name for name, cls in ACTIVATIONS.items() if cls.differentiable),
+    "lr": _number(0.0, closed=False),
+    "batch_size": _integer(1),
+    "window": _integer(1),
+    "substeps": _integer(1),
+    "sample_every": _integer(1),
+    "grid": _integer(2),
+    "seed": _integer(0),
+}
+
+
+def _did_you_mean(name: str, value: Any) -> str:
+    import difflib
+
+    options = {"system": SYSTEMS, "method": METHODS}.get(name)
+    if options is None or not isinstance(value, str) or not value:
+        return ""
+    close = [name for name in options if name.startswith(value)] or difflib.get_close_matches(value, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass
+class Standardiser:
+    """The affine change of units between states and the network (see the module docstring).
+
+    Attributes
+    ----------
+    mean, std : ndarray, shape (d,)
+        ``m`` and ``s``: per state variable, over the observations.
+    rate : ndarray, shape (d,)
+        ``r``: RMS of the central-difference derivative of the standardised observations.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    rate: np.ndarray
+
+    @classmethod
+    def from_observations(cls, x: np.ndarray, t: np.ndarray) -> Standardiser:
+        """From observed states ``x`` ``(n, d)`` at times ``t`` ``(n,)``."""
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        rate = np.sqrt(np.mean(CentralDifference()((x - mean) / std, t) ** 2, axis=0))
+        return cls(mean, std, np.where(rate > 0, rate, 1.0))
+
+    def to_z(self, x: np.ndarray) -> np.ndarray:
+        """Standardised states ``(x - m) / s``, same shape as ``x`` ``(..., d)``."""
+        return (x - self.mean) / self.std
+
+    def to_u(self, dxdt: np.ndarray) -> np.ndarray:
+        """Network targets ``dxdt / (s r)``, same shape as ``dxdt`` ``(..., d)``."""
+        return dxdt / (self.std * self.rate)
+
+
+@dataclass
+class LearnedField:
+    """``f_theta(x) = s r net((x - m) / s)``: a trained network as a vector field in the state's units.
+
+    Call it on states of shape ``(d,)`` or ``(..., d)``; the result has the same shape. Only the
+    first network of the population is used.
+    """
+
+    net: Network
+    scaler: Standardiser
+
+    def __call__(self, states: Any) -> np.ndarray:
+        x = np.asarray(states, dtype=float)
+        flat = x.reshape(-1, x.shape[-1])
+        u = self.net.forward(self.scaler.to_z(flat))[0][0]
+        return (u * (self.scaler.std * self.scaler.rate)).reshape(x.shape)
+
+
+@dataclass
+class ApproachResult:
+    """One trained field and how well it does.
+
+    Attributes
+    ----------
+    field : LearnedField
+    loss : ndarray, shape (epochs_run,)
+        Training loss per epoch (in the network's standardised units).
+    train_s : float
+        Wall-clock seconds of training.
+    rollout : ndarray, shape (n, d)
+        The learned field integrated from the training initial state (NaN after a failure).
+    rollout_error : ndarray, shape (n,)
+        Standardised error over time of that rollout (see ``valid_time``).
+    unseen : list of (ndarray, ndarray)
+        For each unseen initial state, the true and the learned trajectory, each ``(n, d)``.
+    metrics : dict
+        ``field_rmse``, ``field_rmse_on_data``, ``one_step_rmse``, ``rollout_rmse``,
+        ``valid_time``, ``rollout_rmse_unseen``, ``train_s``, ``final_loss``.
+    """
+
+    field: LearnedField
+    loss: np.ndarray
+    train_s: float
+    rollout: np.ndarray
+    rollout_error: np.ndarray
+    unseen: list[tuple[np.ndarray, np.ndarray]]
+    metrics: dict[str, Any]
+
+
+@dataclass
+class DynamicsResult:
+    """What a dynamics experiment produced.
+
+    Attributes
+    ----------
+    config : DynamicsConfig
+    system : DynamicalSystem
+    trajectory : Trajectory
+        The training data (``x`` observed, ``x_clean``, ``dxdt_clean``).
+    derivative : ndarray, shape (n, d)
+        The numerical derivative estimate of ``config.method``.
+    scaler : Standardiser
+    fields : dict of str to ApproachResult
+        One entry per approach trained, in the order of :data:`APPROACHES`.
+    metrics : dict
+        What ``metrics.json`` holds (see :func:`summarize`).
+    """
+
+    config: DynamicsConfig
+    system: DynamicalSystem
+    trajectory: Trajectory
+    derivative: np.ndarray
+    scaler: Standardiser
+    fields: dict[str, ApproachResult] = dataclass_field(default_factory=dict)
+    metrics: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+def train(config: DynamicsConfig, rng: np.random.Generator | None = None) -> DynamicsResult:
+    """Simulate the system, learn its field with each approach, and measure the learned fields.
+
+    Parameters
+    ----------
+    config : DynamicsConfig
+    rng : numpy.random.Generator, optional
+        Default: ``numpy.random.default_rng(config.seed)``. Three independent streams are spawned
+        from it: the measurement noise, the initial weights (shared by both approaches, so they
+        start from the same network) and the order of the mini-batches (one stream per approach, so
+        an approach gives the same numbers whether it is trained alone or with the other).
+
+    Returns
+    -------
+    DynamicsResult
+    """
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    noise_rng, init_rng, batch_rng = rng.spawn(3)
+    spec = SYSTEMS[config.system]
+    system = spec.make()
+    trajectory = system.simulate(spec.x0, spec.t_span, spec.dt * config.sample_every, rng=noise_rng,
+                                 noise=config.noise)
+    method = METHODS[config.method]()
+    derivative = trajectory.differentiate(method)
+    scaler = Standardiser.from_observations(trajectory.x, trajectory.t)
+    result = DynamicsResult(config, system, trajectory, derivative, scaler)
+    init_seed = int(init_rng.integers(2**63))
+    batch_rngs = dict(zip(APPROACHES, batch_rng.spawn(len(APPROACHES)), strict=True))
+    for approach in config.approaches:
+        net = MLP([system.dim, *config.hidden, system.dim], hidden=config.activation, output="identity",
+                  init="xavier", seed=init_seed)
+        if approach == "derivative":
+            loss, wall = fit_derivative(net, trajectory, derivative, scaler, config, batch_rngs[approach])
+        else:
+            loss, wall = fit_through_integrator(net, trajectory, scaler, config, batch_rngs[approach])
+        result.fields[approach] = evaluate(LearnedField(net, scaler), system, trajectory, spec, config.grid,
+                                           loss=loss, train_s=wall)
+    result.metrics = summarize(result, method)
+    return result
+
+
+def fit_derivative(net: Network, trajectory: Trajectory, derivative: np.ndarray, scaler: Standardiser,
+                   config: DynamicsConfig, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Fit ``net`` to the derivative estimate, in standardised units (MSE, Adam, mini-batches).
+
+    Returns the loss per epoch ``(epochs,)`` and the wall-clock seconds.
+    """
+    optimizer = Adam(lr=config.lr)
+    schedule = lr_schedule(config.lr, config.epochs)
+
+    def decay(state) -> None:
+        optimizer.lr = schedule(state.epoch + 1)
+
+    start = time.perf_counter()
+    history = fit(net, scaler.to_z(trajectory.x), scaler.to_u(derivative), loss="mse", optimizer=optimizer,
+                  epochs=config.epochs, batch_size=config.batch_size, rng=rng, callbacks=[decay])
+    return history.loss[:, 0], time.perf_counter() - start
+
+
+def fit_through_integrator(net: Network, trajectory: Trajectory, scaler: Standardiser, config: DynamicsConfig,
+                           rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Fit ``net`` by RK4 rollouts over windows of the standardised observations.
+
+    Returns the loss per epoch ``(epochs_run,)`` and the wall-clock seconds.
+    """
+    dt = float(trajectory.t[1] - trajectory.t[0])
+    history: RolloutHistory = fit_rollout(
+        net, scaler.to_z(trajectory.x), dt, window=config.window, epochs=config.rollout_epochs,
+        optimizer=Adam(lr=config.lr), scale=scaler.rate, substeps=config.substeps,
+        batch_size=config.batch_size, rng=rng, schedule=lr_schedule(config.lr, config.rollout_epochs))
+    return history.loss[:, 0], history.wall_s
+
+
+def lr_schedule(lr: float, epochs: int) -> Callable[[int], float]:
+    """``epoch -> lr * LR_DECAY ** (epoch / epochs)``: exponential decay over the run."""
+    return lambda epoch: lr * LR_DECAY ** (min(epoch, epochs) / epochs)
+
+
+# -- measuring a learned field ------------------------------------------------------------------
+
+
+def field_grid(x: np.ndarray, grid: int) -> np.ndarray:
+    """Points of a ``grid x grid`` lattice over the bounding box of ``x`` ``(n, 2)`` inside its convex hull.
+
+    Returns
+    -------
+    ndarray, shape (M, 2)
+    """
+    low, high = x.min(axis=0), x.max(axis=0)
+    axes = [np.linspace(low[i], high[i], grid) for i in range(x.shape[1])]
+    points = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, x.shape[1])
+    hull = ConvexHull(x)
+    inside = PolygonPath(x[hull.vertices]).contains_points(points, radius=1e-9 * float(np.ptp(x)))
+    return points[inside]
+
+
+def integrate_field(vector_field: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``solve_ivp`` of a learned field from ``x0`` ``(d,)`` at times ``t`` ``(n,)``; NaN after a failure.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    try:
+        return integrate(vector_field, x0, t, rtol=RTOL, atol=ATOL)
+    except RuntimeError:
+        return np.full((len(t), len(x0)), np.nan)
+
+
+def one_step_states(vector_field: Callable[[np.ndarray], np.ndarray], states: np.ndarray, dt: float) -> np.ndarray:
+    """Every state of ``states`` ``(n, d)`` moved by ``dt`` along the field: one ``solve_ivp`` for all."""
+    shape = states.shape
+    moved = integrate_field(lambda flat: vector_field(flat.reshape(shape)).ravel(), states.ravel(),
+                            np.array([0.0, dt]))
+    return moved[-1].reshape(shape)
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    """Root-mean-square of ``a - b`` over every element; NaN anywhere gives NaN."""
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def standardised_error(x_hat: np.ndarray, x: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``sqrt(mean_i ((x_hat_i - x_i) / std_i)^2)`` at every time, shape ``(n,)``."""
+    return np.sqrt(np.mean(((x_hat - x) / std) ** 2, axis=-1))
+
+
+def valid_time(error: np.ndarray, t: np.ndarray, threshold: float = VALID_ERROR) -> float:
+    """Time from ``t[0]`` until ``error`` ``(n,)`` first exceeds ``threshold`` (NaN counts as exceeding)."""
+    bad = ~(error <= threshold)
+    return float((t[np.argmax(bad)] if bad.any() else t[-1]) - t[0])
+
+
+def evaluate(learned: LearnedField, system: DynamicalSystem, trajectory: Trajectory, spec: SystemSpec,
+             grid: int, *, loss: np.ndarray, train_s: float) -> ApproachResult:
+    """Measure ``learned`` against ``system`` (every metric of the module docstring but ``derivative_rmse``)."""
+    t, clean = trajectory.t, trajectory.x_clean
+    points = field_grid(trajectory.x, grid)
+    true_on_grid = system.rhs(0.0, points)
+    rollout = integrate_field(learned, clean[0], t)
+    error = standardised_error(rollout, clean, trajectory.x.std(axis=0))
+    next_states = one_step_states(learned, clean[:-1], float(t[1] - t[0]))
+    unseen = []
+    for x0 in spec.unseen:
+        truth = system.simulate(x0, spec.t_span, float(t[1] - t[0])).x_clean
+        unseen.append((truth, integrate_field(learned, np.asarray(x0, dtype=float), t)))
+    metrics = {
+        "field_rmse": rmse(learned(points), true_on_grid),
+        "field_rms": float(np.sqrt(np.mean(true_on_grid**2))),
+        "field_points": len(points),
+        "field_rmse_on_data": rmse(learned(clean), trajectory.dxdt_clean),
+        "one_step_rmse": rmse(next_states, clean[1:]),
+        "rollout_rmse": rmse(rollout, clean),
+        "valid_time": valid_time(error, t),
+        "rollout_rmse_unseen": [rmse(learned_path, truth) for truth, learned_path in unseen],
+        "train_s": round(train_s, 3),
+        "final_loss": float(loss[-1]) if len(loss) else None,
+        "epochs_run": len(loss),
+    }
+    return ApproachResult(learned, loss, train_s, rollout, error, unseen, metrics)
+
+
+def summarize(result: DynamicsResult, method: Differentiator) -> dict[str, Any]:
+    """The numbers of ``metrics.json``.
+
+    ``field_rmse`` and ``rollout_rmse`` at the top level are those of the first approach trained
+    (the derivative approach when both are); ``approaches`` holds every approach's metrics.
+    NaN (a rollout that failed) is written as null.
+    """
+    config, trajectory = result.config, result.trajectory
+    first = result.fields[config.approaches[0]].metrics
+    spec = SYSTEMS[config.system]
+    metrics = {
+        "system": config.system,
+        "equations": result.system.equations(),
+        "params": {
+            "system": dict(result.system.parameters),
+            "method": {"name": config.method, "estimator": repr(method)},
+            "trajectory": {"x0": list(spec.x0), "t_span": list(spec.t_span), "dt": spec.dt * config.sample_every,
+                           "samples": len(trajectory.t), "noise": config.noise,
+                           "unseen_x0": [list(x0) for x0 in spec.unseen]},
+            "standardisation": {"mean": result.scaler.mean.tolist(), "std": result.scaler.std.tolist(),
+                                "rate": result.scaler.rate.tolist()},
+        },
+        "config": asdict(config),
+        "derivative_rmse": rmse(result.derivative, trajectory.dxdt_clean),
+        "derivative_rms": float(np.sqrt(np.mean(trajectory.dxdt_clean**2))),
+        "field_rmse": first["field_rmse"],
+        "rollout_rmse": first["rollout_rmse"],
+        "approaches": {name: r.metrics for name, r in result.fields.items()},
+    }
+    return _finite_or_none(metrics)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities (which JSON cannot hold) as None, recursively."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# -- the comparison table ---------------------------------------------------------------------
+
+#: noise levels of :func:`compare`
+COMPARE_NOISE = (0.0, 0.01)
+
+
+def compare(base: DynamicsConfig, noises: tuple[float, ...] = COMPARE_NOISE) -> list[dict[str, Any]]:
+    """Both approaches at every noise level (other settings from ``base``); one row per pair.
+
+    Returns
+    -------
+    list of dict
+        ``noise``, ``approach``, ``derivative_rmse`` (of the estimate the derivative approach used),
+        ``field_rmse``, ``field_rmse_on_data``, ``one_step_rmse``, ``rollout_rmse``, ``valid_time``,
+        ``rollout_rmse_unseen``, ``train_s``.
+    """
+    rows = []
+    for noise in noises:
+        config = DynamicsConfig(**{**asdict(base), "noise": noise, "approach": "both"})
+        metrics = train(config).metrics
+        for approach, m in metrics["approaches"].items():
+            rows.append({"noise": noise, "approach": approach, "derivative_rmse": metrics["derivative_rmse"],
+                         **{k: m[k] for k in ("field_rmse", "field_rmse_on_data", "one_step_rmse", "rollout_rmse",
+                                              "valid_time", "rollout_rmse_unseen", "train_s")}})
+    return rows
