@@ -1,0 +1,428 @@
+"""The logic lab: gates and Boolean expressions, compiled into threshold networks and learned.
+
+Three questions about one Boolean function (a named gate or an expression typed by the user):
+
+- **Compile**: which exact network of threshold units computes it? Built by construction
+  (:mod:`annrl.labs.logic_compile`) and checked on every row of the truth table.
+- **Learn**: how reliably does gradient descent find a network for it? ``seeds`` networks (sigmoid
+  or tanh hidden units, a logit output, binary cross-entropy, SGD with momentum) train on the truth
+  table as one population, for every hidden width from 0 (a single neuron) up, until a width
+  learns it in at least ``reliable`` of the seeds.
+- **Explain**: what does each hidden neuron of a learned network compute? Its output on the truth
+  table, thresholded, is a Boolean function of the inputs of its own, printed as a formula.
+
+And one about single neurons: which of the 16 two-input functions can one threshold unit represent
+(linear separability, decided by an LP), and does training a single neuron agree?
+
+Gates (:data:`GATES`): ``and or nand nor xor xnor implies not``, ``parity<n>``, ``majority<n>``,
+``mux`` (``s ? b : a``), ``mux4``, ``half_adder`` and ``full_adder`` (two outputs). Expressions use
+:func:`annrl.expr.parse_expression` (``& | ~ ^ >>``, ``==``, ``Xor(...)``...; several outputs are
+separated by ``;``); nothing the user types is evaluated.
+
+>>> result = train(LogicConfig(expression="xor", seeds=20, epochs=300, max_hidden=3), rng=None)
+>>> result.metrics["compiled_exact"], result.metrics["inputs"]
+(True, ['a', 'b'])
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.logic import boolalg
+
+from annrl.errors import InputError
+from annrl.labs.logic_compile import (
+    MAX_VARIABLES,
+    BooleanFunction,
+    CompiledNetwork,
+    compile_function,
+    describe,
+    from_formulas,
+    from_table,
+    separable,
+    threshold_unit,
+    truth_inputs,
+)
+from annrl.nn import MLP, Network, fit, get_optimizer
+
+#: named functions and what they compute
+GATES: dict[str, str] = {
+    "and": "a & b", "or": "a | b", "nand": "~(a & b)", "nor": "~(a | b)", "xor": "a ^ b",
+    "xnor": "~(a ^ b)", "implies": "a >> b (not a, or b)", "not": "~a",
+    "parity<n>": "odd number of n inputs true (parity = parity3)",
+    "majority<n>": "more than half of n inputs true (majority = majority3)",
+    "mux": "2-to-1 multiplexer: s ? b : a", "mux4": "4-to-1 multiplexer: data d0..d3 selected by s1 s0",
+    "half_adder": "sum = a ^ b, carry = a & b", "full_adder": "sum = a ^ b ^ cin, cout = majority(a, b, cin)",
+}
+ACTIVATIONS = ("tanh", "sigmoid")
+#: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
+TWO_INPUT_NAMES: dict[tuple[int, int, int, int], str] = {
+    (0, 0, 0, 0): "FALSE", (0, 0, 0, 1): "AND", (0, 0, 1, 0): "a AND NOT b", (0, 0, 1, 1): "a",
+    (0, 1, 0, 0): "NOT a AND b", (0, 1, 0, 1): "b", (0, 1, 1, 0): "XOR", (0, 1, 1, 1): "OR",
+    (1, 0, 0, 0): "NOR", (1, 0, 0, 1): "XNOR", (1, 0, 1, 0): "NOT b", (1, 0, 1, 1): "b IMPLIES a",
+    (1, 1, 0, 0): "NOT a", (1, 1, 0, 1): "a IMPLIES b", (1, 1, 1, 0): "NAND", (1, 1, 1, 1): "TRUE",
+}
+
+
+def _symbols(names: str) -> list[sympy.Symbol]:
+    return [sympy.Symbol(n) for n in names.split()]
+
+
+def _majority(variables: list[sympy.Symbol]) -> Any:
+    need = len(variables) // 2 + 1
+    return sympy.Or(*(sympy.And(*group) for group in combinations(variables, need)))
+
+
+def gate(name: str) -> BooleanFunction:
+    """The named function ``name`` (see :data:`GATES`; case-insensitive) as a truth table.
+
+    Examples
+    --------
+    >>> gate("half_adder").outputs
+    ('sum', 'carry')
+    >>> gate("parity4").table[:, 0].astype(int).tolist()[:4]
+    [0, 1, 1, 0]
+    """
+    key = name.strip().lower().replace("-", "_")
+    a, b = _symbols("a b")
+    simple = {"and": a & b, "or": a | b, "nand": boolalg.Nand(a, b), "nor": boolalg.Nor(a, b), "xor": a ^ b,
+              "xnor": boolalg.Equivalent(a, b), "implies": boolalg.Implies(a, b)}
+    if key in simple:
+        return from_formulas([simple[key]], inputs=["a", "b"])
+    if key == "not":
+        return from_formulas([~a], inputs=["a"])
+    if key in ("mux", "mux2"):
+        s, a, b = _symbols("s a b")
+        return from_formulas([(~s & a) | (s & b)], inputs=["s", "a", "b"])
+    if key == "mux4":
+        s1, s0, *d = _symbols("s1 s0 d0 d1 d2 d3")
+        picks = [~s1 & ~s0 & d[0], ~s1 & s0 & d[1], s1 & ~s0 & d[2], s1 & s0 & d[3]]
+        return from_formulas([sympy.Or(*picks)], inputs=["s1", "s0", "d0", "d1", "d2", "d3"])
+    if key == "half_adder":
+        return from_formulas([a ^ b, a & b], outputs=["sum", "carry"], inputs=["a", "b"])
+    if key == "full_adder":
+        a, b, c = _symbols("a b cin")
+        return from_formulas([boolalg.Xor(a, b, c), _majority([a, b, c])], outputs=["sum", "cout"],
+                             inputs=["a", "b", "cin"])
+    match = re.fullmatch(r"(parity|majority)(\d*)", key)
+    if match:
+        n = int(match.group(2) or 3)
+        if not 2 <= n <= MAX_VARIABLES:
+            raise InputError.invalid(f"{match.group(1)} size", f"between 2 and {MAX_VARIABLES}", n)
+        variables = [sympy.Symbol(f"x{i + 1}") for i in range(n)]
+        formula = boolalg.Xor(*variables) if match.group(1) == "parity" else _majority(variables)
+        return from_formulas([formula], inputs=[str(v) for v in variables])
+    raise KeyError(name)
+
+
+def parse_function(text: str) -> BooleanFunction:
+    """A gate name or Boolean expression(s) as a :class:`BooleanFunction`.
+
+    Parameters
+    ----------
+    text : str
+        ``"xor"``, ``"full_adder"``, ``"(a & ~b) | (c ^ d)"``, or several expressions separated by
+        ``;`` for several outputs (``"a ^ b; a & b"``). Variables are sorted by name.
+
+    Raises
+    ------
+    InputError
+        For an expression outside the grammar of :func:`annrl.expr.parse_expression`, with no
+        variable, or with more than :data:`MAX_VARIABLES` variables.
+    """
+    from annrl.expr import parse_expression
+
+    if not isinstance(text, str) or not text.strip():
+        raise InputError.invalid("expression", "a gate name or a Boolean expression", text)
+    try:
+        return gate(text)
+    except KeyError:
+        pass
+    parts = text.split(";")
+    if any(not part.strip() for part in parts):
+        raise InputError(f"expression {text!r} has an empty part between ';'", field="expression")
+    formulas = [parse_expression(part, boolean=True) for part in parts]
+    return from_formulas(formulas)
+
+
+def two_input_functions() -> list[tuple[str, BooleanFunction]]:
+    """The 16 Boolean functions of two inputs, ``(name, function)``, in truth-table order."""
+    return [(name, from_table(["a", "b"], np.array(bits, dtype=bool))) for bits, name in TWO_INPUT_NAMES.items()]
+
+
+@dataclass
+class LogicConfig:
+    """Settings of one logic experiment.
+
+    Parameters
+    ----------
+    expression : str, default="xor"
+        A gate name (:data:`GATES`) or a Boolean expression.
+    compile : bool, default=True
+        Build the exact threshold network.
+    learn : bool, default=True
+        Train networks on the truth table.
+    seeds : int, default=100
+        Networks trained at once per hidden width.
+    hidden : int, optional
+        Train only this hidden width (0: a single neuron); default: sweep ``0..max_hidden``.
+    max_hidden : int, default=8
+        Widest hidden layer of the sweep.
+    reliable : float, default=0.95
+        A width learns the function "reliably" when at least this fraction of seeds succeeds.
+    activation : {"tanh", "sigmoid"}, default="tanh"
+    epochs : int, default=2000
+        Full-batch epochs per width; a network stops once its loss guarantees every row is right
+        (:func:`solved_tolerance`), and training ends when all have stopped.
+    lr : float, default=0.1
+    momentum : float, default=0.9
+        SGD with momentum; the output is a logit trained with binary cross-entropy.
+    seed : int, default=0
+        Seed of the initial weights (N(0, 1)).
+    limits : bool, default=False
+        Also test the 16 two-input functions on a single neuron.
+    """
+
+    expression: str = "xor"
+    compile: bool = True
+    learn: bool = True
+    seeds: int = 100
+    hidden: int | None = None
+    max_hidden: int = 8
+    reliable: float = 0.95
+    activation: str = "tanh"
+    epochs: int = 2000
+    lr: float = 0.1
+    momentum: float = 0.9
+    seed: int = 0
+    limits: bool = False
+
+    def __post_init__(self):
+        for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
+            if int(getattr(self, name)) < low:
+                raise InputError.invalid(name, f">= {low}", getattr(self, name))
+        if self.hidden is not None and int(self.hidden) < 0:
+            raise InputError.invalid("hidden", ">= 0", self.hidden)
+        if self.activation not in ACTIVATIONS:
+            raise InputError.invalid("activation", f"one of {list(ACTIVATIONS)}", self.activation)
+        if not 0 < self.reliable <= 1:
+            raise InputError.invalid("reliable", "in (0, 1]", self.reliable)
+        if not self.lr > 0:
+            raise InputError.invalid("lr", "> 0", self.lr)
+        if not self.momentum >= 0:
+            raise InputError.invalid("momentum", ">= 0", self.momentum)
+
+
+@dataclass
+class LearnRun:
+    """``seeds`` networks of one hidden width trained on a truth table.
+
+    Attributes
+    ----------
+    hidden : int
+    net : MLP
+        The trained population, ``P = seeds``.
+    solved : ndarray of bool, shape (P,)
+        Every output right on every row at the end.
+    solved_epoch : ndarray of int, shape (P,)
+        First epoch with every output right; -1 if never.
+    """
+
+    hidden: int
+    net: MLP
+    solved: np.ndarray
+    solved_epoch: np.ndarray
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.solved.mean())
+
+    def summary(self) -> dict[str, Any]:
+        epochs = self.solved_epoch[self.solved]
+        return {"hidden": self.hidden, "success_rate": self.success_rate,
+                "epochs_median": float(np.median(epochs)) if len(epochs) else None}
+
+
+def solved_tolerance(fn: BooleanFunction) -> float:
+    """A mean BCE below which every output is right on every row: a wrong one alone costs at least
+    ``ln 2`` out of ``rows x outputs`` terms. Networks are frozen there, so that a momentum step can
+    never undo a solution before the end."""
+    return 0.5 * float(np.log(2.0)) / fn.table.size
+
+
+def correct(net: Network, fn: BooleanFunction) -> np.ndarray:
+    """``(P,)`` True where every output logit is on the right side of 0 on every row."""
+    return ((np.asarray(net.predict(fn.X)) > 0) == fn.table[None]).all(axis=(1, 2))
+
+
+def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.Generator) -> LearnRun:
+    """Train ``config.seeds`` networks ``n -> hidden -> m`` (``hidden = 0``: a single neuron) on ``fn``."""
+    n, m = len(fn.inputs), len(fn.outputs)
+    sizes = [n, hidden, m] if hidden else [n, m]
+    net = MLP(sizes, hidden=config.activation, output="identity", population=config.seeds, rng=rng)
+    X, target = fn.X, fn.table[None]
+    solved_epoch = np.full(config.seeds, -1)
+
+    def record(state) -> None:
+        now = ((np.asarray(state.prediction) > 0) == target).all(axis=(1, 2)) & (solved_epoch < 0)
+        solved_epoch[now] = state.epoch
+
+    optimizer = get_optimizer("sgd", lr=config.lr, momentum=config.momentum)
+    fit(net, X, fn.Y, loss="bce", optimizer=optimizer, epochs=config.epochs, until=solved_tolerance(fn),
+        callbacks=[record])
+    solved = correct(net, fn)
+    solved_epoch[~solved] = -1
+    return LearnRun(hidden, net, solved, solved_epoch)
+
+
+@dataclass
+class NeuronExplanation:
+    """What one hidden neuron of a learned network computes on the truth table.
+
+    ``formula`` is the Boolean function of its thresholded output (sigmoid > 0.5, tanh > 0);
+    ``margin`` is in [0, 1]: 1 when the neuron is fully saturated (binary) on every row.
+    """
+
+    unit: int
+    formula: str
+    column: list[int]
+    margin: float
+
+
+def explain(net: Network, fn: BooleanFunction, index: int = 0) -> list[NeuronExplanation]:
+    """The Boolean function each hidden neuron of network ``index`` computes, in order."""
+    outputs = net.layer_outputs(fn.X)
+    if len(outputs) < 4:
+        return []  # a single neuron: no hidden layer
+    a = np.asarray(outputs[1])[index]  # (rows, hidden)
+    name = net.layers[1].activation.name
+    center, half = {"sigmoid": (0.5, 0.5), "tanh": (0.0, 1.0), "step": (0.5, 0.5)}.get(name, (0.0, 1.0))
+    explanations = []
+    for k in range(a.shape[1]):
+        column = a[:, k] > center
+        margin = float(np.min(np.abs(a[:, k] - center)) / half)
+        explanations.append(NeuronExplanation(k, describe(fn.inputs, column), column.astype(int).tolist(), margin))
+    return explanations
+
+
+def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Generator | None = None,
+                         ) -> list[dict[str, Any]]:
+    """For each of the 16 two-input functions: linearly separable (LP), and the fraction of
+    ``seeds`` single neurons (a logit unit, BCE, SGD) that learn it in ``epochs``."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    config = LogicConfig(seeds=seeds, epochs=epochs)
+    rows = []
+    for name, fn in two_input_functions():
+        run = learn(fn, 0, config, rng)
+        rows.append({"function": name, "table": fn.table[:, 0].astype(int).tolist(),
+                     "separable": separable(fn.X, fn.table[:, 0]), "learned_success_rate": run.success_rate})
+    return rows
+
+
+@dataclass
+class LogicResult:
+    """What a logic experiment produced."""
+
+    config: LogicConfig
+    function: BooleanFunction
+    compiled: CompiledNetwork | None
+    runs: list[LearnRun] = field(default_factory=list)
+    chosen: LearnRun | None = None
+    explanation: list[NeuronExplanation] = field(default_factory=list)
+    explained_seed: int | None = None
+    limits: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def train(config: LogicConfig, rng: np.random.Generator | None = None) -> LogicResult:
+    """Compile, learn and explain ``config.expression`` (see the module docstring)."""
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    fn = parse_function(config.expression)
+    start = time.perf_counter()
+    compiled = compile_function(fn) if config.compile else None
+    compile_s = time.perf_counter() - start
+    result = LogicResult(config, fn, compiled)
+    start = time.perf_counter()
+    if config.learn:
+        widths = [config.hidden] if config.hidden is not None else range(config.max_hidden + 1)
+        for width in widths:
+            run = learn(fn, int(width), config, rng)
+            result.runs.append(run)
+            if run.success_rate >= config.reliable:
+                break
+        reliable = [r for r in result.runs if r.success_rate >= config.reliable]
+        result.chosen = reliable[0] if reliable else max(result.runs, key=lambda r: r.success_rate)
+        solved = np.flatnonzero(result.chosen.solved)
+        if len(solved):
+            result.explained_seed = int(solved[0])
+            result.explanation = explain(result.chosen.net, fn, result.explained_seed)
+    learn_s = time.perf_counter() - start
+    if config.limits:
+        result.limits = single_neuron_limits(min(config.seeds, 100), min(config.epochs, 1000), rng)
+    result.metrics = summarize(result, compile_s, learn_s)
+    return result
+
+
+def summarize(result: LogicResult, compile_s: float, learn_s: float) -> dict[str, Any]:
+    """The numbers of ``metrics.json``."""
+    fn, compiled, chosen, config = result.function, result.compiled, result.chosen, result.config
+    metrics: dict[str, Any] = {
+        "config": asdict(config),
+        "expression": config.expression,
+        "inputs": list(fn.inputs),
+        "outputs": list(fn.outputs),
+        "formulas": fn.formula_text(),
+        "truth_table": fn.table.astype(int).tolist(),
+        "compiled_exact": compiled.exact if compiled else None,
+        "learned_success_rate": chosen.success_rate if chosen else None,
+        "hidden": chosen.hidden if chosen else None,
+        "learned_reliably": bool(chosen and chosen.success_rate >= config.reliable),
+        "timing": {"compile_s": round(compile_s, 4), "learn_s": round(learn_s, 4)},
+    }
+    if compiled:
+        net = compiled.net
+        metrics["compiled"] = {
+            "depth": compiled.depth, "hidden": compiled.hidden, "hidden_lower_bound": compiled.hidden_lower_bound,
+            "hidden_minimal": compiled.minimal, "construction": compiled.construction,
+            "separable_outputs": compiled.separable, "hidden_units": compiled.hidden_labels,
+            "errors": compiled.errors,
+            "weights": {name: np.asarray(v)[0].tolist() for name, v in net.params_.items()},
+        }
+    if result.runs:
+        metrics["sweep"] = [r.summary() for r in result.runs]
+        metrics["epochs_median"] = chosen.summary()["epochs_median"]
+        metrics["explained_seed"] = result.explained_seed
+        metrics["hidden_neurons"] = [{"unit": e.unit, "formula": e.formula, "margin": round(e.margin, 4)}
+                                     for e in result.explanation]
+    if result.limits:
+        metrics["single_neuron"] = result.limits
+        metrics["single_neuron_separable"] = sum(r["separable"] for r in result.limits)
+    return metrics
+
+
+def truth_rows(fn: BooleanFunction) -> list[str]:
+    """Row labels such as ``"a=0 b=1"`` (for figures)."""
+    return [" ".join(f"{v}={int(x)}" for v, x in zip(fn.inputs, row, strict=True)) for row in truth_inputs(
+        len(fn.inputs))]
+
+
+def threshold_unit_line(table: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Two points ``(xs, ys)`` of the boundary ``w . x + b = -1/2`` of the smallest integer unit that
+    computes the two-input ``table`` (rows 00, 01, 10, 11); None when none does or it is constant."""
+    unit = threshold_unit(truth_inputs(2), np.asarray(table, dtype=bool))
+    if unit is None:
+        return None
+    (w1, w2), b = unit
+    if w2 != 0:
+        xs = np.array([-0.5, 1.5])
+        return xs, (-0.5 - b - w1 * xs) / w2
+    if w1 != 0:
+        x = (-0.5 - b) / w1
+        return np.array([x, x]), np.array([-0.5, 1.5])
+    return None

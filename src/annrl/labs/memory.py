@@ -1,0 +1,582 @@
+"""The memory lab: patterns stored in a Hopfield network, and a bit held by a trained recurrent net.
+
+**Associative memory** (Hopfield, 1982). ``N`` binary neurons ``s_i = +-1`` with symmetric weights
+``W`` (zero diagonal) and asynchronous updates ``s_i <- sign(sum_j W_ij s_j)`` (a zero field keeps
+the state), one neuron at a time in a random order each sweep, until a sweep changes nothing. The
+energy ``E = -1/2 s^T W s`` never rises, so every run ends in a fixed point. Patterns ``xi^mu``
+(rows of a ``(p, N)`` matrix) are stored by one of two rules:
+
+- ``hebbian``: ``W = (1/N) sum_mu xi^mu xi^mu^T``. Each pattern is a fixed point while the crosstalk
+  of the others stays small: for random patterns, up to about ``0.138 N`` patterns (Amit, Gutfreund
+  & Sompolinsky, 1985) with a few bits wrong, fewer for correlated ones such as letters.
+- ``pseudoinverse`` (projection rule, Personnaz et al., 1985): ``W = Xi Xi^+``, the projection onto
+  the span of the patterns, so every stored pattern is a fixed point up to ``p ~ N`` patterns,
+  correlated or not; basins of attraction shrink as ``p`` grows.
+
+A cue is a stored pattern with a fraction of its bits flipped; recall succeeds when the network
+ends exactly on that pattern. Fixed points that are neither a pattern nor its negative are
+*spurious* (mixtures and others); they are counted from random starts.
+
+**Working memory.** A recurrent network (:mod:`annrl.nn.recurrent`, Elman RNN or GRU) sees a bit as
+``+-1`` at ``t = 0``, then ``D`` steps of noise (``N(0, noise^2)``, or zeros), and must output the bit
+at the end: nothing is stored by hand; the weights that hold the bit are found by backpropagation
+through time. Accuracy is measured on fresh sequences for each delay.
+
+>>> net = Hopfield("hebbian").store(letter_patterns("HT"))
+>>> cue = corrupt(letter_patterns("H"), 0.1, np.random.default_rng(0))
+>>> bool(np.array_equal(net.recall(cue, np.random.default_rng(1))[0], letter_patterns("H")))
+True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from annrl.errors import InputError
+from annrl.nn import Adam, Dense, Network, get_loss
+from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
+
+RULES = ("hebbian", "pseudoinverse")
+CELLS = ("elman", "gru")
+LETTER_SHAPE = (9, 7)
+#: the Hebbian rule's capacity for random patterns, in patterns per neuron
+HEBBIAN_CAPACITY = 0.138
+
+
+# -- letters -------------------------------------------------------------------------------
+
+
+@cache
+def load_letters() -> dict[str, np.ndarray]:
+    """The shipped letters ``{"A": bool array (9, 7), ...}`` from ``annrl/data/letters``."""
+    text = resources.files("annrl").joinpath("data", "letters", "letters_7x9.txt").read_text(encoding="utf-8")
+    # comments start with "# " (a bitmap row never holds a space)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# ")]
+    letters, rows, name = {}, LETTER_SHAPE[0], None
+    for i in range(0, len(lines), rows + 1):
+        name, bitmap = lines[i], lines[i + 1 : i + 1 + rows]
+        if len(name) != 1 or len(bitmap) != rows or any(len(r) != LETTER_SHAPE[1] for r in bitmap):
+            raise ValueError(f"letters file: letter {name!r} is not a name and {rows} rows of {LETTER_SHAPE[1]}")
+        letters[name] = np.array([[c == "#" for c in r] for r in bitmap])
+    return letters
+
+
+def letter_patterns(names: str) -> np.ndarray:
+    """Letters as ``+-1`` patterns ``(p, 63)``, e.g. ``letter_patterns("HT")``."""
+    letters = load_letters()
+    unknown = [c for c in names if c not in letters]
+    if unknown or not names:
+        raise InputError.invalid("patterns", "capital letters A-Z (e.g. HTLX) or a count", names)
+    return np.array([np.where(letters[c].ravel(), 1.0, -1.0) for c in names])
+
+
+def distinct_letters(count: int) -> str:
+    """``count`` letters chosen greedily to be as different as possible (least largest overlap).
+
+    Starts from the letter least like all others; each next letter is the one whose largest
+    ``|overlap|`` with those chosen is smallest (ties: alphabetical). Overlap is ``xi . xi' / N``.
+    """
+    names = sorted(load_letters())
+    if not 1 <= count <= len(names):
+        raise InputError.invalid("patterns", f"a count between 1 and {len(names)} or letters", count)
+    patterns = letter_patterns("".join(names))
+    overlap = np.abs(patterns @ patterns.T) / patterns.shape[1]
+    np.fill_diagonal(overlap, 0.0)
+    chosen = [int(np.argmin(overlap.mean(axis=1)))]
+    while len(chosen) < count:
+        worst = overlap[:, chosen].max(axis=1)
+        worst[chosen] = np.inf
+        chosen.append(int(np.argmin(worst)))
+    return "".join(names[i] for i in chosen)
+
+
+# -- the Hopfield network -----------------------------------------------------------------------
+
+
+def hebbian_weights(patterns: np.ndarray) -> np.ndarray:
+    """``W = (1/N) Xi^T Xi`` with zero diagonal, for patterns ``(..., p, N)`` -> ``(..., N, N)``."""
+    patterns = np.asarray(patterns, dtype=float)
+    W = np.swapaxes(patterns, -1, -2) @ patterns / patterns.shape[-1]
+    return _zero_diagonal(W)
+
+
+def pseudoinverse_weights(patterns: np.ndarray) -> np.ndarray:
+    """The projection ``W = Xi (Xi^T Xi)^+ Xi^T`` onto the patterns' span, with zero diagonal.
+
+    ``patterns`` is ``(..., p, N)``; rows are patterns (so ``Xi`` above is its transpose, ``(N, p)``).
+    """
+    patterns = np.asarray(patterns, dtype=float)
+    W = np.swapaxes(patterns, -1, -2) @ np.linalg.pinv(patterns @ np.swapaxes(patterns, -1, -2)) @ patterns
+    return _zero_diagonal(W)
+
+
+def _zero_diagonal(W: np.ndarray) -> np.ndarray:
+    n = W.shape[-1]
+    W = W.copy()
+    W[..., np.arange(n), np.arange(n)] = 0.0
+    return W
+
+
+def recall(W: np.ndarray, states: np.ndarray, rng: np.random.Generator, *, max_sweeps: int = 100,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Run asynchronous updates from ``states`` until no neuron changes (or ``max_sweeps``).
+
+    Parameters
+    ----------
+    W : ndarray, shape (..., N, N)
+        Symmetric weights; a leading axis (several networks) pairs with the same axis of ``states``.
+    states : ndarray, shape (..., B, N)
+        ``+-1`` starting states (cues), ``B`` per network.
+    rng : numpy.random.Generator
+        Draws the update order of each sweep (shared by the batch).
+    max_sweeps : int, default=100
+
+    Returns
+    -------
+    final : ndarray, shape (..., B, N)
+    sweeps : ndarray of int, shape (..., B)
+        Sweeps until the state stopped changing (``max_sweeps + 1`` if it never did).
+    """
+    s = np.array(states, dtype=float)
+    N = s.shape[-1]
+    sweeps = np.full(s.shape[:-1], max_sweeps + 1)
+    for sweep in range(1, max_sweeps + 1):
+        changed = np.zeros(s.shape[:-1], dtype=bool)
+        for i in rng.permutation(N):
+            field = (s @ W[..., :, i : i + 1])[..., 0]
+            new = np.where(field > 0, 1.0, np.where(field < 0, -1.0, s[..., i]))
+            changed |= new != s[..., i]
+            s[..., i] = new
+        sweeps[~changed & (sweeps > max_sweeps)] = sweep
+        if not changed.any():
+            break
+    return s, sweeps
+
+
+def energy(W: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """``E = -1/2 s^T W s`` of states ``(..., B, N)`` -> ``(..., B)``."""
+    return -0.5 * np.einsum("...bi,...ij,...bj->...b", states, W, states)
+
+
+def corrupt(patterns: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Copies of ``patterns`` ``(..., N)`` with exactly ``round(fraction N)`` bits flipped in each."""
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError.invalid("noise", "between 0 and 1 (the fraction of bits flipped)", fraction)
+    patterns = np.asarray(patterns, dtype=float)
+    N = patterns.shape[-1]
+    flips = int(round(fraction * N))
+    cues = patterns.reshape(-1, N).copy()
+    for row in cues:
+        row[rng.choice(N, size=flips, replace=False)] *= -1.0
+    return cues.reshape(patterns.shape)
+
+
+class Hopfield:
+    """A Hopfield network: ``store`` patterns by a rule, ``recall`` from cues.
+
+    Parameters
+    ----------
+    rule : {"hebbian", "pseudoinverse"}, default="hebbian"
+
+    Attributes
+    ----------
+    weights_ : ndarray, shape (N, N)
+        Set by :meth:`store`.
+    patterns_ : ndarray, shape (p, N)
+    """
+
+    def __init__(self, rule: str = "hebbian"):
+        if rule not in RULES:
+            raise InputError.invalid("rule", f"one of {list(RULES)}", rule)
+        self.rule = rule
+
+    def store(self, patterns: np.ndarray) -> Hopfield:
+        """Store ``+-1`` patterns ``(p, N)``; returns self."""
+        patterns = np.asarray(patterns, dtype=float)
+        if patterns.ndim != 2 or not np.all(np.abs(patterns) == 1):
+            raise InputError.invalid("patterns", "a (p, N) array of +1 and -1", f"shape {patterns.shape}")
+        self.patterns_ = patterns
+        self.weights_ = hebbian_weights(patterns) if self.rule == "hebbian" else pseudoinverse_weights(patterns)
+        return self
+
+    def recall(self, cues: np.ndarray, rng: np.random.Generator, max_sweeps: int = 100):
+        """Final states ``(B, N)`` and sweeps ``(B,)`` from cues ``(B, N)`` (see :func:`recall`)."""
+        return recall(self.weights_, np.atleast_2d(cues), rng, max_sweeps=max_sweeps)
+
+    def classify(self, states: np.ndarray) -> np.ndarray:
+        """For final states ``(B, N)``: the index of the stored pattern each equals, ``-(index + 1)``
+        for a pattern's negative, ``p`` (the number of patterns) for anything else (spurious)."""
+        p = len(self.patterns_)
+        overlap = np.atleast_2d(states) @ self.patterns_.T / self.patterns_.shape[1]  # (B, p)
+        out = np.full(overlap.shape[0], p)
+        hit = np.isclose(overlap, 1.0)
+        neg = np.isclose(overlap, -1.0)
+        out[neg.any(axis=1)] = -(np.argmax(neg, axis=1)[neg.any(axis=1)] + 1)
+        out[hit.any(axis=1)] = np.argmax(hit, axis=1)[hit.any(axis=1)]
+        return out
+
+    def __repr__(self):
+        stored = f", {len(self.patterns_)} patterns of {self.patterns_.shape[1]}" if hasattr(self, "patterns_") else ""
+        return f"Hopfield({self.rule}{stored})"
+
+
+def spurious_states(net: Hopfield, starts: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Run ``starts`` random states to their fixed points and count what they end in.
+
+    Returns ``{"stored": fraction, "reversed": fraction, "spurious": fraction, "distinct_spurious": int,
+    "mixtures": int}``; a mixture is a spurious state equal to ``sign(+-xi^a +- xi^b +- xi^c)`` of three
+    stored patterns (the classic spurious states of the Hebbian rule).
+    """
+    N = net.patterns_.shape[1]
+    final, _ = net.recall(rng.choice([-1.0, 1.0], size=(starts, N)), rng)
+    kind = net.classify(final)
+    p = len(net.patterns_)
+    spurious = np.unique(final[kind == p], axis=0)
+    mixtures = _mixtures(net.patterns_)
+    n_mixtures = sum(any(np.array_equal(s, m) for m in mixtures) for s in spurious)
+    return {"stored": float(np.mean((kind >= 0) & (kind < p))), "reversed": float(np.mean(kind < 0)),
+            "spurious": float(np.mean(kind == p)), "distinct_spurious": int(len(spurious)),
+            "mixtures": int(n_mixtures)}
+
+
+def _mixtures(patterns: np.ndarray) -> list[np.ndarray]:
+    out = []
+    p = len(patterns)
+    for a in range(p):
+        for b in range(a + 1, p):
+            for c in range(b + 1, p):
+                for sb in (1, -1):
+                    for sc in (1, -1):
+                        for sa in (1, -1):
+                            out.append(np.sign(sa * patterns[a] + sb * patterns[b] + sc * patterns[c]))
+    return out
+
+
+def capacity_curve(rule: str, *, neurons: int = 100, loads: list[int] | None = None, trials: int = 10,
+                   noise: float = 0.1, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
+    """Recall of random patterns against their number ``p``, for ``trials`` pattern sets per load.
+
+    Each of the ``p`` stored patterns is cued with ``noise`` of its bits flipped. Per load:
+    ``recall_rate`` (the network ends exactly on the cued pattern), ``near_recall_rate`` (overlap
+    >= 0.9: at most 5% of bits wrong, the retrieval the ``0.138 N`` limit speaks of), ``mean_overlap``,
+    ``stable_rate`` (a stored pattern is itself a fixed point) and ``spurious_rate`` (the cue ends on a
+    state that is neither a pattern nor its negative).
+
+    Parameters
+    ----------
+    rule : {"hebbian", "pseudoinverse"}
+    neurons : int, default=100
+    loads : list of int, optional
+        Numbers of patterns; default 1..0.3 N (hebbian) or 1..0.9 N (pseudoinverse), 12 values.
+    trials : int, default=10
+    noise : float, default=0.1
+    rng : numpy.random.Generator, optional
+    """
+    if rule not in RULES:
+        raise InputError.invalid("rule", f"one of {list(RULES)}", rule)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    N = int(neurons)
+    if loads is None:
+        top = 0.3 if rule == "hebbian" else 0.9
+        loads = sorted({max(1, int(round(x))) for x in np.linspace(1, top * N, 12)})
+    weights = hebbian_weights if rule == "hebbian" else pseudoinverse_weights
+    rows = []
+    for p in loads:
+        patterns = rng.choice([-1.0, 1.0], size=(trials, p, N))
+        W = weights(patterns)  # (trials, N, N)
+        cues = corrupt(patterns, noise, rng)
+        final, _ = recall(W, cues, rng)
+        overlap = np.sum(final * patterns, axis=-1) / N  # (trials, p)
+        stable, _ = recall(W, patterns, rng, max_sweeps=1)
+        all_overlaps = np.abs(np.einsum("tbn,tqn->tbq", final, patterns)) / N
+        rows.append({
+            "patterns": int(p), "load": p / N,
+            "recall_rate": float(np.mean(overlap == 1.0)),
+            "near_recall_rate": float(np.mean(overlap >= 0.9)),
+            "mean_overlap": float(np.mean(overlap)),
+            "stable_rate": float(np.mean(np.all(stable == patterns, axis=-1))),
+            "spurious_rate": float(np.mean(~np.isclose(all_overlaps, 1.0).any(axis=-1))),
+        })
+    return rows
+
+
+def capacity_estimate(rows: list[dict[str, Any]], key: str = "recall_rate", level: float = 0.5) -> float | None:
+    """The number of patterns where ``key`` falls through ``level``, by linear interpolation (None if never)."""
+    for before, after in zip(rows, rows[1:], strict=False):
+        if before[key] >= level > after[key]:
+            span = before[key] - after[key]
+            return before["patterns"] + (before[key] - level) / span * (after["patterns"] - before["patterns"])
+    return None
+
+
+# -- working memory -----------------------------------------------------------------------------
+
+
+def bit_sequences(n: int, delay: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` trials: inputs ``(n, delay + 1, 1)`` (the bit as +-1 at t = 0, then noise) and targets ``(n, 1)``."""
+    bits = rng.integers(0, 2, size=n)
+    X = noise * rng.normal(size=(n, delay + 1, 1)) if noise > 0 else np.zeros((n, delay + 1, 1))
+    X[:, 0, 0] = 2.0 * bits - 1.0
+    return X, bits[:, None].astype(float)
+
+
+def build_memory_network(cell: str, hidden: int, seeds: int, rng: np.random.Generator, update_bias: float = 0.0,
+                         ) -> Network:
+    """``Network([ElmanRNN or GRU(1, hidden), TakeLast(), Dense(hidden, 1)])`` of ``seeds`` networks, PyTorch's
+    initialisation; a GRU's update-gate biases start at ``+update_bias`` (positive: start by remembering)."""
+    layer = ElmanRNN(1, hidden) if cell == "elman" else GRU(1, hidden)
+    net = Network([layer, TakeLast(), Dense(hidden, 1)], population=seeds, init="torch", rng=rng)
+    if cell == "gru":
+        net.params_["0.bias_ih"][:, :, hidden : 2 * hidden] += update_bias  # the z block (order r, z, n)
+    return net
+
+
+def memory_accuracy(net: Network, delay: int, noise: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``(P,)`` fraction of ``n`` fresh trials whose output has the sign of the bit."""
+    X, Y = bit_sequences(n, delay, noise, rng)
+    return ((np.asarray(net.predict(X)) > 0) == (Y > 0.5)).mean(axis=(1, 2))
+
+
+def train_working_memory(cell: str, delay: int, config: WorkingMemoryConfig, rng: np.random.Generator,
+                         ) -> tuple[Network, dict[str, Any]]:
+    """Train ``config.seeds`` networks at once (Adam, BCE on the last step's logit, a fresh batch of
+    trials every step) to hold a bit over ``delay`` steps; returns the population and its numbers."""
+    net = build_memory_network(cell, config.hidden, config.seeds, rng, config.update_bias if cell == "gru" else 0.0)
+    before = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
+    optimizer, loss = Adam(lr=config.lr), get_loss("bce")
+    optimizer.reset(net.flat_)
+    losses = []
+    for _ in range(config.steps):
+        X, Y = bit_sequences(config.batch, delay, config.noise, rng)
+        prediction, caches = net.forward(X)
+        value, grad = loss(prediction, Y)
+        net.zero_grad()
+        net.backward(grad, caches)  # backpropagation through time
+        optimizer.step(net.flat_, net.grad)
+        losses.append(np.asarray(value))
+    after = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
+    return net, {"cell": cell, "delay": int(delay), "accuracy": float(after.mean()),
+                 "accuracy_per_seed": [round(float(a), 4) for a in after],
+                 "solved_rate": float(np.mean(after >= 0.99)), "untrained_accuracy": float(before.mean()),
+                 "final_loss": float(np.mean(losses[-1])), "loss": np.array(losses)}
+
+
+# -- the experiment -----------------------------------------------------------------------------
+
+
+@dataclass
+class WorkingMemoryConfig:
+    """Settings of the working-memory task (see the module docstring).
+
+    Parameters
+    ----------
+    cells : tuple of str, default=("elman", "gru")
+    delays : tuple of int, default=(1, 5, 10, 20, 40)
+    noise : float, default=0.5
+        Standard deviation of the input noise during the delay (0: zeros).
+    hidden : int, default=8
+    seeds : int, default=5
+        Networks trained at once per cell and delay.
+    steps : int, default=500
+        Adam steps, each on ``batch`` fresh trials.
+    batch : int, default=64
+    lr : float, default=0.01
+    update_bias : float, default=2.0
+        Initial bias of the GRU's update gate (0 is PyTorch's initialisation).
+    test_trials : int, default=1000
+    """
+
+    cells: tuple[str, ...] = CELLS
+    delays: tuple[int, ...] = (1, 5, 10, 20, 40)
+    noise: float = 0.5
+    hidden: int = 8
+    seeds: int = 5
+    steps: int = 500
+    batch: int = 64
+    lr: float = 0.01
+    update_bias: float = 2.0
+    test_trials: int = 1000
+
+    def __post_init__(self):
+        self.cells, self.delays = tuple(self.cells), tuple(int(d) for d in self.delays)
+        for cell in self.cells:
+            if cell not in CELLS:
+                raise InputError.invalid("cells", f"in {list(CELLS)}", cell)
+        if not self.delays or min(self.delays) < 0:
+            raise InputError.invalid("delays", "a list of integers >= 0", list(self.delays))
+        for name in ("hidden", "seeds", "steps", "batch", "test_trials"):
+            if int(getattr(self, name)) < 1:
+                raise InputError.invalid(name, ">= 1", getattr(self, name))
+        if not self.noise >= 0:
+            raise InputError.invalid("noise", ">= 0", self.noise)
+        if not self.lr > 0:
+            raise InputError.invalid("lr", "> 0", self.lr)
+
+
+@dataclass
+class MemoryConfig:
+    """Settings of one memory experiment.
+
+    Parameters
+    ----------
+    rule : {"hebbian", "pseudoinverse"}, default="hebbian"
+    patterns : str, default="5"
+        Letters to store (``"HTLX"``) or how many of the most distinct letters (``"6"``).
+    noise : float, default=0.1
+        Fraction of bits flipped in each cue.
+    cues : int, default=20
+        Cues per letter (each a different random corruption).
+    spurious_starts : int, default=500
+        Random states run to a fixed point to count spurious states.
+    capacity : bool, default=False
+        Run the capacity experiment on random patterns (both rules).
+    neurons : int, default=100
+        Neurons of the capacity experiment.
+    trials : int, default=10
+        Pattern sets per load in the capacity experiment.
+    letters_curve : bool, default=True
+        Recall rate against the number of letters stored (1..26), both rules.
+    working_memory : WorkingMemoryConfig, optional
+        Run the working-memory task with these settings.
+    seed : int, default=0
+    """
+
+    rule: str = "hebbian"
+    patterns: str = "5"
+    noise: float = 0.1
+    cues: int = 20
+    spurious_starts: int = 500
+    capacity: bool = False
+    neurons: int = 100
+    trials: int = 10
+    letters_curve: bool = True
+    working_memory: WorkingMemoryConfig | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise InputError.invalid("rule", f"one of {list(RULES)}", self.rule)
+        if not 0.0 <= self.noise <= 0.5:
+            raise InputError.invalid("noise", "between 0 and 0.5 (the fraction of bits flipped)", self.noise)
+        for name in ("cues", "neurons", "trials"):
+            if int(getattr(self, name)) < 1:
+                raise InputError.invalid(name, ">= 1", getattr(self, name))
+        if int(self.spurious_starts) < 0:
+            raise InputError.invalid("spurious_starts", ">= 0", self.spurious_starts)
+        self.letters()  # checks the patterns field
+
+    def letters(self) -> str:
+        text = str(self.patterns).strip()
+        if text.isdigit():
+            return distinct_letters(int(text))
+        if len(set(text.upper())) != len(text):
+            raise InputError.invalid("patterns", "distinct letters", text)
+        letter_patterns(text.upper())
+        return text.upper()
+
+
+@dataclass
+class MemoryResult:
+    """What a memory experiment produced."""
+
+    config: MemoryConfig
+    letters: str
+    net: Hopfield
+    cues: np.ndarray  # (L, cues, N)
+    recalled: np.ndarray  # (L, cues, N)
+    recall_ok: np.ndarray  # (L, cues) bool
+    spurious: dict[str, Any] = field(default_factory=dict)
+    letters_curve: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    capacity: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    working_memory: list[dict[str, Any]] = field(default_factory=list)
+    memory_nets: dict[str, Network] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def letters_recall_curve(rule: str, noise: float, cues: int, rng: np.random.Generator,
+                         counts: list[int] | None = None) -> list[dict[str, Any]]:
+    """Recall rate of letter cues against the number of letters stored (most distinct letters first)."""
+    counts = counts if counts is not None else [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 26]
+    rows = []
+    for count in counts:
+        net = Hopfield(rule).store(letter_patterns(distinct_letters(count)))
+        targets = np.repeat(net.patterns_, cues, axis=0)
+        final, _ = net.recall(corrupt(targets, noise, rng), rng)
+        stable = net.recall(net.patterns_, rng, max_sweeps=1)[0]
+        rows.append({"patterns": count, "load": count / targets.shape[1],
+                     "recall_rate": float(np.mean(np.all(final == targets, axis=1))),
+                     "stable_rate": float(np.mean(np.all(stable == net.patterns_, axis=1)))})
+    return rows
+
+
+def train(config: MemoryConfig, rng: np.random.Generator | None = None) -> MemoryResult:
+    """Store the letters, recall them from corrupted cues, count spurious states; optionally the
+    capacity experiment and the working-memory task."""
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    start = time.perf_counter()
+    letters = config.letters()
+    net = Hopfield(config.rule).store(letter_patterns(letters))
+    targets = np.repeat(net.patterns_[:, None, :], config.cues, axis=1)  # (L, cues, N)
+    cues = corrupt(targets, config.noise, rng)
+    final, _ = net.recall(cues.reshape(-1, cues.shape[-1]), rng)
+    recalled = final.reshape(cues.shape)
+    result = MemoryResult(config, letters, net, cues, recalled, np.all(recalled == targets, axis=-1))
+    if config.spurious_starts:
+        result.spurious = spurious_states(net, config.spurious_starts, rng)
+    if config.letters_curve:
+        result.letters_curve = {rule: letters_recall_curve(rule, config.noise, 5, rng) for rule in RULES}
+    hopfield_s = time.perf_counter() - start
+    start = time.perf_counter()
+    if config.capacity:
+        result.capacity = {rule: capacity_curve(rule, neurons=config.neurons, trials=config.trials,
+                                                noise=config.noise, rng=rng) for rule in RULES}
+    capacity_s = time.perf_counter() - start
+    start = time.perf_counter()
+    if config.working_memory is not None:
+        wm = config.working_memory
+        for cell in wm.cells:
+            for delay in wm.delays:
+                trained, row = train_working_memory(cell, delay, wm, rng)
+                result.working_memory.append(row)
+                result.memory_nets[f"{cell}_{delay}"] = trained
+    memory_s = time.perf_counter() - start
+    result.metrics = summarize(result, {"hopfield_s": round(hopfield_s, 3), "capacity_s": round(capacity_s, 3),
+                                        "working_memory_s": round(memory_s, 3)})
+    return result
+
+
+def summarize(result: MemoryResult, timing: dict[str, float]) -> dict[str, Any]:
+    """The numbers of ``metrics.json``."""
+    config = result.config
+    N = result.net.patterns_.shape[1]
+    metrics: dict[str, Any] = {
+        "config": asdict(config),
+        "rule": config.rule,
+        "letters": result.letters,
+        "neurons": N,
+        "noise": config.noise,
+        "recall_rate": float(result.recall_ok.mean()),
+        "recall_rate_per_letter": {c: float(r) for c, r in zip(result.letters, result.recall_ok.mean(axis=1),
+                                                                strict=True)},
+        "timing": timing,
+    }
+    if result.spurious:
+        metrics["spurious"] = result.spurious
+    if result.letters_curve:
+        metrics["letters_curve"] = result.letters_curve
+    if result.capacity:
+        metrics["capacity"] = result.capacity
+        metrics["capacity_theory_hebbian"] = HEBBIAN_CAPACITY * config.neurons
+        metrics["capacity_measured"] = {
+            rule: {"recall_rate_50": capacity_estimate(rows, "recall_rate"),
+                   "near_recall_rate_50": capacity_estimate(rows, "near_recall_rate")}
+            for rule, rows in result.capacity.items()}
+    if result.working_memory:
+        metrics["working_memory"] = [{k: v for k, v in row.items() if k != "loss"} for row in result.working_memory]
+    return metrics

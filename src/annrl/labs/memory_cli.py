@@ -1,0 +1,255 @@
+"""``annrl memory``: the memory lab on the command line, its figures and its report section."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.clikit import add_output_options, positive_int, show, write_metrics
+from annrl.labs.memory import (
+    HEBBIAN_CAPACITY,
+    LETTER_SHAPE,
+    RULES,
+    MemoryConfig,
+    MemoryResult,
+    WorkingMemoryConfig,
+    bit_sequences,
+    train,
+)
+from annrl.viz.report import Section, Table
+
+
+def delay_list(text: str) -> tuple[int, ...]:
+    try:
+        delays = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        delays = ()
+    if not delays or min(delays) < 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 (e.g. 1,5,10), got {text!r}")
+    return delays
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "memory", help="store letters in a Hopfield network and recall them; train a recurrent net to hold a bit",
+        description="Store letters (7x9 bitmaps) in a Hopfield network by the Hebbian or pseudo-inverse rule, recall "
+        "them from corrupted cues and count spurious states; --capacity measures recall against the number of random "
+        "patterns (vs 0.138 N); --working-memory trains Elman and GRU networks to hold a bit over a delay.")
+    defaults, wm = MemoryConfig(), WorkingMemoryConfig()
+    parser.add_argument("--rule", choices=RULES, default=defaults.rule, help="storage rule")
+    parser.add_argument("--patterns", default=defaults.patterns,
+                        help="letters to store (e.g. HTLX) or how many of the most distinct letters (e.g. 5)")
+    parser.add_argument("--noise", type=fraction, default=defaults.noise, help="fraction of bits flipped in each cue")
+    parser.add_argument("--capacity", action="store_true",
+                        help="measure recall against the number of random patterns, both rules")
+    parser.add_argument("--neurons", type=positive_int, default=defaults.neurons, help="neurons of --capacity")
+    parser.add_argument("--working-memory", action="store_true",
+                        help="train Elman and GRU networks to hold a bit over delays (BPTT)")
+    parser.add_argument("--delays", type=delay_list, default=wm.delays, help="delays of --working-memory, e.g. 1,5,10")
+    parser.add_argument("--steps", type=positive_int, default=wm.steps, help="Adam steps per cell and delay")
+    parser.add_argument("--update-bias", type=float, default=wm.update_bias,
+                        help="initial GRU update-gate bias (0: PyTorch's initialisation)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of everything random")
+    add_output_options(parser, "runs/memory")
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> MemoryConfig:
+    wm = None
+    if args.working_memory:
+        wm = WorkingMemoryConfig(delays=args.delays, steps=args.steps, update_bias=args.update_bias)
+    return MemoryConfig(rule=args.rule, patterns=args.patterns, noise=args.noise, capacity=args.capacity,
+                        neurons=args.neurons, working_memory=wm, seed=args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = train(config_from_args(args))
+    out = Path(args.out)
+    write_metrics(out, result.metrics)
+    write_figures(result, out)
+    show(args, result.metrics, f"memory: {result.config.rule}, letters {result.letters}", summary_rows(result))
+    return 0
+
+
+def summary_rows(result: MemoryResult) -> list[tuple[str, Any]]:
+    m = result.metrics
+    rows: list[tuple[str, Any]] = [
+        ("stored", f"{m['letters']} ({m['neurons']} neurons, {m['rule']} rule)"),
+        (f"recalled from {m['noise']:.0%} flipped bits", f"{100 * m['recall_rate']:.1f}% of cues"),
+    ]
+    if "spurious" in m:
+        s = m["spurious"]
+        rows.append(("random starts end in", f"{100 * s['stored']:.0f}% stored, {100 * s['reversed']:.0f}% reversed, "
+                     f"{100 * s['spurious']:.0f}% spurious ({s['distinct_spurious']} distinct, {s['mixtures']} "
+                     "3-pattern mixtures)"))
+    for rule, curve in m.get("letters_curve", {}).items():
+        held = [r["patterns"] for r in curve if r["recall_rate"] >= 0.9]
+        rows.append((f"letters recalled >= 90% ({rule})", f"up to {max(held) if held else 0} letters"))
+    if "capacity" in m:
+        theory = m["capacity_theory_hebbian"]
+        for rule, measured in m["capacity_measured"].items():
+            value = measured["recall_rate_50"]
+            rows.append((f"capacity, {rule} (50% exact recall)",
+                         f"{value:.1f} patterns" if value is not None else "beyond the loads tried"))
+        rows.append(("theory, Hebbian", f"0.138 N = {theory:.1f} patterns"))
+    for row in m.get("working_memory", []):
+        rows.append((f"{row['cell']}, delay {row['delay']}",
+                     f"accuracy {100 * row['accuracy']:.1f}% (untrained {100 * row['untrained_accuracy']:.0f}%), "
+                     f"{100 * row['solved_rate']:.0f}% of seeds >= 99%"))
+    return rows
+
+
+def write_figures(result: MemoryResult, out: Path) -> list[Path]:
+    """Cue -> recall for every letter, recall against letters stored, the capacity curve, and the
+    working-memory accuracy against delay with a trained network's output over time."""
+    paths = [_recall_figure(result, out / "recall.png")]
+    if result.letters_curve:
+        paths.append(_curve_figure(result.letters_curve, out / "letters_curve.png", "letters stored",
+                                   "Letters (63 neurons): recall from 10% flipped bits"
+                                   if result.config.noise == 0.1 else "Letters (63 neurons)"))
+    if result.capacity:
+        paths.append(_capacity_figure(result, out / "capacity.png"))
+    if result.working_memory:
+        paths.append(_working_memory_figure(result, out / "working_memory.png"))
+        paths.append(_held_bit_figure(result, out / "held_bit.png"))
+    return paths
+
+
+def _recall_figure(result: MemoryResult, path: Path) -> Path:
+    from annrl.viz.style import figure, save
+
+    L = len(result.letters)
+    fig, axes = figure(ncols=L, nrows=3, size=(1.3 * L + 0.8, 4.6))
+    axes = np.asarray(axes).reshape(3, L)
+    for k, letter in enumerate(result.letters):
+        images = [result.net.patterns_[k], result.cues[k, 0], result.recalled[k, 0]]
+        for row, (ax, image) in enumerate(zip(axes[:, k], images, strict=True)):
+            ax.imshow(image.reshape(LETTER_SHAPE), cmap="Greys", vmin=-1, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if k == 0:
+                ax.set_ylabel(["stored", "cue", "recalled"][row])
+        ok = bool(result.recall_ok[k, 0])
+        axes[2, k].set_title("right" if ok else "wrong", fontsize=8, color="#2a7ab0" if ok else "#d1495b")
+        axes[0, k].set_title(letter)
+    fig.suptitle(f"{result.config.rule} rule: cue ({result.config.noise:.0%} bits flipped) -> recall; "
+                 f"{100 * result.recall_ok.mean():.0f}% of {result.recall_ok.size} cues recalled")
+    return save(fig, path)
+
+
+def _curve_figure(curves: dict[str, list[dict[str, Any]]], path: Path, xlabel: str, title: str) -> Path:
+    from annrl.viz.style import figure, save
+
+    fig, ax = figure(size=(5.2, 3.6))
+    for rule, rows in curves.items():
+        ax.plot([r["patterns"] for r in rows], [100 * r["recall_rate"] for r in rows], marker="o", label=rule)
+    ax.set(xlabel=xlabel, ylabel="cues recalled exactly (%)", title=title, ylim=(-3, 103))
+    ax.legend()
+    return save(fig, path)
+
+
+def _capacity_figure(result: MemoryResult, path: Path) -> Path:
+    from annrl.viz.style import figure, save
+
+    fig, ax = figure(size=(6.0, 3.8))
+    colors = {"hebbian": "#2a7ab0", "pseudoinverse": "#d1495b"}
+    for rule, rows in result.capacity.items():
+        load = [r["load"] for r in rows]
+        ax.plot(load, [100 * r["recall_rate"] for r in rows], marker="o", color=colors[rule], label=f"{rule}: exact")
+        ax.plot(load, [100 * r["near_recall_rate"] for r in rows], ls="--", color=colors[rule],
+                label=f"{rule}: overlap >= 0.9")
+    ax.axvline(HEBBIAN_CAPACITY, color="k", lw=0.8, ls=":", label="0.138 (Hebbian, theory)")
+    N = result.config.neurons
+    ax.set(xlabel=f"patterns / neurons (N = {N})", ylabel="cues recalled (%)", ylim=(-3, 103),
+           title=f"Capacity: random patterns, {result.config.noise:.0%} bits flipped")
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def _working_memory_figure(result: MemoryResult, path: Path) -> Path:
+    from annrl.viz.style import figure, save
+
+    fig, ax = figure(size=(5.4, 3.6))
+    colors = {"elman": "#d1495b", "gru": "#2a7ab0"}
+    wm = result.config.working_memory
+    for cell in dict.fromkeys(r["cell"] for r in result.working_memory):
+        rows = [r for r in result.working_memory if r["cell"] == cell]
+        delays = [r["delay"] for r in rows]
+        name = f"gru, update bias {wm.update_bias:g}" if cell == "gru" else cell
+        ax.plot(delays, [100 * r["accuracy"] for r in rows], marker="o", color=colors[cell], label=f"{name} (trained)")
+        for r in rows:
+            ax.scatter([r["delay"]] * len(r["accuracy_per_seed"]), [100 * a for a in r["accuracy_per_seed"]],
+                       color=colors[cell], s=10, alpha=0.5)
+        ax.plot(delays, [100 * r["untrained_accuracy"] for r in rows], ls=":", color=colors[cell],
+                label=f"{cell} (untrained)")
+    ax.set(xlabel="delay (steps)", ylabel="bit recalled (% of trials)", ylim=(40, 103),
+           title=f"Holding a bit: noise {wm.noise}, {wm.hidden} units, {wm.steps} Adam steps")
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def _held_bit_figure(result: MemoryResult, path: Path) -> Path:
+    """The trained readout applied at every step of the longest delay: the bit stays readable."""
+    from annrl.viz.style import figure, save
+
+    wm = result.config.working_memory
+    delay = max(wm.delays)
+    fig, axes = figure(ncols=len(wm.cells), size=(4.4 * len(wm.cells), 3.4))
+    axes = np.atleast_1d(axes)
+    rng = np.random.default_rng(0)
+    X, Y = bit_sequences(20, delay, wm.noise, rng)
+    for ax, cell in zip(axes, wm.cells, strict=True):
+        net = result.memory_nets[f"{cell}_{delay}"]
+        row = next(r for r in result.working_memory if r["cell"] == cell and r["delay"] == delay)
+        seed = int(np.argmax(row["accuracy_per_seed"]))
+        states = np.asarray(net.layers[0].forward(net._layer_params[0], X)[0])[seed]  # (20, T, H)
+        w, b = np.asarray(net.params_["2.weight"])[seed], np.asarray(net.params_["2.bias"])[seed]
+        logits = states @ w + b  # (20, T, 1)
+        for k in range(len(X)):
+            ax.plot(np.arange(delay + 1), logits[k, :, 0], color="#2a7ab0" if Y[k, 0] else "#d1495b", lw=0.8)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set(xlabel="step", ylabel="readout logit", title=f"{cell}, delay {delay}, seed {seed} "
+               f"({100 * row['accuracy_per_seed'][seed]:.0f}%)")
+    return save(fig, path)
+
+
+def report_section(result: MemoryResult, out: Path, folder: str) -> Section:
+    """The memory lab as a section of the demo's HTML report (figures under ``out/folder``)."""
+    figures = write_figures(result, out / folder)
+    m = result.metrics
+    text = (f"Letters {m['letters']} stored in a Hopfield network of {m['neurons']} neurons by the {m['rule']} rule: "
+            f"{100 * m['recall_rate']:.0f}% of cues with {m['noise']:.0%} of their bits flipped are recalled exactly.")
+    if "capacity" in m:
+        hebbian = m["capacity_measured"]["hebbian"]["recall_rate_50"]
+        text += (f" With random patterns, exact recall of the Hebbian rule falls below 50% at {hebbian:.1f} patterns "
+                 f"for {result.config.neurons} neurons (theory: 0.138 N = {m['capacity_theory_hebbian']:.1f}).")
+    if "working_memory" in m:
+        text += (" Recurrent networks trained by backpropagation through time hold a bit across a delay of noise: "
+                 "the memory is learned, not stored by hand.")
+    return Section("Memory: associative recall and a learned working memory", text,
+                   [Table("Summary", ["", "value"], summary_rows(result))], [f"{folder}/{p.name}" for p in figures])
+
+
+def memory_step(out: Path, quick: bool):
+    """Demo step: letters in a Hopfield network, the capacity curve, and a working memory learned by BPTT."""
+    wm = WorkingMemoryConfig(delays=(5, 20) if quick else (1, 5, 10, 20, 40), steps=300 if quick else 500,
+                             seeds=3 if quick else 5)
+    config = MemoryConfig(capacity=True, trials=3 if quick else 10, working_memory=wm)
+    result = train(config)
+    m = result.metrics
+    gru = [r for r in m["working_memory"] if r["cell"] == "gru"]
+    return report_section(result, out, "memory"), {
+        "memory_recall_rate": m["recall_rate"],
+        "memory_hebbian_capacity": m["capacity_measured"]["hebbian"]["recall_rate_50"],
+        "memory_gru_accuracy_longest_delay": gru[-1]["accuracy"] if gru else None}
