@@ -1,0 +1,284 @@
+"""``annrl approx``: the function-approximation lab on the command line, and its report section.
+
+    annrl approx sin --hidden 16 --tol 1e-2                      # one network, until max error <= 0.01
+    annrl approx "x*exp(-x**2)" --domain -3:3 --seeds 20         # any expression; 20 seeds at once
+    annrl approx peaks --hidden 32,32 --optimizer lbfgs --tol 0.05 --metric rmse
+    annrl approx sin --study capacity --optimizer lbfgs          # error against width and depth
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from annrl.clikit import add_output_options, positive_float, positive_int, show, write_metrics
+from annrl.errors import InputError
+from annrl.labs.approx import (
+    CONFIG_TABLE,
+    METRICS,
+    OPTIMIZERS,
+    TRAINABLE_ACTIVATIONS,
+    ApproxConfig,
+    ApproxResult,
+    parse_hidden,
+)
+from annrl.labs.approx_studies import STUDIES, StudyResult
+from annrl.labs.approx_targets import catalogue_table, parse_domain, resolve_target
+from annrl.nn import INITS
+from annrl.validate import check_cli
+from annrl.viz.report import Section, Table
+
+#: argument strings that are values, not options, though they start with "-": "-3:3", "-pi:pi",
+#: "-x**2" (argparse alone only accepts plain negative numbers such as "-3")
+NEGATIVE_VALUE = re.compile(r"^-(?!-)(\d|\.\d|pi\b|\(|\S*[:*/^()])")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "approx", help="approximate a function with a network, to a tolerance, and study what makes it hard",
+        description="Train networks on a target function (a catalogue name or an expression in x, y, z) until "
+        "the error on a held-out grid meets --tol, or run one of the studies.",
+        epilog="catalogue: " + "; ".join(f"{n} = {e} on {d}" for n, e, d, _ in catalogue_table()),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    defaults = ApproxConfig()
+    parser.add_argument("target", nargs="?", default=defaults.target,
+                        help="catalogue name or expression, e.g. sin, peaks, 'x*exp(-x**2)', 'sin(x)*cos(y)'")
+    parser.add_argument("--domain", default=None,
+                        help="LOW:HIGH for every axis, or LOW:HIGH,LOW:HIGH per axis (bounds may be -pi, 2*pi); "
+                        "default: the catalogue's box, or -1:1")
+    parser.add_argument("-k", "--frequency", type=positive_float, default=defaults.frequency,
+                        help="k of the sin_k target, sin(k x)")
+    parser.add_argument("--hidden", type=_hidden, default=defaults.hidden, help="hidden widths, e.g. 16 or 32,32")
+    parser.add_argument("--activation", choices=TRAINABLE_ACTIVATIONS, default=defaults.activation,
+                        help="hidden activation (the output is linear)")
+    parser.add_argument("--init", choices=sorted(INITS), default=defaults.init, help="initial weights")
+    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds,
+                        help="networks trained at once, each from its own initial weights")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
+    parser.add_argument("--tol", type=_tolerance, default=defaults.tol,
+                        help="target held-out error; a network that meets it stops ('none': train the whole budget)")
+    parser.add_argument("--metric", choices=METRICS, default=defaults.metric,
+                        help="max: largest absolute error; rmse: root-mean-square error (held-out grid)")
+    parser.add_argument("--relative", action="store_true", help="errors relative to the target's range")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs,
+                        help="budget: epochs (iterations for lbfgs)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+                        help="adam/sgd/rmsprop train the seeds as one population; lbfgs (SciPy) one after another, "
+                        "and is usually 5-10x faster")
+    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help="learning rate (not lbfgs)")
+    parser.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum (sgd, rmsprop)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size (default: full batch)")
+    parser.add_argument("--points", type=positive_int, default=None,
+                        help="training points per axis (default 128, 24 or 10 for 1, 2 or 3 variables)")
+    parser.add_argument("--check-every", type=positive_int, default=None,
+                        help="epochs between held-out checks (default 50; 5 iterations for lbfgs)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default=defaults.dtype, help="float precision")
+    parser.add_argument("--study", choices=STUDIES, default=None, help="run a study instead of one fit")
+    parser.add_argument("--widths", default="1,2,4,8,16,32", help="capacity study: units per hidden layer")
+    parser.add_argument("--depths", default="1,2", help="capacity study: numbers of hidden layers")
+    parser.add_argument("--frequencies", default="1,2,4,6,8", help="sophistication study: the k of sin(k x)")
+    parser.add_argument("--factor", type=positive_float, default=1.0,
+                        help="extrapolation study: look FACTOR/2 of the domain's width beyond each side")
+    add_output_options(parser, "runs/approx")
+    parser.set_defaults(handler=run)
+    accept_negative_values(parser)
+
+
+def accept_negative_values(parser: argparse.ArgumentParser) -> None:
+    """Let ``--domain -3:3`` and a target such as ``-x**2`` through as values.
+
+    argparse reads any argument that starts with ``-`` as an option unless it is a plain number;
+    this parser has no option that looks like ``-3`` or ``-x**2``, so such strings are values.
+    """
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = NEGATIVE_VALUE
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return parse_hidden(text, field="--hidden")
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--hidden ")) from None
+
+
+def _tolerance(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    return positive_float(text)
+
+
+def _numbers(text: str, field: str, kind: type = int) -> tuple:
+    try:
+        values = tuple(kind(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) <= 0:
+        raise InputError(f"{field} must be comma-separated positive {'integers' if kind is int else 'numbers'}, "
+                         f"got {text}", field=field)
+    return values
+
+
+def config_from_args(args: argparse.Namespace) -> ApproxConfig:
+    """The :class:`ApproxConfig` of the command line; a bad ``--domain`` is named as such."""
+    check_cli(CONFIG_TABLE, args)
+    target = resolve_target(args.target, frequency=args.frequency)
+    domain = None if args.domain is None else parse_domain(args.domain, target.dim, field="--domain")
+    names = [n for n in ApproxConfig.__dataclass_fields__ if n not in ("domain", "held_out_points")]
+    return ApproxConfig(**{name: getattr(args, name) for name in names}, domain=domain)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    out = Path(args.out)
+    if args.study:
+        return run_study_command(args, config, out)
+    result = _with_progress(not args.json, lambda progress: _train(config, progress))
+    write_metrics(out, result.metrics)
+    from annrl.labs.approx_figures import write_figures
+
+    write_figures(result, out)
+    show(args, result.metrics, f"approx {result.target.label}", summary_rows(result))
+    return 0
+
+
+def _train(config: ApproxConfig, progress: Any) -> ApproxResult:
+    from annrl.labs.approx import train
+
+    return train(config, progress=progress)
+
+
+def run_study_command(args: argparse.Namespace, config: ApproxConfig, out: Path) -> int:
+    from annrl.labs.approx_figures import study_figures
+    from annrl.labs.approx_studies import run_study
+
+    options: dict[str, Any] = {}
+    if args.study == "capacity":
+        options = {"widths": _numbers(args.widths, "--widths"), "depths": _numbers(args.depths, "--depths")}
+    elif args.study == "sophistication":
+        options = {"frequencies": _numbers(args.frequencies, "--frequencies", float)}
+    elif args.study == "extrapolation":
+        options = {"factor": args.factor}
+    study = run_study(args.study, config, **options)
+    metrics = {"config": _jsonable(vars(config)), **study.metrics()}
+    write_metrics(out, metrics)
+    study_figures(study, out)
+    if args.json:
+        show(args, metrics, "", [])
+    else:
+        print_study(study)
+    return 0
+
+
+def print_study(study: StudyResult) -> None:
+    """The study's table and its answer, printed with rich."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    table = RichTable(title=f"{study.name}: {study.question}")
+    for column in study.columns:
+        table.add_column(column, justify="right")
+    for row in study.rows:
+        table.add_row(*(_cell(row[c]) for c in study.columns))
+    console = Console()
+    console.print(table)
+    for key, value in study.summary.items():
+        if not isinstance(value, (list, dict)):
+            console.print(f"  {key}: {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()}
+
+
+def summary_rows(result: ApproxResult) -> list[tuple[str, Any]]:
+    """The run in a few lines: target, network, tolerance, verdict, epochs, error, spread."""
+    m = result.metrics
+    rows = [("target", f"{result.target.label} on {_domain(m['domain'])} ({m['kind']})"),
+            ("network", f"{'x'.join(map(str, m['hidden']))} {m['activation']}, {m['parameters']} parameters, "
+                        f"{m['optimizer']}"),
+            ("tolerance", "none" if m["tol"] is None else f"{m['tol']:g} ({'relative ' * m['relative']}{m['metric']})"),
+            ("result", m["message"]),
+            (f"{m['epochs_unit']} to tolerance", m["epochs"] if m["epochs"] is not None else "not met"),
+            ("error (best seed)", m["error"])]
+    if m["seeds"] > 1:
+        q = m["error_quantiles"]
+        rows.append(("error over seeds (10/50/90%)", f"{_g(q['0.1'])} / {_g(q['0.5'])} / {_g(q['0.9'])}"))
+        if m["epochs_quartiles"]:
+            low, high = m["epochs_quartiles"]
+            rows.append((f"{m['epochs_unit']} to tol (median, quartiles)",
+                         f"{m['epochs_median']:g} ({low:g}-{high:g}), {m['reached_seeds']} of {m['seeds']} seeds"))
+    if "error_near_singular" in m:
+        rows.append(("error near / away from kinks or jumps",
+                     f"{_g(m['error_near_singular'])} / {_g(m['error_away_from_singular'])}"))
+    rows.append(("training time", f"{m['timing']['train_s']:.2f} s"))
+    return rows
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _domain(domain: list[list[float]]) -> str:
+    return " x ".join(f"[{low:.4g}, {high:.4g}]" for low, high in domain)
+
+
+def _with_progress(show_bar: bool, work: Any) -> Any:
+    if not show_bar:
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("training", total=1)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return work(progress)
+
+
+# -- the demo's step -------------------------------------------------------------------------------
+def report_section(result: ApproxResult, out: Path, folder: str, study: StudyResult | None = None) -> Section:
+    """A run (and optionally a study) as a section of the demo's HTML report (figures under ``out/folder``)."""
+    from annrl.labs.approx_figures import study_figures, write_figures
+
+    figures = write_figures(result, out / folder)
+    m = result.metrics
+    text = (f"{m['seeds']} networks ({'x'.join(map(str, m['hidden']))} {m['activation']}, {m['optimizer']}) learn "
+            f"{result.target.label} on {_domain(m['domain'])}; each is checked on {m['held_out_points']} held-out "
+            f"points and stops when its {m['metric']} error is <= {m['tol']}: {m['message']}.")
+    tables = [Table("Summary", ["", "value"], summary_rows(result))]
+    if study is not None:
+        figures += study_figures(study, out / folder)
+        tables.append(Table(f"{study.name}: {study.question}", study.columns,
+                            [[_cell(row[c]) for c in study.columns] for row in study.rows]))
+    return Section("Function approximation: to a tolerance, and what makes it hard", text, tables,
+                   [f"{folder}/{p.name}" for p in figures])
+
+
+def approx_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
+    """The demo's step: sin(x) to max error 0.01 with 16 tanh units, and the smoothness study.
+
+    To add to :data:`annrl.demo.STEPS` as ``("Function approximation", approx_step)``.
+    """
+    from annrl.labs.approx import train
+    from annrl.labs.approx_studies import smoothness
+
+    config = ApproxConfig(target="sin", hidden=(16,), tol=1e-2, optimizer="lbfgs", seeds=5 if quick else 20,
+                          epochs=2000)
+    result = train(config)
+    study = smoothness(replace(config, seeds=1, epochs=300 if quick else 1000))
+    section = report_section(result, out, "approx", study)
+    numbers = {"approx_sin_reached_seeds": result.metrics["reached_seeds"],
+               "approx_sin_error": result.metrics["error"],
+               "approx_sin_iterations_median": result.metrics["epochs_median"],
+               **{f"approx_{k}": v for k, v in study.summary.items()}}
+    return section, numbers

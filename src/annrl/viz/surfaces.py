@@ -1,0 +1,79 @@
+"""Figures of functions of two variables: 3D surfaces and heat maps, side by side.
+
+Every function takes values on a regular grid, ``Z[iy, ix]`` of shape ``(ny, nx)`` over the axes
+``x`` ``(nx,)`` and ``y`` ``(ny,)`` (the layout of ``numpy.meshgrid(x, y)``), and writes one PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from annrl.viz.style import RC, figure, plt, save
+
+
+def surfaces_and_error(x: np.ndarray, y: np.ndarray, target: np.ndarray, approximation: np.ndarray,
+                       path: str | Path, *, title: str = "", labels: Sequence[str] = ("x", "y"),
+                       tol: float | None = None) -> Path:
+    """Three panels: the target surface, the network's surface, and a heat map of ``|error|``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (nx,)
+    y : ndarray, shape (ny,)
+    target, approximation : ndarray, shape (ny, nx)
+    path : str or Path
+    title : str
+        Written above the figure.
+    labels : (str, str)
+        Names of the two axes.
+    tol : float, optional
+        Drawn as a contour on the heat map: where the error exceeds it.
+    """
+    gx, gy = np.meshgrid(x, y)
+    low = min(float(np.min(target)), float(np.min(approximation)))
+    high = max(float(np.max(target)), float(np.max(approximation)))
+    with plt.rc_context(RC):
+        fig = plt.figure(figsize=(13.5, 4.2))
+        for index, (values, name) in enumerate(((target, "target"), (approximation, "network")), start=1):
+            ax = fig.add_subplot(1, 3, index, projection="3d")
+            ax.plot_surface(gx, gy, values, cmap="viridis", vmin=low, vmax=high, linewidth=0, antialiased=True)
+            ax.set(xlabel=labels[0], ylabel=labels[1], zlabel="f", title=name, zlim=(low, high))
+        ax = fig.add_subplot(1, 3, 3)
+        heat_map(ax, x, y, np.abs(approximation - target), label="|network - target|", tol=tol)
+        ax.set(xlabel=labels[0], ylabel=labels[1], title="error")
+        if title:
+            fig.suptitle(title)
+    return save(fig, path)
+
+
+def heat_map(ax, x: np.ndarray, y: np.ndarray, values: np.ndarray, *, label: str, tol: float | None = None,
+             cmap: str = "magma") -> None:
+    """Draw ``values`` ``(ny, nx)`` on ``ax`` as an image with a colour bar; ``tol`` as a contour."""
+    image = ax.pcolormesh(x, y, values, cmap=cmap, shading="auto")
+    if tol is not None and float(np.min(values)) < tol < float(np.max(values)):
+        ax.contour(x, y, values, levels=[tol], colors="w", linewidths=1.0)
+    ax.figure.colorbar(image, ax=ax, shrink=0.85, label=label)
+    ax.set_aspect("auto")
+    ax.grid(False)
+
+
+def heat_maps(panels: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, str]], path: str | Path, *,
+              label: str, labels: Sequence[Sequence[str]] | None = None, title: str = "",
+              tol: float | None = None) -> Path:
+    """One heat map per panel ``(x (nx,), y (ny,), values (ny, nx), title)``, side by side.
+
+    ``labels`` gives each panel's two axis names (default ``x``, ``y``).
+    """
+    n = len(panels)
+    fig, axes = figure(ncols=n, size=(4.3 * n, 3.7))
+    axes = np.atleast_1d(axes)
+    for k, (ax, (px, py, values, name)) in enumerate(zip(axes, panels, strict=True)):
+        heat_map(ax, px, py, values, label=label, tol=tol)
+        xlabel, ylabel = labels[k] if labels else ("x", "y")
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=name)
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
