@@ -13,7 +13,15 @@ from annrl import __version__
 from annrl.errors import run_cli
 
 #: modules with a ``register(subparsers)`` function, one per command (imported on start-up)
-COMMANDS = ["annrl.demo", "annrl.labs.xor_cli", "annrl.labs.dynamics_cli", "annrl.envs.cli"]
+COMMANDS = [
+    "annrl.demo",
+    "annrl.labs.xor_cli",
+    "annrl.labs.logic_cli",
+    "annrl.labs.approx_cli",
+    "annrl.labs.dynamics_cli",
+    "annrl.labs.memory_cli",
+    "annrl.envs.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,7 +47,10 @@ def xor_recipes_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
 STEPS: list[tuple[str, str]] = [
     ("XOR seeds", "annrl.demo:xor_step"),
     ("XOR recipes", "annrl.demo:xor_recipes_step"),
+    ("Logic", "annrl.labs.logic_cli:logic_step"),
+    ("Function approximation", "annrl.labs.approx_cli:approx_step"),
     ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
+    ("Memory", "annrl.labs.memory_cli:memory_step"),
 ]
 
 

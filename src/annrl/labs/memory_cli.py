@@ -243,9 +243,9 @@ def report_section(result: MemoryResult, out: Path, folder: str) -> Section:
 
 def memory_step(out: Path, quick: bool):
     """Demo step: letters in a Hopfield network, the capacity curve, and a working memory learned by BPTT."""
-    wm = WorkingMemoryConfig(delays=(5, 20) if quick else (1, 5, 10, 20, 40), steps=300 if quick else 500,
-                             seeds=3 if quick else 5)
-    config = MemoryConfig(capacity=True, trials=3 if quick else 10, working_memory=wm)
+    # the tour is meant to take about a minute in all: a few delays and seeds are enough to show it
+    wm = WorkingMemoryConfig(delays=(5, 20) if quick else (1, 10, 40), steps=300 if quick else 500, seeds=3)
+    config = MemoryConfig(capacity=True, trials=3 if quick else 5, working_memory=wm)
     result = train(config)
     m = result.metrics
     gru = [r for r in m["working_memory"] if r["cell"] == "gru"]

@@ -18,12 +18,13 @@ from annrl.nn.losses import LOSSES, MSE, BCEWithLogits, Huber, Loss, SoftmaxCros
 from annrl.nn.model import MLP, Network
 from annrl.nn.optim import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
 from annrl.nn.params import ParameterLayout, ParamSpec
+from annrl.nn.recurrent import GRU, ElmanRNN, PerStep, TakeLast
 from annrl.nn.torch_bridge import from_torch, to_torch
 
 __all__ = [
-    "ACTIVATIONS", "INITS", "LOSSES", "MLP", "MSE", "OPTIMIZERS", "SGD", "Activation", "ActivationLayer",
-    "Adam", "BCEWithLogits", "Dense", "EpochState", "GradCheck", "He", "History", "Huber", "Init", "Layer",
-    "Loss", "Network", "Normal", "Optimizer", "ParamSpec", "ParameterLayout", "RMSprop",
-    "SoftmaxCrossEntropy", "TorchDefault", "Trainer", "Uniform", "Xavier", "fit", "from_torch", "get_activation",
-    "get_init", "get_loss", "get_optimizer", "gradcheck", "to_torch",
+    "ACTIVATIONS", "Activation", "ActivationLayer", "Adam", "BCEWithLogits", "Dense", "ElmanRNN", "EpochState", "GRU",
+    "GradCheck", "He", "History", "Huber", "INITS", "Init", "LOSSES", "Layer", "Loss", "MLP", "MSE", "Network",
+    "Normal", "OPTIMIZERS", "Optimizer", "ParamSpec", "ParameterLayout", "PerStep", "RMSprop", "SGD",
+    "SoftmaxCrossEntropy", "TakeLast", "TorchDefault", "Trainer", "Uniform", "Xavier", "fit", "from_torch",
+    "get_activation", "get_init", "get_loss", "get_optimizer", "gradcheck", "to_torch",
 ]

@@ -125,7 +125,9 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
         if "negative_slope" in spec:
             activation = type(activation)(float(spec["negative_slope"]))
         return ActivationLayer(activation)
-    raise ValueError(f"layer type must be one of ['Activation', 'Dense'], got {kind!r}")
+    from annrl.nn import recurrent  # recurrent layers build on this module
+
+    return recurrent.layer_from_spec(spec)
 
 
 # -- small contractions along the population axis -------------------------------------------

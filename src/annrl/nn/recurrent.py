@@ -341,7 +341,7 @@ class PerStep(Layer):
 
 
 def layer_from_spec(spec: dict[str, Any]) -> Layer:
-    """Build a layer from its ``spec()``: the recurrent kinds here, any other by :mod:`annrl.nn.layers`."""
+    """Build a recurrent layer from its ``spec()`` (called by :func:`annrl.nn.layers.layer_from_spec`)."""
     from annrl.nn import layers
 
     kind = spec.get("type")
@@ -352,5 +352,6 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
     if kind == "TakeLast":
         return TakeLast()
     if kind == "PerStep":
-        return PerStep(layer_from_spec(spec["layer"]))
-    return layers.layer_from_spec(spec)
+        return PerStep(layers.layer_from_spec(spec["layer"]))
+    known = ["Activation", "Dense", "ElmanRNN", "GRU", "PerStep", "TakeLast"]
+    raise ValueError(f"layer type must be one of {known}, got {kind!r}")
