@@ -1,0 +1,48 @@
+"""What periodic checkpointing costs a 10,000-network XOR run (target: under 5%).
+
+    python benchmarks/checkpoint_overhead.py [--seeds 10000] [--epochs 2000] [--repeat 3]
+
+Times the XOR lab's training (no extension phase) without checkpoints, with the default schedule
+(every 300 s) and with a checkpoint every 500 and every 100 epochs, in the same run; each figure is
+the best of ``--repeat`` runs, interleaved so that machine noise hits all settings alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import asdict
+
+from annrl.io.resume import Checkpointer
+from annrl.labs.xor import XorConfig, train
+
+
+def timed(config: XorConfig, every: str | None) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        checkpointer = Checkpointer(out if every else None, asdict(config), every=every)
+        start = time.perf_counter()
+        train(config, checkpointer=checkpointer)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=10000, help="networks in the population")
+    parser.add_argument("--epochs", type=int, default=2000, help="epochs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per setting; the best is kept")
+    args = parser.parse_args()
+    config = XorConfig(seeds=args.seeds, epochs=args.epochs, extend=0)
+    settings = {"none": None, "default (300s)": "300s", "every 500 epochs": "500", "every 100 epochs": "100"}
+    best = {name: float("inf") for name in settings}
+    for _ in range(args.repeat):
+        for name, every in settings.items():
+            best[name] = min(best[name], timed(config, every))
+    base = best["none"]
+    print(f"{'checkpoints':>18} {'seconds':>8} {'overhead':>9}")
+    for name, seconds in best.items():
+        print(f"{name:>18} {seconds:>8.3f} {100 * (seconds / base - 1):>8.1f}%")
+
+
+if __name__ == "__main__":
+    main()
