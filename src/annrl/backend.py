@@ -53,15 +53,14 @@ def array_namespace(*arrays: Any) -> Any:
     Looked up once per array type and cached, because the engine calls it in every layer.
     """
     for x in arrays:
+        xp = _namespace_by_type.get(type(x))
+        if xp is not None:
+            return xp
         if x is None or isinstance(x, (int, float, bool, np.generic)):
             continue
-        kind = type(x)
-        xp = _namespace_by_type.get(kind)
-        if xp is None:
-            xp = _resolve(x)
-            _namespace_by_type[kind] = xp
+        xp = _namespace_by_type[type(x)] = _resolve(x)
         return xp
-    return np
+    return NUMPY
 
 
 def _resolve(x: Any) -> Any:
