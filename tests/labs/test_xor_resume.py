@@ -96,3 +96,10 @@ def test_same_command_twice_gives_identical_metrics(tmp_path, uninterrupted):
 
 
 assert os.name == "posix"  # signals as used above
+
+
+def test_a_fresh_run_in_an_old_folder_starts_over_cleanly(tmp_path, uninterrupted):
+    run_until_killed(tmp_path, 1000)
+    fresh = subprocess.run(command(tmp_path), capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0 and "starting over" in fresh.stderr
+    same_run(tmp_path, uninterrupted)

@@ -9,6 +9,8 @@ for bit where an uninterrupted one does.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.errors import InputError, Stopped
+from annrl.errors import CheckpointError, InputError, Stopped
 from annrl.io.checkpoint import Checkpoint
 from annrl.io.rundir import CheckpointSchedule, RunDir
 from annrl.io.signals import StopRequest
@@ -109,17 +111,26 @@ class Checkpointer:
         ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
         ``done`` of the next phase.
         """
+        journal = LossJournal(self.run.checkpoints / f"{phase}-losses.f64" if self.run else None,
+                              trainer.net.population)
         restored = self.restored_state(phase)
         if restored is not None:
             arrays, info = restored
             fit_arrays = {k[len("fit/"):]: v for k, v in arrays.items() if k.startswith("fit/")}
+            fit_arrays["fit.losses"] = journal.restore(info["losses"], self.restored.path)
             trainer.load_state_dict(fit_arrays, info["fit"])
+        else:
+            journal.start()
         extra = extra or (lambda: ({}, {}))
 
         def state() -> Phases:
-            arrays, info = trainer.state_dict()
+            # the loss history grows with the run: it goes to an append-only journal, and the
+            # checkpoint records how many of its rows are valid and their checksum
+            arrays, info = trainer.state_dict(losses=False)
+            losses = journal.append(trainer.loss_rows(journal.rows, trainer.epoch))
             more_arrays, more_info = extra()
-            mine = ({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays}, {"fit": info, **more_info})
+            mine = ({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
+                    {"fit": info, "losses": losses, **more_info})
             return {**(done or {}), phase: mine}
 
         with progress_bar(progress, epochs - trainer.epoch) as advance:
@@ -142,3 +153,47 @@ class Checkpointer:
         if every is not None:
             return min(every - (offset + epoch) % every, epochs - epoch)
         return min(TIME_CHECK_EPOCHS, epochs - epoch)
+
+
+class LossJournal:
+    """An append-only file of loss rows ``(epochs, P)`` (float64), checksummed as it grows.
+
+    A checkpoint stores only ``{"rows": n, "sha256": ...}``: saving costs the new rows, not the
+    whole history. Rows beyond a checkpoint's count (written after it, before a crash) are cut off
+    when resuming from it; a journal shorter than the count, or with other bytes, is a damaged run.
+    """
+
+    def __init__(self, path: Path | None, population: int):
+        self.path, self.population = path, population
+        self.rows = 0
+        self._hash = hashlib.sha256()
+
+    def start(self) -> None:
+        """Begin an empty journal (a fresh run: what an earlier run left there is removed)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+    def append(self, rows: np.ndarray) -> dict[str, Any]:
+        """Add ``rows`` ``(k, P)``, flushed to disk; returns what a checkpoint records."""
+        data = np.ascontiguousarray(rows, dtype="<f8").tobytes()
+        if self.path is not None and data:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        self._hash.update(data)
+        self.rows += len(rows)
+        return {"rows": self.rows, "sha256": self._hash.hexdigest()}
+
+    def restore(self, record: dict[str, Any], checkpoint: Path) -> np.ndarray:
+        """The first ``record["rows"]`` rows, checked against ``record["sha256"]``; the file is cut there."""
+        rows, size = int(record["rows"]), int(record["rows"]) * self.population * 8
+        data = self.path.read_bytes()[:size] if self.path is not None and self.path.exists() else b""
+        if len(data) != size or hashlib.sha256(data).hexdigest() != record["sha256"]:
+            raise CheckpointError(checkpoint, f"the loss journal {self.path} does not hold the {rows} rows "
+                                  "this checkpoint counts on")
+        with open(self.path, "r+b") as handle:
+            handle.truncate(size)
+        self.rows, self._hash = rows, hashlib.sha256(data)
+        return np.frombuffer(data, dtype="<f8").reshape(rows, self.population).astype(np.float64)

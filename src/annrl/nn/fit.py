@@ -253,18 +253,27 @@ class Trainer:
         return History(losses, len(self.losses), self.reached.copy(), self.diverged.copy(), to_numpy(final_loss))
 
     # -- exact save and restore --------------------------------------------------------------
-    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """``(arrays, info)``: NumPy arrays and JSON-able numbers that :meth:`load_state_dict` restores."""
-        P = self.net.population
+    def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Recorded losses of epochs ``start:stop`` as a NumPy array ``(rows, P)``."""
+        rows = self.losses[start:stop]
+        return np.stack([to_numpy(v) for v in rows]) if rows else np.zeros((0, self.net.population))
+
+    def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(arrays, info)``: NumPy arrays and JSON-able numbers that :meth:`load_state_dict` restores.
+
+        ``losses=False`` leaves out the loss history ``(epochs, P)``, the one part that grows with
+        the run, for a caller that stores it incrementally (and passes it back to ``load_state_dict``).
+        """
         arrays = {
             "params": np.array(to_numpy(self.net.flat_)),
-            "fit.losses": np.stack([to_numpy(v) for v in self.losses]) if self.losses else np.zeros((0, P)),
             "fit.active": np.array(to_numpy(self.active)),
             "fit.reached": self.reached.copy(),
             "fit.diverged": self.diverged.copy(),
             "fit.last_finite": np.array(to_numpy(self._last_finite)),
         }
         arrays.update({f"optimizer.{k}": np.array(to_numpy(v)) for k, v in self.optimizer.state_.items()})
+        if losses:
+            arrays["fit.losses"] = self.loss_rows()
         info = {"epoch": self.epoch, "any_frozen": self.any_frozen,
                 "rng": self.rng.bit_generator.state if self.rng is not None else None}
         return arrays, info
