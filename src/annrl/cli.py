@@ -21,6 +21,7 @@ COMMANDS = [
     "annrl.labs.dynamics_cli",
     "annrl.labs.memory_cli",
     "annrl.envs.cli",
+    "annrl.agents.cli",
 ]
 
 

@@ -46,7 +46,7 @@ def test_random_policy_crashes_sometimes(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--policy", "checkpoint"], "--policy checkpoint is not available until the agents land"),
+        (["--policy", "checkpoint"], "--policy checkpoint needs --checkpoint FILE"),
         (["--policy", "keyboard"], "--policy keyboard needs an interactive terminal"),
         (["--track", "moon"], "track must be one of"),
         (["--episodes", "0"], "--episodes must be >= 1, got 0"),

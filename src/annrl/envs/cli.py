@@ -154,7 +154,16 @@ def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):
         return policies.RandomPolicy(np.random.default_rng(seed), continuous=env.continuous)
     if policy == "keyboard":
         return policies.KeyboardPolicy(step_seconds=env.settings.dt)
-    return policies.checkpoint_policy(checkpoint or "")
+    if not checkpoint:
+        raise ValueError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
+    from annrl.agents.common import load_policy
+
+    agent = load_policy(checkpoint)
+    if agent.shape.obs_dim != env.single_observation_space.shape[0] or agent.shape.discrete == env.continuous:
+        kind = "continuous" if not agent.shape.discrete else "discrete"
+        raise ValueError(f"{checkpoint} drives a {kind} car seeing {agent.shape.obs_dim} inputs; "
+                         f"use {'--continuous' if kind == 'continuous' else 'no --continuous'} and the same sensors")
+    return agent
 
 
 def _summary(records: list[dict], env: Any, policy: str, seed: int) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""Reinforcement-learning benchmarks (numbers, not pass/fail). Run: ``python benchmarks/rl.py [part ...]``.
+
+Parts:
+  xor-ga    generations per second of the GA on a 50-network 2-2-1 XOR population (PyGAD + torchga
+            does about 50 generations/s on the same problem, figure quoted in issue #4)
+  ppo       CartPole-v1: wall time and env steps until 20 evaluation episodes average >= 475, 3 seeds
+  dqn       CartPole-v1: env steps until solved (target: < 50k), 3 seeds
+  car       GA and ES on the S-bends (continuous), 5-minute budget; then laps on the tracks never seen
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from annrl.agents import dqn, es, ga, make_rng, ppo
+from annrl.agents.cli import run_training
+from annrl.agents.common import evaluate
+from annrl.nn import MLP
+
+X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+def xor_ga(generations: int = 3000) -> dict:
+    net = MLP([2, 2, 1], hidden="sigmoid", population=50, rng=make_rng(0))
+    algo = ga.GeneticAlgorithm(np.array(net.flat_), ga.Config(population=50, elite=2, mutation_rate=0.3))
+    rng = make_rng(0)
+    start = time.perf_counter()
+    for _ in range(generations):
+        net.flat_[...] = algo.ask(rng)  # the population, written into the one population-axis network
+        fitness = -np.mean((net.forward(X)[0][:, :, 0] - Y) ** 2, axis=1)
+        algo.tell(fitness)
+    wall = time.perf_counter() - start
+    return {"generations_per_s": generations / wall, "best_mse": float(-fitness.max()),
+            "peer_pygad_generations_per_s": 50.0, "speedup": generations / wall / 50.0}
+
+
+def solve_cartpole(module, seeds=(0, 1, 2), steps: int = 100_000) -> dict:
+    runs = []
+    for seed in seeds:
+        config = module.Config(total_steps=steps, seed=seed, stop_at_threshold=True, eval_episodes=20)
+        start = time.perf_counter()
+        m = module.train(config, make_rng(seed)).metrics
+        runs.append({"seed": seed, "wall_s": time.perf_counter() - start, "steps_to_threshold": m["steps_to_threshold"],
+                     "final_eval_return": m["final_eval_return"]})
+    solved = [r for r in runs if r["steps_to_threshold"] is not None]
+    return {"runs": runs, "solved": len(solved),
+            "median_wall_s": float(np.median([r["wall_s"] for r in runs])),
+            "median_steps_to_threshold": float(np.median([r["steps_to_threshold"] or np.inf for r in runs]))}
+
+
+def car(algo: str, budget_steps: int = 3_000_000) -> dict:
+    module = {"ga": ga, "es": es}[algo]
+    config = module.Config(env="annrl/CarTrack-v0", track="s_bends", continuous=True, total_steps=budget_steps,
+                           population=64, eval_every=100_000, eval_episodes=5, stop_at_threshold=True)
+    start = time.perf_counter()
+    result = run_training(algo, config, out=f"runs/bench-car-{algo}", checkpoint_every="off")
+    wall = time.perf_counter() - start
+    unseen = {}
+    for track in ("oval", "rounded_rectangle", "hairpins", "random:1", "random:2"):
+        episodes = evaluate(result.act, config.env, 10, 7, track=track, continuous=True)
+        unseen[track] = {"laps": float(episodes.laps.mean()), "mean_return": float(episodes.returns.mean())}
+    m = result.metrics
+    return {"wall_s": wall, "generations": m["generations"], "env_steps": m["env_steps"],
+            "s_bends_laps": m["final_eval_laps"], "s_bends_success_rate": m["final_eval_success_rate"],
+            "generations_per_s": m["timing"]["generations_per_s"], "unseen_tracks": unseen}
+
+
+PARTS = {"xor-ga": xor_ga, "ppo": lambda: solve_cartpole(ppo), "dqn": lambda: solve_cartpole(dqn, steps=50_000),
+         "car-ga": lambda: car("ga"), "car-es": lambda: car("es")}
+
+if __name__ == "__main__":
+    for part in sys.argv[1:] or list(PARTS):
+        print(part, json.dumps(PARTS[part](), indent=1), flush=True)

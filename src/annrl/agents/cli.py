@@ -1,0 +1,257 @@
+"""``annrl rl``: train, evaluate and compare agents.
+
+    annrl rl train --env CartPole-v1 --algo ppo --steps 100000 --seed 0 --out runs/cp
+    annrl rl train --env annrl/CarTrack-v0 --track s_bends --continuous --algo ga --steps 2000000 --out runs/car
+    annrl rl eval runs/cp --episodes 20
+    annrl rl compare --env CartPole-v1 --algos dqn,ppo,ga,es --seeds 3 --steps 50000
+
+Every hyper-parameter of every algorithm is a flag; a flag left out takes the algorithm's default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.agents import ALGORITHMS, get_algorithm, make_rng
+from annrl.agents.common import AGENT_FILE, Result, evaluate, is_car, load_policy, save_policy
+from annrl.clikit import add_checkpoint_options, add_output_options, show, write_metrics
+from annrl.errors import InputError
+
+#: flags handled by the command itself, not by an algorithm's Config
+FLAG_NAMES = {"total_steps": ["--steps", "--total-steps"]}
+
+
+def parse_bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+
+
+def _algorithm_fields() -> dict[str, list[tuple[str, dataclasses.Field]]]:
+    """Field name -> [(algorithm, field)] over every registered algorithm's Config."""
+    fields: dict[str, list[tuple[str, dataclasses.Field]]] = {}
+    for name in ALGORITHMS:
+        for f in dataclasses.fields(get_algorithm(name).Config):
+            fields.setdefault(f.name, []).append((name, f))
+    return fields
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    types = {"int": int, "float": float, "str": str, "bool": parse_bool}
+    for name, owners in _algorithm_fields().items():
+        f = owners[0][1]
+        defaults = {algo: (fld.default if fld.default is not dataclasses.MISSING else fld.default_factory())
+                    for algo, fld in owners}
+        if len(set(map(str, defaults.values()))) == 1:
+            default_text = f"default {next(iter(defaults.values()))}"
+        else:
+            default_text = "; ".join(f"{algo}: {value}" for algo, value in defaults.items())
+        only = "" if len(owners) == len(ALGORITHMS) else f" [{', '.join(a for a, _ in owners)}]"
+        help_text = f"{f.metadata.get('help', '')}{only} ({default_text})".replace("%", "%%")
+        kind = types[str(f.type).split("|")[0].strip()]
+        flags = FLAG_NAMES.get(name, [f"--{name.replace('_', '-')}"])
+        if kind is parse_bool:
+            parser.add_argument(*flags, dest=name, nargs="?", const=True, default=None, type=parse_bool,
+                                metavar="BOOL", help=help_text)
+        else:
+            parser.add_argument(*flags, dest=name, type=kind, default=None, help=help_text)
+
+
+def config_from_args(algo: str, args: argparse.Namespace) -> Any:
+    """The algorithm's Config from the flags given; a flag of another algorithm is refused."""
+    module = get_algorithm(algo)
+    own = {f.name for f in dataclasses.fields(module.Config)}
+    values = {}
+    for name, owners in _algorithm_fields().items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name not in own:
+            users = ", ".join(a for a, _ in owners)
+            raise InputError(f"--{name.replace('_', '-')} does not apply to --algo {algo} (only to {users})")
+        values[name] = value
+    return module.Config(**values)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``rl`` and its sub-commands to an argparse ``subparsers`` object."""
+    rl = subparsers.add_parser("rl", help="reinforcement learning: DQN, PPO, a genetic algorithm, evolution strategies",
+                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rl.set_defaults(handler=lambda args: rl.print_help() or 0)
+    commands = rl.add_subparsers(dest="rl_command", metavar="SUBCOMMAND")
+
+    train = commands.add_parser("train", help="train one agent; writes checkpoints, metrics.json, figures")
+    train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHMS)} (default ppo).")
+    _add_config_flags(train)
+    add_output_options(train, "runs/rl")
+    add_checkpoint_options(train)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar.")
+    train.add_argument("--no-figures", action="store_true", help="write no learning-curve figure or GIF.")
+    train.set_defaults(handler=train_command)
+
+    ev = commands.add_parser("eval", help="evaluate a saved agent (a run folder or its agent.safetensors)")
+    ev.add_argument("checkpoint", help="run folder or agent file.")
+    ev.add_argument("--episodes", type=int, default=20, help="episodes to play.")
+    ev.add_argument("--seed", type=int, default=12345, help="seed of the evaluation episodes.")
+    ev.add_argument("--json", action="store_true", help="print the numbers as JSON instead of a table.")
+    ev.set_defaults(handler=eval_command)
+
+    cmp = commands.add_parser("compare", help="run several algorithms over several seeds and print a table")
+    cmp.add_argument("--env", default="CartPole-v1", help="environment id.")
+    cmp.add_argument("--track", default="s_bends", help="car track (annrl/CarTrack-v0).")
+    cmp.add_argument("--algos", default="dqn,ppo,ga,es", help="comma-separated algorithms.")
+    cmp.add_argument("--seeds", type=int, default=3, help="seeds per algorithm (0, 1, ...).")
+    cmp.add_argument("--steps", type=int, default=None, help="environment steps per run (default: each algorithm's).")
+    cmp.add_argument("--stop-at-threshold", action="store_true", help="stop each run once it solves the task.")
+    add_output_options(cmp, "runs/rl-compare")
+    cmp.set_defaults(handler=compare_command)
+
+
+def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool = False,
+                 checkpoint_every: Any = None, progress: bool = False, figures: bool = True) -> Result:
+    """Train, then write ``metrics.json``, ``agent.safetensors`` and (unless ``figures`` is False) the
+    learning curve, and a GIF on the car."""
+    from annrl.io import graceful_stop
+
+    module = get_algorithm(algo)
+    with graceful_stop() as stop:
+        result = module.train(config, make_rng(config.seed), out=out, resume=resume,
+                              checkpoint_every=checkpoint_every, stop=stop, progress=progress)
+    if out is not None:
+        out = Path(out)
+        save_policy(out / AGENT_FILE, result.policy, algo=algo, env_id=config.env, shape=result.shape,
+                    mode=result.action_mode, track=config.track, continuous=config.continuous)
+        if figures:
+            result.metrics["figures"] = [str(learning_curve_figure(result.metrics, out / "learning_curve.png"))]
+            if is_car(config.env):
+                result.metrics["figures"].append(str(car_animation(result, config, out / "policy.gif")))
+        write_metrics(out, result.metrics)
+    return result
+
+
+def train_command(args: argparse.Namespace) -> int:
+    config = config_from_args(args.algo, args)
+    result = run_training(args.algo, config, out=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                          progress=not (args.json or args.no_progress), figures=not args.no_figures)
+    m = result.metrics
+    rows = [("algo", m["algo"]), ("env", m["env"]), ("env steps", m["env_steps"]),
+            ("final eval return", f"{m['final_eval_return']:.1f} +- {m['final_eval_std']:.1f}"),
+            ("steps to threshold", m["steps_to_threshold"]), ("wall s", m["timing"]["wall_s"])]
+    if "final_eval_laps" in m:
+        rows.append(("laps (eval)", m["final_eval_laps"]))
+    show(args, m, f"annrl rl train: {args.algo} on {config.env}", rows)
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    if args.episodes < 1:
+        raise InputError.invalid("--episodes", ">= 1", args.episodes)
+    policy = load_policy(args.checkpoint)
+    meta = policy.metadata
+    episodes = evaluate(policy, meta["env"], args.episodes, args.seed, track=meta["track"],
+                        continuous=meta["continuous"])
+    metrics = {"algo": meta["algo"], "env": meta["env"], "episodes": args.episodes, "seed": args.seed,
+               "mean_return": float(episodes.returns.mean()), "std_return": float(episodes.returns.std()),
+               "returns": episodes.returns.tolist()}
+    rows = [("agent", f"{meta['algo']} on {meta['env']}"),
+            ("mean return", f"{metrics['mean_return']:.1f} +- {metrics['std_return']:.1f}")]
+    if episodes.laps is not None:
+        metrics["laps"] = float(episodes.laps.mean())
+        rows.append(("laps", metrics["laps"]))
+    show(args, metrics, f"annrl rl eval: {args.checkpoint}", rows)
+    return 0
+
+
+def compare(env: str, algos: list[str], seeds: int, *, steps: int | None = None, track: str = "s_bends",
+            stop_at_threshold: bool = False, out: str | Path | None = None) -> list[dict[str, Any]]:
+    """One row per algorithm: medians over ``seeds`` runs of final return, steps to threshold, wall time."""
+    rows = []
+    for algo in algos:
+        module = get_algorithm(algo)
+        runs = []
+        for seed in range(seeds):
+            values = {"env": env, "track": track, "seed": seed, "stop_at_threshold": stop_at_threshold}
+            if steps is not None:
+                values["total_steps"] = steps
+            config = module.Config(**values)
+            folder = None if out is None else Path(out) / f"{algo}-seed{seed}"
+            runs.append(run_training(algo, config, out=folder, figures=False).metrics)
+        to_threshold = [r["steps_to_threshold"] for r in runs]
+        solved = [s for s in to_threshold if s is not None]
+        rows.append({"algo": algo, "seeds": seeds,
+                     "median_final_eval_return": float(np.median([r["final_eval_return"] for r in runs])),
+                     "solved_runs": len(solved),
+                     "median_steps_to_threshold": float(np.median(solved)) if len(solved) == seeds else None,
+                     "median_wall_s": float(np.median([r["timing"]["wall_s"] for r in runs])),
+                     "final_eval_returns": [r["final_eval_return"] for r in runs]})
+    return rows
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
+    for algo in algos:
+        get_algorithm(algo)
+    if args.seeds < 1:
+        raise InputError.invalid("--seeds", ">= 1", args.seeds)
+    started = time.perf_counter()
+    rows = compare(args.env, algos, args.seeds, steps=args.steps, track=args.track,
+                   stop_at_threshold=args.stop_at_threshold, out=args.out)
+    metrics = {"env": args.env, "rows": rows, "timing": {"wall_s": time.perf_counter() - started}}
+    write_metrics(args.out, metrics)
+    if args.json:
+        show(args, metrics, "", [])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"annrl rl compare on {args.env}, {args.seeds} seeds (medians)")
+    for column in ("algo", "final eval return", "solved runs", "steps to threshold", "wall s"):
+        table.add_column(column, justify="left" if column == "algo" else "right")
+    for r in rows:
+        table.add_row(r["algo"], f"{r['median_final_eval_return']:.1f}", f"{r['solved_runs']}/{r['seeds']}",
+                      str(r["median_steps_to_threshold"]), f"{r['median_wall_s']:.1f}")
+    Console().print(table)
+    return 0
+
+
+def learning_curve_figure(metrics: dict[str, Any], path: Path) -> Path:
+    """Mean evaluation return against environment steps, with the solved threshold."""
+    from annrl.viz.style import figure, save
+
+    fig, ax = figure(size=(5.0, 3.4))
+    points = np.asarray(metrics["learning_curve"], dtype=float).reshape(-1, 2)
+    ax.plot(points[:, 0], points[:, 1], marker="o", ms=3, label=f"{metrics['algo']} (evaluation mean)")
+    if metrics.get("threshold") is not None:
+        ax.axhline(metrics["threshold"], color="grey", ls="--", lw=1, label="solved")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return")
+    ax.set_title(f"{metrics['algo']} on {metrics['env']}")
+    ax.legend()
+    return save(fig, path)
+
+
+def car_animation(result: Result, config: Any, path: Path, *, frame_every: int = 4, max_frames: int = 500) -> Path:
+    """A GIF of one episode of the trained policy on the car's track."""
+    from annrl.envs import CarTrackVecEnv
+    from annrl.envs.render import AnimationRecorder, TrackRenderer
+
+    env = CarTrackVecEnv(1, config.track, continuous=config.continuous, autoreset_mode="Disabled")
+    renderer, recorder = TrackRenderer(env.track), AnimationRecorder(every=frame_every, max_frames=max_frames)
+    obs, _ = env.reset(seed=config.seed)
+    for _ in range(env.settings.max_episode_steps):
+        recorder.add(renderer.frame(env.sim) if recorder.wants_frame() else None)
+        obs, _, terminated, truncated, _ = env.step(result.act(obs))
+        if terminated[0] or truncated[0]:
+            break
+    recorder.add(renderer.frame(env.sim))
+    env.close()
+    return recorder.save(path)

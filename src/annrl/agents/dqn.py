@@ -1,0 +1,227 @@
+"""Deep Q-learning (Mnih et al., 2015) with Double-DQN targets (van Hasselt et al., 2016).
+
+An MLP ``Q(s, .)`` is fitted to the targets ``r + gamma (1 - terminated) Q_target(s', a*)``, with
+``a* = argmax_a Q(s', a)`` (Double DQN; plain DQN takes the max of ``Q_target``), on minibatches
+from a replay buffer, with the Huber loss and Adam. The target network is a copy of the online
+one, refreshed every ``target_network_frequency`` environment steps. Exploration is
+epsilon-greedy with epsilon decaying linearly. Defaults follow RL-Zoo's CartPole-v1 recipe, with a
+smaller network (64, 64) and training phases four times as frequent and a quarter as long, which
+suits a NumPy engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.agents.common import (
+    BaseConfig,
+    Checkpoints,
+    Curve,
+    EnvPool,
+    ProgressBar,
+    Result,
+    base_table,
+    eval_seed,
+    evaluate,
+    final_metrics,
+    linear_schedule,
+    parse_sizes,
+    setting,
+)
+from annrl.nn import MLP, Adam, Huber
+from annrl.validate import Interval, check
+
+NAME = "dqn"
+HUBER = Huber()
+
+
+@dataclass
+class Config(BaseConfig):
+    """DQN hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
+
+    total_steps: int = setting(50_000, "environment steps to train for.")
+    eval_every: int = setting(5_000, "environment steps between evaluations (the learning curve).")
+    hidden: str = setting("64,64", "hidden layer widths of the Q-network, comma-separated (ReLU units).")
+    lr: float = setting(2.3e-3, "Adam learning rate.")
+    buffer_size: int = setting(100_000, "transitions the replay buffer holds.")
+    gamma: float = setting(0.99, "discount factor.")
+    target_network_frequency: int = setting(10, "environment steps between copies of the Q-network to the target.")
+    batch_size: int = setting(64, "transitions per gradient step.")
+    start_e: float = setting(1.0, "exploration epsilon at the start.")
+    end_e: float = setting(0.04, "exploration epsilon at the end of its decay.")
+    exploration_fraction: float = setting(0.16, "fraction of total_steps over which epsilon decays.")
+    learning_starts: int = setting(1000, "environment steps before learning starts.")
+    train_frequency: int = setting(64, "environment steps between training phases.")
+    gradient_steps: int = setting(32, "gradient steps per training phase.")
+    double_dqn: bool = setting(True, "Double-DQN targets (the online network picks the next action).")
+    max_grad_norm: float = setting(10.0, "clip the gradient to this global norm.")
+
+
+unit = [Interval(float, 0, 1)]
+positive = [Interval(int, 1, None, closed="left")]
+TABLE = {**base_table(), "lr": [Interval(float, 0, None, closed="neither")], "buffer_size": positive,
+         "gamma": unit, "target_network_frequency": positive, "batch_size": positive, "start_e": unit,
+         "end_e": unit, "exploration_fraction": unit, "learning_starts": [Interval(int, 0, None, closed="left")],
+         "train_frequency": positive, "gradient_steps": positive,
+         "max_grad_norm": [Interval(float, 0, None, closed="neither")]}
+
+
+def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.ndarray, next_q_target: np.ndarray,
+               gamma: float, double: bool = True) -> np.ndarray:
+    """Q-learning targets ``(B,)``.
+
+    Parameters
+    ----------
+    rewards, terminated : array, shape (B,)
+    next_q_online, next_q_target : array, shape (B, A)
+        Q-values of the next states under the online and the target network.
+    gamma : float
+    double : bool, default=True
+        Evaluate the online network's greedy action with the target network (Double DQN);
+        else take the target network's maximum.
+    """
+    if double:
+        best = np.argmax(next_q_online, axis=1)
+        next_value = next_q_target[np.arange(len(best)), best]
+    else:
+        next_value = next_q_target.max(axis=1)
+    return rewards + gamma * (1.0 - terminated) * next_value
+
+
+def clip_grad_norm(grad: np.ndarray, max_norm: float) -> float:
+    """Scale ``grad`` in place so its global norm is at most ``max_norm``; returns the norm before."""
+    norm = float(np.sqrt(np.sum(grad * grad)))
+    if norm > max_norm:
+        grad *= max_norm / (norm + 1e-6)
+    return norm
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions ``(obs, action, reward, next_obs, terminated)``."""
+
+    def __init__(self, size: int, obs_dim: int):
+        self.obs = np.zeros((size, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((size, obs_dim), dtype=np.float32)
+        self.actions = np.zeros(size, dtype=np.int64)
+        self.rewards = np.zeros(size)
+        self.terminated = np.zeros(size)
+        self.pos, self.full = 0, False
+
+    def add(self, obs, action, reward, next_obs, terminated) -> None:
+        i = self.pos
+        self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
+        self.next_obs[i], self.terminated[i] = next_obs, terminated
+        self.pos = (i + 1) % len(self.rewards)
+        self.full = self.full or self.pos == 0
+
+    def sample(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        idx = rng.integers(0, len(self.rewards) if self.full else self.pos, size=batch)
+        return self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.terminated[idx]
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {f"buffer.{k}": getattr(self, k) for k in ("obs", "next_obs", "actions", "rewards", "terminated")}
+
+    def restore(self, tensors: dict[str, np.ndarray], pos: int, full: bool) -> None:
+        for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, k)[...] = tensors[f"buffer.{k}"]
+        self.pos, self.full = pos, full
+
+
+def train_step(q: MLP, target: MLP, optimizer: Adam, batch: tuple[np.ndarray, ...], config: Config,
+               loss: Huber | None = None) -> float:
+    """One gradient step on a minibatch; returns the TD (Huber) loss."""
+    loss = loss or HUBER
+    obs, actions, rewards, next_obs, terminated = batch
+    next_q_target = target.predict(next_obs)[0]
+    next_q_online = q.predict(next_obs)[0] if config.double_dqn else next_q_target
+    targets = td_targets(rewards, terminated, next_q_online, next_q_target, config.gamma, config.double_dqn)
+    q_values, caches = q.forward(q.asarray(obs))
+    rows = np.arange(len(actions))
+    value, grad_taken = loss(q_values[:, rows, actions][..., None], targets[:, None])
+    grad = np.zeros_like(q_values)
+    grad[0, rows, actions] = grad_taken[0, :, 0]
+    q.zero_grad()
+    q.backward(grad, caches)
+    clip_grad_norm(q.grad, config.max_grad_norm)
+    optimizer.step(q.flat_, q.grad)
+    return float(value[0])
+
+
+def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
+          stop: Any = None, progress: bool = False) -> Result:
+    """Train a DQN agent; checkpoints go to ``out`` (any step: the environment state is replayed)."""
+    from annrl.io import rng_from_state, rng_state
+
+    check(TABLE, {k: getattr(config, k) for k in TABLE})
+    envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous)
+    shape = envs.shape
+    if not shape.discrete:
+        raise ValueError(f"dqn needs discrete actions; {config.env} has a Box action space (use ppo, ga or es)")
+    sizes = [shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs]
+    q = MLP(sizes, hidden="relu", output="identity", init="torch", rng=rng)
+    target = q.select([0])
+    optimizer = Adam(lr=config.lr)
+    optimizer.reset(q.flat_)
+    buffer = ReplayBuffer(config.buffer_size, shape.obs_dim)
+    curve, step = Curve(shape.threshold), 0
+    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
+    restored = checkpoints.restore()
+    if restored is None:
+        obs = envs.reset(rng)
+    else:
+        step, tensors, state = restored
+        q.set_flat(tensors["q"])
+        target.set_flat(tensors["target"])
+        for k in optimizer.state_:
+            optimizer.state_[k][...] = tensors[f"adam.{k}"]
+        buffer.restore(tensors, state["pos"], state["full"])
+        obs = envs.restore(tensors)
+        rng = rng_from_state(state["rng"])
+        curve.restore(state["curve"])
+
+    def snapshot():
+        tensors = {"q": np.array(q.flat_), "target": np.array(target.flat_), **buffer.state(), **envs.state()}
+        tensors.update({f"adam.{k}": np.array(v) for k, v in optimizer.state_.items()})
+        return tensors, {"rng": rng_state(rng), "pos": buffer.pos, "full": buffer.full, "curve": curve.state()}
+
+    def greedy(o: np.ndarray) -> np.ndarray:
+        return np.argmax(q.predict(np.asarray(o, dtype=np.float64))[0], axis=1)
+
+    bar = ProgressBar(config.total_steps, f"dqn {config.env}", progress)
+    start = time.perf_counter()
+    try:
+        while step < config.total_steps and not (config.stop_at_threshold and curve.solved):
+            epsilon = linear_schedule(config.start_e, config.end_e, config.exploration_fraction * config.total_steps,
+                                      step)
+            explore = rng.random() < epsilon
+            action = rng.integers(shape.n_outputs) if explore else int(greedy(obs)[0])
+            next_obs, reward, terminated, _, final_obs, finished = envs.step(np.array([action]), rng)
+            buffer.add(obs[0], action, reward[0], final_obs[0], terminated[0])
+            obs, step = next_obs, step + 1
+            curve.episodes.extend([step, r] for r in finished)
+            if step > config.learning_starts and step % config.train_frequency == 0:
+                for _ in range(config.gradient_steps):
+                    loss = train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config)
+                curve.add_loss("td_loss", step, loss)
+            if step % config.target_network_frequency == 0:
+                target.set_flat(q.flat_)
+            if step % config.eval_every == 0 or step == config.total_steps:
+                result = evaluate(greedy, config.env, config.eval_episodes, eval_seed(config, step),
+                                  track=config.track, continuous=config.continuous)
+                curve.add_eval(step, float(result.returns.mean()))
+                bar.update(step, curve.points[-1][1])
+            checkpoints.after(step, snapshot)
+    finally:
+        bar.close()
+        envs.close()
+    wall = time.perf_counter() - start
+    final = evaluate(greedy, config.env, config.final_eval_episodes, eval_seed(config, -1), track=config.track,
+                     continuous=config.continuous)
+    checkpoints.after(step, snapshot, final=True)
+    metrics = final_metrics(NAME, config, curve, step, final)
+    metrics["timing"] = {"wall_s": wall, "env_steps_per_s": step / max(wall, 1e-9)}
+    return Result(q, metrics, shape, "argmax")

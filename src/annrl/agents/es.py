@@ -1,0 +1,130 @@
+"""Evolution strategies in the OpenAI-ES style (Salimans et al., 2017): antithetic noise, fitness
+shaping by centred ranks, Adam on the mean.
+
+The search distribution is ``N(mean, sigma^2 I)`` over the ``D`` parameters of a policy network.
+Each generation asks ``P/2`` noise vectors ``eps`` and evaluates ``mean + sigma eps`` and
+``mean - sigma eps``; the gradient of the expected fitness is estimated by
+
+    g = sum_i (F(mean + sigma eps_i) - F(mean - sigma eps_i)) eps_i / (P sigma)
+
+and Adam climbs it. ``P`` networks are evaluated at once as one population-axis network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.agents.common import Result, setting
+from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
+from annrl.nn import Adam
+from annrl.validate import Interval, check
+
+NAME = "es"
+
+
+@dataclass
+class Config(EvolutionConfig):
+    """OpenAI-ES hyper-parameters (see the module docstring)."""
+
+    sigma: float = setting(0.1, "standard deviation of the parameter noise.")
+    lr: float = setting(0.03, "Adam step size on the mean.")
+    weight_decay: float = setting(0.005, "L2 penalty on the mean, added to the gradient.")
+    fitness_shaping: bool = setting(True, "replace returns by their centred ranks in [-0.5, 0.5].")
+
+
+TABLE = {**evolution_table(), "sigma": [Interval(float, 0, None, closed="neither")],
+         "lr": [Interval(float, 0, None, closed="neither")], "weight_decay": [Interval(float, 0, None, closed="left")]}
+
+
+def centered_ranks(fitness: np.ndarray) -> np.ndarray:
+    """Ranks of ``fitness`` ``(P,)`` mapped linearly onto [-0.5, 0.5] (ties by order).
+
+    >>> centered_ranks(np.array([10.0, -3.0, 7.0]))
+    array([ 0.5, -0.5,  0. ])
+    """
+    ranks = np.empty(len(fitness))
+    ranks[np.argsort(fitness, kind="stable")] = np.arange(len(fitness))
+    return ranks / max(len(fitness) - 1, 1) - 0.5
+
+
+def es_gradient(noise: np.ndarray, fitness_plus: np.ndarray, fitness_minus: np.ndarray, sigma: float) -> np.ndarray:
+    """Antithetic estimate of the gradient of ``E[F(mean + sigma eps)]`` with respect to the mean.
+
+    Parameters
+    ----------
+    noise : array, shape (H, D)
+        The ``H = P/2`` noise vectors.
+    fitness_plus, fitness_minus : array, shape (H,)
+        Fitness of ``mean + sigma noise`` and ``mean - sigma noise``.
+    sigma : float
+
+    Returns
+    -------
+    array, shape (D,)
+    """
+    return (fitness_plus - fitness_minus) @ noise / (2.0 * len(noise) * sigma)
+
+
+class OpenES:
+    """Ask/tell OpenAI-ES over a ``(P, D)`` population.
+
+    Parameters
+    ----------
+    mean : array, shape (D,)
+        The first mean (a freshly initialised network).
+    population : int
+        ``P``, even.
+    sigma, lr, weight_decay, fitness_shaping
+        As in :class:`Config`.
+    """
+
+    def __init__(self, mean: np.ndarray, population: int, *, sigma: float = 0.1, lr: float = 0.03,
+                 weight_decay: float = 0.0, fitness_shaping: bool = True):
+        if population % 2:
+            raise ValueError(f"population must be even for antithetic sampling, got {population}")
+        self.population, self.sigma, self.fitness_shaping = population, sigma, fitness_shaping
+        self.mean_ = np.array(mean, dtype=np.float64).reshape(1, -1)
+        self.optimizer = Adam(lr=lr, weight_decay=weight_decay)
+        self.optimizer.reset(self.mean_)
+        self.noise_: np.ndarray | None = None
+
+    def ask(self, rng: np.random.Generator) -> np.ndarray:
+        """``(P, D)``: the mean plus, then minus, ``sigma`` times ``P/2`` fresh noise vectors."""
+        self.noise_ = rng.standard_normal((self.population // 2, self.mean_.shape[1]))
+        return np.concatenate([self.mean_ + self.sigma * self.noise_, self.mean_ - self.sigma * self.noise_])
+
+    def tell(self, fitness: np.ndarray) -> None:
+        """One Adam step of the mean up the estimated gradient of ``fitness`` ``(P,)``."""
+        shaped = centered_ranks(fitness) if self.fitness_shaping else np.asarray(fitness, dtype=np.float64)
+        half = self.population // 2
+        gradient = es_gradient(self.noise_, shaped[:half], shaped[half:], self.sigma)
+        self.optimizer.step(self.mean_, -gradient[None, :])  # Adam descends; we climb
+
+    def solution(self) -> np.ndarray:
+        """``(1, D)``: the mean."""
+        return self.mean_.copy()
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        tensors = {"es.mean": self.mean_.copy()}
+        tensors.update({f"es.adam.{k}": np.array(v) for k, v in self.optimizer.state_.items()})
+        return tensors, {}
+
+    def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.mean_[...] = tensors["es.mean"]
+        for key in self.optimizer.state_:
+            self.optimizer.state_[key][...] = tensors[f"es.adam.{key}"]
+
+
+def train(config: Config, rng: np.random.Generator, **run: Any) -> Result:
+    """Train a policy with OpenAI-ES; ``run`` takes ``out``, ``resume``, ``checkpoint_every``,
+    ``stop`` and ``progress`` (see :func:`annrl.agents.neuroevolution.evolve`)."""
+    check(TABLE, {k: getattr(config, k) for k in TABLE})
+
+    def factory(initial: np.ndarray, rng: np.random.Generator) -> OpenES:
+        return OpenES(initial[0], config.population, sigma=config.sigma, lr=config.lr,
+                      weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)
+
+    return evolve(NAME, config, factory, rng, **run)

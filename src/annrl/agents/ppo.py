@@ -1,0 +1,329 @@
+"""Proximal policy optimisation (Schulman et al., 2017): clipped objective, GAE, a value network,
+vectorised environments; discrete (softmax) and continuous (Gaussian) actions.
+
+The engine has no autograd, so the gradient of the objective with respect to the networks'
+outputs is written out here (:func:`categorical_output_grad`, :func:`gaussian_output_grad`,
+:func:`value_output_grad`) and handed to ``net.backward``; the tests check each against finite
+differences. For a minibatch of ``M`` samples with ratio ``r = exp(log pi(a|s) - log pi_old(a|s))``
+and normalised advantage ``A``:
+
+    L = mean(max(-A r, -A clip(r, 1 - eps, 1 + eps))) - ent_coef mean(H) + vf_coef 0.5 mean((V - R)^2)
+
+Defaults are RL-Zoo's CartPole-v1 recipe (8 envs x 32 steps, 20 epochs, gamma 0.98, lambda 0.8,
+learning rate and clip range annealed linearly from 1e-3 and 0.2).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.agents.common import (
+    BaseConfig,
+    Checkpoints,
+    Curve,
+    EnvPool,
+    ProgressBar,
+    Result,
+    base_table,
+    eval_seed,
+    evaluate,
+    final_metrics,
+    parse_sizes,
+    setting,
+    to_actions,
+)
+from annrl.agents.dqn import clip_grad_norm
+from annrl.nn import MLP, Adam
+from annrl.validate import Interval, check
+
+NAME = "ppo"
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@dataclass
+class Config(BaseConfig):
+    """PPO hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
+
+    eval_every: int = setting(2_048, "environment steps between evaluations (the learning curve).")
+    hidden: str = setting("64,64", "hidden layer widths of the policy and value networks (tanh units).")
+    num_envs: int = setting(8, "environments stepped in parallel.")
+    num_steps: int = setting(32, "steps per environment in each rollout.")
+    lr: float = setting(1e-3, "Adam learning rate (annealed linearly to 0 when anneal is on).")
+    anneal: bool = setting(True, "anneal the learning rate and the clip range linearly to 0.")
+    gamma: float = setting(0.98, "discount factor.")
+    gae_lambda: float = setting(0.8, "lambda of generalised advantage estimation.")
+    minibatch_size: int = setting(256, "samples per gradient step.")
+    update_epochs: int = setting(20, "passes over each rollout.")
+    clip_coef: float = setting(0.2, "clip range of the probability ratio.")
+    ent_coef: float = setting(0.0, "weight of the entropy bonus.")
+    vf_coef: float = setting(0.5, "weight of the value loss.")
+    max_grad_norm: float = setting(0.5, "clip the gradient of all parameters to this global norm.")
+    norm_adv: bool = setting(True, "normalise advantages within each minibatch.")
+    init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
+
+
+unit = [Interval(float, 0, 1)]
+positive = [Interval(int, 1, None, closed="left")]
+TABLE = {**base_table(), "num_envs": positive, "num_steps": positive, "minibatch_size": positive,
+         "update_epochs": positive, "lr": [Interval(float, 0, None, closed="neither")], "gamma": unit,
+         "gae_lambda": unit, "clip_coef": [Interval(float, 0, None, closed="neither")],
+         "ent_coef": [Interval(float, 0, None, closed="left")], "vf_coef": [Interval(float, 0, None, closed="left")],
+         "max_grad_norm": [Interval(float, 0, None, closed="neither")]}
+
+
+# -- pure pieces ----------------------------------------------------------------------------------
+def gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float,
+        lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimates and returns.
+
+    Parameters
+    ----------
+    rewards, values, dones : array, shape (T, N)
+        ``dones[t]`` is 1 where the episode ended at step ``t`` (no bootstrap past it).
+    last_values : array, shape (N,)
+        Values of the observations after the last step.
+
+    Returns
+    -------
+    advantages, returns : arrays, shape (T, N)
+    """
+    T = len(rewards)
+    advantages = np.zeros_like(values)
+    running = np.zeros_like(last_values)
+    for t in range(T - 1, -1, -1):
+        next_values = last_values if t == T - 1 else values[t + 1]
+        alive = 1.0 - dones[t]
+        delta = rewards[t] + gamma * next_values * alive - values[t]
+        running = delta + gamma * lam * alive * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``log softmax`` over the last axis, any shape."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def clipped_surrogate(new_logp: np.ndarray, old_logp: np.ndarray, advantages: np.ndarray,
+                      clip: float) -> tuple[float, np.ndarray]:
+    """The clipped policy loss ``mean(max(-A r, -A clip(r)))`` and its gradient w.r.t. ``new_logp`` ``(M,)``."""
+    ratio = np.exp(new_logp - old_logp)
+    unclipped, clipped = -advantages * ratio, -advantages * np.clip(ratio, 1.0 - clip, 1.0 + clip)
+    loss = float(np.mean(np.maximum(unclipped, clipped)))
+    # the gradient flows through the unclipped term wherever it is the larger one
+    grad = np.where(unclipped >= clipped, -advantages * ratio, 0.0) / len(ratio)
+    return loss, grad
+
+
+def categorical_output_grad(logits: np.ndarray, actions: np.ndarray, old_logp: np.ndarray, advantages: np.ndarray,
+                            clip: float, ent_coef: float) -> tuple[float, float, np.ndarray]:
+    """Policy loss, mean entropy and d(policy loss - ent_coef entropy)/d logits ``(M, A)``."""
+    lp = log_softmax(logits)
+    p = np.exp(lp)
+    rows = np.arange(len(actions))
+    loss, grad_logp = clipped_surrogate(lp[rows, actions], old_logp, advantages, clip)
+    onehot = np.zeros_like(logits)
+    onehot[rows, actions] = 1.0
+    entropy = -(p * lp).sum(axis=1)
+    grad = grad_logp[:, None] * (onehot - p) + ent_coef * p * (lp + entropy[:, None]) / len(actions)
+    return loss - ent_coef * float(entropy.mean()), float(entropy.mean()), grad
+
+
+def gaussian_log_prob(actions: np.ndarray, mean: np.ndarray, log_std: np.ndarray) -> np.ndarray:
+    """``log N(actions; mean, exp(log_std)^2)`` summed over action dimensions: ``(M,)``."""
+    z = (actions - mean) * np.exp(-log_std)
+    return np.sum(-0.5 * z * z - log_std - 0.5 * LOG_2PI, axis=-1)
+
+
+def gaussian_output_grad(mean: np.ndarray, log_std: np.ndarray, actions: np.ndarray, old_logp: np.ndarray,
+                         advantages: np.ndarray, clip: float,
+                         ent_coef: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Policy loss, entropy and the gradients w.r.t. ``mean`` ``(M, A)`` and ``log_std`` ``(A,)``."""
+    loss, grad_logp = clipped_surrogate(gaussian_log_prob(actions, mean, log_std), old_logp, advantages, clip)
+    inv_var = np.exp(-2.0 * log_std)
+    diff = actions - mean
+    grad_mean = grad_logp[:, None] * diff * inv_var
+    grad_log_std = (grad_logp[:, None] * (diff * diff * inv_var - 1.0)).sum(axis=0) - ent_coef
+    entropy = float(np.sum(log_std + 0.5 * (LOG_2PI + 1.0)))
+    return loss - ent_coef * entropy, entropy, grad_mean, grad_log_std
+
+
+def value_output_grad(values: np.ndarray, returns: np.ndarray, vf_coef: float) -> tuple[float, np.ndarray]:
+    """``0.5 mean((V - R)^2)`` and the gradient of ``vf_coef`` times it w.r.t. ``values`` ``(M,)``."""
+    diff = values - returns
+    return 0.5 * float(np.mean(diff * diff)), vf_coef * diff / len(diff)
+
+
+# -- the agent ------------------------------------------------------------------------------------
+class ActorCritic:
+    """A policy network (logits, or Gaussian means with a free ``log_std``) and a value network."""
+
+    def __init__(self, config: Config, obs_dim: int, n_outputs: int, discrete: bool, rng: np.random.Generator):
+        hidden = parse_sizes(config.hidden)
+        self.discrete = discrete
+        self.actor = MLP([obs_dim, *hidden, n_outputs], hidden="tanh", output="identity", init="torch", rng=rng)
+        self.critic = MLP([obs_dim, *hidden, 1], hidden="tanh", output="identity", init="torch", rng=rng)
+        self.log_std = np.full((1, n_outputs), float(config.init_log_std))
+        self.log_std_grad = np.zeros_like(self.log_std)
+        self.optimizers = {"actor": Adam(lr=config.lr, eps=1e-5), "critic": Adam(lr=config.lr, eps=1e-5),
+                           "log_std": Adam(lr=config.lr, eps=1e-5)}
+        for name, opt in self.optimizers.items():
+            opt.reset(self.flat(name))
+
+    def flat(self, name: str) -> np.ndarray:
+        return {"actor": self.actor.flat_, "critic": self.critic.flat_, "log_std": self.log_std}[name]
+
+    def grad(self, name: str) -> np.ndarray:
+        return {"actor": self.actor.grad, "critic": self.critic.grad, "log_std": self.log_std_grad}[name]
+
+    def sample(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Actions, their log-probabilities ``(N,)`` and values ``(N,)`` for observations ``(N, d)``."""
+        out = self.actor.predict(obs)[0]
+        values = self.critic.predict(obs)[0][:, 0]
+        if self.discrete:
+            lp = log_softmax(out)
+            actions = (rng.random((len(out), 1)) < np.cumsum(np.exp(lp), axis=1)).argmax(axis=1)
+            return actions, lp[np.arange(len(out)), actions], values
+        actions = out + np.exp(self.log_std) * rng.standard_normal(out.shape)
+        return actions, gaussian_log_prob(actions, out, self.log_std), values
+
+    def state(self) -> dict[str, np.ndarray]:
+        tensors = {"actor": np.array(self.actor.flat_), "critic": np.array(self.critic.flat_),
+                   "log_std": self.log_std.copy()}
+        for name, opt in self.optimizers.items():
+            tensors.update({f"adam.{name}.{k}": np.array(v) for k, v in opt.state_.items()})
+        return tensors
+
+    def restore(self, tensors: dict[str, np.ndarray]) -> None:
+        for name, opt in self.optimizers.items():
+            self.flat(name)[...] = tensors[name]
+            for k in opt.state_:
+                opt.state_[k][...] = tensors[f"adam.{name}.{k}"]
+
+
+def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, clip: float,
+           rng: np.random.Generator) -> dict[str, float]:
+    """``update_epochs`` passes of minibatch gradient steps over one rollout; returns the last losses."""
+    size = len(batch["obs"])
+    stats: dict[str, float] = {}
+    for _ in range(config.update_epochs):
+        order = rng.permutation(size)
+        for begin in range(0, size, config.minibatch_size):
+            idx = order[begin : begin + config.minibatch_size]
+            obs, adv = batch["obs"][idx], batch["advantages"][idx]
+            if config.norm_adv and len(idx) > 1:
+                adv = (adv - adv.mean()) / (adv.std(ddof=1) + 1e-8)
+            for name in agent.optimizers:
+                agent.grad(name)[...] = 0.0
+            out, actor_caches = agent.actor.forward(agent.actor.asarray(obs))
+            if agent.discrete:
+                pg_loss, entropy, grad_out = categorical_output_grad(
+                    out[0], batch["actions"][idx].astype(np.int64), batch["logp"][idx], adv, clip, config.ent_coef)
+            else:
+                pg_loss, entropy, grad_out, grad_log_std = gaussian_output_grad(
+                    out[0], agent.log_std[0], batch["actions"][idx], batch["logp"][idx], adv, clip, config.ent_coef)
+                agent.log_std_grad[0] += grad_log_std
+            agent.actor.backward(grad_out[None], actor_caches)
+            values, critic_caches = agent.critic.forward(agent.critic.asarray(obs))
+            v_loss, grad_v = value_output_grad(values[0, :, 0], batch["returns"][idx], config.vf_coef)
+            agent.critic.backward(grad_v[None, :, None], critic_caches)
+            grads = [agent.grad(name) for name in agent.optimizers if name != "log_std" or not agent.discrete]
+            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+            for g in grads:
+                clip_grad_norm(g, config.max_grad_norm * math.sqrt(float(np.sum(g * g))) / max(norm, 1e-12))
+            for name, opt in agent.optimizers.items():
+                if name != "log_std" or not agent.discrete:
+                    opt.step(agent.flat(name), agent.grad(name))
+            stats = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy}
+    return stats
+
+
+def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
+          stop: Any = None, progress: bool = False) -> Result:
+    """Train a PPO agent; checkpoints are written between rollouts (environments replayed on resume)."""
+    from annrl.io import rng_from_state, rng_state
+
+    check(TABLE, {k: getattr(config, k) for k in TABLE})
+    envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous)
+    shape = envs.shape
+    agent = ActorCritic(config, shape.obs_dim, shape.n_outputs, shape.discrete, rng)
+    mode = "argmax" if shape.discrete else "clip"
+    per_rollout = config.num_envs * config.num_steps
+    iterations = max(1, config.total_steps // per_rollout)
+    curve, iteration = Curve(shape.threshold), 0
+    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
+    restored = checkpoints.restore()
+    if restored is None:
+        obs = envs.reset(rng)
+    else:
+        iteration, tensors, state = restored
+        agent.restore(tensors)
+        obs = envs.restore(tensors)
+        rng = rng_from_state(state["rng"])
+        curve.restore(state["curve"])
+
+    def snapshot():
+        return {**agent.state(), **envs.state()}, {"rng": rng_state(rng), "curve": curve.state()}
+
+    def deterministic(o: np.ndarray) -> np.ndarray:
+        return to_actions(agent.actor.predict(np.asarray(o, dtype=np.float64))[0], shape, mode)
+
+    T, N = config.num_steps, config.num_envs
+    act_shape = () if shape.discrete else (shape.n_outputs,)
+    bar = ProgressBar(iterations * per_rollout, f"ppo {config.env}", progress)
+    start = time.perf_counter()
+    try:
+        while iteration < iterations and not (config.stop_at_threshold and curve.solved):
+            frac = 1.0 - iteration / iterations if config.anneal else 1.0
+            for opt in agent.optimizers.values():
+                opt.lr = frac * config.lr
+            buf = {"obs": np.zeros((T, N, shape.obs_dim)), "actions": np.zeros((T, N, *act_shape)),
+                   "logp": np.zeros((T, N)), "values": np.zeros((T, N)), "rewards": np.zeros((T, N)),
+                   "dones": np.zeros((T, N))}
+            for t in range(T):
+                actions, logp, values = agent.sample(obs, rng)
+                env_actions = actions if shape.discrete else np.clip(actions, shape.low, shape.high).astype(np.float32)
+                next_obs, reward, terminated, truncated, final_obs, finished = envs.step(env_actions, rng)
+                cut = truncated & ~terminated
+                if cut.any():  # a time limit is not the end of the task: bootstrap from the last state
+                    reward = reward + config.gamma * cut * agent.critic.predict(final_obs)[0][:, 0]
+                for key, value in (("obs", obs), ("actions", actions), ("logp", logp), ("values", values),
+                                   ("rewards", reward), ("dones", terminated | truncated)):
+                    buf[key][t] = value
+                obs = next_obs
+                step = iteration * per_rollout + (t + 1) * N
+                curve.episodes.extend([step, r] for r in finished)
+            last_values = agent.critic.predict(obs)[0][:, 0]
+            advantages, returns = gae(buf["rewards"], buf["values"], buf["dones"], last_values, config.gamma,
+                                      config.gae_lambda)
+            batch = {k: v.reshape(T * N, *v.shape[2:]) for k, v in buf.items()}
+            batch.update(advantages=advantages.reshape(-1), returns=returns.reshape(-1))
+            stats = update(agent, batch, config, frac * config.clip_coef, rng)
+            iteration += 1
+            env_steps = iteration * per_rollout
+            for name, value in stats.items():
+                curve.add_loss(name, env_steps, value)
+            if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
+                    or iteration == iterations:
+                result = evaluate(deterministic, config.env, config.eval_episodes, eval_seed(config, iteration),
+                                  track=config.track, continuous=config.continuous)
+                curve.add_eval(env_steps, float(result.returns.mean()))
+                bar.update(env_steps, curve.points[-1][1])
+            checkpoints.after(iteration, snapshot)
+    finally:
+        bar.close()
+        envs.close()
+    wall = time.perf_counter() - start
+    final = evaluate(deterministic, config.env, config.final_eval_episodes, eval_seed(config, -1),
+                     track=config.track, continuous=config.continuous)
+    checkpoints.after(iteration, snapshot, final=True)
+    env_steps = iteration * per_rollout
+    metrics = final_metrics(NAME, config, curve, env_steps, final)
+    metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
+    return Result(agent.actor, metrics, shape, mode, {"log_std": agent.log_std.tolist()})
