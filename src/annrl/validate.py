@@ -124,8 +124,10 @@ class Options:
         """``" (did you mean 'mse'?)"`` for a near miss, else ``""``."""
         if not isinstance(value, str):
             return ""
-        names = [v for v in self.values if isinstance(v, str)]
-        close = difflib.get_close_matches(value, names, n=1)
+        names = sorted(v for v in self.values if isinstance(v, str))
+        # an abbreviation ("lotka") is the likeliest slip; then a near spelling ("splines")
+        close = [name for name in names if value and name.startswith(value)] or difflib.get_close_matches(
+            value, names, n=1)
         return f" (did you mean {close[0]!r}?)" if close else ""
 
 

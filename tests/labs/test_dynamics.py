@@ -125,7 +125,7 @@ def test_valid_time_is_the_first_crossing():
     ({"method": "splines"}, "method must be one of .*, got 'splines' \\(did you mean 'spline'\\?\\)"),
     ({"approach": "neither"}, "approach must be one of 'both', 'derivative', 'rollout', got 'neither'"),
     ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
-    ({"hidden": []}, "hidden must be a list of one or more integers >= 1, got \\(\\)"),
+    ({"hidden": []}, "hidden must be a list of 1 or more items, each an integer >= 1, got \\(\\)"),
     ({"activation": "step"}, "activation must be one of .*, got 'step'"),
     ({"lr": 0.0}, "lr must be > 0, got 0.0"),
     ({"window": 501}, "window must be <= 500 \\(samples of lotka-volterra - 1\\), got 501"),

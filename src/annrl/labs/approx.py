@@ -35,7 +35,8 @@ import numpy as np
 from annrl.errors import InputError
 from annrl.labs.approx_lbfgs import fit_lbfgs
 from annrl.labs.approx_targets import Domain, Target, grid, parse_domain, resolve_target
-from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer, get_optimizer
+from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
+from annrl.nn.optim import optimizer_with_momentum
 from annrl.validate import Boolean, InstanceOf, Interval, ListOf, Options, check
 
 METRICS = ("max", "rmse")
@@ -393,10 +394,7 @@ def build_network(config: ApproxConfig, dim: int, rng: np.random.Generator) -> M
 
 
 def make_optimizer(config: ApproxConfig):
-    settings: dict[str, Any] = {"lr": config.lr}
-    if config.optimizer in ("sgd", "rmsprop"):
-        settings["momentum"] = config.momentum
-    return get_optimizer(config.optimizer, **settings)
+    return optimizer_with_momentum(config.optimizer, config.lr, config.momentum)
 
 
 Progress = Callable[[int, int], None]

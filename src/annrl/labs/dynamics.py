@@ -82,6 +82,7 @@ from annrl.labs.dynamics_rollout import RolloutHistory, fit_rollout
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, fit
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
+from annrl.validate import Interval, ListOf, Options, check
 
 APPROACHES = ("derivative", "rollout")
 
@@ -207,11 +208,7 @@ class DynamicsConfig:
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden
-        for name, rule in CONSTRAINTS.items():
-            value = getattr(self, name)
-            message = rule(value)
-            if message:
-                raise ValueError(f"{name} must be {message}, got {value!r}{_did_you_mean(name, value)}")
+        check(CONSTRAINTS, {name: getattr(self, name) for name in CONSTRAINTS})
         samples = SYSTEMS[self.system].samples(self.sample_every)
         if samples < 11:
             raise ValueError(f"sample_every must leave at least 11 samples of {self.system}, got {self.sample_every} "
@@ -224,60 +221,24 @@ class DynamicsConfig:
         return APPROACHES if self.approach == "both" else (self.approach,)
 
 
-def _integer(low: int) -> Callable[[Any], str]:
-    def rule(value: Any) -> str:
-        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
-        return "" if ok else f"an integer >= {low}"
-    return rule
-
-
-def _number(low: float, *, closed: bool) -> Callable[[Any], str]:
-    def rule(value: Any) -> str:
-        ok = (isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
-              and (value >= low if closed else value > low))
-        return "" if ok else f"{'>=' if closed else '>'} {low:g}"
-    return rule
-
-
-def _choice(options: Any) -> Callable[[Any], str]:
-    names = sorted(options)
-    return lambda value: "" if value in names else "one of " + ", ".join(repr(n) for n in names)
-
-
-def _widths(value: Any) -> str:
-    ok = (isinstance(value, tuple) and len(value) >= 1
-          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value))
-    return "" if ok else "a list of one or more integers >= 1"
-
-
 #: every field of DynamicsConfig and its rule, checked once on entry
-CONSTRAINTS: dict[str, Callable[[Any], str]] = {
-    "system": _choice(SYSTEMS),
-    "noise": _number(0.0, closed=True),
-    "method": _choice(METHODS),
-    "approach": _choice((*APPROACHES, "both")),
-    "epochs": _integer(1),
-    "rollout_epochs": _integer(1),
-    "hidden": _widths,
-    "activation": _choice(name for name, cls in ACTIVATIONS.items() if cls.differentiable),
-    "lr": _number(0.0, closed=False),
-    "batch_size": _integer(1),
-    "window": _integer(1),
-    "substeps": _integer(1),
-    "sample_every": _integer(1),
-    "grid": _integer(2),
-    "seed": _integer(0),
+CONSTRAINTS = {
+    "system": [Options(set(SYSTEMS))],
+    "noise": [Interval(float, 0, None, closed="left")],
+    "method": [Options(set(METHODS))],
+    "approach": [Options({*APPROACHES, "both"})],
+    "epochs": [Interval(int, 1, None, closed="left")],
+    "rollout_epochs": [Interval(int, 1, None, closed="left")],
+    "hidden": [ListOf(Interval(int, 1, None, closed="left"), min_length=1)],
+    "activation": [Options({name for name, cls in ACTIVATIONS.items() if cls.differentiable})],
+    "lr": [Interval(float, 0, None, closed="neither")],
+    "batch_size": [Interval(int, 1, None, closed="left")],
+    "window": [Interval(int, 1, None, closed="left")],
+    "substeps": [Interval(int, 1, None, closed="left")],
+    "sample_every": [Interval(int, 1, None, closed="left")],
+    "grid": [Interval(int, 2, None, closed="left")],
+    "seed": [Interval(int, 0, None, closed="left")],
 }
-
-
-def _did_you_mean(name: str, value: Any) -> str:
-    import difflib
-
-    options = {"system": SYSTEMS, "method": METHODS}.get(name)
-    if options is None or not isinstance(value, str) or not value:
-        return ""
-    close = [name for name in options if name.startswith(value)] or difflib.get_close_matches(value, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass

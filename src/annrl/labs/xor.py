@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from annrl.io.resume import Checkpointer, Phases
-from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer, get_optimizer
+from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
+from annrl.nn.optim import optimizer_with_momentum
 from annrl.validate import Interval, Options, array_nbytes, check, check_memory
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -134,10 +135,7 @@ def build_network(config: XorConfig, rng: np.random.Generator) -> MLP:
 
 
 def make_optimizer(config: XorConfig):
-    settings: dict[str, Any] = {"lr": config.lr}
-    if config.optimizer in ("sgd", "rmsprop"):
-        settings["momentum"] = config.momentum
-    return get_optimizer(config.optimizer, **settings)
+    return optimizer_with_momentum(config.optimizer, config.lr, config.momentum)
 
 
 def correct(config: XorConfig, prediction: Any) -> Any:

@@ -193,6 +193,17 @@ def get_optimizer(spec: str | Optimizer, **settings: Any) -> Optimizer:
     return OPTIMIZERS[spec](**settings)
 
 
+def optimizer_with_momentum(name: str, lr: Any, momentum: Any = 0.0) -> Optimizer:
+    """The optimizer ``name`` with learning rate ``lr``, and ``momentum`` where it has one (sgd, rmsprop).
+
+    What a lab's ``--optimizer --lr --momentum`` options mean: momentum is ignored by Adam.
+    """
+    settings: dict[str, Any] = {"lr": lr}
+    if name in ("sgd", "rmsprop"):
+        settings["momentum"] = momentum
+    return get_optimizer(name, **settings)
+
+
 def _values(value: Any) -> list[float]:
     if isinstance(value, (int, float)):
         return [float(value)]
