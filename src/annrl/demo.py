@@ -42,6 +42,24 @@ def xor_recipes_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
             {"xor_single_neuron_success_rate": single["success_rate"]})
 
 
+def agents_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
+    from annrl.agents.cli import run_training
+    from annrl.agents.ga import Config
+
+    config = Config(env="CartPole-v1", total_steps=20_000 if quick else 60_000, seed=0)
+    result = run_training("ga", config, out=out / "agents")
+    m = result.metrics
+    text = (f"A genetic algorithm evolves {config.population} CartPole policies (4-{config.hidden}-2 tanh networks), "
+            "evaluated every generation as ONE population-axis network: no gradient, no PyTorch. "
+            f"After {m['env_steps']} environment steps its best policy's mean evaluation return is "
+            f"{m['final_eval_return']:.0f} (500 is the maximum; a random policy scores about 22).")
+    table = Table("Genetic algorithm on CartPole-v1", ["", "value"],
+                  [("environment steps", m["env_steps"]), ("final evaluation return", m["final_eval_return"]),
+                   ("steps to return 475", m["steps_to_threshold"] or "-")])
+    return Section("Agents: a genetic algorithm learns CartPole", text, [table], ["agents/learning_curve.png"]), {
+        "agents_ga_cartpole_return": m["final_eval_return"]}
+
+
 #: the tour: (title, "module:function"); each function is ``step(out, quick) -> (Section, numbers)``
 #: and is imported only when the tour reaches it
 STEPS: list[tuple[str, str]] = [
@@ -51,6 +69,7 @@ STEPS: list[tuple[str, str]] = [
     ("Function approximation", "annrl.labs.approx_cli:approx_step"),
     ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
     ("Memory", "annrl.labs.memory_cli:memory_step"),
+    ("Agents", "annrl.demo:agents_step"),
 ]
 
 
