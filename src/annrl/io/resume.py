@@ -10,6 +10,7 @@ for bit where an uninterrupted one does.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -59,7 +60,8 @@ class Checkpointer:
                  resume: bool = False, stop: StopRequest | None = None):
         self.run = RunDir(out) if out is not None else None
         self.schedule = CheckpointSchedule.parse("off" if out is None else every)
-        self.config, self.stop = config, stop or StopRequest()
+        # as JSON reads it back (tuples become lists), so a resumed run compares equal settings
+        self.config, self.stop = json.loads(json.dumps(config)), stop or StopRequest()
         self.restored: Checkpoint | None = None
         if self.run is None:
             return

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from annrl.errors import InputError
+from annrl.io.resume import Checkpointer
 from annrl.labs.approx_lbfgs import fit_lbfgs
 from annrl.labs.approx_targets import Domain, Target, grid, parse_domain, resolve_target
 from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
@@ -372,6 +373,12 @@ class HeldOutMonitor:
                 "heldout.errors": np.array(self.errors).reshape(len(self.epochs), -1),
                 "heldout.best_error": self.best_error.copy(), "heldout.best_flat": self.best_flat.copy()}
 
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_dict` saved."""
+        self.epochs = [int(e) for e in arrays["heldout.epochs"]]
+        self.errors = [row.copy() for row in arrays["heldout.errors"]]
+        self.best_error, self.best_flat = arrays["heldout.best_error"].copy(), arrays["heldout.best_flat"].copy()
+
 
 @dataclass
 class _Run:
@@ -402,25 +409,38 @@ Progress = Callable[[int, int], None]
 
 def _train_gradient(config: ApproxConfig, net: Network, U: np.ndarray, V: np.ndarray,
                     held_out: Callable[[Network], np.ndarray], rng: np.random.Generator,
-                    progress: Progress | None) -> _Run:
-    """Gradient descent in chunks of ``check_every`` epochs, with a held-out check after each."""
+                    progress: Progress | None, checkpointer: Checkpointer) -> _Run:
+    """Gradient descent with a held-out check every ``check_every`` epochs (and at the end).
+
+    The run saves and resumes through ``checkpointer``: the Trainer's state plus the monitor's.
+    """
     trainer = HeldOutTrainer(net, U, V, loss="mse", optimizer=make_optimizer(config),
                              batch_size=config.batch_size, until=config.tol,
                              rng=rng if config.batch_size else None)
     monitor = HeldOutMonitor(net)
+    restored = checkpointer.restored_state("train")
+    every = config.check_interval()
 
     def check() -> None:
         errors = held_out(net)
         monitor.record(trainer.epoch, errors, net.flat_)
         trainer.check_held_out(errors)
-
-    check()
-    every = config.check_interval()
-    while trainer.epoch < config.epochs and not trainer.all_frozen():
-        trainer.run(min(every, config.epochs - trainer.epoch))
-        check()
         if progress is not None:
             progress(trainer.epoch, config.epochs)
+
+    def check_on_schedule(state) -> None:
+        if trainer.epoch % every == 0:
+            check()
+
+    if restored is not None:
+        monitor.load_state_dict(restored[0])
+    else:
+        check()
+    if not trainer.all_frozen():
+        checkpointer.train(trainer, config.epochs, phase="train", extra=lambda: (monitor.state_dict(), {}),
+                           callbacks=[check_on_schedule])
+    if monitor.epochs[-1] != trainer.epoch:
+        check()
     history = trainer.history()
     return _Run(history.loss, np.array(monitor.epochs), np.array(monitor.errors), history.reached_epoch,
                 history.diverged, monitor.best_error, monitor.best_flat, history.epochs_run)
@@ -543,7 +563,7 @@ class ApproxResult:
 
 
 def train(config: ApproxConfig, rng: np.random.Generator | None = None, *,
-          progress: Progress | None = None) -> ApproxResult:
+          progress: Progress | None = None, checkpointer: Checkpointer | None = None) -> ApproxResult:
     """Train ``config.seeds`` networks on ``config.target`` until the held-out error meets ``tol``.
 
     Parameters
@@ -553,6 +573,9 @@ def train(config: ApproxConfig, rng: np.random.Generator | None = None, *,
         Draws the initial weights (and mini-batch order); default ``default_rng(config.seed)``.
     progress : callable, optional
         ``progress(done, total)`` after every held-out check.
+    checkpointer : Checkpointer, optional
+        Saves the run as it goes and resumes it (``--checkpoint-every``, ``--resume``); gradient
+        optimizers only (L-BFGS runs network after network and restarts).
 
     Returns
     -------
@@ -574,7 +597,8 @@ def train(config: ApproxConfig, rng: np.random.Generator | None = None, *,
     if config.optimizer == "lbfgs":
         run = _train_lbfgs(config, net, U, V, held_out, progress)
     else:
-        run = _train_gradient(config, net, U, V, held_out, rng, progress)
+        checkpointer = checkpointer or Checkpointer(None, {})
+        run = _train_gradient(config, net, U, V, held_out, rng, progress, checkpointer)
     wall = time.perf_counter() - start
     net.set_flat(net.asarray(run.best_flat))  # each network's best held-out weights (those at tol if met)
     result = ApproxResult(config, target, net, scaling, data, run.loss, run.check_epochs, run.check_errors,

@@ -14,8 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import add_output_options, positive_float, positive_int, show, write_metrics
+from annrl.clikit import add_checkpoint_options, add_output_options, positive_float, positive_int, show, write_metrics
 from annrl.errors import InputError
+from annrl.io import graceful_stop
+from annrl.io.resume import Checkpointer
 from annrl.labs.approx import (
     CONFIG_TABLE,
     METRICS,
@@ -83,6 +85,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--factor", type=positive_float, default=1.0,
                         help="extrapolation study: look FACTOR/2 of the domain's width beyond each side")
     add_output_options(parser, "runs/approx")
+    add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
     accept_negative_values(parser)
 
@@ -135,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.study:
         return run_study_command(args, config, out)
-    result = _with_progress(not args.json, lambda progress: _train(config, progress))
+    with graceful_stop() as stop:
+        checkpointer = Checkpointer(out, _jsonable(vars(config)), every=args.checkpoint_every, resume=args.resume,
+                                    stop=stop)
+        result = _with_progress(not args.json, lambda progress: _train(config, progress, checkpointer))
     write_metrics(out, result.metrics)
     from annrl.labs.approx_figures import write_figures
 
@@ -144,10 +150,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(config: ApproxConfig, progress: Any) -> ApproxResult:
+def _train(config: ApproxConfig, progress: Any, checkpointer: Checkpointer) -> ApproxResult:
     from annrl.labs.approx import train
 
-    return train(config, progress=progress)
+    return train(config, progress=progress, checkpointer=checkpointer)
 
 
 def run_study_command(args: argparse.Namespace, config: ApproxConfig, out: Path) -> int:
