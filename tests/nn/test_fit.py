@@ -171,3 +171,32 @@ def test_trainer_resumes_bit_for_bit_from_its_state(setup):
     a, b = resumed.history(), straight.history()
     np.testing.assert_array_equal(a.loss, b.loss)
     np.testing.assert_array_equal(a.reached_epoch, b.reached_epoch)
+
+
+def test_fit_trains_sequence_networks_like_a_hand_written_loop():
+    from annrl.nn import GRU, Dense, Network, TakeLast
+
+    rng = np.random.default_rng(3)
+    seqs = rng.normal(size=(12, 5, 2))  # 12 sequences of 5 steps
+    target = seqs[:, 0, :1] > 0  # the sign of the first input, to be held over 5 steps
+    def make():
+        return Network([GRU(2, 4), TakeLast(), Dense(4, 1)], population=3, seed=4)
+
+    net = make()
+    history = fit(net, seqs, target.astype(float), optimizer=Adam(lr=0.05), epochs=40)
+    by_hand, opt = make(), Adam(lr=0.05)
+    opt.reset(by_hand.flat_)
+    from annrl.nn import get_loss
+
+    for _ in range(40):
+        prediction, caches = by_hand.forward(seqs)
+        _, grad = get_loss("mse")(prediction, target.astype(float))
+        by_hand.zero_grad()
+        by_hand.backward(grad, caches)
+        opt.step(by_hand.flat_, by_hand.grad)
+    np.testing.assert_array_equal(net.flat_, by_hand.flat_)
+    assert np.all(history.final_loss < history.loss[0])
+    # mini-batches draw whole sequences
+    fit(make(), seqs, target.astype(float), epochs=3, batch_size=5, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"targets must have shape \(N, 1\) or \(3, N, 1\), got \(12, 5, 1\)"):
+        fit(make(), seqs, seqs[:, :, :1])

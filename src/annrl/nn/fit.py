@@ -143,7 +143,7 @@ class Trainer:
 
     def __init__(self, net: Network, X: Any, Y: Any, *, loss: str | Loss = "mse", optimizer: Optimizer | None = None,
                  batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None):
-        self.X, self.Y = _check_data(net, X, Y)
+        self.X, self.Y, self._x_axis, self._y_axis = _check_data(net, X, Y)
         if batch_size is not None:
             if not 1 <= int(batch_size):
                 raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -154,7 +154,8 @@ class Trainer:
         self.net, self.loss_fn, self.until, self.rng = net, get_loss(loss), until, rng
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
         self.optimizer.reset(net.flat_)
-        self.batch_size = None if batch_size is None or int(batch_size) >= self.X.shape[-2] else int(batch_size)
+        n_samples = self.X.shape[self._x_axis]
+        self.batch_size = None if batch_size is None or int(batch_size) >= n_samples else int(batch_size)
         xp, P = net.xp, net.population
         self.active = xp.ones((P,), dtype=xp.bool, device=net.flat_.device)
         self.any_frozen = False
@@ -205,11 +206,11 @@ class Trainer:
     def _minibatch_epoch(self) -> Any:
         """One pass over shuffled mini-batches (one order shared by all networks); mean batch loss."""
         xp, X, Y = self.net.xp, self.X, self.Y
-        order = self.rng.permutation(X.shape[-2])
+        order = self.rng.permutation(X.shape[self._x_axis])
         total, batches = None, 0
         for start in range(0, len(order), self.batch_size):
             idx = xp.asarray(order[start : start + self.batch_size], device=self.net.flat_.device)
-            value, _ = self.step(xp.take(X, idx, axis=X.ndim - 2), xp.take(Y, idx, axis=Y.ndim - 2))
+            value, _ = self.step(xp.take(X, idx, axis=self._x_axis), xp.take(Y, idx, axis=self._y_axis))
             total = value if total is None else total + value
             batches += 1
         return total / batches
@@ -293,21 +294,36 @@ class Trainer:
             self.rng.bit_generator.state = info["rng"]
 
 
-def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any]:
+def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any, int, int]:
+    """``X``, ``Y`` as arrays after checking them, and the axis of their samples (``N``).
+
+    A sample is a vector ``(in,)``, or a sequence ``(T, in)`` for a recurrent first layer; a target
+    has the shape of one sample's output, found by running the first sample through the network.
+    """
     X = net.check_input(X)
     Y = net.asarray(Y)
-    n_out = net.n_outputs
-    shape = tuple(Y.shape)
-    ok = (Y.ndim == 2 and shape[1] == n_out) or (Y.ndim == 3 and shape[0] == net.population and shape[2] == n_out)
-    if not ok:
-        raise ValueError(f"targets must have shape (N, {n_out}) or ({net.population}, N, {n_out}), got {shape}")
-    if shape[-2] != X.shape[-2]:
-        raise ValueError(f"inputs and targets must have the same number of samples, got {X.shape[-2]} and {shape[-2]}")
     xp = net.xp
+    x_axis = 1 if X.ndim == _input_rank(net) + 2 else 0
+    out = net.forward(xp.take(X, xp.asarray([0], device=X.device), axis=x_axis))[0]
+    sample = tuple(out.shape[2:])
+    shape = tuple(Y.shape)
+    shared = Y.ndim == len(sample) + 1 and shape[1:] == sample
+    own = Y.ndim == len(sample) + 2 and shape[0] == net.population and shape[2:] == sample
+    if not (shared or own):
+        each = ", ".join(map(str, sample))
+        raise ValueError(f"targets must have shape (N, {each}) or ({net.population}, N, {each}), got {shape}")
+    y_axis = 0 if shared else 1
+    if shape[y_axis] != X.shape[x_axis]:
+        raise ValueError("inputs and targets must have the same number of samples, "
+                         f"got {X.shape[x_axis]} and {shape[y_axis]}")
     for name, data in (("inputs", X), ("targets", Y)):
         if not bool(xp.all(xp.isfinite(data))):
             raise ValueError(f"{name} contain NaN or infinite values")
-    return X, Y
+    return X, Y, x_axis, y_axis
+
+
+def _input_rank(net: Network) -> int:
+    return next(getattr(layer, "sample_ndim", 1) for layer in net.layers if hasattr(layer, "n_in"))
 
 
 def progress_bar(show: bool, total: int):
