@@ -30,6 +30,7 @@ class Optimizer:
         _check_positive("lr", lr)
         _check_non_negative("weight_decay", weight_decay)
         self.lr, self.weight_decay = lr, weight_decay
+        self._decays = _nonzero(weight_decay)
         self.state_: dict[str, Any] = {}
 
     def reset(self, flat: Any) -> None:
@@ -44,8 +45,7 @@ class Optimizer:
         raise NotImplementedError
 
     def _gradient(self, flat: Any, grad: Any) -> Any:
-        wd = self._column(flat, self.weight_decay)
-        return grad + wd * flat if _nonzero(self.weight_decay) else grad
+        return grad + self._column(flat, self.weight_decay) * flat if self._decays else grad
 
     @staticmethod
     def _column(flat: Any, value: Any) -> Any:
@@ -56,7 +56,7 @@ class Optimizer:
         return xp.reshape(xp.asarray(value, dtype=flat.dtype, device=flat.device), (-1, 1))
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in vars(self).items() if not k.endswith("_"))
+        settings = ", ".join(f"{k}={v}" for k, v in vars(self).items() if not k.endswith("_") and k[0] != "_")
         return f"{type(self).__name__}({settings})"
 
 
@@ -103,7 +103,11 @@ class SGD(Optimizer):
         g = self._gradient(flat, grad)
         if self._state_names:
             mu, v = self._column(flat, self.momentum), self.state_["momentum"]
-            _assign(v, mu * v + g, active)
+            if active is None:  # in place: one pass less over (P, D) than _assign, the same numbers
+                v *= mu
+                v += g
+            else:
+                _assign(v, mu * v + g, active)
             g = g + mu * v if self.nesterov else v
         _descend(flat, self._column(flat, self.lr) * g, active)
 
