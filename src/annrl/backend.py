@@ -7,8 +7,8 @@ arrays, which the tests use to catch any call outside the standard.
 
 NumPy >= 2 implements the standard in its main namespace, so NumPy arrays get NumPy's own
 functions, with one change: the reductions the engine calls every step (``sum``, ``max``, ``all``,
-``any``) go straight to the ufunc's ``reduce``, skipping a Python wrapper that costs more than the
-arithmetic on a single small network.
+``any``) go straight to the ufunc's ``reduce``, and ``take`` and ``reshape`` to the array's methods,
+skipping a Python wrapper that costs more than the arithmetic on a single small network or car.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ def _numpy_namespace() -> types.ModuleType:
     def any(x, /, *, axis=None, keepdims=False):  # noqa: A001
         return np.logical_or.reduce(x, axis=axis, keepdims=keepdims)
 
-    ns.sum, ns.max, ns.all, ns.any = sum, max, all, any
+    def take(x, indices, /, *, axis=None):
+        return x.take(indices, axis=axis)
+
+    def reshape(x, /, shape, *, copy=None):
+        return x.reshape(shape) if copy is None else np.reshape(x, shape, copy=copy)
+
+    ns.sum, ns.max, ns.all, ns.any, ns.take, ns.reshape = sum, max, all, any, take, reshape
     return ns
 
 
