@@ -1,0 +1,137 @@
+"""``annrl extract``: a saved network back to symbols (logic, formula or exact form), with figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.clikit import add_output_options, positive_int, show, write_metrics
+from annrl.errors import InputError
+from annrl.io.network_file import load_network
+
+KINDS = ("logic", "formula", "exact")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "extract", help="read a saved network back as symbols: a Boolean formula, a closed form, its exact formula",
+        description="Load a network file (as `annrl xor` writes runs/xor/model.safetensors) and extract: "
+        "--kind logic (Boolean inputs: minimal SOP/POS formula, margin, per-neuron functions), "
+        "--kind formula (1-3 inputs: sparse regression over candidate terms, Pareto front), "
+        "--kind exact (the network's exact closed formula, LaTeX and Python source). The network is only read.")
+    parser.add_argument("checkpoint", help="a network file (model.safetensors)")
+    parser.add_argument("--kind", choices=KINDS, default="logic", help="what to extract (default: logic)")
+    parser.add_argument("--index", type=int, default=0, help="which network of the population (default 0)")
+    parser.add_argument("--inputs", default=None, help="input names, comma-separated (default a, b, c, ...)")
+    parser.add_argument("--domain", default=None,
+                        help="formula: input ranges 'lo:hi' per input, comma-separated, e.g. --domain=-3:3 "
+                        "(default -1:1 each)")
+    parser.add_argument("--output", type=int, default=0, help="formula: which output (default 0)")
+    parser.add_argument("--max-terms", type=positive_int, default=6, help="formula: most terms in a model")
+    parser.add_argument("--digits", type=positive_int, default=None, help="exact: round weights to these digits")
+    parser.add_argument("--no-figures", action="store_true", help="write metrics.json only")
+    add_output_options(parser, "runs/extract")
+    parser.set_defaults(handler=run)
+
+
+def parse_domain(text: str | None, n: int) -> list[tuple[float, float]]:
+    """``"-3:3,0:1"`` -> ``[(-3, 3), (0, 1)]``; one range is used for every input."""
+    if text is None:
+        return [(-1.0, 1.0)] * n
+    ranges = []
+    for part in text.split(","):
+        try:
+            low, high = (float(v) for v in part.split(":"))
+        except ValueError:
+            raise InputError.invalid("--domain", "'lo:hi' ranges separated by commas", text) from None
+        if not low < high:
+            raise InputError.invalid("--domain", "ranges with lo < hi", text)
+        ranges.append((low, high))
+    if len(ranges) == 1:
+        ranges *= n
+    if len(ranges) != n:
+        raise InputError.invalid("--domain", f"1 or {n} ranges", text)
+    return ranges
+
+
+def run(args: argparse.Namespace) -> int:
+    net, metadata = load_network(args.checkpoint)
+    inputs = [s.strip() for s in args.inputs.split(",")] if args.inputs else None
+    out = Path(args.out)
+    figures: list[str] = []
+    if args.kind == "logic":
+        from annrl.symbolic.logic import extract_logic
+
+        result = extract_logic(net, inputs=inputs, index=args.index)
+        metrics = result.to_dict()
+        rows = [(o.name, str(o.formula)) for o in result.outputs]
+        rows += [("consistent", result.consistent), ("least margin", min(o.margin for o in result.outputs)),
+                 ("method", f"{result.method} ({result.rows_read} rows)")]
+        rows += [(f"hidden unit {e.unit}", f"{e.formula} (margin {e.margin:.2f})") for e in result.neurons]
+    elif args.kind == "formula":
+        from annrl.symbolic.formula import extract_formula
+
+        domain = parse_domain(args.domain if args.domain is not None else metadata.get("domain"), net.n_inputs)
+        result = extract_formula(net, domain=domain, inputs=inputs, index=args.index, output=args.output,
+                                 max_terms=args.max_terms)
+        metrics = {**result.to_dict(), "domain": domain}
+        rows = [("formula", str(result.expression)), ("RMSE vs network (held out)", result.error),
+                ("max error", result.max_error), ("complexity", result.complexity),
+                ("Pareto front", f"{len(result.front)} models")]
+        if not args.no_figures:
+            figures = formula_figures(net, result, domain, args.index, args.output, out)
+    else:
+        from annrl.symbolic.exact import exact_form
+
+        result = exact_form(net, inputs=inputs, index=args.index, digits=args.digits)
+        metrics = {**result.to_dict(), "python": result.python_source()}
+        rows = [(name, str(e)) for name, e in zip(result.outputs, result.expressions, strict=True)]
+        rows += [("max error", result.max_error)]
+    metrics = {**metrics, "checkpoint": str(args.checkpoint), "index": args.index, "figures": figures}
+    write_metrics(out, json.loads(json.dumps(metrics, default=float)))
+    show(args, metrics, f"annrl extract --kind {args.kind}: {args.checkpoint}", rows)
+    return 0
+
+
+def formula_figures(net: Any, result: Any, domain: list[tuple[float, float]], index: int, output: int,
+                    out: Path) -> list[str]:
+    """``pareto.png`` (complexity against held-out error, the chosen model marked) and ``formula.png``
+    (network and formula along each input, the others at the middle of their range)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    everything = result.front + result.rejected
+    ax.scatter([c.complexity for c in everything], [max(c.error, 1e-16) for c in everything], s=10, c="0.7",
+               label="candidates")
+    front_errors = [max(c.error, 1e-16) for c in result.front]
+    ax.plot([c.complexity for c in result.front], front_errors, "o-", label="Pareto front")
+    ax.plot([result.chosen.complexity], [max(result.chosen.error, 1e-16)], "r*", ms=14, label="chosen")
+    ax.set(xlabel="complexity", ylabel="held-out RMSE", yscale="log", title=f"y = {result.expression}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "pareto.png", dpi=120)
+    plt.close(fig)
+
+    n = len(domain)
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.5), squeeze=False)
+    f = result.function()
+    for k, (low, high) in enumerate(domain):
+        X = np.tile([(lo + hi) / 2 for lo, hi in domain], (200, 1))
+        X[:, k] = np.linspace(low, high, 200)
+        ax = axes[0, k]
+        ax.plot(X[:, k], np.asarray(net.predict(X))[index][:, output], lw=3, alpha=0.5, label="network")
+        ax.plot(X[:, k], f(X), "k--", label=str(result.expression))
+        ax.set(xlabel=result.inputs[k])
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "formula.png", dpi=120)
+    plt.close(fig)
+    return ["pareto.png", "formula.png"]

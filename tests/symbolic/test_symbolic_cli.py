@@ -1,0 +1,62 @@
+"""``annrl extract``: saved networks read back on the command line."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from annrl.errors import InputError
+from annrl.io.network_file import save_network
+from annrl.labs.approx_lbfgs import fit_lbfgs
+from annrl.labs.logic import gate
+from annrl.labs.logic_compile import compile_function
+from annrl.nn import MLP
+from annrl.symbolic import cli
+
+
+def run(argv):
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["extract", *argv])
+    return args.handler(args)
+
+
+@pytest.fixture
+def xor_file(tmp_path):
+    return save_network(tmp_path / "xor.safetensors", compile_function(gate("xor")).net, {"lab": "logic"})
+
+
+def test_logic_json(xor_file, tmp_path, capsys):
+    assert run([str(xor_file), "--kind", "logic", "--json", "--out", str(tmp_path / "out")]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["outputs"][0]["formula"] == "(a & ~b) | (b & ~a)" and metrics["consistent"]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["kind"] == "logic"
+
+
+def test_exact_json_has_latex_and_python(xor_file, tmp_path, capsys):
+    run([str(xor_file), "--kind", "exact", "--json", "--out", str(tmp_path / "out")])
+    metrics = json.loads(capsys.readouterr().out)
+    assert "Heaviside" in metrics["outputs"][0]["expression"] and "def network(a, b)" in metrics["python"]
+    assert metrics["max_error"] == 0.0
+
+
+def test_formula_with_figures(tmp_path, capsys):
+    X = np.linspace(-3, 3, 200)[:, None]
+    net = MLP([1, 16, 1], hidden="tanh", init="torch", seed=0)
+    fit_lbfgs(net, X, np.sin(X), until=1e-7, max_iter=1000)
+    path = save_network(tmp_path / "sin.safetensors", net)
+    out = tmp_path / "out"
+    run([str(path), "--kind", "formula", "--domain=-3:3", "--inputs", "x", "--json", "--out", str(out)])
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["expression"] == "sin(x)" and metrics["figures"] == ["pareto.png", "formula.png"]
+    assert (out / "pareto.png").stat().st_size > 0 and (out / "formula.png").stat().st_size > 0
+
+
+def test_domain_parsing():
+    assert cli.parse_domain("-3:3", 2) == [(-3.0, 3.0), (-3.0, 3.0)]
+    assert cli.parse_domain(None, 1) == [(-1.0, 1.0)]
+    with pytest.raises(InputError):
+        cli.parse_domain("3:-3", 1)
+    with pytest.raises(InputError):
+        cli.parse_domain("0:1,0:1", 3)
