@@ -17,6 +17,7 @@ from typing import Any
 from annrl.clikit import add_checkpoint_options, add_output_options, positive_float, positive_int, show, write_metrics
 from annrl.errors import InputError
 from annrl.io import graceful_stop
+from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
 from annrl.labs.approx import (
     CONFIG_TABLE,
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                                     stop=stop)
         result = _with_progress(not args.json, lambda progress: _train(config, progress, checkpointer))
     write_metrics(out, result.metrics)
+    save_network(out / "model.safetensors", result.net, {"lab": "approx", "config": _jsonable(vars(config))})
     from annrl.labs.approx_figures import write_figures
 
     write_figures(result, out)
