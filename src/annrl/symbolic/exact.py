@@ -29,7 +29,7 @@ from sympy.printing.numpy import NumPyPrinter
 from annrl.errors import InputError
 from annrl.expr import lambdify_numpy
 from annrl.nn import ActivationLayer, Dense, Network
-from annrl.symbolic.logic import default_inputs
+from annrl.symbolic.logic import io_names
 
 #: the most operations an expression may have for ``sympy.simplify`` to be tried on it
 SIMPLIFY_MAX_OPS = 400
@@ -172,15 +172,8 @@ def exact_form(
     rng : numpy.random.Generator, optional
         Draws those points (default: seed 0).
     """
-    n, m = net.n_inputs, net.n_outputs
-    names = list(inputs) if inputs is not None else default_inputs(n)
-    out_names = list(outputs) if outputs is not None else (["y"] if m == 1 else [f"y{j + 1}" for j in range(m)])
-    if len(names) != n:
-        raise InputError.invalid("inputs", f"{n} names (the network's inputs)", names)
-    if len(out_names) != m:
-        raise InputError.invalid("outputs", f"{m} names (the network's outputs)", out_names)
-    if not 0 <= index < net.population:
-        raise InputError.invalid("index", f"in [0, {net.population})", index)
+    n = net.n_inputs
+    names, out_names = io_names(net, inputs, outputs, index)
     if digits is not None and digits < 1:
         raise InputError.invalid("digits", ">= 1", digits)
     raw = network_expressions(net, [sympy.Symbol(s, real=True) for s in names], index=index, digits=digits)

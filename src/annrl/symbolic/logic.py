@@ -143,6 +143,20 @@ class LogicExtraction:
                 "notes": self.notes}
 
 
+def io_names(net: Network, inputs: Any, outputs: Any, index: int) -> tuple[list[str], list[str]]:
+    """The input and output names to print for network ``index`` of ``net``, checked against it."""
+    n, m = net.n_inputs, net.n_outputs
+    names = list(inputs) if inputs is not None else default_inputs(n)
+    out_names = list(outputs) if outputs is not None else (["y"] if m == 1 else [f"y{j + 1}" for j in range(m)])
+    if len(names) != n:
+        raise InputError.invalid("inputs", f"{n} names (the network's inputs)", names)
+    if len(out_names) != m:
+        raise InputError.invalid("outputs", f"{m} names (the network's outputs)", out_names)
+    if not 0 <= index < net.population:
+        raise InputError.invalid("index", f"in [0, {net.population})", index)
+    return names, out_names
+
+
 def default_inputs(n: int) -> list[str]:
     """``a, b, c, ...`` up to 26 inputs, else ``x1 .. xn``."""
     return [chr(ord("a") + i) for i in range(n)] if n <= 26 else [f"x{i + 1}" for i in range(n)]
@@ -216,14 +230,7 @@ def extract_logic(
         The generator for sampling (default: seed 0).
     """
     n, m = net.n_inputs, net.n_outputs
-    names = list(inputs) if inputs is not None else default_inputs(n)
-    out_names = list(outputs) if outputs is not None else (["y"] if m == 1 else [f"y{j + 1}" for j in range(m)])
-    if len(names) != n:
-        raise InputError.invalid("inputs", f"{n} names (the network's inputs)", names)
-    if len(out_names) != m:
-        raise InputError.invalid("outputs", f"{m} names (the network's outputs)", out_names)
-    if not 0 <= index < net.population:
-        raise InputError.invalid("index", f"in [0, {net.population})", index)
+    names, out_names = io_names(net, inputs, outputs, index)
     if not 0.0 <= min_margin <= 1.0:
         raise InputError.invalid("min_margin", "in [0, 1]", min_margin)
 
