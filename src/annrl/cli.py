@@ -7,6 +7,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from annrl import __version__
@@ -45,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
-    return run_cli(args.handler, args, debug=args.debug)
+    try:
+        return run_cli(args.handler, args, debug=args.debug)
+    except BrokenPipeError:
+        # the reader of our output went away (`annrl ... --json | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
