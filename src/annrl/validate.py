@@ -177,6 +177,13 @@ class ListOf:
 
 Table = Mapping[str, Sequence[Constraint | None]]
 
+# The rules most tables need, named once (a table entry is a list of constraints).
+POSITIVE_INT = [Interval(int, 1, None, closed="left")]
+NON_NEGATIVE_INT = [Interval(int, 0, None, closed="left")]
+POSITIVE = [Interval(float, 0, None, closed="neither")]
+NON_NEGATIVE = [Interval(float, 0, None, closed="left")]
+UNIT = [Interval(float, 0, 1)]
+
 
 def check_value(name: str, value: Any, constraints: Sequence[Constraint | None]) -> Any:
     """Check one value against its constraints (any one may match); return it unchanged.

@@ -434,11 +434,10 @@ class BaseConfig:
 
 
 def base_table() -> dict[str, list[Any]]:
-    from annrl.validate import Interval
+    from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT
 
-    positive = [Interval(int, 1, None, closed="left")]
-    return {"total_steps": positive, "eval_every": positive, "eval_episodes": positive,
-            "final_eval_episodes": positive, "seed": [Interval(int, 0, None, closed="left")]}
+    return {"total_steps": POSITIVE_INT, "eval_every": POSITIVE_INT, "eval_episodes": POSITIVE_INT,
+            "final_eval_episodes": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
 
 
 def parse_sizes(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:

@@ -33,7 +33,7 @@ from annrl.agents.common import (
     setting,
 )
 from annrl.nn import MLP, Adam, Huber
-from annrl.validate import Interval, check
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "dqn"
 HUBER = Huber()
@@ -61,13 +61,11 @@ class Config(BaseConfig):
     max_grad_norm: float = setting(10.0, "clip the gradient to this global norm.")
 
 
-unit = [Interval(float, 0, 1)]
-positive = [Interval(int, 1, None, closed="left")]
-TABLE = {**base_table(), "lr": [Interval(float, 0, None, closed="neither")], "buffer_size": positive,
-         "gamma": unit, "target_network_frequency": positive, "batch_size": positive, "start_e": unit,
-         "end_e": unit, "exploration_fraction": unit, "learning_starts": [Interval(int, 0, None, closed="left")],
-         "train_frequency": positive, "gradient_steps": positive,
-         "max_grad_norm": [Interval(float, 0, None, closed="neither")]}
+TABLE = {**base_table(), "lr": POSITIVE, "buffer_size": POSITIVE_INT,
+         "gamma": UNIT, "target_network_frequency": POSITIVE_INT, "batch_size": POSITIVE_INT, "start_e": UNIT,
+         "end_e": UNIT, "exploration_fraction": UNIT, "learning_starts": NON_NEGATIVE_INT,
+         "train_frequency": POSITIVE_INT, "gradient_steps": POSITIVE_INT,
+         "max_grad_norm": POSITIVE}
 
 
 def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.ndarray, next_q_target: np.ndarray,

@@ -20,7 +20,7 @@ import numpy as np
 from annrl.agents.common import Result, setting
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
 from annrl.nn import Adam
-from annrl.validate import Interval, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, check
 
 NAME = "es"
 
@@ -35,8 +35,8 @@ class Config(EvolutionConfig):
     fitness_shaping: bool = setting(True, "replace returns by their centred ranks in [-0.5, 0.5].")
 
 
-TABLE = {**evolution_table(), "sigma": [Interval(float, 0, None, closed="neither")],
-         "lr": [Interval(float, 0, None, closed="neither")], "weight_decay": [Interval(float, 0, None, closed="left")]}
+TABLE = {**evolution_table(), "sigma": POSITIVE,
+         "lr": POSITIVE, "weight_decay": NON_NEGATIVE}
 
 
 def centered_ranks(fitness: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from annrl.agents.common import Result, setting
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
-from annrl.validate import Interval, Options, check
+from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, UNIT, Options, check
 
 NAME = "ga"
 SELECTIONS = ("tournament", "rank")
@@ -38,12 +38,12 @@ class Config(EvolutionConfig):
     sigma_min: float = setting(0.02, "the mutation std never decays below this.")
 
 
-TABLE = {**evolution_table(), "elite": [Interval(int, 0, None, closed="left")],
+TABLE = {**evolution_table(), "elite": NON_NEGATIVE_INT,
          "selection": [Options(SELECTIONS)], "crossover": [Options(CROSSOVERS)],
-         "tournament_size": [Interval(int, 1, None, closed="left")],
-         "crossover_rate": [Interval(float, 0, 1)], "mutation_rate": [Interval(float, 0, 1)],
-         "mutation_sigma": [Interval(float, 0, None, closed="left")], "sigma_decay": [Interval(float, 0, 1)],
-         "sigma_min": [Interval(float, 0, None, closed="left")]}
+         "tournament_size": POSITIVE_INT,
+         "crossover_rate": UNIT, "mutation_rate": UNIT,
+         "mutation_sigma": NON_NEGATIVE, "sigma_decay": UNIT,
+         "sigma_min": NON_NEGATIVE}
 
 
 # -- pure operators -------------------------------------------------------------------------------

@@ -51,10 +51,10 @@ class EvolutionConfig(BaseConfig):
 
 
 def evolution_table() -> dict[str, list[Any]]:
-    from annrl.validate import Interval
+    from annrl.validate import POSITIVE_INT, Interval
 
     return {**base_table(), "population": [Interval(int, 2, None, closed="left")],
-            "episodes_per_member": [Interval(int, 1, None, closed="left")]}
+            "episodes_per_member": POSITIVE_INT}
 
 
 class Strategy(Protocol):

@@ -39,7 +39,7 @@ from annrl.agents.common import (
 )
 from annrl.agents.dqn import clip_grad_norm
 from annrl.nn import MLP, Adam
-from annrl.validate import Interval, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
@@ -67,13 +67,11 @@ class Config(BaseConfig):
     init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
 
 
-unit = [Interval(float, 0, 1)]
-positive = [Interval(int, 1, None, closed="left")]
-TABLE = {**base_table(), "num_envs": positive, "num_steps": positive, "minibatch_size": positive,
-         "update_epochs": positive, "lr": [Interval(float, 0, None, closed="neither")], "gamma": unit,
-         "gae_lambda": unit, "clip_coef": [Interval(float, 0, None, closed="neither")],
-         "ent_coef": [Interval(float, 0, None, closed="left")], "vf_coef": [Interval(float, 0, None, closed="left")],
-         "max_grad_norm": [Interval(float, 0, None, closed="neither")]}
+TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
+         "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT,
+         "gae_lambda": UNIT, "clip_coef": POSITIVE,
+         "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
+         "max_grad_norm": POSITIVE}
 
 
 # -- pure pieces ----------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ from annrl.labs.dynamics_rollout import RolloutHistory, fit_rollout
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, fit
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
-from annrl.validate import Interval, ListOf, Options, check
+from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
 
 APPROACHES = ("derivative", "rollout")
 
@@ -224,20 +224,20 @@ class DynamicsConfig:
 #: every field of DynamicsConfig and its rule, checked once on entry
 CONSTRAINTS = {
     "system": [Options(set(SYSTEMS))],
-    "noise": [Interval(float, 0, None, closed="left")],
+    "noise": NON_NEGATIVE,
     "method": [Options(set(METHODS))],
     "approach": [Options({*APPROACHES, "both"})],
-    "epochs": [Interval(int, 1, None, closed="left")],
-    "rollout_epochs": [Interval(int, 1, None, closed="left")],
+    "epochs": POSITIVE_INT,
+    "rollout_epochs": POSITIVE_INT,
     "hidden": [ListOf(Interval(int, 1, None, closed="left"), min_length=1)],
     "activation": [Options({name for name, cls in ACTIVATIONS.items() if cls.differentiable})],
-    "lr": [Interval(float, 0, None, closed="neither")],
-    "batch_size": [Interval(int, 1, None, closed="left")],
-    "window": [Interval(int, 1, None, closed="left")],
-    "substeps": [Interval(int, 1, None, closed="left")],
-    "sample_every": [Interval(int, 1, None, closed="left")],
+    "lr": POSITIVE,
+    "batch_size": POSITIVE_INT,
+    "window": POSITIVE_INT,
+    "substeps": POSITIVE_INT,
+    "sample_every": POSITIVE_INT,
     "grid": [Interval(int, 2, None, closed="left")],
-    "seed": [Interval(int, 0, None, closed="left")],
+    "seed": NON_NEGATIVE_INT,
 }
 
 

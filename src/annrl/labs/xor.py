@@ -31,7 +31,16 @@ import numpy as np
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
-from annrl.validate import Interval, Options, array_nbytes, check, check_memory
+from annrl.validate import (
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    Options,
+    array_nbytes,
+    check,
+    check_memory,
+)
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -47,19 +56,19 @@ FAILURE_KINDS = ("still_learning", "plateau", "saturated", "local_minimum")
 
 #: the rules of every XorConfig field, checked on entry (and by the CLI, naming them --lr, ...)
 XOR_TABLE = {
-    "seeds": [Interval(int, 1, None, closed="left")],
-    "seed": [Interval(int, 0, None, closed="left")],
-    "epochs": [Interval(int, 1, None, closed="left")],
-    "hidden": [Interval(int, 0, None, closed="left")],
+    "seeds": POSITIVE_INT,
+    "seed": NON_NEGATIVE_INT,
+    "epochs": POSITIVE_INT,
+    "hidden": NON_NEGATIVE_INT,
     "activation": [Options({n for n, a in ACTIVATIONS.items() if a.differentiable})],
     "output": [Options({n for n, a in ACTIVATIONS.items() if a.differentiable})],
     "init": [Options(set(INITS))],
     "loss": [Options({"mse", "bce"})],
     "optimizer": [Options(set(OPTIMIZERS))],
-    "lr": [Interval(float, 0, None, closed="neither")],
+    "lr": POSITIVE,
     "momentum": [Interval(float, 0, 1, closed="left")],
     "dtype": [Options({"float64", "float32"})],
-    "extend": [Interval(int, 0, None, closed="left")],
+    "extend": NON_NEGATIVE_INT,
 }
 
 
