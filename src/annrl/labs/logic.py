@@ -37,6 +37,7 @@ import sympy
 from sympy.logic import boolalg
 
 from annrl.errors import InputError
+from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic_compile import (
     MAX_VARIABLES,
     BooleanFunction,
@@ -49,7 +50,7 @@ from annrl.labs.logic_compile import (
     threshold_unit,
     truth_inputs,
 )
-from annrl.nn import MLP, Network, fit, get_optimizer
+from annrl.nn import MLP, Network, Trainer, get_optimizer
 
 #: named functions and what they compute
 GATES: dict[str, str] = {
@@ -261,24 +262,35 @@ def correct(net: Network, fn: BooleanFunction) -> np.ndarray:
     return ((np.asarray(net.predict(fn.X)) > 0) == fn.table[None]).all(axis=(1, 2))
 
 
-def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.Generator) -> LearnRun:
-    """Train ``config.seeds`` networks ``n -> hidden -> m`` (``hidden = 0``: a single neuron) on ``fn``."""
+def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.Generator,
+          checkpointer: Checkpointer | None = None, done: Phases | None = None) -> tuple[LearnRun, Phases]:
+    """Train ``config.seeds`` networks ``n -> hidden -> m`` (``hidden = 0``: a single neuron) on ``fn``.
+
+    Each width is one phase of the run's checkpoints (``done`` holds the widths before it); a
+    resumed width continues from its saved state. Returns the run and ``done`` with it added.
+    """
     n, m = len(fn.inputs), len(fn.outputs)
     sizes = [n, hidden, m] if hidden else [n, m]
     net = MLP(sizes, hidden=config.activation, output="identity", population=config.seeds, rng=rng)
     X, target = fn.X, fn.table[None]
+    checkpointer = checkpointer or Checkpointer(None, {})
+    phase = f"hidden-{hidden}"
     solved_epoch = np.full(config.seeds, -1)
+    restored = checkpointer.restored_state(phase)
+    if restored is not None:
+        solved_epoch[...] = restored[0]["solved_epoch"]
 
     def record(state) -> None:
         now = ((np.asarray(state.prediction) > 0) == target).all(axis=(1, 2)) & (solved_epoch < 0)
         solved_epoch[now] = state.epoch
 
     optimizer = get_optimizer("sgd", lr=config.lr, momentum=config.momentum)
-    fit(net, X, fn.Y, loss="bce", optimizer=optimizer, epochs=config.epochs, until=solved_tolerance(fn),
-        callbacks=[record])
+    trainer = Trainer(net, X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn))
+    done = checkpointer.train(trainer, config.epochs, phase=phase, done=done, callbacks=[record],
+                              extra=lambda: ({"solved_epoch": solved_epoch}, {}))
     solved = correct(net, fn)
     solved_epoch[~solved] = -1
-    return LearnRun(hidden, net, solved, solved_epoch)
+    return LearnRun(hidden, net, solved, solved_epoch), done
 
 
 @dataclass
@@ -319,7 +331,7 @@ def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Gen
     config = LogicConfig(seeds=seeds, epochs=epochs)
     rows = []
     for name, fn in two_input_functions():
-        run = learn(fn, 0, config, rng)
+        run, _ = learn(fn, 0, config, rng)
         rows.append({"function": name, "table": fn.table[:, 0].astype(int).tolist(),
                      "separable": separable(fn.X, fn.table[:, 0]), "learned_success_rate": run.success_rate})
     return rows
@@ -340,8 +352,13 @@ class LogicResult:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def train(config: LogicConfig, rng: np.random.Generator | None = None) -> LogicResult:
-    """Compile, learn and explain ``config.expression`` (see the module docstring)."""
+def train(config: LogicConfig, rng: np.random.Generator | None = None,
+          checkpointer: Checkpointer | None = None) -> LogicResult:
+    """Compile, learn and explain ``config.expression`` (see the module docstring).
+
+    With a ``checkpointer`` (``--out``, ``--checkpoint-every``, ``--resume``) the learning saves as it
+    goes and resumes, ending bit for bit as an uninterrupted run.
+    """
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     fn = parse_function(config.expression)
     start = time.perf_counter()
@@ -351,8 +368,9 @@ def train(config: LogicConfig, rng: np.random.Generator | None = None) -> LogicR
     start = time.perf_counter()
     if config.learn:
         widths = [config.hidden] if config.hidden is not None else range(config.max_hidden + 1)
+        done: Phases = {}
         for width in widths:
-            run = learn(fn, int(width), config, rng)
+            run, done = learn(fn, int(width), config, rng, checkpointer, done)
             result.runs.append(run)
             if run.success_rate >= config.reliable:
                 break

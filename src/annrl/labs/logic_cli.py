@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_output_options, non_negative_int, positive_float, positive_int, show, write_metrics
+from annrl.clikit import (
+    add_checkpoint_options,
+    add_output_options,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    show,
+    write_metrics,
+)
+from annrl.io import graceful_stop
+from annrl.io.resume import Checkpointer
 from annrl.labs.logic import ACTIVATIONS, GATES, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
 from annrl.viz.report import Section, Table
 
@@ -37,6 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--limits", action="store_true",
                         help="also test which of the 16 two-input functions a single neuron can represent")
     add_output_options(parser, "runs/logic")
+    add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,8 +61,10 @@ def config_from_args(args: argparse.Namespace) -> LogicConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    result = train(config)
     out = Path(args.out)
+    with graceful_stop() as stop:
+        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+        result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     write_figures(result, out)
     show(args, result.metrics, f"logic: {config.expression}", summary_rows(result))
