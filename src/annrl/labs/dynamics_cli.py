@@ -14,7 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_output_options, non_negative_float, positive_float, positive_int, show, write_metrics
+from annrl.clikit import (
+    add_checkpoint_options,
+    add_output_options,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    show,
+    write_metrics,
+)
+from annrl.io import graceful_stop
+from annrl.io.resume import Checkpointer
 from annrl.labs.dynamics import (
     APPROACHES,
     CONSTRAINTS,
@@ -67,6 +77,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--compare", action="store_true",
                         help="train both approaches at 0%% and 1%% noise and print the comparison table")
     add_output_options(parser, "runs/dynamics")
+    add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -79,12 +90,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.compare:
         rows = compare(config)
-        metrics = {"config": asdict(config), "rows": rows}
+        metrics = {"config": asdict(config), "rows": [{k: v for k, v in r.items() if k != "train_s"} for r in rows],
+                   "timing": {"train_s": [r["train_s"] for r in rows]}}
         write_metrics(out, metrics)
         compare_figure(rows, out / "compare.png", config.system)
         show(args, metrics, f"{config.system}: derivative vs rollout fit", compare_rows(rows))
         return 0
-    result = train(config)
+    with graceful_stop() as stop:
+        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+        result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     write_figures(result, out)
     show(args, result.metrics, f"{config.system}, {100 * config.noise:g}% noise", summary_rows(result))
@@ -108,7 +122,7 @@ def summary_rows(result: DynamicsResult) -> list[tuple[str, Any]]:
             (f"{name}: rollout RMSE", f"{_fmt(r['rollout_rmse'])} (within {VALID_ERROR:g} std for "
                                       f"{_fmt(r['valid_time'])} time units)"),
             (f"{name}: unseen starts", ", ".join(_fmt(v) for v in r["rollout_rmse_unseen"])),
-            (f"{name}: training", f"{r['epochs_run']} epochs in {r['train_s']:.1f} s"),
+            (f"{name}: training", f"{r['epochs_run']} epochs in {m['timing']['train_s'][name]:.1f} s"),
         ]
     return rows
 
@@ -285,7 +299,7 @@ def report_section(result: DynamicsResult, out: Path, folder: str) -> Section:
     headers = ["approach", "field RMSE (hull)", "field RMSE (on data)", "one-step RMSE", "rollout RMSE",
                "valid time", "unseen rollout RMSE", "train s"]
     rows = [(name, r["field_rmse"], r["field_rmse_on_data"], r["one_step_rmse"], r["rollout_rmse"], r["valid_time"],
-             ", ".join(_fmt(v) for v in r["rollout_rmse_unseen"]), r["train_s"])
+             ", ".join(_fmt(v) for v in r["rollout_rmse_unseen"]), m["timing"]["train_s"][name])
             for name, r in m["approaches"].items()]
     return Section("Learning the dynamics", text, [Table("Learned fields against the true system", headers, rows)],
                    [f"{folder}/{p.name}" for p in figures])

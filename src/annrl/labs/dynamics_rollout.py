@@ -34,7 +34,7 @@ the network to get ``window`` consecutive steps right, not just the slope at one
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,41 +280,98 @@ def fit_rollout(net: Network, z: np.ndarray, dt: float, *, window: int, epochs: 
     rng : numpy.random.Generator, optional
         Shuffles the windows; needed with ``batch_size``.
     schedule : callable, optional
-        ``schedule(epoch) -> learning rate``, set on the optimizer before every update.
+        ``schedule(epoch) -> learning rate``, set on the optimizer before every epoch.
 
     Returns
     -------
     RolloutHistory
     """
-    starts_np, targets_np = windows(np.asarray(z, dtype=float), window)
-    count = len(starts_np)
-    if batch_size is not None and rng is None:
-        raise ValueError("fit_rollout with batch_size needs rng (a numpy.random.Generator) to shuffle")
-    batch = count if batch_size is None else min(int(batch_size), count)
-    optimizer.reset(net.flat_)
-    xp, losses = net.xp, []
-    last_good = xp.asarray(net.flat_, copy=True)
-    start = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(int(epochs)):
-            if schedule is not None:
-                optimizer.lr = schedule(epoch)
-            order = rng.permutation(count) if batch < count else np.arange(count)
-            total, diverged = 0.0, False
-            for first in range(0, count, batch):
-                idx = order[first : first + batch]
-                starts, targets = net.asarray(starts_np[idx]), net.asarray(targets_np[:, idx])
-                loss = window_loss(net, starts, targets, dt, scale=scale, substeps=substeps)
-                if not bool(xp.all(xp.isfinite(loss))) or not bool(xp.all(xp.isfinite(net.grad))):
-                    diverged = True
+    trainer = RolloutTrainer(net, z, dt, window=window, optimizer=optimizer, scale=scale, substeps=substeps,
+                             batch_size=batch_size, rng=rng, schedule=schedule)
+    trainer.run(epochs)
+    return trainer.history()
+
+
+class RolloutTrainer:
+    """The loop of :func:`fit_rollout`, resumable like :class:`annrl.nn.Trainer`.
+
+    ``run(epochs)`` trains more epochs and returns True once training has ended (a loss or
+    gradient stopped being finite); ``state_dict``/``load_state_dict`` save and restore everything
+    the loop needs, so that :class:`annrl.io.resume.Checkpointer` can checkpoint and resume it.
+    """
+
+    def __init__(self, net: Network, z: np.ndarray, dt: float, *, window: int, optimizer: Optimizer,
+                 scale: Any = 1.0, substeps: int = 1, batch_size: int | None = None,
+                 rng: np.random.Generator | None = None, schedule: Callable[[int], float] | None = None):
+        self.starts, self.targets = windows(np.asarray(z, dtype=float), window)
+        count = len(self.starts)
+        if batch_size is not None and rng is None:
+            raise ValueError("fit_rollout with batch_size needs rng (a numpy.random.Generator) to shuffle")
+        self.batch = count if batch_size is None else min(int(batch_size), count)
+        self.net, self.optimizer, self.rng, self.schedule = net, optimizer, rng, schedule
+        self.dt, self.scale, self.substeps = dt, scale, substeps
+        optimizer.reset(net.flat_)
+        self.last_good = net.xp.asarray(net.flat_, copy=True)
+        self.losses: list[np.ndarray] = []
+        self.epoch, self.ended, self.wall_s = 0, False, 0.0
+
+    def run(self, epochs: int, *, callbacks: Sequence[Callable[[Any], Any]] = ()) -> bool:
+        start = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(int(epochs)):
+                if self.ended:
                     break
-                last_good[...] = net.flat_
-                total = total + to_numpy(loss) * len(idx)
-                optimizer.step(net.flat_, net.grad)
-            if diverged:
-                net.flat_[...] = last_good
-                break
-            losses.append(total / count)
-    wall = time.perf_counter() - start
-    loss_array = np.stack(losses) if losses else np.zeros((0, net.population))
-    return RolloutHistory(loss_array, len(losses), wall)
+                if self._epoch():
+                    self.epoch += 1
+                    for callback in callbacks:
+                        callback(self)
+        self.wall_s += time.perf_counter() - start
+        return self.ended
+
+    def _epoch(self) -> bool:
+        """One pass over the windows; False (weights restored, training ended) if it diverged."""
+        net, xp, count = self.net, self.net.xp, len(self.starts)
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule(self.epoch)
+        order = self.rng.permutation(count) if self.batch < count else np.arange(count)
+        total = 0.0
+        for first in range(0, count, self.batch):
+            idx = order[first : first + self.batch]
+            starts, targets = net.asarray(self.starts[idx]), net.asarray(self.targets[:, idx])
+            loss = window_loss(net, starts, targets, self.dt, scale=self.scale, substeps=self.substeps)
+            if not bool(xp.all(xp.isfinite(loss))) or not bool(xp.all(xp.isfinite(net.grad))):
+                net.flat_[...] = self.last_good
+                self.ended = True
+                return False
+            self.last_good[...] = net.flat_
+            total = total + to_numpy(loss) * len(idx)
+            self.optimizer.step(net.flat_, net.grad)
+        self.losses.append(np.asarray(total / count, dtype=float))
+        return True
+
+    def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        rows = self.losses[start:stop]
+        return np.stack(rows) if rows else np.zeros((0, self.net.population))
+
+    def history(self) -> RolloutHistory:
+        return RolloutHistory(self.loss_rows(), len(self.losses), self.wall_s)
+
+    def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"params": np.array(to_numpy(self.net.flat_)), "last_good": np.array(to_numpy(self.last_good)),
+                  **{f"optimizer.{k}": np.array(to_numpy(v)) for k, v in self.optimizer.state_.items()}}
+        if losses:
+            arrays["fit.losses"] = self.loss_rows()
+        info = {"epoch": self.epoch, "ended": self.ended,
+                "rng": self.rng.bit_generator.state if self.rng is not None else None}
+        return arrays, info
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+        net = self.net
+        net.set_flat(arrays["params"])
+        self.last_good[...] = net.asarray(arrays["last_good"])
+        for name, value in self.optimizer.state_.items():
+            value[...] = net.asarray(arrays[f"optimizer.{name}"])
+        self.losses = list(np.asarray(arrays["fit.losses"], dtype=float))
+        self.epoch, self.ended = int(info["epoch"]), bool(info["ended"])
+        if info.get("rng") is not None and self.rng is not None:
+            self.rng.bit_generator.state = info["rng"]
