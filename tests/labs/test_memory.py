@@ -124,7 +124,7 @@ def test_recall_runs_many_networks_at_once():
 def test_a_recurrent_network_learns_to_hold_a_bit(cell):
     config = WorkingMemoryConfig(cells=(cell,), delays=(8,), hidden=4, seeds=3, steps=150, batch=32, lr=0.02,
                                  test_trials=300)
-    net, row = train_working_memory(cell, 8, config, np.random.default_rng(0))
+    net, row, _ = train_working_memory(cell, 8, config, np.random.default_rng(0))
     assert 0.4 < row["untrained_accuracy"] < 0.6  # nothing stored by hand
     assert min(row["accuracy_per_seed"]) >= 0.99  # learned by BPTT (measured: 99.7% to 100%)
     assert net.population == 3

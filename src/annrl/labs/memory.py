@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from annrl.errors import InputError
+from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import Adam, Dense, Network, get_loss
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
 
@@ -344,27 +346,69 @@ def memory_accuracy(net: Network, delay: int, noise: float, n: int, rng: np.rand
 
 
 def train_working_memory(cell: str, delay: int, config: WorkingMemoryConfig, rng: np.random.Generator,
-                         ) -> tuple[Network, dict[str, Any]]:
+                         checkpointer: Checkpointer | None = None, done: Phases | None = None,
+                         ) -> tuple[Network, dict[str, Any], Phases]:
     """Train ``config.seeds`` networks at once (Adam, BCE on the last step's logit, a fresh batch of
-    trials every step) to hold a bit over ``delay`` steps; returns the population and its numbers."""
+    trials every step) to hold a bit over ``delay`` steps; returns the population, its numbers and
+    ``done`` with this cell and delay added as a checkpoint phase (see :class:`WorkingMemoryTrainer`)."""
     net = build_memory_network(cell, config.hidden, config.seeds, rng, config.update_bias if cell == "gru" else 0.0)
     before = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
-    optimizer, loss = Adam(lr=config.lr), get_loss("bce")
-    optimizer.reset(net.flat_)
-    losses = []
-    for _ in range(config.steps):
-        X, Y = bit_sequences(config.batch, delay, config.noise, rng)
-        prediction, caches = net.forward(X)
-        value, grad = loss(prediction, Y)
-        net.zero_grad()
-        net.backward(grad, caches)  # backpropagation through time
-        optimizer.step(net.flat_, net.grad)
-        losses.append(np.asarray(value))
+    trainer = WorkingMemoryTrainer(net, delay, config, rng)
+    checkpointer = checkpointer or Checkpointer(None, {})
+    done = checkpointer.train(trainer, config.steps, phase=f"{cell}-{delay}", done=done)
     after = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
+    losses = trainer.loss_rows()
     return net, {"cell": cell, "delay": int(delay), "accuracy": float(after.mean()),
                  "accuracy_per_seed": [round(float(a), 4) for a in after],
                  "solved_rate": float(np.mean(after >= 0.99)), "untrained_accuracy": float(before.mean()),
-                 "final_loss": float(np.mean(losses[-1])), "loss": np.array(losses)}
+                 "final_loss": float(np.mean(losses[-1])), "loss": losses}, done
+
+
+class WorkingMemoryTrainer:
+    """The working-memory training loop, resumable like :class:`annrl.nn.Trainer` (one "epoch" is one
+    Adam step on a fresh batch), so that :class:`~annrl.io.resume.Checkpointer` can save and resume it;
+    its state holds the generator the batches are drawn from."""
+
+    def __init__(self, net: Network, delay: int, config: WorkingMemoryConfig, rng: np.random.Generator):
+        self.net, self.delay, self.config, self.rng = net, delay, config, rng
+        self.optimizer, self.loss_fn = Adam(lr=config.lr), get_loss("bce")
+        self.optimizer.reset(net.flat_)
+        self.losses: list[np.ndarray] = []
+        self.epoch = 0
+
+    def run(self, steps: int, *, callbacks: Sequence[Callable[[Any], Any]] = ()) -> bool:
+        net, config = self.net, self.config
+        for _ in range(int(steps)):
+            X, Y = bit_sequences(config.batch, self.delay, config.noise, self.rng)
+            prediction, caches = net.forward(X)
+            value, grad = self.loss_fn(prediction, Y)
+            net.zero_grad()
+            net.backward(grad, caches)  # backpropagation through time
+            self.optimizer.step(net.flat_, net.grad)
+            self.losses.append(np.asarray(value))
+            self.epoch += 1
+            for callback in callbacks:
+                callback(self)
+        return False
+
+    def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        rows = self.losses[start:stop]
+        return np.stack(rows) if rows else np.zeros((0, self.net.population))
+
+    def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"params": np.array(self.net.flat_),
+                  **{f"optimizer.{k}": np.array(v) for k, v in self.optimizer.state_.items()}}
+        if losses:
+            arrays["fit.losses"] = self.loss_rows()
+        return arrays, {"epoch": self.epoch, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+        self.net.set_flat(arrays["params"])
+        for name, value in self.optimizer.state_.items():
+            value[...] = arrays[f"optimizer.{name}"]
+        self.losses = list(np.asarray(arrays["fit.losses"], dtype=float))
+        self.epoch = int(info["epoch"])
+        self.rng.bit_generator.state = info["rng"]
 
 
 # -- the experiment -----------------------------------------------------------------------------
@@ -515,9 +559,11 @@ def letters_recall_curve(rule: str, noise: float, cues: int, rng: np.random.Gene
     return rows
 
 
-def train(config: MemoryConfig, rng: np.random.Generator | None = None) -> MemoryResult:
+def train(config: MemoryConfig, rng: np.random.Generator | None = None,
+          checkpointer: Checkpointer | None = None) -> MemoryResult:
     """Store the letters, recall them from corrupted cues, count spurious states; optionally the
-    capacity experiment and the working-memory task."""
+    capacity experiment and the working-memory task, whose training saves and resumes through
+    ``checkpointer`` (one phase per cell and delay; the quick Hopfield parts are run again)."""
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     start = time.perf_counter()
     letters = config.letters()
@@ -539,10 +585,10 @@ def train(config: MemoryConfig, rng: np.random.Generator | None = None) -> Memor
     capacity_s = time.perf_counter() - start
     start = time.perf_counter()
     if config.working_memory is not None:
-        wm = config.working_memory
+        wm, done = config.working_memory, {}
         for cell in wm.cells:
             for delay in wm.delays:
-                trained, row = train_working_memory(cell, delay, wm, rng)
+                trained, row, done = train_working_memory(cell, delay, wm, rng, checkpointer, done)
                 result.working_memory.append(row)
                 result.memory_nets[f"{cell}_{delay}"] = trained
     memory_s = time.perf_counter() - start

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_output_options, positive_int, show, write_metrics
+from annrl.clikit import add_checkpoint_options, add_output_options, positive_int, show, write_metrics
+from annrl.io import graceful_stop
+from annrl.io.resume import Checkpointer
 from annrl.labs.memory import (
     HEBBIAN_CAPACITY,
     LETTER_SHAPE,
@@ -61,6 +64,7 @@ def register(subparsers: Any) -> None:
                         help="initial GRU update-gate bias (0: PyTorch's initialisation)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of everything random")
     add_output_options(parser, "runs/memory")
+    add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -73,8 +77,10 @@ def config_from_args(args: argparse.Namespace) -> MemoryConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = train(config_from_args(args))
-    out = Path(args.out)
+    config, out = config_from_args(args), Path(args.out)
+    with graceful_stop() as stop:
+        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+        result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     write_figures(result, out)
     show(args, result.metrics, f"memory: {result.config.rule}, letters {result.letters}", summary_rows(result))
