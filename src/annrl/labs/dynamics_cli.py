@@ -24,6 +24,7 @@ from annrl.clikit import (
     write_metrics,
 )
 from annrl.io import graceful_stop
+from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
 from annrl.labs.dynamics import (
     APPROACHES,
@@ -100,9 +101,23 @@ def run(args: argparse.Namespace) -> int:
         checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
+    save_models(result, out)
     write_figures(result, out)
     show(args, result.metrics, f"{config.system}, {100 * config.noise:g}% noise", summary_rows(result))
     return 0
+
+
+def save_models(result: DynamicsResult, out: Path) -> list[Path]:
+    """One network file per approach, ``model-<approach>.safetensors``, with what reading it back as a
+    law needs: the standardisation, the state names, the observed trajectory and the true equations."""
+    system, trajectory, scaler = result.system, result.trajectory, result.scaler
+    metadata = {"lab": "dynamics", "config": asdict(result.config), "variables": list(system.names),
+                "scaler": {"mean": scaler.mean.tolist(), "std": scaler.std.tolist(), "rate": scaler.rate.tolist()},
+                "trajectory": {"t": trajectory.t.tolist(), "x": trajectory.x.tolist()},
+                "truth": {name: {factor.replace(" ", "*"): c for c, factor in terms if c}
+                          for name, terms in zip(system.names, system.equation_terms(), strict=True)}}
+    return [save_network(out / f"model-{name}.safetensors", approach.field.net, {**metadata, "approach": name})
+            for name, approach in result.fields.items()]
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

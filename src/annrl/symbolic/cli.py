@@ -13,7 +13,7 @@ from annrl.clikit import add_output_options, positive_int, show, write_metrics
 from annrl.errors import InputError
 from annrl.io.network_file import load_network
 
-KINDS = ("logic", "formula", "exact")
+KINDS = ("logic", "formula", "exact", "law")
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
         description="Load a network file (as `annrl xor` writes runs/xor/model.safetensors) and extract: "
         "--kind logic (Boolean inputs: minimal SOP/POS formula, margin, per-neuron functions), "
         "--kind formula (1-3 inputs: sparse regression over candidate terms, Pareto front), "
-        "--kind exact (the network's exact closed formula, LaTeX and Python source). The network is only read.")
+        "--kind exact (the network's exact closed formula, LaTeX and Python source), "
+        "--kind law (a vector field saved by `annrl dynamics`: its differential equations by sparse identification, "
+        "with coefficient uncertainty, re-simulated against the data). The network is only read.")
     parser.add_argument("checkpoint", help="a network file (model.safetensors)")
     parser.add_argument("--kind", choices=KINDS, default="logic", help="what to extract (default: logic)")
     parser.add_argument("--index", type=int, default=0, help="which network of the population (default 0)")
@@ -32,6 +34,8 @@ def register(subparsers: Any) -> None:
                         "(default -1:1 each)")
     parser.add_argument("--output", type=int, default=0, help="formula: which output (default 0)")
     parser.add_argument("--max-terms", type=positive_int, default=6, help="formula: most terms in a model")
+    parser.add_argument("--degree", type=positive_int, default=2, help="law: highest monomial degree (default 2)")
+    parser.add_argument("--trig", action="store_true", help="law: also sin and cos of each state variable")
     parser.add_argument("--digits", type=positive_int, default=None, help="exact: round weights to these digits")
     parser.add_argument("--no-figures", action="store_true", help="write metrics.json only")
     add_output_options(parser, "runs/extract")
@@ -84,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
                 ("Pareto front", f"{len(result.front)} models")]
         if not args.no_figures:
             figures = formula_figures(net, result, domain, args.index, args.output, out)
+    elif args.kind == "law":
+        from annrl.symbolic.law_report import extract_saved_law, law_figures, law_rows
+
+        result = extract_saved_law(net, metadata, degree=args.degree, trig=args.trig)
+        metrics, rows = result.to_dict(), law_rows(result)
+        if not args.no_figures:
+            figures = law_figures(result, out)
     else:
         from annrl.symbolic.exact import exact_form
 
