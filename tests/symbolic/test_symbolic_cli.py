@@ -60,3 +60,18 @@ def test_domain_parsing():
         cli.parse_domain("3:-3", 1)
     with pytest.raises(InputError):
         cli.parse_domain("0:1,0:1", 3)
+
+
+def test_a_model_file_of_the_approximation_lab_is_read_in_the_targets_own_units(tmp_path, capsys):
+    from annrl.cli import main
+
+    lab = tmp_path / "approx"
+    assert main(["approx", "x**2 + 1", "--domain=-3:3", "--seeds", "1", "--optimizer", "lbfgs", "--tol", "1e-4",
+                 "--epochs", "500", "--out", str(lab), "--json"]) == 0
+    capsys.readouterr()
+    # the network saw inputs scaled to [-1, 1] and a standardised target: the formula must undo both
+    run([str(lab / "model.safetensors"), "--kind", "formula", "--inputs", "x", "--json", "--out",
+         str(tmp_path / "out")])
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["domain"] == [[-3.0, 3.0]]
+    assert metrics["expression"] == "x**2 + 1", metrics["expression"]

@@ -144,7 +144,11 @@ def run(args: argparse.Namespace) -> int:
                                     stop=stop)
         result = _with_progress(not args.json, lambda progress: _train(config, progress, checkpointer))
     write_metrics(out, result.metrics)
-    save_network(out / "model.safetensors", result.net, {"lab": "approx", "config": _jsonable(vars(config))})
+    scaling = result.scaling  # the network sees scaled inputs and outputs: the file says how to undo that
+    save_network(out / "model.safetensors", result.net, {
+        "lab": "approx", "config": _jsonable(vars(config)),
+        "scaling": {"low": scaling.low.tolist(), "high": scaling.high.tolist(), "y_mean": scaling.y_mean,
+                    "y_scale": scaling.y_scale}})
     from annrl.labs.approx_figures import write_figures
 
     write_figures(result, out)

@@ -77,17 +77,21 @@ def run(args: argparse.Namespace) -> int:
                  ("method", f"{result.method} ({result.rows_read} rows)")]
         rows += [(f"hidden unit {e.unit}", f"{e.formula} (margin {e.margin:.2f})") for e in result.neurons]
     elif args.kind == "formula":
-        from annrl.symbolic.formula import extract_formula
+        from annrl.symbolic.formula import extract_formula, network_function
 
-        domain = parse_domain(args.domain if args.domain is not None else metadata.get("domain"), net.n_inputs)
+        scaling = metadata.get("scaling")  # the model file of `annrl approx` is in scaled units
+        if args.domain is None and scaling is not None:  # the box the network was trained on
+            domain = list(zip(scaling["low"], scaling["high"], strict=True))
+        else:
+            domain = parse_domain(args.domain, net.n_inputs)
         result = extract_formula(net, domain=domain, inputs=inputs, index=args.index, output=args.output,
-                                 max_terms=args.max_terms)
+                                 max_terms=args.max_terms, scaling=scaling)
         metrics = {**result.to_dict(), "domain": domain}
         rows = [("formula", str(result.expression)), ("RMSE vs network (held out)", result.error),
                 ("max error", result.max_error), ("complexity", result.complexity),
                 ("Pareto front", f"{len(result.front)} models")]
         if not args.no_figures:
-            figures = formula_figures(net, result, domain, args.index, args.output, out)
+            figures = formula_figures(network_function(net, args.index, args.output, scaling), result, domain, out)
     elif args.kind == "law":
         from annrl.symbolic.law_report import extract_saved_law, law_figures, law_rows
 
@@ -108,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def formula_figures(net: Any, result: Any, domain: list[tuple[float, float]], index: int, output: int,
-                    out: Path) -> list[str]:
+def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]], out: Path) -> list[str]:
     """``pareto.png`` (complexity against held-out error, the chosen model marked) and ``formula.png``
     (network and formula along each input, the others at the middle of their range)."""
     import matplotlib
@@ -138,7 +141,7 @@ def formula_figures(net: Any, result: Any, domain: list[tuple[float, float]], in
         X = np.tile([(lo + hi) / 2 for lo, hi in domain], (200, 1))
         X[:, k] = np.linspace(low, high, 200)
         ax = axes[0, k]
-        ax.plot(X[:, k], np.asarray(net.predict(X))[index][:, output], lw=3, alpha=0.5, label="network")
+        ax.plot(X[:, k], network(X), lw=3, alpha=0.5, label="network")
         ax.plot(X[:, k], f(X), "k--", label=str(result.expression))
         ax.set(xlabel=result.inputs[k])
         ax.legend(fontsize=8)

@@ -22,6 +22,7 @@ the data on held-out points, its complexity, the front and the rejected candidat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,15 +260,39 @@ def _term_values(library: list[Term], names: list[str], X: np.ndarray) -> np.nda
     return np.column_stack(columns)
 
 
+def network_function(net: Network, index: int = 0, output: int = 0,
+                     scaling: dict[str, Any] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``X (N, n) -> y (N,)``: output ``output`` of network ``index``, in the units of the problem.
+
+    ``scaling`` is the affine map a lab trained the network through (``annrl approx`` writes it to
+    its model file): inputs ``u = 2 (x - low) / (high - low) - 1``, output ``y = v y_scale + y_mean``.
+    """
+    if scaling is None:
+        return lambda X: np.asarray(net.predict(X))[index][:, output]
+    try:
+        low, high = np.asarray(scaling["low"], dtype=float), np.asarray(scaling["high"], dtype=float)
+        y_mean, y_scale = float(scaling["y_mean"]), float(scaling["y_scale"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"the model file's scaling is malformed ({error})") from None
+    if low.shape != (net.n_inputs,) or high.shape != low.shape or not np.all(high > low):
+        raise InputError(f"the model file's scaling does not fit a network of {net.n_inputs} inputs: {scaling}")
+    slope = 2.0 / (high - low)
+    return lambda X: np.asarray(net.predict((np.asarray(X, dtype=float) - low) * slope - 1.0))[index][:, output] \
+        * y_scale + y_mean
+
+
 def extract_formula(
     net: Network, *, domain: list[tuple[float, float]] | None = None, inputs: list[str] | None = None,
     index: int = 0, output: int = 0, points: int = 600, X_data: Any = None, y_data: Any = None,
-    rng: np.random.Generator | None = None, **options: Any,
+    scaling: dict[str, Any] | None = None, rng: np.random.Generator | None = None, **options: Any,
 ) -> FormulaExtraction:
     """A closed form of output ``output`` of network ``index``, sampled at ``points`` random inputs of
-    ``domain`` (default ``[-1, 1]`` per input); ``options`` go to :func:`fit_formula`. The network is
-    only read."""
+    ``domain`` (default: the scaling's box, else ``[-1, 1]`` per input); ``scaling`` maps the problem's
+    units to the network's (see :func:`network_function`); ``options`` go to :func:`fit_formula`.
+    The network is only read."""
     n = net.n_inputs
+    if domain is None and scaling is not None:
+        domain = list(zip(scaling["low"], scaling["high"], strict=True))
     domain = list(domain) if domain is not None else [(-1.0, 1.0)] * n
     if len(domain) != n:
         raise InputError.invalid("domain", f"{n} (low, high) pairs", domain)
@@ -278,5 +303,5 @@ def extract_formula(
     rng = rng if rng is not None else np.random.default_rng(0)
     low, high = np.array(domain, dtype=float).T
     X = rng.uniform(low, high, size=(points, n))
-    y = np.asarray(net.predict(X))[index][:, output]
+    y = network_function(net, index, output, scaling)(X)
     return fit_formula(X, y, inputs=inputs, X_data=X_data, y_data=y_data, rng=rng, **options)
