@@ -21,6 +21,7 @@ COMMANDS = [
     "annrl.labs.approx_cli",
     "annrl.labs.dynamics_cli",
     "annrl.labs.memory_cli",
+    "annrl.labs.adapt_cli",
     "annrl.symbolic.cli",
     "annrl.envs.cli",
     "annrl.agents.cli",

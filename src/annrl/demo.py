@@ -69,6 +69,7 @@ STEPS: list[tuple[str, str]] = [
     ("Function approximation", "annrl.labs.approx_cli:approx_step"),
     ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
     ("Memory", "annrl.labs.memory_cli:memory_step"),
+    ("Adaptive networks", "annrl.labs.adapt_cli:demo_step"),
     ("Agents", "annrl.demo:agents_step"),
 ]
 

@@ -124,6 +124,66 @@ def fit(
     return trainer.history()
 
 
+def partial_fit(net: Network, X: Any, Y: Any, *, optimizer: Optimizer, loss: str | Loss = "mse") -> Any:
+    """One update of every network on one batch of a stream: learning that never has to stop.
+
+    Unlike :func:`fit`, nothing is kept between calls but the network and ``optimizer`` (its
+    momentum or moments carry over, so calling this on successive batches is the same as a
+    mini-batch epoch over them in that order). A network whose loss on the batch is NaN or
+    infinite is not updated: it keeps its weights while the others learn.
+
+    Parameters
+    ----------
+    net : Network
+        Updated in place.
+    X : array, shape (N, in) or (P, N, in)
+        The batch (N may be 1: one sample of the stream).
+    Y : array, shape (N, out) or (P, N, out)
+        Its targets.
+    optimizer : Optimizer
+        Its state is created on the first call and kept across calls; its ``lr`` may be changed
+        between calls (a drift detector raising the learning rate, say).
+    loss : str or Loss, default="mse"
+
+    Returns
+    -------
+    array, shape (P,)
+        The loss of every network on the batch *before* the update (a prequential error).
+
+    Examples
+    --------
+    >>> from annrl.nn import MLP, SGD
+    >>> net, opt = MLP([2, 1], seed=0), SGD(lr=0.1)
+    >>> before = partial_fit(net, [[1.0, 0.0]], [[1.0]], optimizer=opt)
+    >>> after = partial_fit(net, [[1.0, 0.0]], [[1.0]], optimizer=opt)
+    >>> bool(after[0] < before[0])
+    True
+    """
+    X, Y, _, _ = _check_data(net, X, Y)
+    _ensure_state(optimizer, net.flat_)
+    prediction, caches = net.forward(X)
+    value, grad = get_loss(loss)(prediction, Y)
+    finite = net.xp.isfinite(value)
+    net.zero_grad()
+    net.backward(grad, caches)
+    all_finite = bool(net.xp.all(finite))
+    optimizer.step(net.flat_, net.grad, None if all_finite else finite)
+    return value
+
+
+def _ensure_state(optimizer: Optimizer, flat: Any) -> None:
+    """Create ``optimizer``'s state on first use; refuse state made for another network shape."""
+    names = getattr(optimizer, "_state_names", ())
+    if names and not optimizer.state_:
+        optimizer.reset(flat)
+        return
+    for name, value in optimizer.state_.items():
+        expected = (flat.shape[0], 1) if name == "steps" else tuple(flat.shape)
+        if tuple(value.shape) != tuple(expected):
+            raise ValueError(f"optimizer state {name!r} has shape {tuple(value.shape)}, made for another network "
+                             f"than this one {tuple(flat.shape)}; use a new optimizer")
+
+
 class Trainer:
     """The training loop of :func:`fit`, resumable: run it in pieces, save and restore its state.
 

@@ -1,0 +1,176 @@
+"""The three experiments of ``annrl adapt``, each ``run_*(config, out) -> metrics`` (figures under ``out``).
+
+- :func:`run_lms`: Adaline as an adaptive filter (system identification against the Wiener
+  solution and the theory's learning curve; step sizes against the stability bounds and the
+  misadjustment; noise cancelling; tracking) and as a classifier, with a Madaline;
+- :func:`run_stream`: frozen, continual and drift-detecting learners on a drifting stream;
+- :func:`run_grow`: a constructive network on a linear and on two non-linear tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annrl.labs.adapt import figures, filters
+from annrl.labs.adapt.grow import GrowingNetwork
+from annrl.labs.adapt.lms import RULES, Adaline, Madaline
+from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
+from annrl.labs.adapt.streams import KINDS, make_stream
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
+
+
+@dataclass(frozen=True)
+class LmsConfig:
+    """``annrl adapt lms``: step sizes of the learning curves, rule, samples, ensemble runs."""
+
+    mus: tuple[float, ...] = (0.01, 0.03, 0.06)
+    rule: str = "lms"
+    steps: int = 2000
+    runs: int = 100
+    seed: int = 0
+
+
+LMS_TABLE = {"mus": [ListOf(Interval(float, 0, None, closed="neither"), min_length=1)], "rule": [Options(RULES)],
+             "steps": [Interval(int, 100, None)], "runs": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
+
+
+def run_lms(config: LmsConfig, out: Path) -> dict[str, Any]:
+    """Adaptive filters and classifiers from one Adaline; writes lms_*.png under ``out``."""
+    check(LMS_TABLE, asdict(config))
+    c = config
+    curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=c.seed) for mu in c.mus]
+    short = filters.identify_system(taps=3, mu=0.02, steps=4 * c.steps, runs=max(c.runs // 4, 1), seed=c.seed)
+    sweep = filters.step_size_sweep(steps=c.steps, runs=c.runs, seed=c.seed)
+    cancel = filters.cancel_noise(seed=c.seed)
+    track = filters.track_drift(seed=c.seed)
+    classifier = _classifiers(c.seed)
+    figures.learning_curves(curves, out / "lms_learning_curves.png")
+    figures.step_sizes(sweep, out / "lms_step_sizes.png")
+    figures.noise_cancellation(cancel, out / "lms_noise_cancellation.png")
+    figures.tracking(track, out / "lms_tracking.png")
+    b = curves[0].bounds
+    return {
+        "config": asdict(c),
+        "system_identification": [
+            {"mu": r.mu, "rule": r.rule, "final_mse": float(r.mse[-c.steps // 4 :].mean()), "j_min": r.j_min,
+             "theory_final_mse": float(r.theory[-1]), "weight_error": float(np.abs(r.weights.mean(0) - r.wiener).max()),
+             "time_constants": [float(t) for t in _time_constants(r)]} for r in curves],
+        "bounds": {"mean_2_over_lambda_max": b.mean, "mean_square": b.mean_square, "two_over_trace": b.trace,
+                   "safe_two_over_3trace": b.safe},
+        "short_filter": {"wiener": short.wiener.tolist(), "lms_mean_weights": short.weights.mean(0).tolist(),
+                         "truncated_unknown": short.unknown[:3].tolist()},
+        "step_size_sweep": {"mu_over_mean_square_bound": (sweep.mus / sweep.bounds.mean_square).tolist(),
+                            "misadjustment": [_finite(m) for m in sweep.misadjustment],
+                            "misadjustment_theory": [_finite(m) for m in sweep.misadjustment_theory],
+                            "misadjustment_small_step": sweep.misadjustment_small_step.tolist(),
+                            "bounds": asdict(sweep.bounds)},
+        "noise_cancellation": {"snr_in_db": cancel.snr_in_db, "snr_out_db": cancel.snr_out_db},
+        "tracking": {"mus": track.mus.tolist(), "excess_mse": track.excess_mse.tolist(), "best_mu": track.best_mu},
+        "classifier": classifier,
+    }
+
+
+def _time_constants(result: filters.SystemIdentification) -> np.ndarray:
+    from annrl.labs.adapt import theory
+
+    taps = len(result.wiener)
+    return theory.time_constants(filters.ar1_correlation(taps, 0.6), result.mu)[[0, -1]]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) and value < 1e6 else None
+
+
+def band_task(rng: np.random.Generator, samples: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Points in [-1, 1]^2 labelled +1 inside the band |x1 + x2| < 0.7: not linearly separable."""
+    X = rng.uniform(-1, 1, (samples, 2))
+    return X, np.where(np.abs(X[:, 0] + X[:, 1]) < 0.7, 1.0, -1.0)
+
+
+def _classifiers(seed: int) -> dict[str, float]:
+    """One Adaline and a two-Adaline Madaline (AND) on the band task: error rates."""
+    rng = np.random.default_rng(seed)
+    X, labels = band_task(rng)
+    adaline = Adaline(2, mu=0.01)
+    adaline_error = float(adaline.fit_classifier(X, labels, epochs=20, rng=rng)[-1, 0])
+    madaline = Madaline(2, 2, logic="and", seed=seed)
+    madaline_error = float(madaline.fit(X, labels, epochs=40, rng=rng)[-1])
+    return {"band_adaline_error": adaline_error, "band_madaline_error": madaline_error}
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """``annrl adapt stream``: which drift, how long, the learners' settings."""
+
+    kinds: tuple[str, ...] = KINDS
+    samples: int = 6000
+    warmup: int = 1000
+    hidden: int = 16
+    lr: float = 0.05
+    batch: int = 10
+    detector: str = "page-hinkley"
+    window: int = 300
+    seed: int = 0
+
+
+STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Interval(int, 1000, None)],
+                "warmup": [Interval(int, 50, None)], "hidden": POSITIVE_INT, "lr": POSITIVE, "batch": POSITIVE_INT,
+                "detector": [Options(DETECTORS)], "window": [Interval(int, 20, None)], "seed": NON_NEGATIVE_INT}
+
+
+def run_stream(config: StreamConfig, out: Path) -> dict[str, Any]:
+    """Every stream kind of ``config``: metrics per learner and drift, stream_<kind>.png under ``out``."""
+    check(STREAM_TABLE, asdict(config))
+    c = config
+    metrics: dict[str, Any] = {"config": asdict(c)}
+    for kind in c.kinds:
+        stream = make_stream(kind, samples=c.samples, warmup=c.warmup, seed=c.seed)
+        result = compare_learners(stream, warmup=c.warmup, hidden=c.hidden, lr=c.lr, batch=c.batch,
+                                  detector=c.detector, window=c.window, seed=c.seed)
+        figures.stream_accuracy(result, out / f"stream_{kind}.png")
+        metrics[kind] = comparison_metrics(result)
+    return metrics
+
+
+@dataclass(frozen=True)
+class GrowConfig:
+    """``annrl adapt grow``: the growth rule's settings."""
+
+    window: int = 100
+    threshold: float = 0.05
+    target: float = 1e-3
+    max_units: int = 30
+    epochs: int = 5000
+    seed: int = 0
+
+
+GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)], "target": POSITIVE,
+                     "max_units": NON_NEGATIVE_INT, "epochs": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
+
+
+def growth_tasks(rng: np.random.Generator, samples: int = 200) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Three regression tasks on [-1, 1]^2: linear, one wave, a product of waves."""
+    X = rng.uniform(-1, 1, (samples, 2))
+    return {"linear": (X, (X @ [1.5, -0.7] + 0.3)[:, None]),
+            "sin(2 x1)": (X, np.sin(2 * X[:, :1])),
+            "sin(3 x1) cos(2 x2)": (X, (np.sin(3 * X[:, 0]) * np.cos(2 * X[:, 1]))[:, None])}
+
+
+def run_grow(config: GrowConfig, out: Path) -> dict[str, Any]:
+    """Grow a network on every task; grow_size.png under ``out``."""
+    check(GROW_CONFIG_TABLE, asdict(config))
+    c = config
+    records, metrics = {}, {"config": asdict(c)}
+    for name, (X, Y) in growth_tasks(np.random.default_rng(c.seed)).items():
+        net = GrowingNetwork(X.shape[1], Y.shape[1], window=c.window, threshold=c.threshold, target=c.target,
+                             max_units=c.max_units, seed=c.seed)
+        record = net.fit(X, Y, epochs=c.epochs)
+        records[name] = record
+        metrics[name] = {"units": net.units, "added_at": record.added_at, "reached_at": record.reached_at,
+                         "final_loss": float(record.loss[-1]), "epochs": len(record.loss)}
+    figures.growth(records, c.target, out / "grow_size.png")
+    return metrics
