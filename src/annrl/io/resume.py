@@ -177,8 +177,9 @@ class LossJournal:
 
     def append(self, rows: np.ndarray) -> dict[str, Any]:
         """Add ``rows`` ``(k, P)``, flushed to disk; returns what a checkpoint records."""
-        data = np.ascontiguousarray(rows, dtype="<f8").tobytes()
-        if self.path is not None and data:
+        # written and hashed through the array's own buffer: the history can be tens of MB a save
+        data = memoryview(np.ascontiguousarray(rows, dtype="<f8").reshape(-1)).cast("B")
+        if self.path is not None and data.nbytes:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as handle:
                 handle.write(data)
