@@ -13,22 +13,24 @@ import sys
 from annrl import __version__
 from annrl.errors import run_cli
 
-#: modules with a ``register(subparsers)`` function, one per command (imported on start-up)
-COMMANDS = [
-    "annrl.demo",
-    "annrl.labs.xor_cli",
-    "annrl.labs.logic_cli",
-    "annrl.labs.approx_cli",
-    "annrl.labs.dynamics_cli",
-    "annrl.labs.memory_cli",
-    "annrl.labs.adapt_cli",
-    "annrl.symbolic.cli",
-    "annrl.envs.cli",
-    "annrl.agents.cli",
-]
+#: command -> the module whose ``register(subparsers)`` adds it; only the module of the command
+#: being run is imported (a lab's imports take a second or two), all of them for ``annrl --help``
+COMMANDS = {
+    "demo": "annrl.demo",
+    "xor": "annrl.labs.xor_cli",
+    "logic": "annrl.labs.logic_cli",
+    "approx": "annrl.labs.approx_cli",
+    "dynamics": "annrl.labs.dynamics_cli",
+    "memory": "annrl.labs.memory_cli",
+    "adapt": "annrl.labs.adapt_cli",
+    "extract": "annrl.symbolic.cli",
+    "car": "annrl.envs.cli",
+    "rl": "annrl.agents.cli",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, when ``argv`` names one, of that command alone."""
     parser = argparse.ArgumentParser(prog="annrl", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"annrl {__version__}")
@@ -36,13 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from importlib import import_module
 
-    for module in COMMANDS:
+    named = next((a for a in argv or [] if not a.startswith("-")), None)
+    for module in [COMMANDS[named]] if named in COMMANDS else dict.fromkeys(COMMANDS.values()):
         import_module(module).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
