@@ -156,3 +156,33 @@ def keep_freed_memory() -> None:
         libc.mallopt(m_mmap_threshold, 64 * 1024 * 1024)
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
+
+
+def check_device(backend: str, device: str | None) -> str | None:
+    """``device`` checked for ``backend``, with one clear error when it cannot be used.
+
+    NumPy runs on the CPU only; torch needs PyTorch installed, and ``cuda`` needs a CUDA build
+    of PyTorch that sees a GPU. Returns the device to pass to :func:`to_backend` (None: default).
+    """
+    from annrl.errors import InputError
+
+    if backend not in ("numpy", "torch"):
+        raise InputError(f"--backend must be numpy or torch, got {backend!r}", field="--backend")
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise InputError(f"--device {device} needs --backend torch (NumPy runs on the CPU only)", field="--device")
+        return None
+    try:
+        torch = require_torch()
+    except ImportError as err:
+        raise InputError(f"--backend torch: {err}", field="--backend") from None
+    device = device or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        why = "this PyTorch has no CUDA support" if torch.version.cuda is None else "no GPU is visible"
+        raise InputError(f"--device {device}: CUDA is not available ({why}); use --device cpu", field="--device")
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, ValueError) as err:
+        raise InputError(f"--device {device!r} cannot be used by torch: {str(err).splitlines()[0]}",
+                         field="--device") from None
+    return device

@@ -26,6 +26,7 @@ COMMANDS = {
     "extract": "annrl.symbolic.cli",
     "car": "annrl.envs.cli",
     "rl": "annrl.agents.cli",
+    "sweep": "annrl.sweep.cli",
 }
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.backend import is_numpy, to_numpy
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
@@ -154,11 +155,14 @@ def correct(config: XorConfig, prediction: Any) -> Any:
 
 
 def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress: bool = False,
-          checkpointer: Checkpointer | None = None) -> XorResult:
+          checkpointer: Checkpointer | None = None, backend: str = "numpy", device: str | None = None) -> XorResult:
     """Train ``config.seeds`` XOR networks at once and explain every failure.
 
     With a ``checkpointer`` (``--out``, ``--checkpoint-every``, ``--resume``) the run saves its
     state as it goes and resumes from it, ending bit for bit as an uninterrupted run.
+    ``backend="torch"`` with ``device="cpu"`` or ``"cuda"`` trains on PyTorch tensors (the same
+    numbers as NumPy in float64); the weights are drawn with NumPy first, so a seed means the same
+    networks on every backend.
     """
     # the loss history dominates memory: (epochs, P) for the run, and again for the extension
     history = array_nbytes((config.epochs * (1 + config.extend), config.seeds))
@@ -166,14 +170,18 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     checkpointer = checkpointer or Checkpointer(None, asdict(config))
     net = build_network(config, rng)
-    trainer = Trainer(net, X, Y, loss=config.loss, optimizer=make_optimizer(config))
+    inputs, targets = X, Y
+    if backend != "numpy":
+        net.to(backend, device)
+        inputs, targets = net.asarray(X), net.asarray(Y)
+    trainer = Trainer(net, inputs, targets, loss=config.loss, optimizer=make_optimizer(config))
     solved_epoch = np.full(config.seeds, -1)
     restored = checkpointer.restored_state("main")
     if restored is not None:
         solved_epoch[...] = restored[0]["solved_epoch"]
 
     def record_first_solve(state) -> None:
-        now = correct(config, np.asarray(state.prediction)) & (solved_epoch < 0)
+        now = correct(config, to_numpy(state.prediction)) & (solved_epoch < 0)
         solved_epoch[now] = state.epoch
 
     def lab_state():
@@ -184,11 +192,14 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
                               progress=progress)
     wall = time.perf_counter() - start
     history = trainer.history()
-    solved = correct(config, net.predict(X))
+    solved = correct(config, to_numpy(net.predict(X)))
     solved_epoch[solved & (solved_epoch < 0)] = config.epochs  # solved by the very last update
     kinds = classify_failures(config, net, history.loss, solved)
     escaped = train_failures_longer(config, net, solved, checkpointer, done)
     metrics = summarize(config, history.final_loss, solved, solved_epoch, kinds, escaped, wall)
+    if backend != "numpy":
+        metrics["timing"]["backend"] = f"{backend}:{net.flat_.device}"
+        net.to("numpy")  # figures and the model file read NumPy arrays
     return XorResult(config, net, history.loss, solved, solved_epoch, kinds, escaped, metrics)
 
 
@@ -199,7 +210,7 @@ def classify_failures(config: XorConfig, net: Network, loss: np.ndarray, solved:
     """
     tail = max(1, len(loss) // 10)
     drop = (loss[-tail - 1] - loss[-1]) / np.maximum(np.abs(loss[-tail - 1]), 1e-12) if len(loss) > 1 else 0 * solved
-    out = np.asarray(net.predict(X))[:, :, 0]
+    out = to_numpy(net.predict(X))[:, :, 0]
     if config.loss == "bce":
         out = 1.0 / (1.0 + np.exp(-out))
     constant = out.max(axis=1) - out.min(axis=1) < PLATEAU_SPREAD
@@ -223,15 +234,17 @@ def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray, c
     failed = np.flatnonzero(~solved)
     if len(failed) == 0 or config.extend == 0:
         return escaped
-    longer = Trainer(net.select(failed), X, Y, loss=config.loss, optimizer=make_optimizer(config))
+    failures = net.select(failed)
+    inputs, targets = (X, Y) if is_numpy(failures.xp) else (failures.asarray(X), failures.asarray(Y))
+    longer = Trainer(failures, inputs, targets, loss=config.loss, optimizer=make_optimizer(config))
     checkpointer.train(longer, config.epochs * config.extend, phase="extend", step_offset=config.epochs, done=done)
-    escaped[failed] = correct(config, longer.net.predict(X))
+    escaped[failed] = correct(config, to_numpy(longer.net.predict(X)))
     return escaped
 
 
 def _saturated_hidden_unit(net: Network) -> np.ndarray:
     """``(P,)`` True where some hidden unit has a vanishing slope on all four inputs."""
-    a = np.asarray(net.layer_outputs(X)[1])  # hidden activations (P, 4, H)
+    a = to_numpy(net.layer_outputs(X)[1])  # hidden activations (P, 4, H)
     slope = a * (1.0 - a) if net.layers[1].activation.name == "sigmoid" else 1.0 - a * a
     return (slope.max(axis=1) < SATURATED_SLOPE).any(axis=1)
 

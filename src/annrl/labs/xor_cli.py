@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.backend import check_device
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
@@ -49,6 +50,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--extend", type=int, default=defaults.extend,
                         help="train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
     parser.add_argument("--compare", action="store_true", help="run the built-in grid of recipes and print a table")
+    parser.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
+                        help="array library the engine runs on (torch: pip install 'annrl[torch]')")
+    parser.add_argument("--device", default=None, help="torch device: cpu (default) or cuda, cuda:1, ...")
     add_output_options(parser, "runs/xor")
     add_checkpoint_options(parser)
     parser.add_argument("--no-figures", action="store_true", help="write metrics.json and the model only")
@@ -62,6 +66,7 @@ def config_from_args(args: argparse.Namespace) -> XorConfig:
 
 def run(args: argparse.Namespace) -> int:
     check_cli(XOR_TABLE, args)
+    device = check_device(args.backend, args.device)
     config = config_from_args(args)
     out = Path(args.out)
     if args.compare:
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with graceful_stop() as stop:
         checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
-        result = train(config, progress=not args.json, checkpointer=checkpointer)
+        result = train(config, progress=not args.json, checkpointer=checkpointer, backend=args.backend,
+                       device=device)
     write_metrics(out, result.metrics)
     save_network(out / "model.safetensors", result.net, {"lab": "xor", "config": asdict(config)})
     if not args.no_figures:

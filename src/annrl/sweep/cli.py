@@ -1,0 +1,52 @@
+"""``annrl sweep CONFIG.yaml``: a grid or random search over any command's options and seeds.
+
+    annrl sweep xor_grid.yaml --out runs/xor-grid                 # in this process
+    annrl sweep xor_grid.yaml --out runs/xor-grid --ray local     # a local Ray, one worker per core
+    annrl sweep xor_grid.yaml --out runs/xor-grid --ray HOST:6379 # a Ray cluster
+
+Run it again with the same --out to resume: finished runs are skipped, failed ones retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from annrl.clikit import add_output_options, positive_int, show
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="grid or random search over any command's options and seeds (in-process or on Ray)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="the sweep file (YAML): command, grid/random, options, seeds, ...")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="local|ADDRESS",
+                        help="run on Ray: 'local' starts one on this machine, ADDRESS joins a cluster")
+    parser.add_argument("--num-cpus", type=positive_int, default=None,
+                        help="CPUs of the local Ray (default: all cores)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_output_options(parser, "runs/sweep")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annrl.sweep.config import load_sweep
+    from annrl.sweep.sweep import run_sweep
+    from annrl.sweep.table import label
+
+    config = load_sweep(args.config)
+    result = run_sweep(config, Path(args.out), ray=args.ray, num_cpus=args.num_cpus,
+                       progress=not (args.json or args.no_progress))
+    m = result.metrics
+    rows = [("command", m["command"]), ("runs", m["runs"]), ("finished", m["done"]),
+            ("failed", len(m["failed"])), ("skipped (finished before)", m["timing"]["runs_skipped_as_finished"]),
+            ("wall s", m["timing"]["wall_s"])]
+    for failure in m["failed"][:5]:
+        rows.append((f"failed {failure['id']}", failure["error"]))
+    for i, best in enumerate(m["best"][:5], 1):
+        rows.append((f"best {i}", f"{label(best['params'])}: {m['metric']} {best['mean']:.4g} "
+                                  f"(+- {best['std']:.2g}, {best['runs']} runs)"))
+    rows.append(("table", str(Path(args.out) / "results.csv")))
+    show(args, m, f"annrl sweep {args.config}", rows)
+    return 0

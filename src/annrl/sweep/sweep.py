@@ -1,0 +1,142 @@
+"""``run_sweep``: plan the runs, skip the finished ones, run the rest, collect one table.
+
+Layout of the sweep's folder::
+
+    OUT/sweep.json            the checked sweep file and every run's argv (a resume must match it)
+    OUT/runs/run-00007/       each run's own --out: metrics.json, then run.json (status, attempts)
+    OUT/results.csv           one row per run, failed ones included
+    OUT/results.parquet
+    OUT/best_settings.png     the best settings by the sweep's metric
+    OUT/metrics.json          the summary: counts, failed runs with their errors, the best settings
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annrl.errors import InputError
+from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig
+from annrl.sweep.plan import plan
+from annrl.sweep.runner import is_finished, record, run_in_process, run_on_ray
+from annrl.sweep.table import best_figure, collect, rank_settings, write_tables
+
+PLAN_FILE = "sweep.json"
+TOP_SETTINGS = 10
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: one row per run, the ranked settings and the summary metrics."""
+
+    runs: list[Run]
+    rows: list[dict[str, Any]]
+    ranked: list[dict[str, Any]]
+    metrics: dict[str, Any]
+
+
+def _check_plan(folder: Path, config: SweepConfig, runs: list[Run]) -> None:
+    """Write ``sweep.json``, or check that the one already there describes the same runs."""
+    from annrl.io import atomic_write
+
+    content = {"config": config.to_dict(), "runs": [run.argv for run in runs]}
+    path = folder / PLAN_FILE
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        if old.get("runs") != content["runs"]:
+            raise InputError(f"{folder} holds another sweep (its {PLAN_FILE} lists other runs): "
+                             "use another --out, or delete that folder to start over", field="--out")
+    atomic_write(path, (json.dumps(content, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def metric_of(config: SweepConfig) -> tuple[str | None, str]:
+    if config.metric is not None:
+        return config.metric, config.mode
+    return DEFAULT_METRICS.get(config.command, (None, config.mode))
+
+
+def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, num_cpus: int | None = None,
+              progress: bool = False) -> SweepResult:
+    """Run every run of ``config`` not yet finished in ``out``; in-process, or on Ray (``"local"`` or an address).
+
+    Returns the :class:`SweepResult`; the table, figure and summary are written to ``out``.
+    """
+    folder = Path(out)
+    runs = plan(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    _check_plan(folder, config, runs)
+    pending = [run for run in runs if not is_finished(folder, run)]
+    bar = _progress(len(pending), progress)
+
+    def done(run: Run, outcome) -> None:
+        record(folder, run, outcome)
+        bar(outcome.status)
+
+    start = time.perf_counter()
+    if ray is None:
+        run_in_process(pending, folder, config.retries, done)
+    else:
+        from annrl.sweep.runner import connect_ray
+
+        started = connect_ray(ray, num_cpus)
+        try:
+            run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
+        finally:
+            if started:
+                import ray as ray_module
+
+                ray_module.shutdown()
+    wall = time.perf_counter() - start
+    bar(None)
+    return summarize(config, folder, runs, len(runs) - len(pending), wall, ray)
+
+
+def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, wall: float,
+              ray: str | None) -> SweepResult:
+    """Collect the table, rank the settings, draw the figure, write the summary metrics.json."""
+    from annrl.io import RunDir
+
+    rows = collect(folder, runs)
+    write_tables(rows, folder)
+    metric, mode = metric_of(config)
+    ranked = rank_settings(rows, metric, mode) if metric else []
+    if ranked:
+        best_figure(ranked, metric, mode, folder / "best_settings.png")
+    failed = [{k: row[k] for k in ("id", "error", "attempts", "seed")} | {"argv": run.argv}
+              for row, run in zip(rows, runs, strict=True) if row["status"] != "done"]
+    metrics = {
+        "command": config.command,
+        "runs": len(runs),
+        "done": sum(row["status"] == "done" for row in rows),
+        "failed": failed,
+        "metric": metric,
+        "mode": mode,
+        "best": ranked[:TOP_SETTINGS],
+        "timing": {"wall_s": round(wall, 3), "runs_skipped_as_finished": skipped, "ray": ray},
+    }
+    RunDir(folder).write_metrics(metrics)
+    return SweepResult(runs, rows, ranked, metrics)
+
+
+def _progress(total: int, enabled: bool):
+    """A callable advancing a rich progress bar by one finished run; ``None`` closes it."""
+    if not enabled or total == 0:
+        return lambda status: None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("sweep", total=total)
+    bar.start()
+    failed = [0]
+
+    def advance(status: str | None) -> None:
+        if status is None:
+            bar.stop()
+            return
+        failed[0] += status != "done"
+        bar.update(task, advance=1, description=f"sweep ({failed[0]} failed)" if failed[0] else "sweep")
+
+    return advance
