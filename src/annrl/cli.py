@@ -27,6 +27,7 @@ COMMANDS = {
     "car": "annrl.envs.cli",
     "rl": "annrl.agents.cli",
     "sweep": "annrl.sweep.cli",
+    "zoo": "annrl.zoo.cli",
 }
 
 

@@ -70,6 +70,7 @@ STEPS: list[tuple[str, str]] = [
     ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
     ("Memory", "annrl.labs.memory_cli:memory_step"),
     ("Adaptive networks", "annrl.labs.adapt_cli:demo_step"),
+    ("The zoo", "annrl.zoo.cli:demo_step"),
     ("Agents", "annrl.demo:agents_step"),
 ]
 

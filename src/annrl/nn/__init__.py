@@ -10,6 +10,7 @@
 """
 
 from annrl.nn.activations import ACTIVATIONS, Activation, get_activation
+from annrl.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from annrl.nn.fit import EpochState, History, Trainer, fit
 from annrl.nn.gradcheck import GradCheck, gradcheck
 from annrl.nn.init import INITS, He, Init, Normal, TorchDefault, Uniform, Xavier, get_init
@@ -18,13 +19,14 @@ from annrl.nn.losses import LOSSES, MSE, BCEWithLogits, Huber, Loss, SoftmaxCros
 from annrl.nn.model import MLP, Network
 from annrl.nn.optim import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
 from annrl.nn.params import ParameterLayout, ParamSpec
-from annrl.nn.recurrent import GRU, ElmanRNN, PerStep, TakeLast
+from annrl.nn.recurrent import GRU, LSTM, ElmanRNN, PerStep, TakeLast
 from annrl.nn.torch_bridge import from_torch, to_torch
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "ActivationLayer", "Adam", "BCEWithLogits", "Dense", "ElmanRNN", "EpochState", "GRU",
-    "GradCheck", "He", "History", "Huber", "INITS", "Init", "LOSSES", "Layer", "Loss", "MLP", "MSE", "Network",
-    "Normal", "OPTIMIZERS", "Optimizer", "ParamSpec", "ParameterLayout", "PerStep", "RMSprop", "SGD",
-    "SoftmaxCrossEntropy", "TakeLast", "TorchDefault", "Trainer", "Uniform", "Xavier", "fit", "from_torch",
-    "get_activation", "get_init", "get_loss", "get_optimizer", "gradcheck", "to_torch",
+    "ACTIVATIONS", "Activation", "ActivationLayer", "Adam", "AvgPool2D", "BCEWithLogits", "Conv2D", "Dense",
+    "ElmanRNN", "EpochState", "Flatten", "GRU", "GradCheck", "He", "History", "Huber", "INITS", "Init", "LOSSES",
+    "LSTM", "Layer", "Loss", "MLP", "MSE", "MaxPool2D", "Network", "Normal", "OPTIMIZERS", "Optimizer", "ParamSpec",
+    "ParameterLayout", "PerStep", "RMSprop", "SGD", "SoftmaxCrossEntropy", "TakeLast", "TorchDefault", "Trainer",
+    "Uniform", "Xavier", "fit", "from_torch", "get_activation", "get_init", "get_loss", "get_optimizer", "gradcheck",
+    "to_torch",
 ]

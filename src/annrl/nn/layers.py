@@ -125,7 +125,14 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
         if "negative_slope" in spec:
             activation = type(activation)(float(spec["negative_slope"]))
         return ActivationLayer(activation)
-    from annrl.nn import recurrent  # recurrent layers build on this module
+    if kind == "Residual":
+        from annrl.nn.residual import Residual  # builds on this module
+
+        return Residual([layer_from_spec(s) for s in spec["layers"]])
+    from annrl.nn import conv, recurrent  # convolution and recurrent layers build on this module
+
+    if kind in conv.CONV_LAYERS:
+        return conv.layer_from_spec(spec)
 
     return recurrent.layer_from_spec(spec)
 

@@ -178,12 +178,13 @@ class Network:
         n_in = self.n_inputs
         shape = tuple(x.shape)
         # a sample is an (in,) vector, or a (T, in) sequence for a recurrent first layer
-        rank = next(getattr(layer, "sample_ndim", 1) for layer in self.layers if hasattr(layer, "n_in"))
+        first = next(layer for layer in self.layers if hasattr(layer, "n_in"))
+        rank = getattr(first, "sample_ndim", 1)
         if x.ndim == rank + 1 and shape[-1] == n_in:
             return x
         if x.ndim == rank + 2 and shape[0] == self.population and shape[-1] == n_in:
             return x
-        sample = "T, " * (rank - 1) + str(n_in)
+        sample = getattr(first, "sample_axes", "T, " * (rank - 1)) + str(n_in)  # images: "H, W, C"
         raise ValueError(
             f"input must have shape (N, {sample}) or ({self.population}, N, {sample}), got {shape}"
         )

@@ -1,4 +1,4 @@
-"""Recurrent layers over sequences: an Elman RNN and a GRU, with backpropagation through time.
+"""Recurrent layers over sequences: an Elman RNN, a GRU and an LSTM, with backpropagation through time.
 
 Shapes. A sequence layer reads ``x`` of shape ``(N, T, in)`` (shared by the ``P`` networks) or
 ``(P, N, T, in)`` (one set per network) and returns the whole hidden sequence ``(P, N, T, H)``:
@@ -9,8 +9,14 @@ that ``Network([GRU(3, 8), TakeLast(), Dense(8, 1)])`` maps sequences to one out
 
 Parameters are named as PyTorch's ``nn.RNN`` / ``nn.GRU`` (without the ``_l0`` suffix) and stored
 transposed, as annrl's dense weights are: ``weight_ih`` is ``(in, G H)``, ``weight_hh`` ``(H, G H)``,
-``bias_ih`` and ``bias_hh`` ``(1, G H)``, with ``G = 1`` for the Elman RNN and ``G = 3`` for the GRU,
-whose gate blocks come in PyTorch's order r, z, n. So ``weight_ih[p].T`` is ``weight_ih_l0``.
+``bias_ih`` and ``bias_hh`` ``(1, G H)``, with ``G = 1`` for the Elman RNN, ``G = 3`` for the GRU,
+whose gate blocks come in PyTorch's order r, z, n, and ``G = 4`` for the LSTM (i, f, g, o). So
+``weight_ih[p].T`` is ``weight_ih_l0``.
+
+Acting step by step. ``state = layer.step(params, x_t, state)`` advances one step from
+``layer.initial_state(params, N)``; the state is one array ``(P, N, S)`` (``S = H``, or ``2 H`` for the
+LSTM's hidden and cell state side by side), so an agent can store it or zero it at an episode's end
+without knowing the cell, and ``layer.output_of(state)`` is the ``(P, N, H)`` output at that step.
 
 Backward. Each ``backward`` runs the time loop in reverse: the error reaching ``h_t`` is the error of
 the output at step ``t`` plus the error sent back from step ``t + 1``; the weights are the same at
@@ -30,7 +36,7 @@ from annrl.nn.params import ParamSpec
 
 
 class _Recurrent(Layer):
-    """What the Elman RNN and the GRU share: sizes, parameter specs, input projections."""
+    """What the Elman RNN, the GRU and the LSTM share: sizes, parameter specs, input projections, state."""
 
     gates = 1
     #: a sample is a (T, in) sequence, not an (in,) vector (read by ``Network.check_input``)
@@ -85,11 +91,20 @@ class _Recurrent(Layer):
                 f"({population}, N, T, {self.n_in}), got {shape}"
             )
 
+    @property
+    def state_size(self) -> int:
+        """Numbers per sample in the state :meth:`step` carries (``H``; the LSTM's is ``2 H``)."""
+        return self.hidden
+
     def initial_state(self, params: dict[str, Any], n: int) -> Any:
-        """The zero state ``(P, N, H)`` every sequence starts from."""
+        """The zero state ``(P, N, state_size)`` every sequence starts from."""
         w = params["weight_hh"]
         xp = array_namespace(w)
-        return xp.zeros((w.shape[0], n, self.hidden), dtype=w.dtype, device=w.device)
+        return xp.zeros((w.shape[0], n, self.state_size), dtype=w.dtype, device=w.device)
+
+    def output_of(self, state: Any) -> Any:
+        """The layer's output ``(P, N, H)`` at a step, from the state :meth:`step` returned."""
+        return state
 
 
 class ElmanRNN(_Recurrent):
@@ -258,6 +273,112 @@ class GRU(_Recurrent):
         return f"GRU({self.n_in} -> {self.hidden})"
 
 
+class LSTM(_Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers et al., 2000),
+    PyTorch's ``nn.LSTM`` equations::
+
+        i_t = sigmoid(x_t W_ii + b_ii + h_{t-1} W_hi + b_hi)          input gate
+        f_t = sigmoid(x_t W_if + b_if + h_{t-1} W_hf + b_hf)          forget gate
+        g_t = tanh(x_t W_ig + b_ig + h_{t-1} W_hg + b_hg)             candidate
+        o_t = sigmoid(x_t W_io + b_io + h_{t-1} W_ho + b_ho)          output gate
+        c_t = f_t * c_{t-1} + i_t * g_t                               cell (the memory)
+        h_t = o_t * tanh(c_t)                                         output
+
+    Parameters
+    ----------
+    n_in : int
+        Features per step.
+    hidden : int
+        Units ``H`` (sizes of both the output ``h`` and the cell ``c``).
+
+    Notes
+    -----
+    Input ``(N, T, in)`` or ``(P, N, T, in)``; output the sequence of ``h``, ``(P, N, T, H)``. Parameters:
+    ``weight_ih (in, 4H)``, ``weight_hh (H, 4H)``, ``bias_ih (1, 4H)``, ``bias_hh (1, 4H)``, column blocks
+    i, f, g, o (PyTorch's order). The cell is updated by addition, ``c_t = f c_{t-1} + ...``: with
+    ``f`` near 1 its error flows back through time multiplied only by ``f``, which is what lets an
+    LSTM learn dependencies over long delays. :meth:`step` carries ``[h, c]`` as one ``(P, N, 2H)`` array.
+
+    Examples
+    --------
+    >>> from annrl.nn import Dense, Network
+    >>> net = Network([LSTM(2, 8), TakeLast(), Dense(8, 1)], init="torch", seed=0)
+    >>> net.layout.specs["0.weight_hh"].shape
+    (8, 32)
+    """
+
+    gates = 4
+
+    @property
+    def state_size(self) -> int:
+        return 2 * self.hidden
+
+    def output_of(self, state: Any) -> Any:
+        return state[..., : self.hidden]
+
+    def _cell(self, xp: Any, pre: Any, c: Any) -> tuple[Any, ...]:
+        """One step from the gate pre-activations ``pre`` ``(P, N, 4H)`` and the cell ``c``."""
+        H = self.hidden
+        gates = _sigmoid(xp, pre)  # i, f and o (the g block's sigmoid is not used)
+        g = xp.tanh(pre[..., 2 * H : 3 * H])
+        c_new = gates[..., H : 2 * H] * c + gates[..., :H] * g
+        tanh_c = xp.tanh(c_new)
+        return gates[..., 3 * H :] * tanh_c, c_new, gates, g, tanh_c
+
+    def forward(self, params, x):
+        xp = array_namespace(params["weight_hh"])
+        w_hh, b_hh = params["weight_hh"], params["bias_hh"]
+        gi = self._input_projection(params, x)
+        zeros = self.initial_state(params, gi.shape[1])
+        h, c = zeros[..., : self.hidden], zeros[..., self.hidden :]
+        states, caches = [h], []
+        for t in range(gi.shape[2]):
+            c_previous = c
+            h, c, gates, g, tanh_c = self._cell(xp, gi[:, :, t, :] + xp.matmul(h, w_hh) + b_hh, c)
+            states.append(h)
+            caches.append((gates, g, c_previous, tanh_c))
+        return xp.stack(states[1:], axis=2), (x, states, caches)
+
+    def backward(self, params, grad_y, cache, input_grad=True):
+        x, states, caches = cache
+        xp = array_namespace(grad_y)
+        w_hh, H = params["weight_hh"], self.hidden
+        grad_gi, grad_h, grad_c = xp.zeros((*grad_y.shape[:3], 4 * H), dtype=grad_y.dtype,
+                                           device=grad_y.device), None, None
+        for t in range(grad_y.shape[2] - 1, -1, -1):
+            gates, g, c_previous, tanh_c = caches[t]
+            i, f, o = gates[..., :H], gates[..., H : 2 * H], gates[..., 3 * H :]
+            grad_ht = grad_y[:, :, t, :] if grad_h is None else grad_y[:, :, t, :] + grad_h
+            # error at c_t: through h_t = o tanh(c_t), plus what c_{t+1} = f c_t + ... sent back
+            grad_ct = grad_ht * o * (1.0 - tanh_c * tanh_c)
+            grad_ct = grad_ct if grad_c is None else grad_ct + grad_c
+            grad_a = xp.concat([grad_ct * g * (i - i * i),  # to each gate's pre-activation:
+                                grad_ct * c_previous * (f - f * f),  # sigmoid' = s (1 - s), tanh' = 1 - g^2
+                                grad_ct * i * (1.0 - g * g),
+                                grad_ht * tanh_c * (o - o * o)], axis=-1)
+            grad_gi[:, :, t, :] = grad_a
+            grad_h, grad_c = xp.matmul(grad_a, w_hh.mT), grad_ct * f
+        grad_x, grads = self._input_gradients(params, x, grad_gi, input_grad)
+        grads["weight_hh"] = _sum_over_steps(xp, states, grad_gi)
+        grads["bias_hh"] = grads["bias_ih"] * 1.0  # both biases are added to the same sum
+        return grad_x, grads
+
+    def step(self, params: dict[str, Any], x_t: Any, state: Any) -> Any:
+        """One step forward only: x_t ``(P, N, in)`` or ``(N, in)``, state ``[h, c]`` ``(P, N, 2H)`` -> the next."""
+        xp = array_namespace(params["weight_hh"])
+        H = self.hidden
+        h, c = state[..., :H], state[..., H:]
+        pre = xp.matmul(x_t, params["weight_ih"]) + params["bias_ih"] + xp.matmul(h, params["weight_hh"])
+        h, c = self._cell(xp, pre + params["bias_hh"], c)[:2]
+        return xp.concat([h, c], axis=-1)
+
+    def spec(self):
+        return {"type": "LSTM", "n_in": self.n_in, "hidden": self.hidden}
+
+    def __repr__(self):
+        return f"LSTM({self.n_in} -> {self.hidden})"
+
+
 def _sum_over_steps(xp: Any, states: list[Any], grad: Any) -> Any:
     """``sum_t h_{t-1}^T grad_t`` over samples and steps: states ``[h_0 .. h_T]`` each ``(P, N, H)``,
     grad ``(P, N, T, G)`` -> ``(P, H, G)``, as one matrix product."""
@@ -349,9 +470,12 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
         return ElmanRNN(int(spec["n_in"]), int(spec["hidden"]), spec.get("activation", "tanh"))
     if kind == "GRU":
         return GRU(int(spec["n_in"]), int(spec["hidden"]))
+    if kind == "LSTM":
+        return LSTM(int(spec["n_in"]), int(spec["hidden"]))
     if kind == "TakeLast":
         return TakeLast()
     if kind == "PerStep":
         return PerStep(layers.layer_from_spec(spec["layer"]))
-    known = ["Activation", "Dense", "ElmanRNN", "GRU", "PerStep", "TakeLast"]
+    known = ["Activation", "AvgPool2D", "Conv2D", "Dense", "ElmanRNN", "Flatten", "GRU", "LSTM", "MaxPool2D",
+             "PerStep", "TakeLast"]
     raise ValueError(f"layer type must be one of {known}, got {kind!r}")
