@@ -1,21 +1,34 @@
 """Steps per second of the car environment, beside Gymnasium's CartPole measured in the same run.
 
     python benchmarks/car_env.py                  # the issue's setting: 1024 cars, 5 rays, s_bends
+    python benchmarks/car_env.py --baseline ffe2b63   # also an earlier commit's env, in the same run
     python benchmarks/car_env.py --cars 4096 --seconds 3
 
 Targets (issue #3): the vectorised env with 1024 cars and 5 rays on the S-bends track steps at
 least 1e6 car-steps/s on 2 cores; one car through ``gymnasium.make`` at least 3e4 steps/s.
 Every figure is the median of ``--repeats`` timed runs of ``--seconds`` each (wall clock), and
-the best run is shown too: this machine is shared, so the load average is printed alongside.
+the best run is shown too: this machine is shared, so the load average is printed alongside, and
+so are the steps per CPU second, which other processes disturb less.
+
+``--baseline REF`` extracts ``src/`` of a git commit into a temporary folder (``git archive``; the
+working tree is not touched) and runs the car measurements again in a subprocess importing that
+code, so the old and new implementations are timed on the same machine minutes apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -75,6 +88,35 @@ def single_stepper(env_id: str, seed: int, **kwargs):
     return step, env
 
 
+SINGLE = "CarTrack-v0, gymnasium.make, 1 car"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def car_rows(args) -> list[tuple[str, int, dict[str, float]]]:
+    """(label, cars per step, rates) for one car through gymnasium.make and the vectorised env."""
+    single_step, _ = single_stepper("annrl/CarTrack-v0", args.seed, track=args.track)
+    rows = [(SINGLE, 1, rate(single_step, 1, args.seconds, args.repeats))]
+    for threads in (1, 2):
+        step, env = vector_stepper(args.cars, args.track, threads, args.seed)
+        label = f"CarTrackVecEnv, {args.cars} cars, {threads} thread{'s' if threads > 1 else ''}"
+        rows.append((label, args.cars, rate(step, args.cars, args.seconds, args.repeats)))
+        env.close()
+    return rows
+
+
+def baseline_rows(ref: str, argv: list[str]) -> list[tuple[str, int, dict[str, float]]]:
+    """:func:`car_rows` of the code at git commit ``ref``, measured in a subprocess."""
+    archive = subprocess.run(["git", "archive", ref, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src")}
+        done = subprocess.run([sys.executable, __file__, *argv, "--car-only"], env=env, capture_output=True,
+                              text=True, check=True)
+    rows = json.loads(done.stdout.splitlines()[-1])
+    return [(f"{label} @ {ref}", cars, r) for label, cars, r in rows]
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cars", type=int, default=1024, help="cars in the vectorised env.")
@@ -82,18 +124,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one timed run.")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median reported).")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resets and the random actions.")
+    parser.add_argument("--baseline", metavar="REF", help="also time the car env of this git commit (e.g. HEAD~1).")
+    parser.add_argument("--car-only", action="store_true", help=argparse.SUPPRESS)  # the baseline's subprocess
     args = parser.parse_args(argv)
+    if args.car_only:
+        print(json.dumps(car_rows(args)))
+        return {}
 
     rows = []
     cartpole = rate(single_stepper("CartPole-v1", args.seed)[0], 1, args.seconds, args.repeats)
     rows.append(("CartPole-v1, gymnasium.make (reference)", 1, cartpole))
-    single_step, _ = single_stepper("annrl/CarTrack-v0", args.seed, track=args.track)
-    rows.append(("CarTrack-v0, gymnasium.make, 1 car", 1, rate(single_step, 1, args.seconds, args.repeats)))
-    for threads in (1, 2):
-        step, env = vector_stepper(args.cars, args.track, threads, args.seed)
-        label = f"CarTrackVecEnv, {args.cars} cars, {threads} thread{'s' if threads > 1 else ''}"
-        rows.append((label, args.cars, rate(step, args.cars, args.seconds, args.repeats)))
-        env.close()
+    rows += car_rows(args)
+    if args.baseline:
+        forwarded = ["--cars", str(args.cars), "--track", args.track, "--seconds", str(args.seconds),
+                     "--repeats", str(args.repeats), "--seed", str(args.seed)]
+        rows += baseline_rows(args.baseline, forwarded)
 
     table = Table(title=f"car env steps/s on {args.track} (5 rays), median of {args.repeats} x {args.seconds:g} s")
     for column in ("environment", "steps/s", "best", "x CartPole", "steps per CPU s", "wall per step"):
@@ -108,14 +153,19 @@ def main(argv: list[str] | None = None) -> dict:
     load = os.getloadavg()
     console.print(f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
                   f"gymnasium {gym.__version__}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    vec = max(v["median"] for k, v in results.items() if k.startswith("CarTrackVecEnv"))
-    single = results["CarTrack-v0, gymnasium.make, 1 car"]["median"]
+    vec = max(v["median"] for k, v in results.items() if k.startswith("CarTrackVecEnv") and " @ " not in k)
+    single = results[SINGLE]["median"]
     scale = REFERENCE_CARTPOLE / cartpole["median"]
     console.print(
         f"targets: vectorised {vec:,.0f} car-steps/s (>= 1e6: {'met' if vec >= 1e6 else 'missed'}), "
         f"single car {single:,.0f} steps/s (>= 3e4: {'met' if single >= 3e4 else 'missed'}); "
         f"scaled to CartPole at {REFERENCE_CARTPOLE:,.0f} steps/s: {vec * scale:,.0f} and {single * scale:,.0f}"
     )
+    if args.baseline:
+        old = {k.removesuffix(f" @ {args.baseline}"): v for k, v in results.items() if " @ " in k}
+        gains = ", ".join(f"{k}: {results[k]['median'] / v['median']:.2f}x wall, "
+                          f"{results[k]['per_cpu_second'] / v['per_cpu_second']:.2f}x CPU" for k, v in old.items())
+        console.print(f"speed-up over {args.baseline}: {gains}")
     return results
 
 

@@ -24,11 +24,13 @@ from annrl.envs.tracks import Track
 RENDER_FPS = 20  # = 1 / dt with the default settings
 
 
-def _spaces(settings: CarSettings, continuous: bool) -> tuple[spaces.Space, spaces.Box]:
+def _spaces(settings: CarSettings, continuous: bool, n_extra: int = 0) -> tuple[spaces.Space, spaces.Box]:
     if continuous:
+        if n_extra:
+            raise ValueError("extra_actions are discrete actions; they need continuous=False")
         action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     else:
-        action_space = spaces.Discrete(len(ACTION_NAMES))
+        action_space = spaces.Discrete(len(ACTION_NAMES) + n_extra)
     observation_space = spaces.Box(0.0, 1.0, shape=(settings.n_rays + 1,), dtype=np.float32)
     return action_space, observation_space
 
@@ -37,7 +39,82 @@ def _settings(settings: CarSettings | None, overrides: dict[str, Any]) -> CarSet
     return (settings or CarSettings()).updated(**overrides) if overrides else (settings or CarSettings())
 
 
-class CarTrackEnv(gym.Env[np.ndarray, np.ndarray | int]):
+RESET_OPTIONS = ("settings", "track", "enable_actions", "disable_actions")
+
+
+class _MidRunChanges:
+    """What both environments can change between steps: settings, track, extra actions.
+
+    Gymnasium's wrappers hide these methods; reach them through ``env.unwrapped`` (or use
+    :class:`annrl.envs.nonstationary.NonStationary`, which calls them on a schedule).
+    """
+
+    sim: CarSimulator
+    settings: CarSettings
+    _renderer: Any
+
+    def set_settings(self, **changes: Any) -> CarSettings:
+        """Change physical or episode settings now; the next step uses them.
+
+        Every change is checked by the :class:`CarSettings` table (a bad value raises
+        ``ValueError`` and changes nothing) and derived constants (steering gain, ray
+        directions, checkpoint spacing) are recomputed. The cars keep their positions and
+        speeds; a speed above a lowered ``max_speed`` is capped on the next step. ``n_rays``
+        cannot change (it fixes the observation space).
+
+        >>> env = CarTrackEnv("oval")
+        >>> env.set_settings(grip=4.0, max_speed=15.0).grip
+        4.0
+
+        Returns
+        -------
+        CarSettings
+            The settings now in force.
+        """
+        settings = self.settings.updated(**changes)
+        self.sim.set_settings(settings)
+        self.settings = settings
+        return settings
+
+    def set_track(self, track: str | Track) -> None:
+        """Move to another track; a running episode restarts on it (call ``reset`` next)."""
+        self.sim.set_track(track)
+        self._renderer = None
+
+    def enable_actions(self, names: str | list[str], enabled: bool = True) -> None:
+        """Make extra discrete actions (``extra_actions=`` at construction) work, or no-ops again."""
+        self.sim.enable_actions(names, enabled)
+
+    @property
+    def action_mask(self) -> np.ndarray:
+        """Which discrete actions do something now, bool ``(n_actions,)``; extra ones start False."""
+        return self.sim.action_mask.copy()
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return self.sim.action_names
+
+    def _apply_options(self, options: dict[str, Any] | None, allowed: tuple[str, ...] = RESET_OPTIONS) -> None:
+        """``reset(options=...)``: settings, track and actions change before the cars restart."""
+        if not options:
+            return
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; known: {list(allowed)}")
+        if "track" in options:
+            self.set_track(options["track"])
+        if "settings" in options:
+            if not isinstance(options["settings"], dict):
+                raise ValueError(f"options['settings'] must be a dict of CarSettings fields, "
+                                 f"got {options['settings']!r}")
+            self.set_settings(**options["settings"])
+        if "enable_actions" in options:
+            self.enable_actions(options["enable_actions"], True)
+        if "disable_actions" in options:
+            self.enable_actions(options["disable_actions"], False)
+
+
+class CarTrackEnv(_MidRunChanges, gym.Env[np.ndarray, np.ndarray | int]):
     """
     ## Description
 
@@ -141,15 +218,17 @@ class CarTrackEnv(gym.Env[np.ndarray, np.ndarray | int]):
         continuous: bool = False,
         render_mode: str | None = None,
         settings: CarSettings | None = None,
+        extra_actions: tuple[str, ...] = (),
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.settings = _settings(settings, overrides)
-        self.sim = CarSimulator(track, 1, self.settings, continuous=continuous, autoreset_mode=AutoresetMode.DISABLED)
+        self.action_space, self.observation_space = _spaces(self.settings, continuous, len(extra_actions))
+        self.sim = CarSimulator(track, 1, self.settings, continuous=continuous, autoreset_mode=AutoresetMode.DISABLED,
+                                extra_actions=tuple(extra_actions))
         self.continuous = continuous
         self.render_mode = render_mode
-        self.action_space, self.observation_space = _spaces(self.settings, continuous)
         self._ended: bool | None = None  # None until reset; True once the episode is over
         self._renderer = None
 
@@ -158,7 +237,10 @@ class CarTrackEnv(gym.Env[np.ndarray, np.ndarray | int]):
         return self.sim.track
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode; ``options`` may change things first (see :data:`RESET_OPTIONS`):
+        ``{"settings": {"grip": 4.0}, "track": "s_bends", "enable_actions": ["hard_brake"]}``."""
         super().reset(seed=seed)
+        self._apply_options(options)
         obs, info = self.sim.reset([self.np_random])
         self._ended = False
         return obs[0], _scalar_info(info)
@@ -171,6 +253,10 @@ class CarTrackEnv(gym.Env[np.ndarray, np.ndarray | int]):
                 "You are calling 'step()' even though this environment has already returned terminated = True "
                 "or truncated = True. You should always call 'reset()' once you receive it."
             )
+        if self.sim.one_car is not None and self.sim.one_car.applies():  # Python floats: see annrl.envs.fast_single
+            obs, reward, terminated, truncated, info = self.sim.one_car.step_one(action)
+            self._ended = terminated or truncated
+            return obs, reward, terminated, truncated, info
         actions = np.asarray(action, dtype=np.float64)[None] if self.continuous else np.array([int(action)])
         obs, reward, terminated, truncated, info = self.sim.step(actions)
         self._ended = bool(terminated[0] or truncated[0])
@@ -193,7 +279,7 @@ class CarTrackEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self.sim.close()
 
 
-class CarTrackVecEnv(VectorEnv):
+class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     """``num_envs`` cars on one track, stepped together: the vectorised :class:`CarTrackEnv`.
 
     Observations, rewards and flags are NumPy arrays with a leading ``num_envs`` axis; info
@@ -235,6 +321,7 @@ class CarTrackVecEnv(VectorEnv):
         render_mode: str | None = None,
         settings: CarSettings | None = None,
         max_episode_steps: int | None = None,
+        extra_actions: tuple[str, ...] = (),
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -247,14 +334,13 @@ class CarTrackVecEnv(VectorEnv):
         if max_episode_steps is not None:  # gymnasium.make_vec passes the registered limit
             overrides["max_episode_steps"] = max_episode_steps
         self.settings = _settings(settings, overrides)
-        self.sim = CarSimulator(
-            track, num_envs, self.settings, continuous=continuous, autoreset_mode=mode, num_threads=num_threads
-        )
+        self.single_action_space, self.single_observation_space = _spaces(self.settings, continuous, len(extra_actions))
+        self.sim = CarSimulator(track, num_envs, self.settings, continuous=continuous, autoreset_mode=mode,
+                                num_threads=num_threads, extra_actions=tuple(extra_actions))
         self.num_envs = self.sim.n
         self.continuous = continuous
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.single_action_space, self.single_observation_space = _spaces(self.settings, continuous)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)
@@ -272,9 +358,12 @@ class CarTrackVecEnv(VectorEnv):
         seed : int or list of int, optional
             Car ``k`` gets ``seed + k`` (or ``seed[k]``); None draws fresh entropy.
         options : dict, optional
-            ``{"reset_mask": bool array (num_envs,)}`` restarts only those cars.
+            ``{"reset_mask": bool array (num_envs,)}`` restarts only those cars; the keys of
+            :data:`RESET_OPTIONS` (settings, track, actions) change every car first, as for
+            :meth:`CarTrackEnv.reset` (a track switch restarts every car).
         """
         super().reset(seed=seed if isinstance(seed, int) else None)
+        self._apply_options({k: v for k, v in (options or {}).items() if k != "reset_mask"})
         mask = _reset_mask(options, self.num_envs)
         if seed is not None or not self.sim.rngs:
             seeds = _car_seeds(seed, self.num_envs)

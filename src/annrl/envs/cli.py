@@ -3,6 +3,8 @@
     annrl car drive --track oval --policy heuristic --episodes 3 --out runs/car
     annrl car tracks
     annrl car show s_bends --out s_bends.png
+    annrl car drive --grip-schedule 9,4 --every 300 --sensor-dropout 0.1 --out runs/car_ns
+    annrl car demo --out runs/car_demo        # the Unity "cars that learn to drive" demo
 """
 
 from __future__ import annotations
@@ -43,7 +45,27 @@ def register(subparsers: Any) -> None:
     drive.add_argument("--fps", type=int, default=25, help="frames per second of the animation.")
     drive.add_argument("--out", default="runs/car", help="folder for metrics.json and the animation.")
     drive.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
+    changes = drive.add_argument_group("a changing world (see docs/car.md)")
+    changes.add_argument("--grip-schedule", default=None, metavar="G1,G2,...",
+                         help="grip values (m/s^2) cycled every --every steps, e.g. 9,4.")
+    changes.add_argument("--speed-schedule", default=None, metavar="V1,V2,...",
+                         help="max_speed values (m/s) cycled every --every steps, e.g. 20,12.")
+    changes.add_argument("--every", type=int, default=500, help="steps between changes of the schedules.")
+    changes.add_argument("--sensor-dropout", type=float, default=0.0, help="probability a ray reads 0 each step.")
+    changes.add_argument("--sensor-noise", type=float, default=0.0, help="std of noise on each ray (max_range units).")
+    changes.add_argument("--steer-bias", type=float, default=0.0, help="added to every steering command, in [-1, 1].")
     drive.set_defaults(handler=drive_command)
+
+    demo = commands.add_parser("demo", help="recreate the Unity 'cars that learn to drive' demo (GIF + figure)")
+    demo.add_argument("--track", default="rounded_rectangle",
+                      help="shipped track name, a track JSON file or random:SEED.")
+    demo.add_argument("--generations", type=int, default=30, help="generations to evolve.")
+    demo.add_argument("--population", type=int, default=30, help="cars (networks) per generation.")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the first weights, the GA and the start pose.")
+    demo.add_argument("--animate", type=int, default=4, help="generations shown in the GIF, first to last (0: none).")
+    demo.add_argument("--out", default="runs/car_demo", help="folder for evolution.gif, fitness.png, metrics.json.")
+    demo.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
+    demo.set_defaults(handler=demo_command)
 
     tracks = commands.add_parser("tracks", help="list the shipped tracks")
     tracks.add_argument("--json", action="store_true", help="print the list as JSON instead of a table.")
@@ -64,11 +86,12 @@ def _help(parser: argparse.ArgumentParser) -> int:
 def drive_command(args: argparse.Namespace) -> int:
     """Play ``episodes`` rounds with ``cars`` cars and write ``metrics.json`` (+ an animation)."""
     try:
+        changes = _changes(args)
         metrics = drive(
             track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
             cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
             continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
-            frame_every=args.frame_every, max_frames=args.max_frames,
+            frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
         )
     except ValueError as err:
         print(f"annrl car drive: error: {err}", file=sys.stderr)
@@ -84,11 +107,13 @@ def drive_command(args: argparse.Namespace) -> int:
 def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | None = None, episodes: int = 3,
           cars: int = 1, seed: int = 0, laps: int = 3, max_steps: int = 3000, continuous: bool = False,
           out: str | Path = "runs/car", video: str | None = "episode.gif", fps: int = 25, frame_every: int = 4,
-          max_frames: int = 600) -> dict[str, Any]:
+          max_frames: int = 600, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Play episodes and write ``out/metrics.json``; returns the metrics.
 
     Every car plays one episode per round (a finished car waits, parked, for the others), so
-    ``episodes * cars`` episodes are played in all. The first round is animated.
+    ``episodes * cars`` episodes are played in all. The first round is animated. ``changes``
+    (see :func:`_changes`) holds fixed setting changes under ``"settings"`` and a
+    :class:`~annrl.envs.nonstationary.Schedule` (or None) under ``"schedule"``.
     """
     from annrl.envs.car_env import CarTrackVecEnv
     from annrl.envs.render import AnimationRecorder, TrackRenderer
@@ -102,8 +127,14 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         raise ValueError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
     if policy == "keyboard" and (cars != 1 or continuous):
         raise ValueError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
+    changes = changes or {}
     env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
-                         max_episode_steps=max_steps)
+                         max_episode_steps=max_steps, **changes.get("settings", {}))
+    stepper = env  # the schedule wrapper, when there is one, steps the same cars
+    if changes.get("schedule") is not None:
+        from annrl.envs.nonstationary import NonStationaryVec
+
+        stepper = NonStationaryVec(env, changes["schedule"])
     driver = _make_policy(policy, env, seed, checkpoint)
     out = Path(out)
     animate = bool(video) and video.lower() != "none"
@@ -114,13 +145,13 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     records = []
     try:
         for episode in range(episodes):
-            obs, info = env.reset(seed=seed + episode * cars)
+            obs, info = stepper.reset(seed=seed + episode * cars)
             total, done, steps = np.zeros(cars), np.zeros(cars, dtype=bool), 0
             try:
                 while not done.all():
                     if animate and episode == 0:
                         recorder.add(renderer.frame(env.sim) if recorder.wants_frame() else None)
-                    obs, reward, terminated, truncated, info = env.step(driver(obs))
+                    obs, reward, terminated, truncated, info = stepper.step(driver(obs))
                     total += reward
                     done |= terminated | truncated
                     steps += 1
@@ -143,6 +174,49 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The world's changes asked for on the command line: fixed settings and a schedule."""
+    from annrl.envs.nonstationary import Cycle, Schedule
+
+    if args.every < 1:
+        raise ValueError(f"--every must be >= 1, got {args.every}")
+    settings = {"sensor_dropout": args.sensor_dropout, "sensor_noise": args.sensor_noise,
+                "steer_bias": args.steer_bias}
+    cycles = []
+    for flag, name, text in (("--grip-schedule", "grip", args.grip_schedule),
+                             ("--speed-schedule", "max_speed", args.speed_schedule)):
+        if text:
+            try:
+                values = tuple(float(v) for v in text.split(","))
+            except ValueError:
+                raise ValueError(f"{flag} must be comma-separated numbers such as 9,4, got {text!r}") from None
+            cycles.append(Cycle(name, values, args.every))
+    return {"settings": settings, "schedule": Schedule(cycles=tuple(cycles)) if cycles else None}
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Evolve the Unity-style demo and write its GIF, figure and metrics."""
+    from annrl.envs.unity import UnityConfig, run_demo
+
+    try:
+        for flag, value, low in (("generations", args.generations, 1), ("population", args.population, 2),
+                                 ("animate", args.animate, 0)):
+            if value < low:
+                raise ValueError(f"--{flag} must be >= {low}, got {value}")
+        config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
+                             seed=args.seed)
+        metrics = run_demo(args.out, config, animate=args.animate)
+    except ValueError as err:
+        print(f"annrl car demo: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        _table(f"car demo: {config.population} cars on {config.track}",
+               {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))})
+    return 0
 
 
 def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from annrl.backend import array_namespace
+from annrl.backend import array_namespace, keep_freed_memory
 from annrl.envs import geometry, physics
+from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
 from annrl.envs.track_tables import build_tables
 from annrl.envs.tracks import Track, load_track
@@ -29,7 +30,12 @@ from annrl.envs.tracks import Track, load_track
 ACTION_NAMES = ("left", "right", "straight", "faster", "slower")
 # (steer, throttle) for each discrete action, in the order of ACTION_NAMES.
 DISCRETE_CONTROLS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-RAY_DTYPE = np.float32  # rays need no more precision than the float32 observations they fill
+NO_OP = 2  # "straight": what a not-yet-enabled extra action does
+# Discrete actions that can be added after the five above, disabled until enabled (see
+# ``CarSimulator.enable_actions``). A throttle below -1 brakes harder than "slower" can.
+EXTRA_CONTROLS = {"hard_brake": (0.0, -3.0)}
+# Rays in float64: the one-car path (annrl.envs.fast_single) then gives the batch's numbers to the last bit.
+RAY_DTYPE = np.float64
 MIN_CARS_PER_THREAD = 256  # below this, thread hand-offs cost more than they save
 
 
@@ -133,6 +139,7 @@ class CarSimulator:
         continuous: bool = False,
         autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
         num_threads: int = 1,
+        extra_actions: tuple[str, ...] = (),
     ):
         if isinstance(num_cars, bool) or not isinstance(num_cars, (int, np.integer)) or num_cars < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_cars!r}")
@@ -143,20 +150,19 @@ class CarSimulator:
         self.n = int(num_cars)
         self.continuous = bool(continuous)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
-        s = self.settings
-        self.tables = build_tables(self.track, max_range=s.max_range, reach=s.car_radius, max_step=s.max_speed * s.dt)
-        _check_start_clearance(self.track, s)
+        self._build_tables(self.settings)
         self.xp = np
-        self.tab = self._table_dict()
         self._set_parameters()
-        self.lap_length = self.tables.length
-        self.checkpoint_length = self.lap_length / s.n_checkpoints
+        self._set_actions(extra_actions)
+        self.noise_rng: np.random.Generator | None = None  # sensor noise and dropout draw from it
         self.state: CarState | None = None
         self.rngs: list[np.random.Generator] = []
         self.pending = np.zeros(self.n, dtype=bool)  # NEXT_STEP: reset at the next step
         self.parked = np.zeros(self.n, dtype=bool)  # DISABLED: finished, waiting for reset
         self.last_flags = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
         self.num_threads = num_threads
+        self.one_car = OneCar(self) if self.n == 1 else None  # one car steps on Python floats
+        keep_freed_memory()  # a step's temporaries of 100+ kB would otherwise page-fault afresh each time
         self._pool = ThreadPoolExecutor(num_threads) if num_threads > 1 and self.n >= 2 * MIN_CARS_PER_THREAD else None
 
     @property
@@ -167,6 +173,14 @@ class CarSimulator:
     def n_obs(self) -> int:
         """Observation length: one normalised distance per ray, then the normalised speed."""
         return self.settings.n_rays + 1
+
+    def _build_tables(self, s: CarSettings) -> None:
+        _check_start_clearance(self.track, s)
+        self._max_step = s.max_speed * s.dt
+        self.tables = build_tables(self.track, max_range=s.max_range, reach=s.car_radius, max_step=self._max_step)
+        self.tab = self._table_dict()
+        self.lap_length = self.tables.length
+        self.checkpoint_length = self.lap_length / s.n_checkpoints
 
     def _table_dict(self) -> dict[str, Any]:
         t = self.tables
@@ -191,6 +205,7 @@ class CarSimulator:
                 tab[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
         tab["ray_count"] = t.ray_count
         tab.update(n_lanes=t.n_lanes, n_sectors=t.n_sectors, last_sector=t.n_sectors - 1, window=t.window)
+        tab.update(physics.step_tables(tab))
         return tab
 
     def _set_parameters(self) -> None:
@@ -208,7 +223,64 @@ class CarSimulator:
         angles = np.tile(np.array(s.ray_angles()), (n, 1))
         self.sensors = Sensors(angles=angles, cos=np.cos(angles), sin=np.sin(angles),
                                max_range=np.full((n, 1), s.max_range), max_speed=self.dynamics.max_speed)
-        self.controls = DISCRETE_CONTROLS.copy()
+
+    # ------------------------------------------------------- changes mid-run
+    def set_settings(self, settings: CarSettings) -> None:
+        """Switch every car to new settings; the next step uses them, the cars keep their state.
+
+        Derived constants (steering gain, ray directions, checkpoint spacing) are recomputed; the
+        wall tables are rebuilt (cached per track) only when the sensor range or the car's size
+        changes, or a step may now move a car further than the tables allow for.
+
+        Raises
+        ------
+        ValueError
+            When ``n_rays`` changes (it fixes the observation space) or the start becomes too
+            close to the walls.
+        """
+        old = self.settings
+        if settings.n_rays != old.n_rays:
+            raise ValueError(f"n_rays fixes the observation space and cannot change mid-run ({old.n_rays} -> "
+                             f"{settings.n_rays}); make a new environment instead")
+        sized_for = (old.max_range, old.car_radius)
+        # Tables built for longer steps stay valid for shorter ones (they only search further).
+        if (settings.max_range, settings.car_radius) != sized_for or settings.max_speed * settings.dt > self._max_step:
+            self._build_tables(settings)
+        else:
+            _check_start_clearance(self.track, settings)
+        self.settings = settings
+        self.checkpoint_length = self.lap_length / settings.n_checkpoints
+        self._set_parameters()
+
+    def set_track(self, track: str | Track) -> None:
+        """Move every car to another track; a running batch restarts there at once (same generators)."""
+        self.track = load_track(track)
+        self._build_tables(self.settings)
+        if self.state is not None:
+            self.reset(self.rngs)
+
+    def _set_actions(self, extra_actions: tuple[str, ...]) -> None:
+        unknown = [a for a in extra_actions if a not in EXTRA_CONTROLS]
+        if unknown or len(set(extra_actions)) != len(extra_actions):
+            raise ValueError(f"extra_actions must be distinct names from {sorted(EXTRA_CONTROLS)}, "
+                             f"got {list(extra_actions)}")
+        self.action_names = ACTION_NAMES + tuple(extra_actions)
+        self._all_controls = np.vstack([DISCRETE_CONTROLS, *[[EXTRA_CONTROLS[a]] for a in extra_actions]])
+        self.action_mask = np.arange(len(self.action_names)) < len(ACTION_NAMES)
+        self._update_controls()
+
+    def enable_actions(self, names, enabled: bool = True) -> None:
+        """Make extra discrete actions (given at construction) available, or no-ops again."""
+        for name in [names] if isinstance(names, str) else list(names):
+            if name not in self.action_names[len(ACTION_NAMES):]:
+                raise ValueError(f"{name!r} is not an extra action of this environment; "
+                                 f"it has {list(self.action_names[len(ACTION_NAMES):])}")
+            self.action_mask[self.action_names.index(name)] = enabled
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        """Disabled actions steer and throttle like "straight" (a no-op), so any index is safe."""
+        self.controls = np.where(self.action_mask[:, None], self._all_controls, DISCRETE_CONTROLS[NO_OP])
 
     # ------------------------------------------------------------------ reset
     def reset(self, rngs: list[np.random.Generator], mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -229,6 +301,8 @@ class CarSimulator:
             raise ValueError(f"reset needs one generator per car ({self.n}), got {len(rngs)}")
         self.rngs = list(rngs)
         if mask is None or self.state is None:
+            # A child of car 0's generator: seeded with it, yet drawing nothing from it.
+            self.noise_rng = self.rngs[0].spawn(1)[0]
             self.state = self._start_states(np.arange(self.n))
             self.obs = self._observe(self.state, self._sensors(slice(None)))
             self.pending[:] = False
@@ -238,7 +312,7 @@ class CarSimulator:
             self._restart(idx)
             self.pending[idx] = False
             self.parked[idx] = False
-        return self.obs.copy(), self.info(self.state)
+        return self._disturb(self.obs), self.info(self.state)
 
     def _start_states(self, idx: np.ndarray) -> CarState:
         """Fresh states for cars ``idx``: the track's start pose plus each car's own jitter."""
@@ -320,6 +394,8 @@ class CarSimulator:
         """
         if self.state is None:
             raise RuntimeError("call reset before step")
+        if self.one_car is not None and self.one_car.applies():
+            return self.one_car.step(actions)
         steer, throttle = self._controls(actions)
         old = self.state
         xp = array_namespace(old.x)
@@ -340,7 +416,7 @@ class CarSimulator:
             obs = xp.where(parked[:, None], self.obs, obs)
         info = self.info(moved)
         if idx is not None:
-            final_obs = xp.asarray(obs, copy=True)
+            final_obs = self._disturb(obs)
             moved.put(idx, batch.take(slice(self.n, None)))
             obs[idx] = obs_all[self.n :]
             if self.autoreset_mode == AutoresetMode.SAME_STEP:
@@ -354,7 +430,7 @@ class CarSimulator:
             self.pending = terminated | truncated
         self.state, self.obs = moved, obs
         self.last_flags = (terminated, truncated)
-        return xp.asarray(obs, copy=True), reward, terminated, truncated, info
+        return self._disturb(obs), reward, terminated, truncated, info
 
     def _map(self, work, n: int) -> list:
         """``work(slice)`` over ``n`` cars: in one call, or split over the thread pool."""
@@ -386,7 +462,32 @@ class CarSimulator:
             if low < 0 or high >= self.controls.shape[0]:
                 raise ValueError(f"discrete actions must lie in [0, {self.controls.shape[0] - 1}], got {low}..{high}")
             controls = xp.take(self.controls, actions, axis=0)
-        return controls[:, 0], controls[:, 1]
+        steer = controls[:, 0]
+        if self.settings.steer_bias != 0.0:
+            steer = xp.clip(steer + self.settings.steer_bias, -1.0, 1.0)
+        return steer, controls[:, 1]
+
+    def _disturb(self, obs):
+        """A copy of ``obs`` as the agent sees it: with sensor noise and dropout when they are set.
+
+        Noise is Gaussian with standard deviation ``sensor_noise`` (in units of max_range), the
+        readings clipped back to [0, 1]; then each ray reads 0 with probability ``sensor_dropout``.
+        The speed reading is left exact. The true readings stay in ``self.obs``.
+        """
+        xp = array_namespace(obs)
+        out = xp.asarray(obs, copy=True)
+        s = self.settings
+        if not s.disturbed_sensors:
+            return out
+        if self.noise_rng is None:
+            self.noise_rng = np.random.default_rng(0)
+        rays = out[:, : self.n_rays]
+        if s.sensor_noise > 0.0:
+            rays = np.clip(rays + self.noise_rng.normal(0.0, s.sensor_noise, rays.shape), 0.0, 1.0)
+        if s.sensor_dropout > 0.0:
+            rays = np.where(self.noise_rng.random(rays.shape) < s.sensor_dropout, 0.0, rays)
+        out[:, : self.n_rays] = rays
+        return out
 
     def _move(self, old: CarState, steer, throttle, sl) -> CarState:
         """Physics for the cars in slice ``sl``: drive, track along the centre line, detect crashes."""
@@ -416,19 +517,10 @@ class CarSimulator:
     def _score(self, old: CarState, new: CarState):
         """Progress reward and episode ends; updates ``new``'s progress bookkeeping in place."""
         xp = array_namespace(new.arc)
-        s, length = self.settings, self.lap_length
-        # The arc length wraps at the start line; a step never moves half a lap.
-        delta = xp.remainder(new.arc - old.arc + 0.5 * length, length) - 0.5 * length
-        new.progress = old.progress + delta
-        reached = xp.astype(xp.floor(new.progress / self.checkpoint_length), old.checkpoint.dtype)
-        new.checkpoint = xp.maximum(old.checkpoint, reached)
-        new.stall_clock = (old.stall_clock + s.dt) * (new.checkpoint == old.checkpoint)
-        success = new.progress >= s.laps * length
-        reward = s.lap_reward * delta / length - s.crash_penalty * new.crashed
-        terminated = new.crashed | success
-        if s.stall_time is not None:
-            terminated = terminated | (new.stall_clock >= s.stall_time)
-        truncated = (new.steps >= s.max_episode_steps) & ~terminated
+        c = physics.score_constants(self.settings, self.lap_length)
+        new.progress, new.checkpoint, new.stall_clock, reward, terminated, truncated = physics.score(
+            old.arc, new.arc, old.progress, old.checkpoint, old.stall_clock, new.crashed, new.steps, c, xp,
+            old.checkpoint.dtype)
         return reward, terminated, truncated
 
     def _hold_parked(self, old, moved, reward, terminated, truncated):
@@ -447,15 +539,13 @@ class CarSimulator:
     def info(self, state: CarState) -> dict[str, np.ndarray]:
         """Per-car episode facts: laps done, course fraction done, crash and success flags."""
         xp = array_namespace(state.progress)
-        laps_target = self.settings.laps
-        fraction = state.progress / (laps_target * self.lap_length)
-        laps = xp.clip(xp.floor(state.progress / self.lap_length), 0, laps_target)
+        laps, fraction, success = physics.episode_info(state.progress, self.lap_length, self.settings.laps, xp)
         return {
             "laps": xp.astype(laps, xp.int64),
             "progress": fraction,
             "checkpoints": xp.asarray(state.checkpoint, copy=True),
             "crashed": xp.asarray(state.crashed, copy=True),
-            "success": fraction >= 1.0,
+            "success": success,
         }
 
     def close(self) -> None:

@@ -1,9 +1,17 @@
-"""The car physics for a batch of cars, written once against the Python array API standard.
+"""The car physics, written once: elementwise formulas that step a batch of cars or a single one.
 
-Every function takes arrays with a leading car axis ``(n,)`` and gets its functions from them
-(``xp = array_namespace(x)``), so the same lines step NumPy arrays on a CPU or, later, PyTorch
-tensors on a GPU. Nothing here draws random numbers, allocates per car in Python, or knows
-about Gymnasium: :mod:`annrl.envs.core` orchestrates, the environments wrap.
+Every formula is an elementwise *kernel* (``advance``, :func:`project`, :func:`segment_d2`,
+:func:`ray_direction`, :func:`ray_miss`, :func:`score`, ...) that takes its namespace ``xp`` and
+works on arrays of any shape or on Python floats. The batch functions below (:func:`locate`,
+:func:`wall_clearance`, :func:`cast_rays`) gather each car's candidates from the lookup tables
+and apply the kernels to arrays with a leading car axis, using only the Python array API, so the
+same lines step NumPy arrays on a CPU or PyTorch tensors on a GPU.
+:mod:`annrl.envs.fast_single` applies the same kernels to one car's Python floats with
+:data:`SCALAR` as namespace, which is how a single car steps 10x faster than a batch of one.
+IEEE arithmetic makes both give the same numbers to the last bit (tests check it).
+
+Nothing here draws random numbers, loops over cars in Python, or knows about Gymnasium:
+:mod:`annrl.envs.core` orchestrates, the environments wrap.
 
 Units: metres, seconds, radians; headings are counter-clockwise from +x.
 """
@@ -11,6 +19,8 @@ Units: metres, seconds, radians; headings are counter-clockwise from +x.
 from __future__ import annotations
 
 import math
+import operator
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +29,26 @@ from annrl.backend import array_namespace
 TWO_PI = 2.0 * math.pi
 FAR_T = 1.0e9  # metres: the distance a ray reports for a wall it misses
 TINY = 1.0e-30  # keeps t = num / (denom + TINY) finite for rays parallel to a wall
+
+#: The namespace of the kernels on Python floats. Each function gives exactly the number NumPy's
+#: gives for float64 (``max``/``min`` keep the first argument on ties, as ``np.maximum`` does).
+SCALAR = types.SimpleNamespace(
+    maximum=max,
+    minimum=min,
+    clip=lambda v, lo, hi: min(max(v, lo), hi),
+    cos=math.cos,
+    sin=math.sin,
+    sqrt=math.sqrt,
+    floor=math.floor,
+    remainder=operator.mod,
+    astype=lambda v, dtype: dtype(v),
+    logical_not=operator.not_,
+)
+
+
+def namespace(x):
+    """:data:`SCALAR` for a Python float, else the array namespace of ``x``."""
+    return SCALAR if type(x) is float else array_namespace(x)
 
 
 @dataclass
@@ -33,6 +63,7 @@ class Dynamics:
     grip: Any  # m/s^2: the largest sideways acceleration the tyres hold
 
 
+# ------------------------------------------------------------------------------------ kernels
 def advance(x, y, heading, speed, steer, throttle, dyn: Dynamics, dt: float):
     """One time step of a kinematic bicycle whose turning is limited by tyre grip.
 
@@ -43,16 +74,18 @@ def advance(x, y, heading, speed, steer, throttle, dyn: Dynamics, dt: float):
 
     Parameters
     ----------
-    x, y, heading, speed : arrays, shape (n,)
-    steer, throttle : arrays, shape (n,)
+    x, y, heading, speed : arrays, shape (n,), or floats
+    steer, throttle : arrays, shape (n,), or floats
         In [-1, 1]; steer > 0 turns left (counter-clockwise).
+    dyn : Dynamics
+        Arrays ``(n,)``, or floats for one car.
 
     Returns
     -------
-    x, y, heading, speed : arrays, shape (n,)
+    x, y, heading, speed : arrays, shape (n,), or floats
         Heading wrapped to [-pi, pi).
     """
-    xp = array_namespace(x)
+    xp = namespace(x)
     # Controls arrive clipped to [-1, 1]; the positive part accelerates, the negative part brakes.
     push = dyn.accel * xp.maximum(throttle, 0.0) + dyn.brake * xp.minimum(throttle, 0.0)
     speed = xp.minimum(xp.maximum(speed + dt * (push - dyn.drag * speed), 0.0), dyn.max_speed)
@@ -67,11 +100,128 @@ def advance(x, y, heading, speed, steer, throttle, dyn: Dynamics, dt: float):
 
 
 def wrap_angle(angle):
-    """Angles mapped into [-pi, pi)."""
-    xp = array_namespace(angle)
-    return xp.remainder(angle + math.pi, TWO_PI) - math.pi
+    """Angles mapped into [-pi, pi] (floor, not NumPy's slow floating-point remainder)."""
+    xp = namespace(angle)
+    return angle - TWO_PI * xp.floor((angle + math.pi) / TWO_PI)
 
 
+def project(x, y, sx, sy, dx, dy, len2, xp):
+    """Point ``(x, y)`` on segment ``s -> s + d``: fraction along, offset ``r = p - s``, squared distance."""
+    rx, ry = x - sx, y - sy
+    t = xp.minimum(xp.maximum((rx * dx + ry * dy) / len2, 0.0), 1.0)
+    ex, ey = rx - t * dx, ry - t * dy
+    return t, rx, ry, ex * ex + ey * ey
+
+
+def lateral_offset(rx, ry, dx, dy, length):
+    """Signed distance of the point at offset ``r`` to the left of a segment of direction ``d``."""
+    return (dx * ry - dy * rx) / length
+
+
+def lane_index(lateral, lane_lo, lane_width, n_lanes: int, xp):
+    """Which strip across the corridor a car is in, as a whole float in ``[0, n_lanes - 1]``."""
+    return xp.minimum(xp.maximum(xp.floor((lateral - lane_lo) / lane_width), 0.0), n_lanes - 1.0)
+
+
+def segment_d2(x, y, ax, ay, dx, dy, inv_len2, xp):
+    """Squared distance from point ``(x, y)`` to the segment ``a -> a + d``."""
+    rx, ry = x - ax, y - ay
+    t = xp.clip((rx * dx + ry * dy) * inv_len2, 0.0, 1.0)
+    ex, ey = rx - t * dx, ry - t * dy
+    return ex * ex + ey * ey
+
+
+def ray_sector(heading, angle, n_sectors: int):
+    """Compass sector of a ray, before truncation: a float in ``[0, 2 n_sectors]``.
+
+    ``int(...) % n_sectors`` of it is the sector. Headings and sensor angles both lie within
+    ``[-pi, pi]``, so their sum needs no (slow) floating-point remainder: shifting by a full
+    turn makes it non-negative, and truncation then floors.
+    """
+    return (heading + angle) * (n_sectors / TWO_PI) + n_sectors
+
+
+def ray_direction(cos_heading, sin_heading, cos_angle, sin_angle):
+    """Unit direction of a sensor at ``angle`` from a car's heading: the fan turned by the heading."""
+    return cos_heading * cos_angle - sin_heading * sin_angle, sin_heading * cos_angle + cos_heading * sin_angle
+
+
+def ray_miss(px, py, ux, uy, ax, ay, dx, dy):
+    """Ray ``p + t u`` against wall ``a + s d``: whether it misses, and ``t``.
+
+    ``t = (q x d) / (u x d)``, ``s = (q x u) / (u x d)`` with ``q = a - p``. Walls keep the
+    corridor on their left, so a ray meets one from the front, ``u x d > 0``; then the tests
+    ``t >= 0`` and ``0 <= s <= 1`` need no division, and ``0 <= q x u <= u x d`` already
+    excludes walls seen from behind. A ray parallel to a wall (``u x d == 0``) gets a ``t``
+    beyond any range (the tiny shift keeps the quotient finite) unless it starts on the wall.
+    """
+    qx, qy = ax - px, ay - py
+    denom = ux * dy - uy * dx
+    num_t = qx * dy - qy * dx
+    num_s = qx * uy - qy * ux
+    miss = (num_t < 0.0) | (num_s < 0.0) | (num_s > denom)
+    return miss, num_t / (denom + TINY)
+
+
+def score(old_arc, new_arc, old_progress, old_checkpoint, old_stall, crashed, steps, c: dict, xp, int_dtype):
+    """Progress along the centre line, checkpoints, reward and episode ends for one step.
+
+    Parameters
+    ----------
+    old_arc, new_arc, old_progress, old_stall : arrays (n,) or floats
+        Arc length of the projection before and after the step, distance driven and seconds
+        since the last new checkpoint, before the step.
+    old_checkpoint, steps : int arrays (n,) or ints
+        Furthest checkpoint reached before the step; steps taken including this one.
+    crashed : bool array (n,) or bool
+    c : dict
+        Constants from :func:`score_constants`.
+    int_dtype
+        The integer type of checkpoints: ``old_checkpoint.dtype``, or ``int`` for Python numbers.
+
+    Returns
+    -------
+    progress, checkpoint, stall_clock, reward, terminated, truncated
+    """
+    length = c["length"]
+    # The arc length wraps at the start line; a step never moves half a lap.
+    moved = new_arc - old_arc + 0.5 * length
+    delta = moved - length * xp.floor(moved / length) - 0.5 * length
+    progress = old_progress + delta
+    checkpoint = xp.maximum(old_checkpoint, xp.astype(xp.floor(progress / c["checkpoint_length"]), int_dtype))
+    stall = (old_stall + c["dt"]) * (checkpoint == old_checkpoint)
+    success = progress >= c["course_length"]
+    reward = c["lap_reward"] * delta / length - c["crash_penalty"] * crashed
+    terminated = crashed | success
+    if c["stall_time"] is not None:
+        terminated = terminated | (stall >= c["stall_time"])
+    truncated = (steps >= c["max_episode_steps"]) & xp.logical_not(terminated)
+    return progress, checkpoint, stall, reward, terminated, truncated
+
+
+def episode_info(progress, lap_length: float, laps_target: int, xp):
+    """Laps completed (a whole number, at most ``laps_target``), fraction of the course driven, success."""
+    fraction = progress / (laps_target * lap_length)
+    laps = xp.clip(xp.floor(progress / lap_length), 0, laps_target)
+    return laps, fraction, fraction >= 1.0
+
+
+def score_constants(settings, lap_length: float) -> dict:
+    """The numbers :func:`score` needs, from a :class:`CarSettings` and the lap length in metres."""
+    return {
+        "length": lap_length,
+        "checkpoint_length": lap_length / settings.n_checkpoints,
+        "course_length": settings.laps * lap_length,
+        "lap_reward": settings.lap_reward,
+        "crash_penalty": settings.crash_penalty,
+        "max_episode_steps": settings.max_episode_steps,
+        "dt": settings.dt,
+        # The stall clock sums dt step by step (140 * 0.05 falls a rounding error short of 7 s).
+        "stall_time": None if settings.stall_time is None else settings.stall_time - 1e-9,
+    }
+
+
+# ------------------------------------------------------------------------------ batch functions
 def locate(x, y, station, tab: dict, window: int):
     """Track each car to the nearest centre-line segment within ``window`` of its last one.
 
@@ -81,8 +231,9 @@ def locate(x, y, station, tab: dict, window: int):
     station : int array, shape (n,)
         The previous station of each car.
     tab : dict of arrays
-        ``stations`` (``(M, 7)``: start x, y, direction x, y, squared length, length, arc length;
-        see the column names below) and ``offsets`` (``(2 * window + 1,)``, ints).
+        ``stations`` (``(M, 7)``: start x, y, direction x, y, squared length, length, arc
+        length), its columns wrapped by :func:`step_tables` and ``offsets``
+        (``(2 * window + 1,)``, ints).
 
     Returns
     -------
@@ -94,37 +245,36 @@ def locate(x, y, station, tab: dict, window: int):
     """
     xp = array_namespace(x)
     m = tab["stations"].shape[0]
-    near = xp.remainder(station[None, :] + tab["offsets"][:, None], m)  # (W, n)
-    d2 = _projection(x, y, xp.reshape(near, (-1,)), tab, near.shape)[3]
+    # Rows of the wrapped columns, whose first and last ``window`` rows repeat the other end: no remainder.
+    near = station[None, :] + tab["window_rows"][:, None]  # (W, n)
+    d2 = _project_on(x, y, near, tab, xp)[3]
     best = xp.argmin(d2, axis=0)
     station = xp.remainder(station + xp.take(tab["offsets"], best), m)
-    t, lateral, row, _ = _projection(x, y, station, tab, station.shape)
-    arc = row[..., ARC] + t * row[..., LENGTH]
-    return station, arc, lateral
+    row = xp.take(tab["stations"], station, axis=0)  # (n, 7): one gather; strided columns of n values are fast
+    dx, dy, length = row[:, DX], row[:, DY], row[:, LENGTH]
+    t, rx, ry, _ = project(x, y, row[:, SX], row[:, SY], dx, dy, row[:, LEN2], xp)
+    return station, row[:, ARC] + t * length, lateral_offset(rx, ry, dx, dy, length)
 
 
 # Columns of the packed station table ``tab["stations"]``, shape (M, 7).
 SX, SY, DX, DY, LEN2, LENGTH, ARC = range(7)
 
 
-def _projection(x, y, idx, tab, shape):
-    """Projection on the station segments ``idx``: fraction along, signed offset, the table rows
-    (reshaped to ``shape + (7,)``) and the squared distance."""
-    xp = array_namespace(x)
-    row = xp.reshape(xp.take(tab["stations"], idx, axis=0), (*shape, 7))
-    dx, dy, len2 = row[..., DX], row[..., DY], row[..., LEN2]
-    rx, ry = x - row[..., SX], y - row[..., SY]
-    t = xp.minimum(xp.maximum((rx * dx + ry * dy) / len2, 0.0), 1.0)
-    ex, ey = rx - t * dx, ry - t * dy
-    lateral = (dx * ry - dy * rx) / row[..., LENGTH]
-    return t, lateral, row, ex * ex + ey * ey
+def _project_on(x, y, idx, tab, xp):
+    """:func:`project` of the cars on the station segments ``idx``, ``(W, n)``."""
+    flat = xp.reshape(idx, (-1,))
+
+    def column(name):
+        return xp.reshape(xp.take(tab[name], flat), idx.shape)
+
+    return project(x, y, *(column(f"wrapped_{c}") for c in ("x", "y", "dx", "dy", "len2")), xp)
 
 
 def lane_of(station, lateral, tab: dict):
     """Which of the ``n_lanes`` strips across the corridor each car is in; int array ``(n,)``."""
     xp = array_namespace(lateral)
-    lo, width = xp.take(tab["lane_lo"], station), xp.take(tab["lane_width"], station)
-    lane = xp.minimum(xp.maximum(xp.floor((lateral - lo) / width), 0.0), tab["n_lanes"] - 1.0)
+    lane = lane_index(lateral, xp.take(tab["lane_lo"], station), xp.take(tab["lane_width"], station),
+                      tab["n_lanes"], xp)
     return xp.astype(lane, station.dtype)
 
 
@@ -139,15 +289,10 @@ def wall_clearance(x, y, station, tab: dict):
     array, shape (n,)
     """
     xp = array_namespace(x)
-    ax = xp.take(tab["crash_ax"], station, axis=0)  # (n, Kc)
-    ay = xp.take(tab["crash_ay"], station, axis=0)
-    dx = xp.take(tab["crash_dx"], station, axis=0)
-    dy = xp.take(tab["crash_dy"], station, axis=0)
-    inv_len2 = xp.take(tab["crash_inv_len2"], station, axis=0)
-    rx, ry = x[:, None] - ax, y[:, None] - ay
-    t = xp.clip((rx * dx + ry * dy) * inv_len2, 0.0, 1.0)
-    ex, ey = rx - t * dx, ry - t * dy
-    return xp.sqrt(min_over_last_axis(ex * ex + ey * ey))
+    k = tab["crash_ax"].shape[1]
+    walls = (xp.take(tab[f"crash_{c}"], station, axis=0) for c in ("ax", "ay", "dx", "dy", "inv_len2"))
+    d2 = segment_d2(_per_pair(x, k, xp), _per_pair(y, k, xp), *walls, xp)  # (n, Kc)
+    return xp.sqrt(min_over_last_axis(d2))
 
 
 def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_range, tab: dict):
@@ -173,24 +318,24 @@ def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_
     """
     xp = array_namespace(x)
     n, r = angles.shape
+    n_sectors = tab["n_sectors"]
+
+    def per_ray(values):  # one row per ray, car-major: contiguous arrays broadcast fast
+        return xp.repeat(values, r)
+
+    def flat(values):
+        return xp.reshape(values, (-1,))
+
+    sector = xp.astype(ray_sector(per_ray(heading), flat(angles), n_sectors), station.dtype) % n_sectors
+    cell = per_ray((station * tab["n_lanes"] + lane) * n_sectors) + sector
     dtype = tab["ray_ax"].dtype
-    ch, sh = xp.cos(heading)[:, None], xp.sin(heading)[:, None]
-    world = xp.remainder(heading[:, None] + angles, TWO_PI)
-    sector = xp.astype(world * (tab["n_sectors"] / TWO_PI), station.dtype)
-    sector = xp.minimum(sector, tab["last_sector"])  # an angle that rounds up to 2 pi
-    region = (station * tab["n_lanes"] + lane)[:, None] * tab["n_sectors"]
-    cell = xp.reshape(region + sector, (-1,))  # (n * r,)
-    rays = (  # one row per ray: origin and direction, in the tables' precision
-        xp.repeat(xp.astype(x, dtype), r),
-        xp.repeat(xp.astype(y, dtype), r),
-        xp.reshape(xp.astype(ch * cos_angles - sh * sin_angles, dtype), (-1,)),  # the fan turned by heading
-        xp.reshape(xp.astype(sh * cos_angles + ch * sin_angles, dtype), (-1,)),
-    )
-    dist = _first_hit(*rays, cell, tab["ray_ax"], tab["ray_ay"], tab["ray_dx"], tab["ray_dy"])
+    ux, uy = ray_direction(per_ray(xp.cos(heading)), per_ray(xp.sin(heading)), flat(cos_angles), flat(sin_angles))
+    rays = tuple(xp.astype(v, dtype, copy=False) for v in (per_ray(x), per_ray(y), ux, uy))  # tables' precision
+    dist = _nearest_hit(*rays, cell, tab["ray_ax"], tab["ray_ay"], tab["ray_dx"], tab["ray_dy"])
     if "tail_ax" in tab:
         dist = _with_tails(dist, rays, cell, tab)
-    dist = xp.astype(xp.reshape(dist, (n, r)), max_range.dtype)
-    return xp.minimum(dist, max_range)
+    dist = xp.minimum(xp.astype(dist, max_range.dtype, copy=False), per_ray(flat(max_range)))
+    return xp.reshape(dist, (n, r))
 
 
 def _with_tails(dist, rays, cell, tab: dict):
@@ -205,15 +350,15 @@ def _with_tails(dist, rays, cell, tab: dict):
     picked = xp.nonzero(long)[0]
     if picked.shape[0] == 0:
         return dist
-    tail = _first_hit(*(xp.take(v, picked) for v in rays), xp.take(cell, picked),
-                      tab["tail_ax"], tab["tail_ay"], tab["tail_dx"], tab["tail_dy"])
+    tail = _nearest_hit(*(xp.take(v, picked) for v in rays), xp.take(cell, picked),
+                        tab["tail_ax"], tab["tail_ay"], tab["tail_dx"], tab["tail_dy"])
     tail = xp.concat([tail, xp.full((1,), FAR_T, dtype=tail.dtype)])
     rank = xp.cumulative_sum(xp.astype(long, picked.dtype)) - 1
     return xp.minimum(dist, xp.take(tail, xp.where(long, rank, picked.shape[0])))
 
 
-def _first_hit(px, py, ux, uy, cell, ax, ay, dx, dy):
-    """Distance along each ray to the nearest of its cell's candidate walls (FAR_T when none).
+def _nearest_hit(px, py, ux, uy, cell, ax, ay, dx, dy):
+    """Distance along each ray to the nearest of its cell's candidate walls (``>= FAR_T`` when none).
 
     Parameters
     ----------
@@ -229,28 +374,16 @@ def _first_hit(px, py, ux, uy, cell, ax, ay, dx, dy):
     array, shape (m,)
     """
     xp = array_namespace(px)
-    m, k = cell.shape[0], ax.shape[1]
-
-    def per_pair(values):  # each ray's value repeated along its K candidates: broadcasts are slow
-        return xp.reshape(xp.repeat(values, k), (m, k))
-
-    ux, uy = per_pair(ux), per_pair(uy)
-    qx = xp.take(ax, cell, axis=0) - per_pair(px)  # (m, K): wall start relative to the ray origin
-    qy = xp.take(ay, cell, axis=0) - per_pair(py)
-    dx = xp.take(dx, cell, axis=0)
-    dy = xp.take(dy, cell, axis=0)
-    # Ray p + t u meets wall a + s d at t = (q x d) / (u x d), s = (q x u) / (u x d), q = a - p.
-    # Walls keep the corridor on their left, so a ray meets one from the front when u x d > 0;
-    # requiring that, with t >= 0 and 0 <= s <= 1, needs no division.
-    denom = ux * dy - uy * dx
-    num_t = qx * dy - qy * dx
-    num_s = qx * uy - qy * ux
-    hit = (denom > 0.0) & (num_t >= 0.0) & (num_s >= 0.0) & (num_s <= denom)
-    # A parallel ray (denom == 0) is a miss; the tiny shift keeps its quotient finite.
-    t = num_t / (denom + TINY)
+    k = ax.shape[1]
+    walls = (xp.take(v, cell, axis=0) for v in (ax, ay, dx, dy))
+    miss, t = ray_miss(*(_per_pair(v, k, xp) for v in (px, py, ux, uy)), *walls)
     # A miss costs a distance beyond any range (maximum, not where: NumPy's where is slow here).
-    t = xp.maximum(t, xp.astype(~hit, t.dtype) * FAR_T)
-    return min_over_last_axis(t)
+    return min_over_last_axis(xp.maximum(t, xp.astype(miss, t.dtype) * FAR_T))
+
+
+def _per_pair(values, k: int, xp):
+    """Each value of ``(m,)`` repeated along ``k`` candidates, ``(m, k)``: broadcasts are slow."""
+    return xp.reshape(xp.repeat(values, k), (values.shape[0], k))
 
 
 def min_over_last_axis(a):
@@ -262,3 +395,30 @@ def min_over_last_axis(a):
     xp = array_namespace(a)
     n, k = a.shape
     return xp.min(xp.reshape(xp.reshape(xp.permute_dims(a, (1, 0)), (-1,)), (k, n)), axis=0)
+
+
+def step_tables(tab: dict) -> dict:
+    """Derived tables for :func:`locate`: the station columns, wrapped round the lap.
+
+    Parameters
+    ----------
+    tab : dict
+        With ``stations`` ``(M, 7)`` (start x, y, direction x, y, squared length, length, arc
+        length) and ``offsets`` (``(2 w + 1,)``: ``-w .. w``).
+
+    Returns
+    -------
+    dict of arrays
+        ``wrapped_x``, ``wrapped_y``, ``wrapped_dx``, ``wrapped_dy``, ``wrapped_len2``, each
+        ``(M + 2 w,)``: row ``w + i`` is station ``i``, and the ``w`` rows at either end repeat
+        the stations across the start line, so station ``i + offset`` is row ``i + w + offset``;
+        ``window_rows`` = ``offsets + w``.
+    """
+    xp = array_namespace(tab["stations"])
+    w = (tab["offsets"].shape[0] - 1) // 2
+    stations = tab["stations"]
+    wrapped = xp.concat([stations[stations.shape[0] - w:, :], stations, stations[:w, :]], axis=0)
+    out = {f"wrapped_{name}": xp.asarray(wrapped[:, i], copy=True) for i, name in enumerate(("x", "y", "dx", "dy",
+                                                                                           "len2"))}
+    out["window_rows"] = tab["offsets"] + w
+    return out

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 # field -> (low, high, low_inclusive); None means unbounded.
 _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "dt": (0.0, 1.0, False),
@@ -32,6 +34,9 @@ _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "start_heading_jitter_deg": (0.0, 90.0, True),
     "n_checkpoints": (1, None, True),
     "stall_time": (0.0, None, False),
+    "sensor_dropout": (0.0, 1.0, True),
+    "sensor_noise": (0.0, None, True),
+    "steer_bias": (-1.0, 1.0, True),
 }
 _INTEGERS = {"n_rays", "laps", "max_episode_steps", "n_checkpoints"}
 
@@ -84,6 +89,15 @@ class CarSettings:
     stall_time : float or None, default=None
         End the episode (terminated) when a car reaches no new checkpoint for this many
         seconds; None never does.
+    sensor_dropout : float, default=0.0
+        Probability that a ray reads 0 (a dead sensor) in a step, drawn afresh for every ray
+        of every car and every step. One of the disturbances of :mod:`annrl.envs.nonstationary`.
+    sensor_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to every ray reading (in units of
+        ``max_range``); readings stay clipped to [0, 1].
+    steer_bias : float, default=0.0
+        Added to every steering command before it is clipped to [-1, 1] (a misaligned wheel):
+        with 0.1 the "straight" action drifts left.
     """
 
     dt: float = 0.05
@@ -106,10 +120,16 @@ class CarSettings:
     start_heading_jitter_deg: float = 3.0
     n_checkpoints: int = 20
     stall_time: float | None = None
+    sensor_dropout: float = 0.0
+    sensor_noise: float = 0.0
+    steer_bias: float = 0.0
 
     def __post_init__(self):
         for f in fields(self):
-            _check(f.name, getattr(self, f.name))
+            value = getattr(self, f.name)
+            _check(f.name, value)
+            if isinstance(value, (np.integer, np.floating)):  # NumPy scalars stored as Python numbers
+                object.__setattr__(self, f.name, value.item())
         if self.max_speed * self.dt > self.car_radius + 1e-12:
             raise ValueError(
                 f"max_speed * dt must not exceed car_radius ({self.car_radius:g} m) or a car could jump a "
@@ -138,13 +158,19 @@ class CarSettings:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def disturbed_sensors(self) -> bool:
+        """Whether observations get dropout or noise (both off by default, at no cost)."""
+        return self.sensor_dropout > 0.0 or self.sensor_noise > 0.0
+
 
 def _check(name: str, value: Any) -> None:
     low, high, low_inclusive = _RANGES[name]
     if value is None and name == "stall_time":
         return
     integer = name in _INTEGERS
-    kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    kind_ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer,
+                                                                                     np.floating))
     if isinstance(value, bool) or not kind_ok or not math.isfinite(value):
         kind = "an integer" if integer else "a finite number"
         raise ValueError(f"{name} must be {kind}, got {value!r}")
