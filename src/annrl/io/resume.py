@@ -30,8 +30,9 @@ TIME_CHECK_EPOCHS = 50
 
 State = tuple[dict[str, np.ndarray], dict[str, Any]]
 ExtraState = Callable[[], State]
-#: the saved state of each phase of a run: ``{phase: (arrays, info)}``
-Phases = dict[str, State]
+#: the saved state of each phase of a run: ``{phase: (arrays, info)}``, or a function giving it (a
+#: finished phase whose last loss rows are written to its journal only if a later checkpoint needs them)
+Phases = dict[str, State | Callable[[], State]]
 
 
 class Checkpointer:
@@ -96,6 +97,7 @@ class Checkpointer:
         """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``)."""
         if self.run is None:
             return None
+        phases = {phase: state() if callable(state) else state for phase, state in phases.items()}
         tensors = {f"{phase}/{name}": value for phase, (arrays, _) in phases.items() for name, value in arrays.items()}
         metadata = {"config": self.config, "phases": {phase: info for phase, (_, info) in phases.items()}}
         path = self.run.save(step, tensors, metadata)
@@ -125,15 +127,26 @@ class Checkpointer:
             journal.start()
         extra = extra or (lambda: ({}, {}))
 
-        def state() -> Phases:
-            # the loss history grows with the run: it goes to an append-only journal, and the
-            # checkpoint records how many of its rows are valid and their checksum
+        def snapshot() -> Callable[[], State]:
+            """This phase's state now; its new loss rows go to the journal when the state is read."""
             arrays, info = trainer.state_dict(losses=False)
-            losses = journal.append(trainer.loss_rows(journal.rows, trainer.epoch))
             more_arrays, more_info = extra()
-            mine = ({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
-                    {"fit": info, "losses": losses, **more_info})
-            return {**(done or {}), phase: mine}
+            more_arrays = {k: np.array(v) for k, v in more_arrays.items()}  # the command may change them later
+            end, read = trainer.epoch, []
+
+            def phase_state() -> State:
+                if not read:
+                    # the loss history grows with the run: it goes to an append-only journal, and the
+                    # checkpoint records how many of its rows are valid and their checksum
+                    losses = journal.append(trainer.loss_rows(journal.rows, end))
+                    read.append(({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
+                                 {"fit": info, "losses": losses, **more_info}))
+                return read[0]
+
+            return phase_state
+
+        def state() -> Phases:
+            return {**(done or {}), phase: snapshot()}
 
         with progress_bar(progress, epochs - trainer.epoch) as advance:
             callbacks = [*callbacks, lambda _: advance()] if progress else list(callbacks)
