@@ -18,6 +18,10 @@ ALGORITHMS: dict[str, str] = {
     "ppo": "annrl.agents.ppo",
     "ga": "annrl.agents.ga",
     "es": "annrl.agents.es",
+    # learning rules that live inside the network
+    "udrl": "annrl.agents.udrl",
+    "hebbian": "annrl.agents.hebbian",
+    "rl2": "annrl.agents.rl2",
 }
 
 

@@ -25,6 +25,8 @@ from annrl.errors import InputError
 
 #: flags handled by the command itself, not by an algorithm's Config
 FLAG_NAMES = {"total_steps": ["--steps", "--total-steps"]}
+#: algorithms whose population --ray evaluates in shards
+RAY_ALGORITHMS = ("ga", "es")
 
 
 def parse_bool(text: str) -> bool:
@@ -96,6 +98,9 @@ def register(subparsers: Any) -> None:
     add_checkpoint_options(train)
     train.add_argument("--no-progress", action="store_true", help="no progress bar.")
     train.add_argument("--no-figures", action="store_true", help="write no learning-curve figure or GIF.")
+    train.add_argument("--ray", nargs="?", const="local", default=None, metavar="local|ADDRESS",
+                       help="ga, es: evaluate the population in shards on Ray ('local' or a cluster address); "
+                       "the same results as without it.")
     train.set_defaults(handler=train_command)
 
     ev = commands.add_parser("eval", help="evaluate a saved agent (a run folder or its agent.safetensors)")
@@ -108,7 +113,8 @@ def register(subparsers: Any) -> None:
     cmp = commands.add_parser("compare", help="run several algorithms over several seeds and print a table")
     cmp.add_argument("--env", default="CartPole-v1", help="environment id.")
     cmp.add_argument("--track", default="s_bends", help="car track (annrl/CarTrack-v0).")
-    cmp.add_argument("--algos", default="dqn,ppo,ga,es", help="comma-separated algorithms.")
+    cmp.add_argument("--algos", default="dqn,ppo,ga,es",
+                     help=f"comma-separated algorithms, any of {','.join(ALGORITHMS)}.")
     cmp.add_argument("--seeds", type=int, default=3, help="seeds per algorithm (0, 1, ...).")
     cmp.add_argument("--steps", type=int, default=None, help="environment steps per run (default: each algorithm's).")
     cmp.add_argument("--stop-at-threshold", action="store_true", help="stop each run once it solves the task.")
@@ -117,22 +123,27 @@ def register(subparsers: Any) -> None:
 
 
 def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool = False,
-                 checkpoint_every: Any = None, progress: bool = False, figures: bool = True) -> Result:
+                 checkpoint_every: Any = None, progress: bool = False, figures: bool = True,
+                 ray: str | None = None) -> Result:
     """Train, then write ``metrics.json``, ``agent.safetensors`` and (unless ``figures`` is False) the
     learning curve, and a GIF on the car."""
     from annrl.io import graceful_stop
 
     module = get_algorithm(algo)
     with graceful_stop() as stop:
+        sharding = {} if ray is None else {"ray": ray}  # only ga and es take it
         result = module.train(config, make_rng(config.seed), out=out, resume=resume,
-                              checkpoint_every=checkpoint_every, stop=stop, progress=progress)
+                              checkpoint_every=checkpoint_every, stop=stop, progress=progress, **sharding)
     if out is not None:
         out = Path(out)
-        save_policy(out / AGENT_FILE, result.policy, algo=algo, env_id=config.env, shape=result.shape,
-                    mode=result.action_mode, track=config.track, continuous=config.continuous)
+        if hasattr(module, "save_agent"):  # an agent that is more than one static network (rl2, hebbian)
+            module.save_agent(out / AGENT_FILE, result, config)
+        else:
+            save_policy(out / AGENT_FILE, result.policy, algo=algo, env_id=config.env, shape=result.shape,
+                        mode=result.action_mode, track=config.track, continuous=config.continuous)
         if figures:
             result.metrics["figures"] = [str(learning_curve_figure(result.metrics, out / "learning_curve.png"))]
-            if is_car(config.env):
+            if is_car(config.env) and getattr(module, "ANIMATES", True):
                 result.metrics["figures"].append(str(car_animation(result, config, out / "policy.gif")))
         write_metrics(out, result.metrics)
     return result
@@ -140,8 +151,10 @@ def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool
 
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args.algo, args)
+    if args.ray is not None and args.algo not in RAY_ALGORITHMS:
+        raise InputError(f"--ray applies to --algo {' and '.join(RAY_ALGORITHMS)} only, got {args.algo}", field="--ray")
     result = run_training(args.algo, config, out=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
-                          progress=not (args.json or args.no_progress), figures=not args.no_figures)
+                          progress=not (args.json or args.no_progress), figures=not args.no_figures, ray=args.ray)
     m = result.metrics
     rows = [("algo", m["algo"]), ("env", m["env"]), ("env steps", m["env_steps"]),
             ("final eval return", f"{m['final_eval_return']:.1f} +- {m['final_eval_std']:.1f}"),

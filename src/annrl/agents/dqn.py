@@ -33,6 +33,7 @@ from annrl.agents.common import (
     setting,
 )
 from annrl.nn import MLP, Adam, Huber
+from annrl.nn.continual_backprop import ContinualBackprop, dead_fraction, hidden_activations
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "dqn"
@@ -59,13 +60,19 @@ class Config(BaseConfig):
     gradient_steps: int = setting(32, "gradient steps per training phase.")
     double_dqn: bool = setting(True, "Double-DQN targets (the online network picks the next action).")
     max_grad_norm: float = setting(10.0, "clip the gradient to this global norm.")
+    continual_backprop: bool = setting(False, "re-initialise low-utility hidden units after every gradient step "
+                                              "(continual backprop, Dohare et al. 2024).")
+    cbp_replacement_rate: float = setting(1e-4, "continual backprop: share of mature hidden units replaced a step.")
+    cbp_maturity: int = setting(100, "continual backprop: gradient steps a fresh unit is protected from replacement.")
+    cbp_decay: float = setting(0.99, "continual backprop: decay of the running utility of each unit.")
 
 
 TABLE = {**base_table(), "lr": POSITIVE, "buffer_size": POSITIVE_INT,
          "gamma": UNIT, "target_network_frequency": POSITIVE_INT, "batch_size": POSITIVE_INT, "start_e": UNIT,
          "end_e": UNIT, "exploration_fraction": UNIT, "learning_starts": NON_NEGATIVE_INT,
          "train_frequency": POSITIVE_INT, "gradient_steps": POSITIVE_INT,
-         "max_grad_norm": POSITIVE}
+         "max_grad_norm": POSITIVE, "cbp_replacement_rate": UNIT, "cbp_maturity": NON_NEGATIVE_INT,
+         "cbp_decay": UNIT}
 
 
 def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.ndarray, next_q_target: np.ndarray,
@@ -130,8 +137,9 @@ class ReplayBuffer:
 
 
 def train_step(q: MLP, target: MLP, optimizer: Adam, batch: tuple[np.ndarray, ...], config: Config,
-               loss: Huber | None = None) -> float:
-    """One gradient step on a minibatch; returns the TD (Huber) loss."""
+               loss: Huber | None = None, cbp: ContinualBackprop | None = None,
+               rng: np.random.Generator | None = None) -> float:
+    """One gradient step on a minibatch (then continual backprop's replacements, with ``cbp``); the TD loss."""
     loss = loss or HUBER
     obs, actions, rewards, next_obs, terminated = batch
     next_q_target = target.predict(next_obs)[0]
@@ -146,6 +154,8 @@ def train_step(q: MLP, target: MLP, optimizer: Adam, batch: tuple[np.ndarray, ..
     q.backward(grad, caches)
     clip_grad_norm(q.grad, config.max_grad_norm)
     optimizer.step(q.flat_, q.grad)
+    if cbp is not None:
+        cbp.update(caches, rng, optimizer)
     return float(value[0])
 
 
@@ -165,6 +175,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     optimizer = Adam(lr=config.lr)
     optimizer.reset(q.flat_)
     buffer = ReplayBuffer(config.buffer_size, shape.obs_dim)
+    cbp = continual_backprop(q, config)
     curve, step = Curve(shape.threshold), 0
     checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
     restored = checkpoints.restore()
@@ -177,12 +188,15 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
         for k in optimizer.state_:
             optimizer.state_[k][...] = tensors[f"adam.{k}"]
         buffer.restore(tensors, state["pos"], state["full"])
+        if cbp is not None:
+            cbp.restore(tensors)
         obs = envs.restore(tensors)
         rng = rng_from_state(state["rng"])
         curve.restore(state["curve"])
 
     def snapshot():
-        tensors = {"q": np.array(q.flat_), "target": np.array(target.flat_), **buffer.state(), **envs.state()}
+        tensors = {"q": np.array(q.flat_), "target": np.array(target.flat_), **buffer.state(), **envs.state(),
+                   **(cbp.state() if cbp is not None else {})}
         tensors.update({f"adam.{k}": np.array(v) for k, v in optimizer.state_.items()})
         return tensors, {"rng": rng_state(rng), "pos": buffer.pos, "full": buffer.full, "curve": curve.state()}
 
@@ -203,7 +217,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             curve.episodes.extend([step, r] for r in finished)
             if step > config.learning_starts and step % config.train_frequency == 0:
                 for _ in range(config.gradient_steps):
-                    loss = train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config)
+                    loss = train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config,
+                                      cbp=cbp, rng=rng)
                 curve.add_loss("td_loss", step, loss)
             if step % config.target_network_frequency == 0:
                 target.set_flat(q.flat_)
@@ -221,5 +236,21 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                      continuous=config.continuous)
     checkpoints.after(step, snapshot, final=True)
     metrics = final_metrics(NAME, config, curve, step, final)
+    recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]
+    metrics["continual_backprop"] = hidden_unit_report(q, recent, cbp)
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": step / max(wall, 1e-9)}
     return Result(q, metrics, shape, "argmax")
+
+
+def continual_backprop(net: MLP, config: Any) -> ContinualBackprop | None:
+    """The network's continual backprop, when ``config.continual_backprop`` asks for it (DQN and PPO)."""
+    if not config.continual_backprop:
+        return None
+    return ContinualBackprop(net, replacement_rate=config.cbp_replacement_rate, decay_rate=config.cbp_decay,
+                             maturity_threshold=config.cbp_maturity)
+
+
+def hidden_unit_report(net: MLP, obs: np.ndarray, cbp: ContinualBackprop | None) -> dict[str, Any]:
+    """Units replaced so far and the fraction of hidden units that no longer vary on ``obs`` ``(N, d)``."""
+    dead = dead_fraction(hidden_activations(net, obs), tol=1e-6) if len(obs) > 1 else None
+    return {"enabled": cbp is not None, "replaced_units": 0 if cbp is None else cbp.replaced_, "dead_fraction": dead}

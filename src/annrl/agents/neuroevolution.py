@@ -113,9 +113,11 @@ class PopulationEvaluator:
 
 def evolve(algo: str, config: EvolutionConfig, strategy_factory: Any, rng: np.random.Generator, *,
            out: str | Path | None = None, resume: bool = False, checkpoint_every: Any = None, stop: Any = None,
-           progress: bool = False) -> Result:
+           progress: bool = False, ray: str | None = None) -> Result:
     """Run ``strategy_factory(initial (P, D), rng)`` until ``config.total_steps`` environment steps.
 
+    ``ray`` ("local" or a cluster address) evaluates the population in shards on Ray workers,
+    with the same results (see :mod:`annrl.agents.ray_shards`).
     Returns the :class:`~annrl.agents.common.Result` with the strategy's solution as the policy.
     """
     from annrl.io import rng_from_state, rng_state
@@ -143,7 +145,12 @@ def evolve(algo: str, config: EvolutionConfig, strategy_factory: Any, rng: np.ra
     def act(obs: np.ndarray) -> np.ndarray:
         return to_actions(policy.predict(np.asarray(obs, dtype=np.float64))[0], shape, evaluator.mode)
 
-    evaluator = PopulationEvaluator(config, net, shape)
+    if ray is None:
+        evaluator = PopulationEvaluator(config, net, shape)
+    else:
+        from annrl.agents.ray_shards import RayEvaluator
+
+        evaluator = RayEvaluator(config, shape, ray)
     bar = ProgressBar(config.total_steps, f"{algo} {config.env}", progress)
     start, generations_run = time.perf_counter(), 0
     try:

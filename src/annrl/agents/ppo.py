@@ -37,9 +37,9 @@ from annrl.agents.common import (
     setting,
     to_actions,
 )
-from annrl.agents.dqn import clip_grad_norm
+from annrl.agents.dqn import clip_grad_norm, continual_backprop, hidden_unit_report
 from annrl.nn import MLP, Adam
-from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
@@ -65,13 +65,19 @@ class Config(BaseConfig):
     max_grad_norm: float = setting(0.5, "clip the gradient of all parameters to this global norm.")
     norm_adv: bool = setting(True, "normalise advantages within each minibatch.")
     init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
+    continual_backprop: bool = setting(False, "re-initialise low-utility hidden units after every gradient step "
+                                              "(continual backprop, Dohare et al. 2024).")
+    cbp_replacement_rate: float = setting(1e-4, "continual backprop: share of mature hidden units replaced a step.")
+    cbp_maturity: int = setting(100, "continual backprop: gradient steps a fresh unit is protected from replacement.")
+    cbp_decay: float = setting(0.99, "continual backprop: decay of the running utility of each unit.")
 
 
 TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
          "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT,
          "gae_lambda": UNIT, "clip_coef": POSITIVE,
          "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
-         "max_grad_norm": POSITIVE}
+         "max_grad_norm": POSITIVE, "cbp_replacement_rate": UNIT, "cbp_maturity": NON_NEGATIVE_INT,
+         "cbp_decay": UNIT}
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
@@ -173,6 +179,8 @@ class ActorCritic:
                            "log_std": Adam(lr=config.lr, eps=1e-5)}
         for name, opt in self.optimizers.items():
             opt.reset(self.flat(name))
+        cbp = {name: continual_backprop(getattr(self, name), config) for name in ("actor", "critic")}
+        self.cbp = cbp if config.continual_backprop else {}
 
     def flat(self, name: str) -> np.ndarray:
         return {"actor": self.actor.flat_, "critic": self.critic.flat_, "log_std": self.log_std}[name]
@@ -196,6 +204,8 @@ class ActorCritic:
                    "log_std": self.log_std.copy()}
         for name, opt in self.optimizers.items():
             tensors.update({f"adam.{name}.{k}": np.array(v) for k, v in opt.state_.items()})
+        for name, cbp in self.cbp.items():
+            tensors.update(cbp.state(f"cbp.{name}"))
         return tensors
 
     def restore(self, tensors: dict[str, np.ndarray]) -> None:
@@ -203,6 +213,8 @@ class ActorCritic:
             self.flat(name)[...] = tensors[name]
             for k in opt.state_:
                 opt.state_[k][...] = tensors[f"adam.{name}.{k}"]
+        for name, cbp in self.cbp.items():
+            cbp.restore(tensors, f"cbp.{name}")
 
 
 def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, clip: float,
@@ -238,6 +250,9 @@ def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, cli
             for name, opt in agent.optimizers.items():
                 if name != "log_std" or not agent.discrete:
                     opt.step(agent.flat(name), agent.grad(name))
+            for name, caches in (("actor", actor_caches), ("critic", critic_caches)):
+                if name in agent.cbp:
+                    agent.cbp[name].update(caches, rng, agent.optimizers[name])
             stats = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy}
     return stats
 
@@ -275,6 +290,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     T, N = config.num_steps, config.num_envs
     act_shape = () if shape.discrete else (shape.n_outputs,)
     bar = ProgressBar(iterations * per_rollout, f"ppo {config.env}", progress)
+    recent_obs = obs
     start = time.perf_counter()
     try:
         while iteration < iterations and not (config.stop_at_threshold and curve.solved):
@@ -302,6 +318,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                                       config.gae_lambda)
             batch = {k: v.reshape(T * N, *v.shape[2:]) for k, v in buf.items()}
             batch.update(advantages=advantages.reshape(-1), returns=returns.reshape(-1))
+            recent_obs = batch["obs"]  # what the hidden units are judged on at the end
             stats = update(agent, batch, config, frac * config.clip_coef, rng)
             iteration += 1
             env_steps = iteration * per_rollout
@@ -323,5 +340,6 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)
+    metrics["continual_backprop"] = hidden_unit_report(agent.actor, recent_obs, agent.cbp.get("actor"))
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
     return Result(agent.actor, metrics, shape, mode, {"log_std": agent.log_std.tolist()})
