@@ -28,6 +28,8 @@ COMMANDS = {
     "rl": "annrl.agents.cli",
     "sweep": "annrl.sweep.cli",
     "zoo": "annrl.zoo.cli",
+    "playground": "annrl.playground.cli",
+    "report": "annrl.report_cli",
 }
 
 

@@ -119,11 +119,3 @@ class KeyboardPolicy:
     def close(self) -> None:
         self._termios.tcsetattr(self._fd, self._termios.TCSADRAIN, self._saved)
 
-
-def checkpoint_policy(path: str) -> Any:
-    """Load a trained agent: not possible until the agents and their checkpoint format land."""
-    raise ValueError(
-        f"--policy checkpoint is not available until the agents land (no checkpoint format yet), got {path!r}; "
-        "use --policy heuristic, random or keyboard"
-    )
-

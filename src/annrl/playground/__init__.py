@@ -1,0 +1,25 @@
+"""The playground: annrl's engine behind a local web page (``annrl playground``).
+
+The TensorFlow Playground's controls (datasets, features, layers and neurons, activation, learning
+rate, regularisation, play/pause/step/reset, decision surface, neuron heat maps, weighted edges,
+loss curves, the setup in the URL), trained by :mod:`annrl.nn` on the server, plus Boolean
+expressions and lab functions as datasets, drawn or CSV points, a seeds view of 100 networks at
+once, an explain panel, downloads and a cars tab. See ``docs/playground.md``.
+
+The server needs Starlette and uvicorn (``pip install annrl[playground]``); the page is plain
+JavaScript shipped in ``static/``: no build step, no network access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_app() -> Any:
+    """The Starlette app (see :mod:`annrl.playground.server`)."""
+    from annrl.playground.server import create_app as build
+
+    return build()
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,230 @@
+"""One browser tab's session: the messages it may send, and the training task that streams states back.
+
+Messages from the page are JSON objects with a ``type``:
+
+=========  ======================================  =======================================================
+type       fields                                  effect
+=========  ======================================  =======================================================
+setup      ``setup``: fields of :class:`Setup`     rebuild data and networks (fields not sent are kept)
+play       -                                       train in the background, streaming a state per update
+pause      -                                       stop training (the networks are kept)
+step       -                                       train one update (``epochs_per_update`` epochs)
+reset      -                                       new data and initial weights from the same setup
+points     ``points``: ``[[x, y, label], ...]``    train on these points (drawn with the mouse)
+csv        ``text``: CSV ``x,y,label`` rows        the same, from a CSV file's text
+explain    ``index`` (optional)                    the Boolean formula or closed form of a network
+ack        -                                       the page drew a state (flow control)
+=========  ======================================  =======================================================
+
+Answers: ``hello`` (session id, limits, defaults), ``data``, ``state``, ``explain``, ``status`` and
+``error`` (one line: what is wrong; the session goes on). Training runs in a worker thread a few
+epochs at a time, so the event loop keeps answering; at most :data:`WINDOW` states are in flight
+before the page acknowledges one, so a slow page is never flooded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from annrl.errors import InputError, show_value
+from annrl.playground.config import Setup, limits, parse_setup
+from annrl.playground.datasets import parse_csv, parse_points
+from annrl.playground.session import Session
+from annrl.playground.snapshot import data_message, state_message
+
+logger = logging.getLogger(__name__)
+MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "explain", "ack")
+MAX_MESSAGE_CHARS = 300_000
+WINDOW = 2
+MAX_UPDATES_PER_SECOND = 60
+
+
+class LiveSession:
+    """The state of one tab: its setup, its :class:`Session`, and the task training it.
+
+    Parameters
+    ----------
+    sid : str
+        The session id (also the key of its downloads).
+    send : callable
+        ``await send(text)`` delivers one message to the page.
+    """
+
+    def __init__(self, sid: str, send: Any):
+        self.sid, self._send = sid, send
+        self.setup = Setup()
+        self.custom = None
+        self.session: Session | None = None
+        self.task: asyncio.Task | None = None
+        self.lock = asyncio.Lock()  # one worker thread touches the session at a time
+        self.acked = asyncio.Event()
+        self.in_flight = 0
+        self.updates = 0
+
+    async def start(self) -> None:
+        await self.send({"type": "hello", "session": self.sid, "limits": limits(), "defaults": Setup().to_dict(),
+                         "messages": list(MESSAGE_TYPES)})
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self._send(json.dumps(message, allow_nan=False))
+
+    async def handle(self, text: str) -> None:
+        """Act on one message; bad input is answered with an ``error`` message, never raised."""
+        try:
+            message = decode(text)
+            await getattr(self, f"on_{message['type']}")(message)
+        except InputError as err:
+            await self.send({"type": "error", "message": str(err), "field": err.field})
+
+    # -- messages --------------------------------------------------------------------------------
+    async def on_setup(self, message: dict[str, Any]) -> None:
+        allowed(message, "setup")
+        setup = parse_setup(message.get("setup"), self.setup)
+        await self.rebuild(setup)
+
+    async def on_points(self, message: dict[str, Any]) -> None:
+        allowed(message, "points")
+        await self.use_points(parse_points(message.get("points")))
+
+    async def on_csv(self, message: dict[str, Any]) -> None:
+        allowed(message, "text")
+        await self.use_points(parse_csv(message.get("text")))
+
+    async def use_points(self, points: Any) -> None:
+        previous = self.custom
+        self.custom = points
+        try:
+            await self.rebuild(parse_setup({"dataset": "custom"}, self.setup))
+        except InputError:
+            self.custom = previous
+            raise
+
+    async def on_play(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        await self.ensure_session()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.train_loop())
+        await self.send({"type": "status", "playing": True})
+
+    async def on_pause(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        await self.stop()
+        await self.send({"type": "status", "playing": False})
+
+    async def on_step(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        await self.stop()
+        await self.ensure_session()
+        await self.send(await self.advance())
+
+    async def on_reset(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        await self.rebuild(self.setup)
+
+    async def on_explain(self, message: dict[str, Any]) -> None:
+        allowed(message, "index")
+        await self.ensure_session()
+        index = message.get("index", 0)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise InputError.invalid("index", "an integer", index)
+        self.session.network(index)  # checks the range before any work
+        from annrl.playground.explain import explain
+
+        async with self.lock:
+            result = await asyncio.to_thread(explain, self.session, index)
+        await self.send({**result, "index": index})
+
+    async def on_ack(self, message: dict[str, Any]) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.acked.set()
+
+    # -- training --------------------------------------------------------------------------------
+    async def ensure_session(self) -> None:
+        if self.session is None:
+            await self.rebuild(self.setup)
+
+    async def rebuild(self, setup: Setup) -> None:
+        """Build data and networks for ``setup`` (training continues if it was running)."""
+        async with self.lock:
+            session = await asyncio.to_thread(Session, setup, self.custom if setup.dataset == "custom" else None)
+            self.session, self.setup = session, setup
+            data, state = await asyncio.to_thread(lambda: (data_message(session), state_message(session)))
+        await self.send(data)
+        await self.send(state)
+
+    async def advance(self) -> dict[str, Any]:
+        """Train one update in a worker thread; the state after it."""
+        async with self.lock:
+            session = self.session
+
+            def work() -> dict[str, Any]:
+                session.train(session.setup.epochs_per_update)
+                return state_message(session)
+
+            return await asyncio.to_thread(work)
+
+    async def train_loop(self) -> None:
+        try:
+            await self._train_forever()
+        except InputError as err:
+            await self.send({"type": "error", "message": str(err), "field": err.field})
+        except (ArithmeticError, ValueError, MemoryError) as err:  # a bug must not take the server down
+            logger.exception("training stopped")
+            await self.send({"type": "error", "message": f"training stopped: {err}", "field": None})
+
+    async def _train_forever(self) -> None:
+        while True:
+            started = time.perf_counter()
+            while self.in_flight >= WINDOW:
+                self.acked.clear()
+                await self.acked.wait()
+            state = await self.advance()
+            self.in_flight += 1
+            self.updates += 1
+            await self.send(state)
+            await asyncio.sleep(max(0.0, 1.0 / MAX_UPDATES_PER_SECOND - (time.perf_counter() - started)))
+
+    async def stop(self) -> None:
+        """Cancel the training task (and wait for it), if one runs."""
+        task, self.task = self.task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self.in_flight = 0
+
+    @property
+    def playing(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+def decode(text: Any) -> dict[str, Any]:
+    """A message as a dict with a known ``type``, or an :class:`InputError` saying what is wrong."""
+    if not isinstance(text, str):
+        raise InputError("messages must be JSON text, got binary data", field="message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InputError(f"message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}",
+                         field="message")
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"message is not valid JSON: {err.msg} (at character {err.pos})", field="message") from None
+    if not isinstance(message, dict):
+        raise InputError(f"message must be a JSON object, got {show_value(message)}", field="message")
+    if message.get("type") not in MESSAGE_TYPES:
+        raise InputError.invalid("message type", f"one of {list(MESSAGE_TYPES)}", message.get("type"))
+    return message
+
+
+def allowed(message: dict[str, Any], *fields: str) -> None:
+    """Refuse fields a message type does not take (a typo should not pass in silence)."""
+    extra = sorted(set(message) - {"type", *fields})
+    if extra:
+        raise InputError(f"message {message['type']!r} takes {list(fields) or 'no fields'}, got unknown {extra}",
+                         field="message")

@@ -1,0 +1,172 @@
+"""The playground's ASGI app (Starlette): the page, its static files, a small HTTP API and two WebSockets.
+
+======================================  ======  =================================================================
+path                                    method  answer
+======================================  ======  =================================================================
+``/``                                   GET     the page (``static/index.html``)
+``/static/...``                         GET     its scripts and styles (shipped in the package: works offline)
+``/api/limits``                         GET     bounds, choices and defaults of every setup field
+``/api/setup``                          POST    a setup checked: 200 with the full setup, or 422 with the error
+``/api/csv``                            POST    CSV text checked and read: 200 with the points, or 422
+``/api/session/{sid}/export/{kind}``    GET     a download: checkpoint, torch, numpy, png, svg (``?index=``)
+``/ws``                                 WS      one playground session per connection (:mod:`.live`)
+``/ws/cars``                            WS      one cars run per connection (:mod:`.cars`)
+======================================  ======  =================================================================
+
+Every session lives as long as its WebSocket: a closed tab cancels its training task and frees it.
+At most :data:`MAX_SESSIONS` sessions of each kind run at once; one more is refused with a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from annrl.errors import InputError
+from annrl.playground.config import Setup, limits, parse_setup
+from annrl.playground.datasets import parse_csv
+from annrl.playground.live import LiveSession
+
+STATIC = Path(__file__).parent / "static"
+MAX_SESSIONS = 32
+MAX_BODY = 300_000
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def api_limits(request: Request) -> Response:
+    return JSONResponse({**limits(), "defaults": Setup().to_dict()})
+
+
+async def read_json(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InputError(f"request body is {len(body)} bytes; the limit is {MAX_BODY}", field="body")
+    try:
+        return json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"request body is not valid JSON: {err}", field="body") from None
+
+
+async def api_setup(request: Request) -> Response:
+    setup = parse_setup(await read_json(request))
+    return JSONResponse({"setup": setup.to_dict()})
+
+
+async def api_csv(request: Request) -> Response:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InputError(f"CSV is {len(body)} bytes; the limit is {MAX_BODY}", field="csv")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("CSV must be UTF-8 text", field="csv") from None
+    return JSONResponse({"points": parse_csv(text).tolist()})
+
+
+async def api_export(request: Request) -> Response:
+    from annrl.playground.exports import KINDS, export
+
+    live = request.app.state.sessions.get(request.path_params["sid"])
+    if live is None or live.session is None:
+        return JSONResponse({"error": "no such session (it ends when its tab closes)"}, status_code=404)
+    kind = request.path_params["kind"]
+    if kind not in KINDS:
+        return JSONResponse({"error": f"export kind must be one of {sorted(KINDS)}, got {kind!r}"}, status_code=404)
+    index = _index(request.query_params.get("index", "0"))
+    async with live.lock:
+        content, media, name = await asyncio.to_thread(export, live.session, kind, index)
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _index(text: str) -> int:
+    if not text.isdigit() or len(text) > 4:
+        raise InputError.invalid("index", "a network number (0, 1, ...)", text)
+    return int(text)
+
+
+async def input_error(request: Request, err: Exception) -> Response:
+    return JSONResponse({"error": str(err), "field": getattr(err, "field", None)}, status_code=422)
+
+
+async def playground_socket(websocket: WebSocket) -> None:
+    sessions = websocket.app.state.sessions
+    await websocket.accept()
+    if len(sessions) >= MAX_SESSIONS:
+        await _refuse(websocket, f"the playground serves at most {MAX_SESSIONS} tabs at once; close one")
+        return
+    sid = secrets.token_urlsafe(12)
+    live = LiveSession(sid, websocket.send_text)
+    sessions[sid] = live
+    try:
+        await live.start()
+        while True:
+            await live.handle(await _receive_text(websocket))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await live.stop()
+        sessions.pop(sid, None)
+
+
+async def _receive_text(websocket: WebSocket) -> Any:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    return message.get("text") if message.get("text") is not None else message.get("bytes")
+
+
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    await websocket.send_text(json.dumps({"type": "error", "message": reason, "field": None}))
+    await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
+
+
+async def cars_socket(websocket: WebSocket) -> None:
+    from annrl.playground.cars_live import CarsLive
+
+    runs = websocket.app.state.cars
+    await websocket.accept()
+    if len(runs) >= MAX_SESSIONS:
+        await _refuse(websocket, f"at most {MAX_SESSIONS} cars tabs run at once; close one")
+        return
+    live = CarsLive(websocket.send_text)
+    runs.add(live)
+    try:
+        while True:
+            await live.handle(await _receive_text(websocket))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await live.stop()
+        runs.discard(live)
+
+
+def create_app() -> Starlette:
+    """The playground app; ``app.state.sessions`` maps session ids to the live tabs."""
+    routes = [
+        Route("/", page),
+        Route("/api/limits", api_limits),
+        Route("/api/setup", api_setup, methods=["POST"]),
+        Route("/api/csv", api_csv, methods=["POST"]),
+        Route("/api/session/{sid}/export/{kind}", api_export),
+        WebSocketRoute("/ws", playground_socket),
+        WebSocketRoute("/ws/cars", cars_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={InputError: input_error})
+    app.state.sessions = {}
+    app.state.cars = set()
+    return app

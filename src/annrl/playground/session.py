@@ -1,0 +1,168 @@
+"""One playground setup being trained: data, features, a population of networks, and its training loop.
+
+The loop is the TensorFlow Playground's: an *epoch* is one pass over the shuffled training points in
+mini-batches of ``batch``, each a forward pass, a backward pass, the regularisation gradient of the
+weights (never the biases) and one optimizer step. All ``P = setup.seeds`` networks train at once
+on the same batches (the population axis); a network whose loss stops being finite gets its last
+finite weights back and is frozen, while the others go on.
+
+Regularisation, per network: L1 adds ``reg_rate * sum |w|`` to the loss (gradient ``reg_rate *
+sign(w)``), L2 adds ``reg_rate / 2 * sum w^2`` (gradient ``reg_rate * w``), summed over every weight.
+
+>>> from annrl.playground.config import Setup
+>>> session = Session(Setup(dataset="xor", layers=(4,), points=200, seed=1))
+>>> before = session.losses()[1][0]
+>>> session.train(30)
+>>> bool(session.losses()[1][0] < before)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from annrl.errors import InputError
+from annrl.nn import MLP, get_loss, get_optimizer
+from annrl.playground.config import Setup
+from annrl.playground.datasets import Dataset, make_dataset
+
+#: the derived inputs, as functions of the raw points ``(N, 2)`` (or ``(N, 1)`` for x only)
+FEATURE_FUNCTIONS = {
+    "x": lambda p: p[:, 0], "y": lambda p: p[:, 1], "x2": lambda p: p[:, 0] ** 2, "y2": lambda p: p[:, 1] ** 2,
+    "xy": lambda p: p[:, 0] * p[:, 1], "sinx": lambda p: np.sin(p[:, 0]), "siny": lambda p: np.sin(p[:, 1]),
+}
+X_ONLY = ("x", "x2", "sinx")
+
+
+def active_features(setup: Setup, data: Dataset) -> tuple[str, ...]:
+    """The features the network reads: the Boolean variables themselves, or the chosen features the
+    data has (a function of x alone has no y)."""
+    if data.view == "boolean":
+        return data.inputs
+    names = tuple(f for f in setup.features if len(data.inputs) == 2 or f in X_ONLY)
+    if not names:
+        raise InputError.invalid("setup.features", f"at least one of {list(X_ONLY)} for a function of x alone",
+                                 list(setup.features))
+    return names
+
+
+def featurize(features: tuple[str, ...], raw: np.ndarray, boolean: bool) -> np.ndarray:
+    """The network's inputs ``(N, len(features))`` for raw points ``(N, d)``."""
+    if boolean:
+        return np.asarray(raw, dtype=float)
+    return np.column_stack([FEATURE_FUNCTIONS[f](raw) for f in features])
+
+
+class Session:
+    """A setup's data and networks, trained a few epochs at a time.
+
+    Parameters
+    ----------
+    setup : Setup
+    custom : ndarray, shape (N, 3), optional
+        Points drawn or loaded by the user (rows x, y, label), for ``dataset="custom"``.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs trained since the setup was built.
+    active : ndarray of bool, shape (P,)
+        Networks still training (False once a network diverged).
+    """
+
+    def __init__(self, setup: Setup, custom: np.ndarray | None = None):
+        self.setup = setup
+        self.rng = np.random.default_rng(setup.seed)
+        self.data = make_dataset(setup, self.rng, custom)
+        self.features = active_features(setup, self.data)
+        # a population trains in float32: NumPy's tanh and exp are several times faster there, and
+        # the seeds view asks for many networks at once; one network keeps float64
+        dtype = np.float64 if setup.seeds == 1 else np.float32
+        boolean = self.data.view == "boolean"
+        self.train_X = featurize(self.features, self.data.train_x, boolean).astype(dtype)
+        self.test_X = featurize(self.features, self.data.test_x, boolean).astype(dtype)
+        self.train_Y, self.test_Y = self.data.train_y.astype(dtype), self.data.test_y.astype(dtype)
+        output = "tanh" if self.data.task == "classification" else "identity"
+        sizes = [len(self.features), *setup.layers, 1]
+        self.net = MLP(sizes, hidden=setup.activation, output=output, population=setup.seeds, init="xavier",
+                       rng=self.rng, dtype=np.dtype(dtype).name)
+        self.loss = get_loss("mse")
+        self.optimizer = get_optimizer(setup.optimizer, lr=setup.lr)
+        self.optimizer.reset(self.net.flat_)
+        self.weight_names = [name for name in self.net.params_ if name.endswith(".weight")]
+        self.active = np.ones(setup.seeds, dtype=bool)
+        self.epoch = 0
+
+    def train(self, epochs: int) -> None:
+        """Train every active network ``epochs`` more epochs (mini-batches of ``setup.batch``)."""
+        net, X, Y = self.net, self.train_X, self.train_Y
+        n, batch = len(X), min(self.setup.batch, len(X))
+        before = np.array(net.flat_, copy=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(int(epochs)):
+                order = self.rng.permutation(n)
+                for start in range(0, n, batch):
+                    idx = order[start : start + batch]
+                    self._step(X[idx], Y[idx])
+                self.epoch += 1
+        self._freeze_diverged(before)
+
+    def _step(self, x: np.ndarray, y: np.ndarray) -> None:
+        net = self.net
+        prediction, caches = net.forward(x)
+        _, grad = self.loss(prediction, y)
+        net.zero_grad()
+        net.backward(grad, caches)
+        self._add_regularization()
+        self.optimizer.step(net.flat_, net.grad, None if self.active.all() else self.active)
+
+    def _add_regularization(self) -> None:
+        kind, rate = self.setup.regularization, self.setup.reg_rate
+        if kind == "none" or rate == 0:
+            return
+        for name in self.weight_names:
+            w = self.net.params_[name]
+            self.net.grads[name] += rate * (np.sign(w) if kind == "l1" else w)
+
+    def _freeze_diverged(self, before: np.ndarray) -> None:
+        train, _ = self.losses()
+        finite = np.isfinite(train) & np.all(np.isfinite(self.net.flat_), axis=1)
+        if finite.all():
+            return
+        self.net.flat_[~finite] = before[~finite]
+        self.active &= finite
+
+    def losses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Train and test loss of every network, each ``(P,)`` (mean squared error)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            train = self.loss(self.net.predict(self.train_X), self.train_Y)[0]
+            test = self.loss(self.net.predict(self.test_X), self.test_Y)[0]
+        return np.asarray(train), np.asarray(test)
+
+    def network(self, index: int):
+        """Network ``index`` alone (a copy, ``P = 1``), e.g. to draw or export it."""
+        if not 0 <= index < self.net.population:
+            raise InputError.invalid("index", f"in [0, {self.net.population})", index)
+        return self.net if self.net.population == 1 else self.net.select([index])
+
+    def predict_one(self, raw: np.ndarray, index: int) -> np.ndarray:
+        """Outputs ``(N,)`` of network ``index`` at raw points ``(N, d)``."""
+        X = featurize(self.features, raw, self.data.view == "boolean")
+        return np.asarray(self.network(index).predict(X), dtype=float)[0, :, 0]
+
+    def hidden_outputs(self, raw: np.ndarray, index: int) -> list[np.ndarray]:
+        """What every neuron of network ``index`` outputs at raw points ``(N, d)``: one ``(units, N)``
+        array per layer after its activation, the output layer last."""
+        X = featurize(self.features, raw, self.data.view == "boolean")
+        outputs = self.network(index).layer_outputs(X)
+        return [np.asarray(out, dtype=float)[0].T for out in outputs[1::2]]
+
+    def regularization_penalty(self) -> np.ndarray:
+        """The regularisation term of every network ``(P,)`` (0 without regularisation)."""
+        kind, rate, P = self.setup.regularization, self.setup.reg_rate, self.net.population
+        if kind == "none" or rate == 0:
+            return np.zeros(P)
+        weights = [np.asarray(self.net.params_[n]).reshape(P, -1) for n in self.weight_names]
+        if kind == "l1":
+            return rate * sum(np.abs(w).sum(axis=1) for w in weights)
+        return 0.5 * rate * sum((w * w).sum(axis=1) for w in weights)

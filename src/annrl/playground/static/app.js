@@ -1,0 +1,293 @@
+// The playground page: controls -> setup messages over one WebSocket; states -> drawings.
+import { drawCurve, drawEdges, drawGrid, drawLosses, drawPoints, drawSpread, fromPixels } from "./draw.js";
+import { decode, encode } from "./urlstate.js";
+import { startCars } from "./cars.js";
+
+const $ = (id) => document.getElementById(id);
+const SEEDS = 100;
+const page = {
+  socket: null, session: null, setup: null, limits: null, data: null, playing: false, view: "network",
+  history: [], spread: [], drawn: [], stamps: [], lastState: null,
+};
+window.playground = page;  // for tests and the curious: the current setup and data
+
+function send(message) {
+  if (page.socket && page.socket.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+}
+
+function sendSetup(fields) {
+  send({ type: "setup", setup: fields });
+}
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  page.socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  page.socket.onmessage = (event) => receive(JSON.parse(event.data));
+  page.socket.onclose = () => showError("connection to the playground server closed; reload the page");
+}
+
+function receive(message) {
+  if (message.type === "hello") return hello(message);
+  if (message.type === "error") return showError(message.message);
+  if (message.type === "data") return newData(message);
+  if (message.type === "state") return newState(message);
+  if (message.type === "status") return setPlaying(message.playing);
+  if (message.type === "explain") return showExplanation(message);
+}
+
+function hello(message) {
+  page.session = message.session;
+  page.limits = message.limits;
+  fillSelects(message.limits);
+  const { setup, view } = decode(location.hash);
+  page.view = view;
+  sendSetup({ ...setup, seeds: view === "seeds" ? SEEDS : 1 });
+  selectTab(view, false);
+}
+
+function fillSelects(limits) {
+  const options = (id, values, labels) => {
+    $(id).innerHTML = values.map((v, k) => `<option value="${v}">${labels ? labels[k] : v}</option>`).join("");
+  };
+  options("lr", [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]);
+  options("activation", limits.activations);
+  options("optimizer", limits.optimizers);
+  options("regularization", limits.regularizations);
+  options("reg_rate", [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]);
+}
+
+function newData(message) {
+  showError("");
+  page.data = message;
+  page.setup = message.setup;
+  page.history = [];
+  page.spread = [];
+  history.replaceState(null, "", encode(page.setup, page.view));
+  syncControls();
+  buildNetwork();
+  $("data-label").textContent = message.label;
+}
+
+function syncControls() {
+  const s = page.setup;
+  for (const id of ["lr", "activation", "optimizer", "regularization", "reg_rate"]) $(id).value = String(s[id]);
+  for (const id of ["epochs_per_update", "seed", "ratio", "noise", "batch", "expression", "function"]) {
+    $(id).value = s[id];
+  }
+  $("points").value = String(s.points);
+  $("ratio-value").textContent = `${s.ratio}%`;
+  $("noise-value").textContent = s.noise;
+  $("batch-value").textContent = s.batch;
+  document.querySelectorAll(".dataset").forEach((b) => b.classList.toggle("active", b.dataset.name === s.dataset));
+  $("layer-count").textContent = `${s.layers.length} hidden layer${s.layers.length === 1 ? "" : "s"}`;
+}
+
+// Columns: features (toggles), then one column per hidden layer with +/- buttons, then edges.
+function buildNetwork() {
+  const { setup, data } = page;
+  const columns = $("columns");
+  columns.innerHTML = "";
+  page.nodes = [];
+  const inputs = data.view === "boolean" ? data.inputs : page.limits.features;
+  const featureColumn = column("features");
+  const featureNodes = [];
+  for (const name of inputs) {
+    const on = data.features.includes(name);
+    const node = nodeElement(name, "feature" + (on ? "" : " off"));
+    node.dataset.name = name;
+    if (data.view !== "boolean") node.onclick = () => toggleFeature(name);
+    featureColumn.appendChild(node);
+    if (on) {
+      drawGrid(node.querySelector("canvas"), data.feature_tiles[name]);
+      featureNodes.push(node);
+    }
+  }
+  columns.appendChild(featureColumn);
+  page.nodes.push(featureNodes);
+  setup.layers.forEach((units, k) => {
+    const col = column(`<button class="add-neuron" data-layer="${k}">+</button>` +
+      `<button class="remove-neuron" data-layer="${k}">&minus;</button><br>${units} neurons`);
+    const nodes = [];
+    for (let j = 0; j < units; j++) {
+      const node = nodeElement("", "neuron");
+      col.appendChild(node);
+      nodes.push(node);
+    }
+    columns.appendChild(col);
+    page.nodes.push(nodes);
+  });
+  const out = column("output");
+  const outNode = nodeElement("", "neuron output");
+  out.appendChild(outNode);
+  columns.appendChild(out);
+  page.nodes.push([outNode]);
+  columns.querySelectorAll(".add-neuron").forEach((b) => (b.onclick = () => changeNeurons(+b.dataset.layer, 1)));
+  columns.querySelectorAll(".remove-neuron").forEach((b) => (b.onclick = () => changeNeurons(+b.dataset.layer, -1)));
+}
+
+function column(head) {
+  const el = document.createElement("div");
+  el.className = "column";
+  el.innerHTML = `<div class="column-head">${head}</div>`;
+  return el;
+}
+
+function nodeElement(name, cls) {
+  const el = document.createElement("div");
+  el.className = "node " + cls;
+  el.innerHTML = `<span class="name">${name}</span><canvas width="20" height="20"></canvas>`;
+  return el;
+}
+
+function toggleFeature(name) {
+  const features = page.setup.features.includes(name)
+    ? page.setup.features.filter((f) => f !== name) : [...page.setup.features, name];
+  sendSetup({ features });
+}
+
+function changeNeurons(layer, delta) {
+  const layers = [...page.setup.layers];
+  layers[layer] = Math.max(1, Math.min(page.limits.max_neurons, layers[layer] + delta));
+  sendSetup({ layers });
+}
+
+function changeLayers(delta) {
+  const layers = [...page.setup.layers];
+  if (delta > 0 && layers.length < page.limits.max_layers) layers.push(2);
+  if (delta < 0) layers.pop();
+  sendSetup({ layers });
+}
+
+function newState(state) {
+  page.lastState = state;
+  $("epoch").textContent = state.epoch;
+  if (state.population === 1) drawNetworkState(state); else drawSeedsState(state);
+  const now = performance.now();
+  page.stamps.push(now);
+  while (page.stamps.length && page.stamps[0] < now - 1000) page.stamps.shift();
+  $("ups").textContent = page.stamps.length;
+  if (page.playing) send({ type: "ack" });
+}
+
+function drawNetworkState(state) {
+  const fmt = (v) => (v === null ? "diverged" : v.toFixed(3));
+  $("test-loss").textContent = fmt(state.test_loss);
+  $("train-loss").textContent = fmt(state.train_loss);
+  page.history.push([state.train_loss, state.test_loss]);
+  drawLosses($("loss-chart"), page.history);
+  drawOutput($("surface"), state.surface, $("show-test").checked);
+  state.neurons.forEach((layer, k) => layer.forEach((grid, j) => {
+    const node = page.nodes[k + 1] && page.nodes[k + 1][j];
+    if (node) drawGrid(node.querySelector("canvas"), grid);
+  }));
+  const outNode = page.nodes[page.nodes.length - 1][0];
+  if (page.data.view !== "curve") drawGrid(outNode.querySelector("canvas"), state.surface);
+  drawEdges($("edges"), $("network"), page.nodes, state.weights);
+}
+
+function drawOutput(canvas, surface, withTest) {
+  const { data } = page;
+  const curve = data.view === "curve";
+  if (curve) drawCurve(canvas, data.box, surface[0]); else drawGrid(canvas, surface);
+  drawPoints(canvas, data.box, data.train, "#fff", curve);
+  if (withTest) drawPoints(canvas, data.box, data.test, "#000", curve);
+  drawPoints(canvas, data.box, curve ? [] : page.drawn, "#c00", false);
+}
+
+function drawSeedsState(state) {
+  $("seeds-solved").textContent = `${state.solved} of ${state.population} networks reached test loss < ` +
+    `${state.goal} (epoch ${state.epoch}; ${state.diverged} diverged)`;
+  page.spread.push(state.test_quantiles);
+  drawSpread($("seeds-chart"), page.spread);
+  const show = (id, surface, label, index) => {
+    $(label).textContent = index === null ? "(none yet)" : `#${index}`;
+    const canvas = $(id);
+    if (surface) drawOutput(canvas, surface, false);
+    else canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  };
+  show("seeds-solved-surface", state.solved_surface, "solved-index", state.solved_index);
+  show("seeds-failed-surface", state.failed_surface, "failed-index", state.failed_index);
+}
+
+function setPlaying(playing) {
+  page.playing = playing;
+  $("play").innerHTML = playing ? "&#x275A;&#x275A; pause" : "&#x25B6; play";
+}
+
+function showExplanation(m) {
+  if (m.kind === "logic") {
+    const neurons = m.neurons.map((n) => `  neuron ${n.unit}: ${n.formula} (margin ${n.margin})`).join("\n");
+    $("explanation").textContent = `network computes: ${m.formula}\nmargin ${m.margin}, ` +
+      `${m.matches_target ? "matches the expression" : `wrong on ${m.wrong_rows} of ${m.rows} rows`}\n` +
+      `first hidden layer:\n${neurons}`;
+  } else {
+    $("explanation").textContent = `${m.what} in ${m.units}:\n${m.formula}\n` +
+      `RMS error ${m.error}, max error ${m.max_error}, complexity ${m.complexity}`;
+  }
+}
+
+function selectTab(view, resend = true) {
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.tab === view));
+  $("network-view").hidden = view !== "network";
+  $("seeds-view").hidden = view !== "seeds";
+  $("cars-view").hidden = view !== "cars";
+  $("controls").hidden = view === "cars";
+  const before = page.view;
+  page.view = view;
+  if (resend && view !== "cars" && (before === "seeds") !== (view === "seeds")) {
+    sendSetup({ seeds: view === "seeds" ? SEEDS : 1 });
+  }
+  if (view === "cars") startCars();
+}
+
+function wireControls() {
+  $("play").onclick = () => send({ type: page.playing ? "pause" : "play" });
+  $("step").onclick = () => send({ type: "step" });
+  $("reset").onclick = () => send({ type: "reset" });
+  $("add-layer").onclick = () => changeLayers(1);
+  $("remove-layer").onclick = () => changeLayers(-1);
+  for (const id of ["lr", "reg_rate"]) $(id).onchange = () => sendSetup({ [id]: Number($(id).value) });
+  for (const id of ["activation", "optimizer", "regularization"]) $(id).onchange = () => sendSetup({ [id]: $(id).value });
+  for (const id of ["epochs_per_update", "seed", "ratio", "noise", "batch", "points"]) {
+    $(id).onchange = () => sendSetup({ [id]: Number($(id).value) });
+  }
+  for (const id of ["expression", "function"]) {
+    $(id).onchange = () => sendSetup({ [id]: $(id).value, dataset: id === "expression" ? "boolean" : "function" });
+  }
+  document.querySelectorAll(".dataset").forEach((b) => (b.onclick = () => chooseDataset(b.dataset.name)));
+  document.querySelectorAll(".tab").forEach((t) => (t.onclick = () => selectTab(t.dataset.tab)));
+  $("show-test").onchange = () => page.lastState && page.lastState.population === 1 && drawNetworkState(page.lastState);
+  $("explain").onclick = () => send({ type: "explain" });
+  $("surface").onclick = addPoint;
+  $("clear-points").onclick = () => { page.drawn = []; };
+  $("csv").onchange = async () => {
+    const file = $("csv").files[0];
+    if (file) send({ type: "csv", text: await file.text() });
+  };
+  document.querySelectorAll(".download").forEach((a) => {
+    a.onclick = () => { a.href = `/api/session/${page.session}/export/${a.dataset.kind}`; };
+  });
+}
+
+function chooseDataset(name) {
+  if (name === "custom" && page.drawn.length) send({ type: "points", points: page.drawn });
+  else sendSetup({ dataset: name });
+}
+
+function addPoint(event) {
+  if (!page.data || page.data.view !== "surface" || page.data.box[0][1] !== 6) return;
+  const rect = event.target.getBoundingClientRect();
+  const [x, y] = fromPixels(event.target, page.data.box, event.clientX - rect.left, event.clientY - rect.top);
+  page.drawn.push([+x.toFixed(2), +y.toFixed(2), event.shiftKey ? -1 : 1]);
+  if (page.setup.dataset === "custom") send({ type: "points", points: page.drawn });
+  else drawPoints(event.target, page.data.box, [page.drawn[page.drawn.length - 1]], "#c00", false);
+}
+
+wireControls();
+connect();

@@ -1,0 +1,79 @@
+// The cars tab: a genetic algorithm evolving drivers live, drawn from the server's frames.
+const $ = (id) => document.getElementById(id);
+const cars = { socket: null, track: null, view: null };
+
+export function startCars() {
+  if (cars.socket) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  cars.socket = new WebSocket(`${scheme}://${location.host}/ws/cars`);
+  cars.socket.onmessage = (event) => receive(JSON.parse(event.data));
+  cars.socket.onopen = () => start();
+  $("cars-start").onclick = start;
+  $("cars-stop").onclick = () => send({ type: "stop" });
+}
+
+function send(message) {
+  if (cars.socket.readyState === WebSocket.OPEN) cars.socket.send(JSON.stringify(message));
+}
+
+function start() {
+  send({ type: "start", track: $("track").value, population: Number($("cars-population").value) });
+}
+
+function receive(m) {
+  if (m.type === "track") { cars.track = m; cars.view = fit(m.outer); }
+  else if (m.type === "frame") { draw(m); send({ type: "ack" }); }
+  else if (m.type === "generation") {
+    $("cars-status").textContent = `generation ${m.generation}: best car drove ${(100 * m.best).toFixed(1)}% ` +
+      `of the course (mean ${(100 * m.mean).toFixed(1)}%)`;
+  } else if (m.type === "error") $("cars-status").textContent = m.message;
+}
+
+// World metres -> canvas pixels, keeping the aspect ratio.
+function fit(outer) {
+  const canvas = $("cars-canvas");
+  const xs = outer.map((p) => p[0]), ys = outer.map((p) => p[1]);
+  const x0 = Math.min(...xs) - 5, y0 = Math.min(...ys) - 5;
+  const scale = Math.min(canvas.width / (Math.max(...xs) + 5 - x0), canvas.height / (Math.max(...ys) + 5 - y0));
+  return (x, y) => [(x - x0) * scale, canvas.height - (y - y0) * scale];
+}
+
+function polygon(ctx, points, fill) {
+  ctx.beginPath();
+  points.forEach(([x, y], i) => {
+    const [px, py] = cars.view(x, y);
+    if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+  });
+  ctx.closePath();
+  ctx.fillStyle = fill;
+  ctx.fill();
+  ctx.strokeStyle = "#eee";
+  ctx.stroke();
+}
+
+function draw(frame) {
+  if (!cars.track) return;
+  const ctx = $("cars-canvas").getContext("2d");
+  ctx.fillStyle = "#568c4c";
+  ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  polygon(ctx, cars.track.outer, "#46464a");
+  polygon(ctx, cars.track.inner, "#568c4c");
+  ctx.strokeStyle = "#ffd23c";
+  frame.rays.forEach((ends, k) => {
+    const [x, y] = frame.cars[frame.leaders[k]];
+    const [px, py] = cars.view(x, y);
+    for (const [ex, ey] of ends) {
+      const [qx, qy] = cars.view(ex, ey);
+      ctx.beginPath(); ctx.moveTo(px, py); ctx.lineTo(qx, qy); ctx.stroke();
+    }
+  });
+  frame.cars.forEach(([x, y, heading], k) => {
+    const [px, py] = cars.view(x, y);
+    ctx.save();
+    ctx.translate(px, py);
+    ctx.rotate(-heading);
+    ctx.fillStyle = frame.parked[k] ? "#e63c32" : "#3c8cf0";
+    ctx.fillRect(-5, -3, 10, 6);
+    ctx.restore();
+  });
+}

@@ -1,0 +1,267 @@
+"""Every HTTP endpoint and WebSocket message of the playground server, good and bad input alike."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from annrl.playground import create_app
+from annrl.playground.config import MAX_LAYERS, MAX_NEURONS
+
+
+@pytest.fixture
+def app():
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@contextlib.contextmanager
+def tab(client):
+    """One browser tab: ``(socket, hello)`` of a playground WebSocket."""
+    with client.websocket_connect("/ws") as socket:
+        hello = socket.receive_json()
+        assert hello["type"] == "hello"
+        yield socket, hello
+
+
+def receive_until(socket, kind, *, ack=True, limit=50):
+    for _ in range(limit):
+        message = socket.receive_json()
+        if ack and message["type"] == "state":
+            socket.send_json({"type": "ack"})  # as the page does after drawing a state
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} message in {limit}")
+
+
+def setup(socket, **fields):
+    socket.send_json({"type": "setup", "setup": fields})
+    data = socket.receive_json()
+    assert data["type"] == "data", data
+    return data, socket.receive_json()
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+def test_page_and_static_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "annrl playground" in page.text
+    for name in ("app.js", "draw.js", "urlstate.js", "cars.js", "style.css"):
+        assert client.get(f"/static/{name}").status_code == 200, name
+    assert client.get("/static/missing.js").status_code == 404
+
+
+def test_limits_list_bounds_and_defaults(client):
+    limits = client.get("/api/limits").json()
+    assert limits["max_layers"] == MAX_LAYERS and limits["max_neurons"] == MAX_NEURONS
+    assert "step" not in limits["activations"] and "tanh" in limits["activations"]
+    assert limits["defaults"]["layers"] == [4, 2]
+
+
+def test_setup_endpoint_accepts_and_completes_a_setup(client):
+    answer = client.post("/api/setup", json={"dataset": "xor", "layers": [8, 8], "lr": 0.1})
+    assert answer.status_code == 200
+    assert answer.json()["setup"]["layers"] == [8, 8] and answer.json()["setup"]["batch"] == 10
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"layers": [4] * (MAX_LAYERS + 1)}, "setup.layers", "0 to 6 items"),
+    ({"layers": [MAX_NEURONS + 1]}, "setup.layers", "[1, 8]"),
+    ({"lr": 0}, "setup.lr", "(0, 10]"),
+    ({"lr": "fast"}, "setup.lr", "'fast'"),
+    ({"points": 10**6}, "setup.points", "[20, 2000]"),
+    ({"batch": 0}, "setup.batch", "[1, 2000]"),
+    ({"activation": "step"}, "setup.activation", "one of"),
+    ({"features": ["x", "x"]}, "setup.features", "without repeats"),
+    ({"features": ["z"]}, "setup.features", "one of"),
+    ({"regularization": "l3"}, "setup.regularization", "one of"),
+    ({"reg_rate": -1}, "setup.reg_rate", "[0, 10]"),
+    ({"learning_rate": 0.1}, "setup.learning_rate", "unknown field"),
+    ([1, 2], "setup", "JSON object"),
+])
+def test_setup_endpoint_refuses_bad_fields_with_422(client, body, field, words):
+    answer = client.post("/api/setup", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == field and words in answer.json()["error"]
+
+
+def test_setup_endpoint_refuses_malformed_json(client):
+    answer = client.post("/api/setup", content=b"{not json")
+    assert answer.status_code == 422 and "not valid JSON" in answer.json()["error"]
+
+
+def test_csv_endpoint_reads_points_and_refuses_bad_rows(client):
+    good = client.post("/api/csv", content=b"x,y,label\n1,2,1\n-3,0.5,0\n")
+    assert good.status_code == 200 and good.json()["points"] == [[1.0, 2.0, 1.0], [-3.0, 0.5, -1.0]]
+    for text, words in ((b"1,2\n", "3 columns"), (b"x,y,label\n1,2,a\n", "line 2"), (b"7,0,1\n", "[-6, 6]"),
+                        (b"1,1,nan\n", "label"), (b"\xff\xfe", "UTF-8"), (b"", "no data rows")):
+        answer = client.post("/api/csv", content=text)
+        assert answer.status_code == 422 and words in answer.json()["error"], (text, answer.json())
+
+
+def test_export_needs_a_live_session_and_a_known_kind(client):
+    assert client.get("/api/session/nobody/export/numpy").status_code == 404
+    with tab(client) as (socket, hello):
+        setup(socket, dataset="xor", layers=[3])
+        sid = hello["session"]
+        assert client.get(f"/api/session/{sid}/export/pickle").status_code == 404
+        assert client.get(f"/api/session/{sid}/export/numpy?index=x").status_code == 422
+        assert client.get(f"/api/session/{sid}/export/numpy?index=5").status_code == 422
+        for kind, start in (("checkpoint", b""), ("torch", b'"""'), ("numpy", b'"""'), ("png", b"\x89PNG"),
+                            ("svg", b"<?xml")):
+            answer = client.get(f"/api/session/{sid}/export/{kind}")
+            assert answer.status_code == 200 and answer.content.startswith(start), kind
+            assert "attachment" in answer.headers["content-disposition"]
+
+
+# -- WebSocket -----------------------------------------------------------------------------------
+def test_setup_message_sends_data_and_a_state(client):
+    with tab(client) as (socket, hello):
+        assert hello["defaults"]["dataset"] == "circle" and "setup" in hello["messages"]
+        data, state = setup(socket, dataset="xor", layers=[4, 3], features=["x", "y", "xy"], points=200)
+        assert data["task"] == "classification" and len(data["train"]) + len(data["test"]) == 200
+        assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == {"x", "y", "xy"}
+        assert state["epoch"] == 0 and len(state["surface"]) == 50 and len(state["surface"][0]) == 50
+        assert [len(layer) for layer in state["neurons"]] == [4, 3]
+        assert [len(w["w"]) for w in state["weights"]] == [3, 4, 3] and len(state["weights"][1]["b"]) == 3
+
+
+def test_step_trains_and_lowers_the_loss(client):
+    with tab(client) as (socket, _):
+        _, first = setup(socket, dataset="gauss", layers=[2], lr=0.1, epochs_per_update=20)
+        socket.send_json({"type": "step"})
+        second = receive_until(socket, "state")
+        assert second["epoch"] == 20 and second["test_loss"] < first["test_loss"]
+
+
+def test_play_streams_states_and_pause_stops_them(client):
+    with tab(client) as (socket, _):
+        setup(socket, dataset="circle", layers=[3], epochs_per_update=1)
+        socket.send_json({"type": "play"})
+        assert receive_until(socket, "status")["playing"] is True
+        epochs = [receive_until(socket, "state")["epoch"] for _ in range(4)]
+        assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
+        socket.send_json({"type": "pause"})
+        assert receive_until(socket, "status")["playing"] is False
+        socket.send_json({"type": "step"})
+        assert receive_until(socket, "state", ack=False)["epoch"] > epochs[-1]
+
+
+def test_reset_starts_over_from_epoch_zero(client):
+    with tab(client) as (socket, _):
+        _, first = setup(socket, dataset="xor", layers=[2], seed=3)
+        socket.send_json({"type": "step"})
+        receive_until(socket, "state")
+        socket.send_json({"type": "reset"})
+        assert receive_until(socket, "data")["setup"]["seed"] == 3
+        again = socket.receive_json()
+        assert again["epoch"] == 0 and again["surface"] == first["surface"]  # same seed: same start
+
+
+@pytest.mark.parametrize("message, words", [
+    ("not json", "not valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"type": "train"}', "message type"),
+    ('{"type": "play", "fast": true}', "unknown ['fast']"),
+    ('{"type": "setup", "setup": {"layers": [9]}}', "setup.layers"),
+    ('{"type": "setup", "setup": {"dataset": "boolean", "expression": "a.__class__"}}', "not allowed"),
+    ('{"type": "setup", "setup": {"dataset": "boolean", "expression": "a^b^c^d^e^f^g"}}', "<= 6"),
+    ('{"type": "setup", "setup": {"dataset": "function", "function": "x*y*z"}}', "1 or 2"),
+    ('{"type": "setup", "setup": {"dataset": "function", "function": "log(x)"}}', "not finite"),
+    ('{"type": "setup", "setup": {"dataset": "custom"}}', "no points yet"),
+    ('{"type": "points", "points": [[0, 0, 5]]}', "label"),
+    ('{"type": "points", "points": "many"}', "list of 1 to"),
+    ('{"type": "csv", "text": "1,2,3,4"}', "3 columns"),
+    ('{"type": "explain", "index": 7}', "index"),
+])
+def test_bad_messages_get_an_error_and_the_session_goes_on(client, message, words):
+    with tab(client) as (socket, _):
+        socket.send_text(message)
+        error = receive_until(socket, "error")
+        assert words in error["message"], error
+        data, _ = setup(socket, dataset="xor", layers=[2])  # still serving
+        assert data["setup"]["layers"] == [2]
+
+
+def test_oversized_and_binary_messages_are_refused(client):
+    with tab(client) as (socket, _):
+        socket.send_text(json.dumps({"type": "csv", "text": "1,1,1\n" * 60_000}))
+        assert "limit" in receive_until(socket, "error")["message"]
+        socket.send_bytes(b"\x00\x01")
+        assert "binary" in receive_until(socket, "error")["message"]
+
+
+def test_drawn_points_and_csv_become_the_custom_dataset(client):
+    with tab(client) as (socket, _):
+        socket.send_json({"type": "points", "points": [[1, 1, 1], [-1, -1, -1], [2, 2, 1], [-2, -2, 0]] * 5})
+        data = receive_until(socket, "data")
+        assert data["setup"]["dataset"] == "custom" and len(data["train"]) + len(data["test"]) == 20
+        assert {row[2] for row in data["train"]} <= {-1.0, 1.0}
+        socket.send_json({"type": "csv", "text": "x,y,label\n0,0,0.5\n1,1,-0.25\n2,2,0.1\n"})
+        data = receive_until(socket, "data")
+        assert data["task"] == "regression" and len(data["train"]) + len(data["test"]) == 3
+
+
+def test_explain_reads_xor_back_from_a_trained_boolean_network(client):
+    with tab(client) as (socket, _):
+        setup(socket, dataset="boolean", expression="a ^ b", layers=[4], lr=0.1, epochs_per_update=100, points=200)
+        socket.send_json({"type": "step"})
+        assert receive_until(socket, "state")["test_loss"] < 0.05
+        socket.send_json({"type": "explain"})
+        result = receive_until(socket, "explain")
+        assert result["kind"] == "logic" and result["matches_target"] and result["wrong_rows"] == 0
+        assert result["formula"] in ("(a & ~b) | (b & ~a)", "(a | b) & (~a | ~b)")
+
+
+def test_several_tabs_have_their_own_sessions_and_closing_frees_them(app, client):
+    with contextlib.ExitStack() as stack:
+        tabs = [stack.enter_context(tab(client)) for _ in range(3)]
+        assert len({hello["session"] for _, hello in tabs}) == 3 and len(app.state.sessions) == 3
+        setup(tabs[0][0], dataset="xor", layers=[1])
+        setup(tabs[1][0], dataset="spiral", layers=[5, 5])
+        tabs[0][0].send_json({"type": "play"})
+        receive_until(tabs[0][0], "state")
+        live = app.state.sessions[tabs[0][1]["session"]]
+        task = live.task
+        assert live.playing and app.state.sessions[tabs[1][1]["session"]].setup.dataset == "spiral"
+    deadline = time.monotonic() + 5
+    while app.state.sessions and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert app.state.sessions == {} and task.done()
+
+
+def test_seeds_view_trains_a_population_and_counts_successes(client):
+    with tab(client) as (socket, _):
+        _, state = setup(socket, dataset="gauss", layers=[2], seeds=20, lr=0.1, goal=0.05)
+        assert state["population"] == 20 and len(state["test_losses"]) == 20
+        socket.send_json({"type": "step"})
+        state = receive_until(socket, "state")
+        losses = state["test_losses"]
+        assert state["solved"] == sum(v < 0.05 for v in losses)
+        q = state["test_quantiles"]
+        assert q == sorted(q) and abs(q[0] - min(losses)) < 1e-3 and abs(q[-1] - max(losses)) < 1e-3
+        if state["solved"]:
+            assert losses[state["solved_index"]] < 0.05 and len(state["solved_surface"]) == 50
+
+
+def test_cars_socket_streams_frames_and_refuses_bad_starts(client):
+    with client.websocket_connect("/ws/cars") as socket:
+        socket.send_json({"type": "start", "track": "moon"})
+        assert "cars.track" in socket.receive_json()["message"]
+        socket.send_json({"type": "start", "population": 100})
+        assert "cars.population" in socket.receive_json()["message"]
+        socket.send_json({"type": "start", "track": "oval", "population": 4, "max_steps": 50})
+        track = socket.receive_json()
+        assert track["type"] == "track" and len(track["outer"]) > 10
+        frame = socket.receive_json()
+        assert frame["type"] == "frame" and len(frame["cars"]) == 4 and len(frame["rays"]) == 4
+        socket.send_json({"type": "stop"})
+        assert receive_until(socket, "status", ack=False)["playing"] is False
