@@ -222,9 +222,30 @@ def _time_limit(seconds: float, error: Callable[[str], InputError]) -> Iterator[
             signal.setitimer(signal.ITIMER_REAL, outer_delay)
 
 
+class _LogicalReduce:
+    """A NumPy logical ufunc whose ``reduce`` takes a tuple mixing arrays and bare booleans.
+
+    SymPy prints ``a | Equivalent(a, ~a)`` as ``logical_or.reduce((a, False))``: it writes a
+    sub-expression it can decide as a literal, and NumPy would turn that tuple into a ragged array.
+    """
+
+    def __init__(self, ufunc: np.ufunc):
+        self.ufunc = ufunc
+
+    def __call__(self, *args: Any) -> Any:
+        return self.ufunc(*args)
+
+    def reduce(self, operands: Sequence[Any], axis: int = 0) -> Any:
+        result = operands[0]
+        for operand in operands[1:]:
+            result = self.ufunc(result, operand)
+        return result
+
+
 # NumPy's own heaviside, called directly: SymPy's printer would rewrite Heaviside as a Piecewise
 # and simplify its conditions, which takes seconds for nested arguments. H(0) = 1/2, as in SymPy.
-_MODULES = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, h0)}, "scipy", "numpy"]
+_MODULES = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, h0), "logical_or": _LogicalReduce(np.logical_or),
+             "logical_and": _LogicalReduce(np.logical_and)}, "scipy", "numpy"]
 
 
 def _float_constants(expr: sympy.Basic) -> sympy.Basic:

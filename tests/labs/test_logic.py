@@ -228,3 +228,9 @@ def test_diagram_reads_dense_layers_and_refuses_recurrent_ones(tmp_path):
     assert path.stat().st_size > 5000
     with pytest.raises(ValueError, match="draws Dense and activation layers"):
         dense_layers(Network([GRU(1, 2)]))
+
+
+def test_a_sub_expression_sympy_decides_alone_still_evaluates_on_arrays():
+    # SymPy prints "a == ~a" as the literal False inside a reduce over arrays (found by hypothesis)
+    fn = parse_function("~a | (a == ~a)")
+    np.testing.assert_array_equal(fn.table[:, 0], [True, False])

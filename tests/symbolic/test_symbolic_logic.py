@@ -20,7 +20,7 @@ def same_function(formula, fn, j=0):
 
 def trained(fn, hidden, seed=0):
     config = LogicConfig(seeds=8, epochs=1500, activation="tanh", lr=0.1, momentum=0.9)
-    run = learn(fn, hidden, config, np.random.default_rng(seed))
+    run, _ = learn(fn, hidden, config, np.random.default_rng(seed))
     assert run.solved.any()
     return run.net, int(np.flatnonzero(run.solved)[0])
 
