@@ -9,13 +9,13 @@ from typing import Any
 
 from annrl.errors import InputError
 from annrl.playground.cars import CarsRun, parse_start
-from annrl.playground.live import WINDOW, allowed
+from annrl.playground.live import WINDOW, BackgroundLoop, allowed
 
 CAR_MESSAGES = ("start", "stop", "ack")
 FRAMES_PER_SECOND = 30
 
 
-class CarsLive:
+class CarsLive(BackgroundLoop):
     """The cars run of one WebSocket; ``send`` delivers one text message."""
 
     def __init__(self, send: Any):
@@ -58,19 +58,6 @@ class CarsLive:
                 await self.send(message)
             await asyncio.sleep(max(0.0, 1.0 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
 
-    async def stop(self) -> None:
-        task, self.task = self.task, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self.in_flight = 0
-
-    @property
-    def playing(self) -> bool:
-        return self.task is not None and not self.task.done()
 
 
 def _decode(text: Any) -> dict[str, Any]:

@@ -43,7 +43,29 @@ WINDOW = 2
 MAX_UPDATES_PER_SECOND = 60
 
 
-class LiveSession:
+class BackgroundLoop:
+    """A tab's background task (training, or a cars generation) and the frames it has in flight."""
+
+    task: asyncio.Task | None = None
+    in_flight = 0
+
+    async def stop(self) -> None:
+        """Cancel the task (and wait for it), if one runs."""
+        task, self.task = self.task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self.in_flight = 0
+
+    @property
+    def playing(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class LiveSession(BackgroundLoop):
     """The state of one tab: its setup, its :class:`Session`, and the task training it.
 
     Parameters
@@ -188,20 +210,6 @@ class LiveSession:
             await self.send(state)
             await asyncio.sleep(max(0.0, 1.0 / MAX_UPDATES_PER_SECOND - (time.perf_counter() - started)))
 
-    async def stop(self) -> None:
-        """Cancel the training task (and wait for it), if one runs."""
-        task, self.task = self.task, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self.in_flight = 0
-
-    @property
-    def playing(self) -> bool:
-        return self.task is not None and not self.task.done()
 
 
 def decode(text: Any) -> dict[str, Any]:
