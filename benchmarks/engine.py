@@ -7,7 +7,9 @@ momentum 0.9, full batch) in float64 and float32. PyTorch runs the same work: a 
 loop for P = 1 and for a 100-network sample (one network after another), and one batched
 ``torch.bmm`` population for P >= 1000. For P >= 1000 the same training hand-written in NumPy for
 this one network (no engine) is measured too: the ceiling a general engine is compared with.
-Each figure is the best of ``--repeat`` runs.
+Each figure is the best of ``--repeat`` runs, and the runs of the contestants alternate (annrl,
+PyTorch, hand NumPy, annrl, ...), so that on a shared machine a burst of load from elsewhere
+disturbs one run of each rather than every run of one.
 """
 
 from __future__ import annotations
@@ -95,8 +97,13 @@ def torch_bmm_rate(population: int, epochs: int, dtype: str) -> float:
     return population * epochs / (time.perf_counter() - start)
 
 
-def best(fn, repeat: int, *args) -> float:
-    return max(fn(*args) for _ in range(repeat))
+def best_of(contestants: dict[str, tuple], repeat: int) -> dict[str, float]:
+    """The best rate of each contestant ``{name: (fn, *args)}`` over ``repeat`` alternating rounds."""
+    rates = {name: 0.0 for name in contestants}
+    for _ in range(repeat):
+        for name, (fn, *args) in contestants.items():
+            rates[name] = max(rates[name], fn(*args))
+    return rates
 
 
 def main() -> None:
@@ -117,20 +124,21 @@ def main() -> None:
           f" {'hand NumPy':>11} {'annrl/hand':>10}")
     for population in (int(p) for p in args.populations.split(",")):
         for dtype in ("float64", "float32"):
-            ours = best(annrl_rate, args.repeat, population, args.epochs, dtype)
-            peer, kind = float("nan"), "-"
+            contestants = {"annrl": (annrl_rate, population, args.epochs, dtype)}
+            kind, repeat = "-", args.repeat
             if has_torch and population == 1:
-                peer, kind = best(torch_loop_rate, args.repeat, 1, args.epochs, dtype), "loop"
+                contestants["torch"], kind = (torch_loop_rate, 1, args.epochs, dtype), "loop"
             elif has_torch and population < 1000:
-                peer, kind = torch_loop_rate(min(population, 100), args.epochs, dtype), "loop x100"
+                contestants["torch"], kind = (torch_loop_rate, min(population, 100), args.epochs, dtype), "loop x100"
+                repeat = 1  # a hundred networks one after another: long enough to be steady
             elif has_torch:
-                peer, kind = best(torch_bmm_rate, args.repeat, population, args.epochs, dtype), "bmm"
-            hand = float("nan")
+                contestants["torch"], kind = (torch_bmm_rate, population, args.epochs, dtype), "bmm"
             if population >= 1000:
-                hand = best(handtuned_rate, args.repeat, population, args.epochs, dtype)
+                contestants["hand"] = (handtuned_rate, population, args.epochs, dtype)
+            rates = best_of(contestants, repeat)
+            ours, peer, hand = rates["annrl"], rates.get("torch", float("nan")), rates.get("hand", float("nan"))
             print(f"{population:>6} {dtype:>8} {ours:>15.3e} {peer:>15.3e} {kind:>11} {ours / peer:>7.1f}"
-                  f" {hand:>11.3e} {ours / hand:>10.2f}")
-
+                  f" {hand:>11.3e} {ours / hand:>10.2f}", flush=True)
 
 if __name__ == "__main__":
     main()

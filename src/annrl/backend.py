@@ -9,6 +9,8 @@ NumPy >= 2 implements the standard in its main namespace, so NumPy arrays get Nu
 functions, with one change: the reductions the engine calls every step (``sum``, ``max``, ``all``,
 ``any``) go straight to the ufunc's ``reduce``, and ``take`` and ``reshape`` to the array's methods,
 skipping a Python wrapper that costs more than the arithmetic on a single small network or car.
+Engine code that checked :func:`is_numpy` may also pass NumPy's ``out=`` to write a result into an
+existing array (``sum`` accepts it too).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def _numpy_namespace() -> types.ModuleType:
     ns = types.ModuleType("annrl.numpy", "NumPy's namespace with direct reductions (see annrl.backend).")
     ns.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
 
-    def sum(x, /, *, axis=None, dtype=None, keepdims=False):  # noqa: A001 - the standard's name
-        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    def sum(x, /, *, axis=None, dtype=None, keepdims=False, out=None):  # noqa: A001 - the standard's name
+        return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims, out=out)
 
     def max(x, /, *, axis=None, keepdims=False):  # noqa: A001
         return np.maximum.reduce(x, axis=axis, keepdims=keepdims)

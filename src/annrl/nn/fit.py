@@ -204,6 +204,10 @@ class Trainer:
     def __init__(self, net: Network, X: Any, Y: Any, *, loss: str | Loss = "mse", optimizer: Optimizer | None = None,
                  batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None):
         self.X, self.Y, self._x_axis, self._y_axis = _check_data(net, X, Y)
+        if net.population == 1:
+            # one network: shared data are its own, (1, N, ...); arrays of the same rank as the
+            # parameters broadcast with less overhead, which shows on a network this small
+            self.X, self.Y, self._x_axis, self._y_axis = _own(self.X, self._x_axis), _own(self.Y, self._y_axis), 1, 1
         if batch_size is not None:
             if not 1 <= int(batch_size):
                 raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -258,8 +262,7 @@ class Trainer:
         self._guard_divergence(value)
         if check_tolerance:
             self.check_tolerance(value)
-        net.zero_grad()
-        net.backward(grad, caches)
+        net.backward(grad, caches, accumulate=False)  # overwrites net.grad: nothing to zero first
         self.optimizer.step(net.flat_, net.grad, self.active if self.any_frozen else None)
         return value, prediction
 
@@ -380,6 +383,11 @@ def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any, int, int]:
         if not bool(xp.all(xp.isfinite(data))):
             raise ValueError(f"{name} contain NaN or infinite values")
     return X, Y, x_axis, y_axis
+
+
+def _own(data: Any, sample_axis: int) -> Any:
+    """Data shared by all networks (samples on axis 0) as the data of a single network, ``(1, N, ...)``."""
+    return data[None] if sample_axis == 0 else data
 
 
 def _input_rank(net: Network) -> int:

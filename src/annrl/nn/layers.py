@@ -4,7 +4,10 @@ Every layer has the same small interface:
 
 - ``param_specs() -> {name: ParamSpec}``: its parameters, without the population axis;
 - ``forward(params, x) -> (y, cache)``: ``params`` maps those names to ``(P, ...)`` arrays;
-- ``backward(params, grad_y, cache, input_grad) -> (grad_x or None, {name: grad})``.
+- ``backward(params, grad_y, cache, input_grad) -> (grad_x or None, {name: grad})``;
+- ``backward_into(params, grad_y, cache, input_grad, out) -> grad_x or None``: the same backward,
+  writing the parameter gradients into the arrays ``out`` (overwriting them). A training step calls
+  it with views of the network's gradient buffer, so nothing has to be zeroed or added afterwards.
 
 Layers hold settings only; the parameters live in the network's flat array and are passed in, so
 one layer object serves a population of any size, a checkpoint, or a genetic algorithm.
@@ -38,6 +41,17 @@ class Layer:
     ) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
 
+    def backward_into(self, params: dict[str, Any], grad_y: Any, cache: Any, input_grad: bool,
+                      out: dict[str, Any]) -> Any:
+        """:meth:`backward` with the parameter gradients copied into ``out`` (``{name: array}``).
+
+        Layers that can compute their gradients straight into ``out`` override this.
+        """
+        grad_x, grads = self.backward(params, grad_y, cache, input_grad)
+        for name, value in grads.items():
+            out[name][...] = value
+        return grad_x
+
 
 class Dense(Layer):
     """Fully connected layer ``z = x W + b``.
@@ -70,22 +84,30 @@ class Dense(Layer):
         xp = array_namespace(w)
         if _small_contraction(xp, w):
             z = _population_matmul(xp, x, w)
-            z += b
+            z += b  # in place: one (N, J, P) temporary less
         else:
-            z = xp.matmul(x, w) + b
+            z = xp.matmul(x, w) + b  # on small arrays a new array is cheaper than an in-place update
         return z, x
 
     def backward(self, params, grad_z, x, input_grad=True):
+        xp = array_namespace(grad_z)
+        grads = {name: xp.empty_like(value) for name, value in params.items()}
+        return self.backward_into(params, grad_z, x, input_grad, grads), grads
+
+    def backward_into(self, params, grad_z, x, input_grad, out):
+        # BP3: dC/db = sum over samples of dC/dz; BP4: dC/dw = x^T dC/dz; BP2: dC/dx = dC/dz w^T
         w = params["weight"]
         xp = array_namespace(w)
-        grads = {"bias": xp.sum(grad_z, axis=1, keepdims=True)}
+        if not is_numpy(xp):  # the array API has no out=: compute, then copy
+            out["bias"][...] = xp.sum(grad_z, axis=1, keepdims=True)
+            out["weight"][...] = xp.matmul(x.mT, grad_z)
+            return xp.matmul(grad_z, w.mT) if input_grad else None
+        xp.sum(grad_z, axis=1, keepdims=True, out=out["bias"])
         if _small_contraction(xp, w):
-            grads["weight"] = _population_outer(xp, x, grad_z)
-            grad_x = _population_matmul_t(xp, grad_z, w) if input_grad else None
-        else:
-            grads["weight"] = xp.matmul(x.mT, grad_z)
-            grad_x = xp.matmul(grad_z, w.mT) if input_grad else None
-        return grad_x, grads
+            _population_outer(xp, x, grad_z, out["weight"])
+            return _population_matmul_t(xp, grad_z, w) if input_grad else None
+        xp.matmul(x.mT, grad_z, out=out["weight"])
+        return xp.matmul(grad_z, w.mT) if input_grad else None
 
     def spec(self):
         return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out}
@@ -105,6 +127,9 @@ class ActivationLayer(Layer):
 
     def backward(self, params, grad_y, cache, input_grad=True):
         return self.activation.backward(grad_y, cache), {}
+
+    def backward_into(self, params, grad_y, cache, input_grad, out):
+        return self.activation.backward(grad_y, cache)  # no parameters, nothing to write
 
     def spec(self):
         slope = getattr(self.activation, "negative_slope", None)
@@ -139,13 +164,20 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
 
 # -- small contractions along the population axis -------------------------------------------
 # For thousands of tiny networks (2 inputs, 2 units), a batched matmul spends its time on
-# per-matrix overhead. Written instead as a sum over the few inputs of broadcast products whose
-# innermost axis is the population, every operation streams over P contiguous numbers.
-# The arrays are "physical" views: (N, K, P) for activations, (K, J, P) for weights.
+# per-matrix overhead. The parameters are stored population-innermost (annrl.nn.params), so the
+# arrays have "physical" views (N, K, P) for activations and (K, J, P) for weights, in which every
+# operation streams over P contiguous numbers. Inputs shared by all networks make the products one
+# matrix product with the population folded into its columns, (N, K) @ (K, J*P); inputs of each
+# network's own become sums over the few inputs of broadcast products.
 
 
 def _small_contraction(xp: Any, w: Any) -> bool:
-    return is_numpy(xp) and w.shape[0] >= LARGE_POPULATION and w.shape[1] <= SMALL_FAN_IN
+    return w.shape[0] >= LARGE_POPULATION and w.shape[1] <= SMALL_FAN_IN and is_numpy(xp) and _inner(xp, w)
+
+
+def _inner(xp: Any, w: Any) -> bool:
+    """Whether ``w`` ``(P, K, J)`` is stored population-innermost, as one ``(K, J, P)`` block."""
+    return xp.permute_dims(w, (1, 2, 0)).flags.c_contiguous
 
 
 def _physical(xp: Any, x: Any) -> Any:
@@ -155,10 +187,15 @@ def _physical(xp: Any, x: Any) -> Any:
 
 def _population_matmul(xp: Any, x: Any, w: Any) -> Any:
     """``x @ w`` for x (N, K) or (P, N, K) and w (P, K, J) -> (P, N, J)."""
-    xph, wph = _physical(xp, x), xp.permute_dims(w, (1, 2, 0))
-    z = xph[:, 0:1, :] * wph[0]
-    for k in range(1, w.shape[1]):
-        z += xph[:, k : k + 1, :] * wph[k]
+    P, K, J = w.shape
+    wph = xp.permute_dims(w, (1, 2, 0))
+    if x.ndim == 2:
+        z = xp.reshape(xp.matmul(x, xp.reshape(wph, (K, J * P))), (x.shape[0], J, P))
+    else:
+        xph = _physical(xp, x)
+        z = xph[:, 0:1, :] * wph[0]
+        for k in range(1, K):
+            z += xph[:, k : k + 1, :] * wph[k]
     return xp.permute_dims(z, (2, 0, 1))
 
 
@@ -171,8 +208,14 @@ def _population_matmul_t(xp: Any, g: Any, w: Any) -> Any:
     return xp.permute_dims(out, (2, 0, 1))
 
 
-def _population_outer(xp: Any, x: Any, g: Any) -> Any:
-    """``x^T @ g`` summed over samples: x (N, K) or (P, N, K), g (P, N, J) -> (P, K, J)."""
-    xph, gph = _physical(xp, x), xp.permute_dims(g, (1, 2, 0))
-    rows = [xp.sum(xph[:, k : k + 1, :] * gph, axis=0) for k in range(xph.shape[1])]
-    return xp.permute_dims(xp.stack(rows, axis=0), (2, 0, 1))
+def _population_outer(xp: Any, x: Any, g: Any, out: Any) -> None:
+    """``out = x^T @ g`` summed over samples: x (N, K) or (P, N, K), g (P, N, J), out (P, K, J)."""
+    P, K, J = out.shape
+    gph, oph = xp.permute_dims(g, (1, 2, 0)), xp.permute_dims(out, (1, 2, 0))
+    if x.ndim == 2:
+        N = x.shape[0]
+        xp.matmul(x.mT, xp.reshape(gph, (N, J * P)), out=xp.reshape(oph, (K, J * P), copy=False))
+        return
+    xph = _physical(xp, x)
+    for k in range(K):
+        xp.sum(xph[:, k : k + 1, :] * gph, axis=0, out=oph[k])

@@ -136,17 +136,21 @@ class Network:
             caches.append(cache)
         return x, caches
 
-    def backward(self, grad_y: Any, caches: list[Any], *, input_grad: bool = False) -> Any:
+    def backward(self, grad_y: Any, caches: list[Any], *, input_grad: bool = False, accumulate: bool = True) -> Any:
         """Add the parameter gradients of ``grad_y`` (``(P, N, out)``) to ``grad``.
 
+        With ``accumulate=False`` they replace what ``grad`` held instead, so that a training step
+        needs no :meth:`zero_grad` first (each layer writes them straight into ``grads``).
         Returns the gradient with respect to the input, ``(P, N, in)``, when ``input_grad``.
         """
         grad = grad_y
         for index in range(len(self.layers) - 1, -1, -1):
+            layer, params, cache = self.layers[index], self._layer_params[index], caches[index]
             need_input = input_grad or index > 0
-            grad, param_grads = self.layers[index].backward(
-                self._layer_params[index], grad, caches[index], need_input
-            )
+            if not accumulate:
+                grad = layer.backward_into(params, grad, cache, need_input, self._layer_grads[index])
+                continue
+            grad, param_grads = layer.backward(params, grad, cache, need_input)
             accumulators = self._layer_grads[index]
             for name, value in param_grads.items():
                 accumulators[name] += value
