@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.backend import to_numpy
 from annrl.errors import CheckpointError, InputError, Stopped
 from annrl.io.checkpoint import Checkpoint
 from annrl.io.rundir import CheckpointSchedule, RunDir
@@ -107,7 +108,9 @@ class Checkpointer:
     def train(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
               done: Phases | None = None,
               callbacks: Sequence[Callable] = (), progress: bool = False) -> Phases:
-        """Run ``trainer`` (an :class:`annrl.nn.Trainer`) to ``epochs`` epochs with checkpoints.
+        """Run ``trainer`` (an :class:`annrl.nn.Trainer`, or any object with its ``run``, ``epoch``,
+        ``losses`` (one ``(P,)`` row per epoch), ``state_dict`` and ``load_state_dict``) to ``epochs``
+        epochs with checkpoints.
 
         ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
         network first solved its task); ``done`` carries the saved state of earlier phases, so a
@@ -138,7 +141,7 @@ class Checkpointer:
                 if not read:
                     # the loss history grows with the run: it goes to an append-only journal, and the
                     # checkpoint records how many of its rows are valid and their checksum
-                    losses = journal.append(trainer.loss_rows(journal.rows, end))
+                    losses = journal.append(trainer.losses[journal.rows:end])
                     read.append(({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
                                  {"fit": info, "losses": losses, **more_info}))
                 return read[0]
@@ -188,18 +191,22 @@ class LossJournal:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 
-    def append(self, rows: np.ndarray) -> dict[str, Any]:
-        """Add ``rows`` ``(k, P)``, flushed to disk; returns what a checkpoint records."""
-        # written and hashed through the array's own buffer: the history can be tens of MB a save
-        data = memoryview(np.ascontiguousarray(rows, dtype="<f8").reshape(-1)).cast("B")
-        if self.path is not None and data.nbytes:
+    def append(self, rows: Sequence[Any]) -> dict[str, Any]:
+        """Add ``rows`` (``k`` loss rows of shape ``(P,)``, or a ``(k, P)`` array), flushed to disk;
+        returns what a checkpoint records."""
+        # row by row through each row's own buffer: the history can be tens of MB a save, and
+        # stacking it first would copy it all once more
+        buffers = [memoryview(np.ascontiguousarray(to_numpy(row), dtype="<f8").reshape(-1)).cast("B") for row in rows]
+        if self.path is not None and buffers:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as handle:
-                handle.write(data)
+                for data in buffers:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        self._hash.update(data)
-        self.rows += len(rows)
+        for data in buffers:
+            self._hash.update(data)
+        self.rows += len(buffers)
         return {"rows": self.rows, "sha256": self._hash.hexdigest()}
 
     def restore(self, record: dict[str, Any], checkpoint: Path) -> np.ndarray:
