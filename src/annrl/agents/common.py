@@ -91,6 +91,15 @@ class EnvShape:
     threshold: float | None = None
 
     @classmethod
+    def probe(cls, config: Any) -> EnvShape:
+        """The shape of ``config.env`` (with its ``track`` and ``continuous``): one env made, read, closed."""
+        env = make_env(config.env, track=config.track, continuous=config.continuous)
+        try:
+            return cls.of(env, config.env)
+        finally:
+            env.close()
+
+    @classmethod
     def of(cls, env: gym.Env, env_id: str) -> EnvShape:
         space = env.action_space
         threshold = env.spec.reward_threshold if env.spec is not None else None

@@ -44,7 +44,6 @@ from annrl.agents.common import (
     eval_seed,
     final_metrics,
     is_car,
-    make_env,
     make_vector_env,
     parse_sizes,
     run_episodes,
@@ -263,9 +262,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     from annrl.io import rng_from_state, rng_state
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
-    probe = make_env(config.env, track=config.track, continuous=config.continuous)
-    shape = EnvShape.of(probe, config.env)
-    probe.close()
+    shape = EnvShape.probe(config)
     net = PlasticNetwork([shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs], config.plastic)
     strategy = OpenES(initial_rules(net, rng), config.population, sigma=config.sigma, lr=config.lr,
                       weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)

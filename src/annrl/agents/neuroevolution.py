@@ -31,7 +31,6 @@ from annrl.agents.common import (
     eval_seed,
     evaluate,
     final_metrics,
-    make_env,
     make_vector_env,
     parse_sizes,
     run_episodes,
@@ -122,9 +121,7 @@ def evolve(algo: str, config: EvolutionConfig, strategy_factory: Any, rng: np.ra
     """
     from annrl.io import rng_from_state, rng_state
 
-    probe = make_env(config.env, track=config.track, continuous=config.continuous)
-    shape = EnvShape.of(probe, config.env)
-    probe.close()
+    shape = EnvShape.probe(config)
     net = policy_network(config, shape, config.population, rng)
     strategy = strategy_factory(np.array(net.flat_), rng)
     policy = net.select([0])

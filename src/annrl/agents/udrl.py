@@ -41,7 +41,6 @@ from annrl.agents.common import (
     draw_seed,
     eval_seed,
     final_metrics,
-    make_env,
     make_vector_env,
     parse_sizes,
     setting,
@@ -224,9 +223,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     from annrl.io import rng_from_state, rng_state
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
-    probe = make_env(config.env, track=config.track, continuous=config.continuous)
-    shape = EnvShape.of(probe, config.env)
-    probe.close()
+    shape = EnvShape.probe(config)
     if not shape.discrete:
         raise ValueError(f"udrl needs discrete actions; {config.env} has a Box action space (try --no-continuous)")
     net = MLP([shape.obs_dim + 2, *parse_sizes(config.hidden), shape.n_outputs], hidden="relu", output="identity",
