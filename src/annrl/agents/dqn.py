@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.agents import cbp as cbp_option
 from annrl.agents.common import (
     BaseConfig,
     Checkpoints,
@@ -41,7 +42,7 @@ from annrl.agents.common import (
     setting,
 )
 from annrl.nn import MLP, Adam, Huber
-from annrl.nn.continual_backprop import ContinualBackprop, dead_fraction, hidden_activations
+from annrl.nn.continual_backprop import ContinualBackprop
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "dqn"
@@ -49,7 +50,7 @@ HUBER = Huber()
 
 
 @dataclass
-class Config(BaseConfig):
+class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     """DQN hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
 
     total_steps: int = setting(50_000, "environment steps to train for.")
@@ -68,19 +69,13 @@ class Config(BaseConfig):
     gradient_steps: int = setting(32, "gradient steps per training phase.")
     double_dqn: bool = setting(True, "Double-DQN targets (the online network picks the next action).")
     max_grad_norm: float = setting(10.0, "clip the gradient to this global norm.")
-    continual_backprop: bool = setting(False, "re-initialise low-utility hidden units after every gradient step "
-                                              "(continual backprop, Dohare et al. 2024).")
-    cbp_replacement_rate: float = setting(1e-4, "continual backprop: share of mature hidden units replaced a step.")
-    cbp_maturity: int = setting(100, "continual backprop: gradient steps a fresh unit is protected from replacement.")
-    cbp_decay: float = setting(0.99, "continual backprop: decay of the running utility of each unit.")
 
 
 TABLE = {**base_table(), "lr": POSITIVE, "buffer_size": POSITIVE_INT,
          "gamma": UNIT, "target_network_frequency": POSITIVE_INT, "batch_size": POSITIVE_INT, "start_e": UNIT,
          "end_e": UNIT, "exploration_fraction": UNIT, "learning_starts": NON_NEGATIVE_INT,
          "train_frequency": POSITIVE_INT, "gradient_steps": POSITIVE_INT,
-         "max_grad_norm": POSITIVE, "cbp_replacement_rate": UNIT, "cbp_maturity": NON_NEGATIVE_INT,
-         "cbp_decay": UNIT}
+         "max_grad_norm": POSITIVE, **cbp_option.TABLE}
 
 
 def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.ndarray, next_q_target: np.ndarray,
@@ -183,7 +178,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     optimizer = Adam(lr=config.lr)
     optimizer.reset(q.flat_)
     buffer = ReplayBuffer(config.buffer_size, shape.obs_dim)
-    cbp = continual_backprop(q, config)
+    cbp = cbp_option.continual_backprop(q, config)
     curve, step = Curve(shape.threshold), 0
     checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
     restored = checkpoints.restore()
@@ -245,20 +240,6 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     checkpoints.after(step, snapshot, final=True)
     metrics = final_metrics(NAME, config, curve, step, final)
     recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]
-    metrics["continual_backprop"] = hidden_unit_report(q, recent, cbp)
+    metrics["continual_backprop"] = cbp_option.hidden_unit_report(q, recent, cbp)
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": step / max(wall, 1e-9)}
     return Result(q, metrics, shape, "argmax")
-
-
-def continual_backprop(net: MLP, config: Any) -> ContinualBackprop | None:
-    """The network's continual backprop, when ``config.continual_backprop`` asks for it (DQN and PPO)."""
-    if not config.continual_backprop:
-        return None
-    return ContinualBackprop(net, replacement_rate=config.cbp_replacement_rate, decay_rate=config.cbp_decay,
-                             maturity_threshold=config.cbp_maturity)
-
-
-def hidden_unit_report(net: MLP, obs: np.ndarray, cbp: ContinualBackprop | None) -> dict[str, Any]:
-    """Units replaced so far and the fraction of hidden units that no longer vary on ``obs`` ``(N, d)``."""
-    dead = dead_fraction(hidden_activations(net, obs), tol=1e-6) if len(obs) > 1 else None
-    return {"enabled": cbp is not None, "replaced_units": 0 if cbp is None else cbp.replaced_, "dead_fraction": dead}

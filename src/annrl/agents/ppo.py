@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.agents import cbp as cbp_option
 from annrl.agents.common import (
     BaseConfig,
     Checkpoints,
@@ -37,16 +38,16 @@ from annrl.agents.common import (
     setting,
     to_actions,
 )
-from annrl.agents.dqn import clip_grad_norm, continual_backprop, hidden_unit_report
+from annrl.agents.dqn import clip_grad_norm
 from annrl.nn import MLP, Adam
-from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass
-class Config(BaseConfig):
+class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     """PPO hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
 
     eval_every: int = setting(2_048, "environment steps between evaluations (the learning curve).")
@@ -65,19 +66,13 @@ class Config(BaseConfig):
     max_grad_norm: float = setting(0.5, "clip the gradient of all parameters to this global norm.")
     norm_adv: bool = setting(True, "normalise advantages within each minibatch.")
     init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
-    continual_backprop: bool = setting(False, "re-initialise low-utility hidden units after every gradient step "
-                                              "(continual backprop, Dohare et al. 2024).")
-    cbp_replacement_rate: float = setting(1e-4, "continual backprop: share of mature hidden units replaced a step.")
-    cbp_maturity: int = setting(100, "continual backprop: gradient steps a fresh unit is protected from replacement.")
-    cbp_decay: float = setting(0.99, "continual backprop: decay of the running utility of each unit.")
 
 
 TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
          "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT,
          "gae_lambda": UNIT, "clip_coef": POSITIVE,
          "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
-         "max_grad_norm": POSITIVE, "cbp_replacement_rate": UNIT, "cbp_maturity": NON_NEGATIVE_INT,
-         "cbp_decay": UNIT}
+         "max_grad_norm": POSITIVE, **cbp_option.TABLE}
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
@@ -179,7 +174,7 @@ class ActorCritic:
                            "log_std": Adam(lr=config.lr, eps=1e-5)}
         for name, opt in self.optimizers.items():
             opt.reset(self.flat(name))
-        cbp = {name: continual_backprop(getattr(self, name), config) for name in ("actor", "critic")}
+        cbp = {name: cbp_option.continual_backprop(getattr(self, name), config) for name in ("actor", "critic")}
         self.cbp = cbp if config.continual_backprop else {}
 
     def flat(self, name: str) -> np.ndarray:
@@ -340,6 +335,6 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)
-    metrics["continual_backprop"] = hidden_unit_report(agent.actor, recent_obs, agent.cbp.get("actor"))
+    metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, recent_obs, agent.cbp.get("actor"))
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
     return Result(agent.actor, metrics, shape, mode, {"log_std": agent.log_std.tolist()})
