@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ def add_checkpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", default=None, metavar="EVERY",
                         help="save a checkpoint every EVERY epochs (500), or time (90s, 10m), or 'off' (default: 300s)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
+
+
+@contextmanager
+def checkpointer_from_args(args: argparse.Namespace, config: dict[str, Any]) -> Iterator[Any]:
+    """The :class:`~annrl.io.resume.Checkpointer` of a command's ``--out``, ``--checkpoint-every`` and
+    ``--resume``, while SIGINT/SIGTERM are turned into a save and a clean stop."""
+    from annrl.io import graceful_stop
+    from annrl.io.resume import Checkpointer
+
+    with graceful_stop() as stop:
+        yield Checkpointer(Path(args.out), config, every=args.checkpoint_every, resume=args.resume, stop=stop)
 
 
 def write_metrics(out: str | Path, metrics: dict[str, Any]) -> Path:

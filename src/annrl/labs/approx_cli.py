@@ -14,9 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import add_checkpoint_options, add_output_options, positive_float, positive_int, show, write_metrics
+from annrl.clikit import (
+    add_checkpoint_options,
+    add_output_options,
+    checkpointer_from_args,
+    positive_float,
+    positive_int,
+    show,
+    write_metrics,
+)
 from annrl.errors import InputError
-from annrl.io import graceful_stop
 from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
 from annrl.labs.approx import (
@@ -139,9 +146,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.study:
         return run_study_command(args, config, out)
-    with graceful_stop() as stop:
-        checkpointer = Checkpointer(out, _jsonable(vars(config)), every=args.checkpoint_every, resume=args.resume,
-                                    stop=stop)
+    with checkpointer_from_args(args, _jsonable(vars(config))) as checkpointer:
         result = _with_progress(not args.json, lambda progress: _train(config, progress, checkpointer))
     write_metrics(out, result.metrics)
     scaling = result.scaling  # the network sees scaled inputs and outputs: the file says how to undo that

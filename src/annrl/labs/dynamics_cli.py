@@ -17,15 +17,14 @@ import numpy as np
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
+    checkpointer_from_args,
     non_negative_float,
     positive_float,
     positive_int,
     show,
     write_metrics,
 )
-from annrl.io import graceful_stop
 from annrl.io.network_file import save_network
-from annrl.io.resume import Checkpointer
 from annrl.labs.dynamics import (
     APPROACHES,
     CONSTRAINTS,
@@ -97,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
         compare_figure(rows, out / "compare.png", config.system)
         show(args, metrics, f"{config.system}: derivative vs rollout fit", compare_rows(rows))
         return 0
-    with graceful_stop() as stop:
-        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+    with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     save_models(result, out)

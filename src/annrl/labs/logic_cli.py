@@ -12,14 +12,13 @@ import numpy as np
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
+    checkpointer_from_args,
     non_negative_int,
     positive_float,
     positive_int,
     show,
     write_metrics,
 )
-from annrl.io import graceful_stop
-from annrl.io.resume import Checkpointer
 from annrl.labs.logic import ACTIVATIONS, GATES, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
 from annrl.viz.report import Section, Table
 
@@ -62,8 +61,7 @@ def config_from_args(args: argparse.Namespace) -> LogicConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = Path(args.out)
-    with graceful_stop() as stop:
-        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+    with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     write_figures(result, out)

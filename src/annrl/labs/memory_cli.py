@@ -9,9 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_checkpoint_options, add_output_options, positive_int, show, write_metrics
-from annrl.io import graceful_stop
-from annrl.io.resume import Checkpointer
+from annrl.clikit import (
+    add_checkpoint_options,
+    add_output_options,
+    checkpointer_from_args,
+    positive_int,
+    show,
+    write_metrics,
+)
 from annrl.labs.memory import (
     HEBBIAN_CAPACITY,
     LETTER_SHAPE,
@@ -78,8 +83,7 @@ def config_from_args(args: argparse.Namespace) -> MemoryConfig:
 
 def run(args: argparse.Namespace) -> int:
     config, out = config_from_args(args), Path(args.out)
-    with graceful_stop() as stop:
-        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+    with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     write_figures(result, out)

@@ -13,12 +13,11 @@ from annrl.backend import check_device
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
+    checkpointer_from_args,
     show,
     write_metrics,
 )
-from annrl.io import graceful_stop
 from annrl.io.network_file import save_network
-from annrl.io.resume import Checkpointer
 from annrl.labs.xor import FAILURE_KINDS, XOR_TABLE, X, XorConfig, XorResult, Y, compare, train
 from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
 from annrl.validate import check_cli
@@ -80,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         show(args, metrics, f"XOR recipes, {config.seeds} seeds x {config.epochs} epochs",
              [(r["recipe"], f"{100 * r['success_rate']:.1f}% solved") for r in rows])
         return 0
-    with graceful_stop() as stop:
-        checkpointer = Checkpointer(out, asdict(config), every=args.checkpoint_every, resume=args.resume, stop=stop)
+    with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, progress=not args.json, checkpointer=checkpointer, backend=args.backend,
                        device=device)
     write_metrics(out, result.metrics)
