@@ -96,11 +96,7 @@ def drive_command(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"annrl car drive: error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(metrics, indent=2))
-    else:
-        _table(f"car drive: {metrics['policy']} on {metrics['track']}",
-               {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))})
+    _show(args, f"car drive: {metrics['policy']} on {metrics['track']}", metrics)
     return 0
 
 
@@ -211,11 +207,7 @@ def demo_command(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"annrl car demo: error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(metrics, indent=2))
-    else:
-        _table(f"car demo: {config.population} cars on {config.track}",
-               {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))})
+    _show(args, f"car demo: {config.population} cars on {config.track}", metrics)
     return 0
 
 
@@ -302,13 +294,18 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(title: str, values: dict[str, Any]) -> None:
+def _show(args: argparse.Namespace, title: str, metrics: dict[str, Any]) -> None:
+    """``metrics`` as JSON (``--json``), or their single numbers and words as a table."""
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, value in values.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    for key, value in metrics.items():
+        if not isinstance(value, (list, dict)):
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     Console().print(table)
