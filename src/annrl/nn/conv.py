@@ -196,7 +196,20 @@ class Conv2D(_Windowed):
         return f"Conv2D({self.n_in} -> {self.n_out}, {self._describe()})"
 
 
-class MaxPool2D(_Windowed):
+class _Pool2D(_Windowed):
+    """A parameter-free window reduction: stride defaults to the kernel (windows side by side), and
+    padding is at most half the kernel (a window lying wholly in the border would pool only padding)."""
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0):
+        super().__init__(kernel_size, kernel_size if stride is None else stride, padding)
+        (kh, kw), (ph, pw) = self.kernel, self.padding
+        if 2 * ph > kh or 2 * pw > kw:
+            raise ValueError(f"{type(self).__name__} padding must be at most half the kernel {self.kernel}, "
+                             f"got {self.padding}")
+
+
+class MaxPool2D(_Pool2D):
     """The largest value of each ``k_h x k_w`` window, per channel (PyTorch's ``max_pool2d``).
 
     Parameters
@@ -212,11 +225,6 @@ class MaxPool2D(_Windowed):
     Input ``(..., N, H, W, C)``, output ``(..., N, H', W', C)``. Backward sends each window's error to
     the pixel that held its maximum (the first one, in row-major order, on a tie, as PyTorch).
     """
-
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0):
-        super().__init__(kernel_size, kernel_size if stride is None else stride, padding)
-        _check_pool_padding(self)
 
     def forward(self, params, x):
         xp = array_namespace(x)
@@ -244,18 +252,13 @@ class MaxPool2D(_Windowed):
         return f"MaxPool2D({self._describe()})"
 
 
-class AvgPool2D(_Windowed):
+class AvgPool2D(_Pool2D):
     """The mean of each ``k_h x k_w`` window, per channel (PyTorch's ``avg_pool2d``).
 
     Parameters are those of :class:`MaxPool2D`; padding pixels are zeros and count in the mean
     (PyTorch's default ``count_include_pad=True``), so every window is divided by ``k_h k_w``.
     Backward shares each window's error equally among its ``k_h k_w`` pixels.
     """
-
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0):
-        super().__init__(kernel_size, kernel_size if stride is None else stride, padding)
-        _check_pool_padding(self)
 
     def forward(self, params, x):
         xp = array_namespace(x)
@@ -278,14 +281,6 @@ class AvgPool2D(_Windowed):
 
     def __repr__(self):
         return f"AvgPool2D({self._describe()})"
-
-
-def _check_pool_padding(layer: _Windowed) -> None:
-    # a window lying wholly in the border would pool nothing but padding
-    (kh, kw), (ph, pw) = layer.kernel, layer.padding
-    if 2 * ph > kh or 2 * pw > kw:
-        raise ValueError(f"{type(layer).__name__} padding must be at most half the kernel {layer.kernel}, "
-                         f"got {layer.padding}")
 
 
 class Flatten(Layer):
