@@ -5,14 +5,23 @@ A command builds a :class:`Checkpointer` from its ``--out``, ``--checkpoint-ever
 :class:`~annrl.nn.Trainer` in chunks, saves on schedule and on SIGINT/SIGTERM, and on resume
 starts from the newest valid checkpoint. Saving is a pure side effect, so a resumed run ends bit
 for bit where an uninterrupted one does.
+
+Scheduled saves are written by a background thread while training goes on: the training thread
+only copies the (small) weights and optimizer state; appending the loss history to its journal,
+hashing and fsyncing run beside it (file I/O and hashlib release the GIL, so on two cores they cost
+the training almost nothing). At most one save is in flight; an error in it is raised in the
+training thread at the next save or when the phase ends, never dropped. A crash while a save is in
+flight leaves the previous checkpoint as the newest valid one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +74,7 @@ class Checkpointer:
         # as JSON reads it back (tuples become lists), so a resumed run compares equal settings
         self.config, self.stop = json.loads(json.dumps(config)), stop or StopRequest()
         self.restored: Checkpoint | None = None
+        self._in_flight: tuple[threading.Thread, list[BaseException]] | None = None
         if self.run is None:
             return
         if resume:
@@ -95,15 +105,45 @@ class Checkpointer:
         return arrays, ck.metadata["phases"][phase]
 
     def save(self, step: int, phases: Phases) -> Path | None:
-        """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``)."""
+        """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``),
+        after any save still in flight."""
+        self.wait()
+        self.schedule.mark_saved()
+        return self._write(step, phases)
+
+    def wait(self) -> None:
+        """Block until the save in flight (if any) is on disk; re-raise its error."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            thread, fault = in_flight
+            thread.join()
+            if fault:
+                raise fault[0]
+
+    def _save_in_background(self, step: int, state: Callable[[], Phases]) -> None:
+        """Copy the run's state now (in this thread); write it while the training goes on."""
+        self.wait()
+        self.schedule.mark_saved()
+        phases = state()
+        fault: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                self._write(step, phases)
+            except BaseException as error:  # handed to the training thread by wait()
+                fault.append(error)
+
+        thread = threading.Thread(target=write, name="annrl-checkpoint")
+        thread.start()
+        self._in_flight = (thread, fault)
+
+    def _write(self, step: int, phases: Phases) -> Path | None:
         if self.run is None:
             return None
         phases = {phase: state() if callable(state) else state for phase, state in phases.items()}
         tensors = {f"{phase}/{name}": value for phase, (arrays, _) in phases.items() for name, value in arrays.items()}
         metadata = {"config": self.config, "phases": {phase: info for phase, (_, info) in phases.items()}}
-        path = self.run.save(step, tensors, metadata)
-        self.schedule.mark_saved()
-        return path
+        return self.run.save(step, tensors, metadata)
 
     def train(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
               done: Phases | None = None,
@@ -151,18 +191,25 @@ class Checkpointer:
         def state() -> Phases:
             return {**(done or {}), phase: snapshot()}
 
-        with progress_bar(progress, epochs - trainer.epoch) as advance:
-            callbacks = [*callbacks, lambda _: advance()] if progress else list(callbacks)
-            while trainer.epoch < epochs:
-                ended = trainer.run(self._chunk(step_offset, trainer.epoch, epochs), callbacks=callbacks)
-                step = step_offset + trainer.epoch
-                if self.stop.requested:
-                    path = self.save(step, state())
-                    raise Stopped(self.stop.message(path), self.stop.exit_code)
-                if self.schedule.due(step):
-                    self.save(step, state())
-                if ended:
-                    break
+        try:
+            with progress_bar(progress, epochs - trainer.epoch) as advance:
+                callbacks = [*callbacks, lambda _: advance()] if progress else list(callbacks)
+                while trainer.epoch < epochs:
+                    ended = trainer.run(self._chunk(step_offset, trainer.epoch, epochs), callbacks=callbacks)
+                    step = step_offset + trainer.epoch
+                    if self.stop.requested:
+                        path = self.save(step, state())
+                        raise Stopped(self.stop.message(path), self.stop.exit_code)
+                    if self.schedule.due(step):
+                        self._save_in_background(step, state)
+                    if ended:
+                        break
+        except BaseException:
+            # the run is failing already: let the save in flight finish, but report the first fault
+            with contextlib.suppress(Exception):
+                self.wait()
+            raise
+        self.wait()
         return state()
 
     def _chunk(self, offset: int, epoch: int, epochs: int) -> int:
