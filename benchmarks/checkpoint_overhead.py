@@ -39,7 +39,7 @@ def _timed(method):
     return timed_method
 
 
-for _name in ("save", "wait", "_save_in_background"):
+for _name in ("save", "close", "wait", "_save_in_background"):
     setattr(Checkpointer, _name, _timed(getattr(Checkpointer, _name)))
 
 
@@ -47,9 +47,9 @@ def timed(config: XorConfig, every: str | None) -> tuple[float, float]:
     """Seconds of the whole run, and of them the seconds the training thread spent on checkpoints."""
     SAVING[0] = 0.0
     with tempfile.TemporaryDirectory() as out:
-        checkpointer = Checkpointer(out if every else None, asdict(config), every=every)
         start = time.perf_counter()
-        train(config, checkpointer=checkpointer)
+        with Checkpointer(out if every else None, asdict(config), every=every) as checkpointer:
+            train(config, checkpointer=checkpointer)  # closing waits for the last save: it is timed too
         return time.perf_counter() - start, SAVING[0]
 
 

@@ -57,8 +57,9 @@ def checkpointer_from_args(args: argparse.Namespace, config: dict[str, Any]) -> 
     from annrl.io import graceful_stop
     from annrl.io.resume import Checkpointer
 
-    with graceful_stop() as stop:
-        yield Checkpointer(Path(args.out), config, every=args.checkpoint_every, resume=args.resume, stop=stop)
+    with graceful_stop() as stop, Checkpointer(Path(args.out), config, every=args.checkpoint_every,
+                                               resume=args.resume, stop=stop) as checkpointer:
+        yield checkpointer
 
 
 def write_metrics(out: str | Path, metrics: dict[str, Any]) -> Path:

@@ -30,12 +30,12 @@ def test_a_slow_background_save_holds_the_weights_of_its_step_not_later_ones(tmp
     monkeypatch.setattr(RunDir, "save", slow_save)
     weights = {}
     run = trainer()
-    checkpointer = Checkpointer(tmp_path, {"case": 1}, every="10")
 
     def record(state):
         weights[state.epoch + 1] = np.array(run.net.flat_)
 
-    checkpointer.train(run, 30, phase="main", callbacks=[record])
+    with Checkpointer(tmp_path, {"case": 1}, every="10") as checkpointer:
+        checkpointer.train(run, 30, phase="main", callbacks=[record])
     assert started.is_set()
     for step in (10, 20, 30):
         saved = read_checkpoint(tmp_path / "checkpoints" / f"ckpt-{step:09d}.safetensors")
@@ -48,5 +48,11 @@ def test_a_fault_in_a_background_save_is_raised_in_the_training_thread(tmp_path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(RunDir, "save", failing_save)
-    with pytest.raises(OSError, match="No space left"):
-        Checkpointer(tmp_path, {"case": 2}, every="10").train(trainer(), 30, phase="main")
+    with pytest.raises(OSError, match="No space left"), Checkpointer(tmp_path, {"case": 2}, every="10") as checkpointer:
+        checkpointer.train(trainer(), 30, phase="main")
+
+
+def test_the_last_save_of_a_phase_is_on_disk_once_the_checkpointer_is_closed(tmp_path):
+    with Checkpointer(tmp_path, {"case": 3}, every="10") as checkpointer:
+        checkpointer.train(trainer(), 30, phase="main")
+    assert read_checkpoint(tmp_path / "checkpoints" / "ckpt-000000030.safetensors").metadata["phases"]["main"]

@@ -10,8 +10,9 @@ Scheduled saves are written by a background thread while training goes on: the t
 only copies the (small) weights and optimizer state; appending the loss history to its journal,
 hashing and fsyncing run beside it (file I/O and hashlib release the GIL, so on two cores they cost
 the training almost nothing). At most one save is in flight; an error in it is raised in the
-training thread at the next save or when the phase ends, never dropped. A crash while a save is in
-flight leaves the previous checkpoint as the newest valid one.
+training thread at the next save or at :meth:`Checkpointer.close` (use the checkpointer as a context
+manager), never dropped. A crash while a save is in flight leaves the previous checkpoint as the
+newest valid one.
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ class Checkpointer:
             if fault:
                 raise fault[0]
 
+    def close(self, *, quiet: bool = False) -> None:
+        """Wait for the save in flight; ``quiet`` (the run is failing already) keeps its fault to itself."""
+        if not quiet:
+            self.wait()
+            return
+        with contextlib.suppress(Exception):
+            self.wait()
+
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.close(quiet=error is not None)
+
     def _save_in_background(self, step: int, state: Callable[[], Phases]) -> None:
         """Copy the run's state now (in this thread); write it while the training goes on."""
         self.wait()
@@ -205,12 +220,9 @@ class Checkpointer:
                     if ended:
                         break
         except BaseException:
-            # the run is failing already: let the save in flight finish, but report the first fault
-            with contextlib.suppress(Exception):
-                self.wait()
+            self.close(quiet=True)
             raise
-        self.wait()
-        return state()
+        return state()  # a save may still be in flight: the next save, or close(), waits for it
 
     def _chunk(self, offset: int, epoch: int, epochs: int) -> int:
         """Epochs to run before looking at the schedule and the stop flag again."""
