@@ -20,15 +20,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[str]:
-    """The playground served by uvicorn in a thread on a free port; yields its URL."""
+def running_server(runs=None) -> Iterator[str]:
+    """The playground served by uvicorn in a thread on a free port (``runs``: its --runs folder); yields its URL."""
     import uvicorn
 
     from annrl.playground import create_app
+    from annrl.playground.cli import server_config
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                           ws="websockets-sansio"))
+    server = uvicorn.Server(server_config(create_app(runs=runs), "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

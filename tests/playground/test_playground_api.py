@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from annrl.playground import create_app
 from annrl.playground.config import MAX_LAYERS, MAX_NEURONS
+from annrl.playground.snapshot import unpack
 
 
 @pytest.fixture
@@ -129,9 +130,28 @@ def test_setup_message_sends_data_and_a_state(client):
         data, state = setup(socket, dataset="xor", layers=[4, 3], features=["x", "y", "xy"], points=200)
         assert data["task"] == "classification" and len(data["train"]) + len(data["test"]) == 200
         assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == {"x", "y", "xy"}
-        assert state["epoch"] == 0 and len(state["surface"]) == 50 and len(state["surface"][0]) == 50
-        assert [len(layer) for layer in state["neurons"]] == [4, 3]
+        assert state["epoch"] == 0 and state["surface"]["shape"] == [50, 50]
+        assert unpack(state["surface"]).shape == (50, 50)
+        assert [layer["shape"] for layer in state["neurons"]] == [[4, 20, 20], [3, 20, 20]]
+        assert unpack(data["feature_tiles"]["xy"]).shape == (20, 20)
         assert [len(w["w"]) for w in state["weights"]] == [3, 4, 3] and len(state["weights"][1]["b"]) == 3
+
+
+def test_states_name_the_setup_they_were_trained_on(client):
+    """A state still on its way when a new setup arrives carries the old build number: the page drops it."""
+    with tab(client) as (socket, _):
+        data, state = setup(socket, dataset="xor", layers=[2])
+        assert data["build"] == state["build"] == 1
+        socket.send_json({"type": "play"})
+        receive_until(socket, "state")
+        socket.send_json({"type": "setup", "setup": {"layers": [3]}})
+        data = receive_until(socket, "data")
+        assert data["build"] == 2 and data["setup"]["layers"] == [3]
+        # the rebuild's own state, and at most the two updates under way when the setup came (build 1)
+        states = [receive_until(socket, "state") for _ in range(5)]
+        builds = [s["build"] for s in states]
+        assert builds[-2:] == [2, 2] and builds.count(1) <= 2, builds
+        assert [layer["shape"][0] for layer in states[-1]["neurons"]] == [3]
 
 
 def test_step_trains_and_lowers_the_loss(client):
@@ -249,7 +269,7 @@ def test_seeds_view_trains_a_population_and_counts_successes(client):
         q = state["test_quantiles"]
         assert q == sorted(q) and abs(q[0] - min(losses)) < 1e-3 and abs(q[-1] - max(losses)) < 1e-3
         if state["solved"]:
-            assert losses[state["solved_index"]] < 0.05 and len(state["solved_surface"]) == 50
+            assert losses[state["solved_index"]] < 0.05 and state["solved_surface"]["shape"] == [50, 50]
 
 
 def test_cars_socket_streams_frames_and_refuses_bad_starts(client):

@@ -1,7 +1,8 @@
-"""End to end in real headless Chromium: build 2-4-1 with the buttons, train XOR, share the URL.
+"""End to end in real headless Chromium: build 2-4-1 with the buttons, train XOR, share the URL;
+and replay a saved car run in the cars tab.
 
-Chromium must be installed at /usr/bin/chromium (CI installs it): without it this test fails.
-The screenshot is written to pytest's tmp folder (its path is printed) and to docs/figures/.
+Chromium must be installed at /usr/bin/chromium (CI installs it): without it these tests fail.
+The screenshots are written to pytest's tmp folder (the first one's path is printed).
 """
 
 from __future__ import annotations
@@ -69,4 +70,34 @@ def test_build_train_and_share_an_xor_network(tmp_path):
         assert setup["dataset"] == "xor" and setup["layers"] == [4] and setup["seed"] == 1
         assert setup["features"] == ["x", "y"] and setup["lr"] == page.evaluate("window.playground.setup.lr")
         assert second.locator("#columns .neuron:not(.output)").count() == 4
+        assert errors == []
+
+
+def test_cars_tab_replays_a_saved_drive_with_its_rays(tmp_path):
+    from annrl.envs.cli import drive
+
+    drive(track="oval", policy="heuristic", episodes=1, cars=2, seed=3, max_steps=400, out=tmp_path / "drive",
+          video="none")
+    with running_server(runs=tmp_path) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1300, "height": 860})
+        errors = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto(url + "#view=cars")
+        page.wait_for_function("window.cars && window.cars.runs !== null && window.cars.frames > 0", timeout=20_000)
+        assert page.evaluate("window.cars.runs.map((r) => r.id)") == ["drive"]
+        page.fill("#replay-speed", "10")
+        page.click("#replay-start")
+        page.wait_for_function("window.cars.replayEnd !== null", timeout=30_000)
+        end = page.evaluate("window.cars.replayEnd")
+        assert end["replay"] == "drive" and end["matches_record"] is True and len(end["cars"]) == 2
+        assert "the same as recorded" in page.inner_text("#replay-status")
+        # the sensor rays are drawn in yellow (#ffd23c) over the track
+        yellow = page.evaluate("""() => {
+          const d = document.getElementById('cars-canvas').getContext('2d').getImageData(0, 0, 720, 480).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 170 && d[i + 2] < 120) n++;
+          return n;
+        }""")
+        assert yellow > 50, f"only {yellow} ray pixels"
+        page.screenshot(path=str(tmp_path / "cars_replay.png"))
         assert errors == []

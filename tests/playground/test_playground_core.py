@@ -95,6 +95,43 @@ def test_diverging_networks_are_frozen_with_finite_weights():
     assert np.all(np.isfinite(session.net.flat_)) and not session.active.all()
 
 
+def test_packed_grids_hold_the_network_outputs_as_float32():
+    from annrl.playground.snapshot import NEURON_CELLS, grid_points, neurons, pack, surface, unpack
+
+    session = Session(Setup(dataset="circle", layers=(3, 2), points=100, seed=2))
+    session.train(2)
+    raw, nx, ny = grid_points(session, 50)
+    expected = session.predict_one(raw, 0).reshape(ny, nx)
+    np.testing.assert_allclose(unpack(surface(session, 0)), expected, rtol=1e-6, atol=1e-7)
+    raw, nx, ny = grid_points(session, NEURON_CELLS)
+    hidden = session.hidden_outputs(raw, 0)
+    for packed, layer in zip(neurons(session, 0), hidden[:-1], strict=True):
+        np.testing.assert_allclose(unpack(packed), layer.reshape(-1, ny, nx), rtol=1e-6, atol=1e-7)
+    odd = unpack(pack(np.array([[np.nan, np.inf, -np.inf, 0.25]])))
+    np.testing.assert_array_equal(odd, np.array([[0.0, 9e9, -9e9, 0.25]], dtype=np.float32))
+
+
+def test_minibatch_epoch_is_the_textbook_loop():
+    """An epoch: shuffle with the session's generator, then one SGD step per slice of ``batch`` points."""
+    setup = Setup(dataset="gauss", layers=(3,), points=60, batch=7, lr=0.1, regularization="l2", reg_rate=0.01,
+                  seed=3)
+    session, reference = Session(setup), Session(setup)
+    session.train(2)
+    net, X, Y = reference.net, reference.train_X, reference.train_Y
+    for _ in range(2):
+        order = reference.rng.permutation(len(X))
+        for start in range(0, len(X), setup.batch):
+            idx = order[start : start + setup.batch]
+            prediction, caches = net.forward(X[idx])
+            net.zero_grad()
+            net.backward(reference.loss(prediction, Y[idx])[1], caches)
+            for name in reference.weight_names:
+                net.grads[name] += 0.01 * net.params_[name]
+            net.flat_ -= 0.1 * net.grad
+    np.testing.assert_allclose(session.net.flat_, net.flat_, rtol=1e-12, atol=1e-14)
+    assert session.epoch == 2
+
+
 def test_numpy_and_torch_exports_compute_what_the_network_computes(tmp_path):
     session = Session(Setup(dataset="spiral", layers=(5, 3), features=("x", "y", "x2", "xy", "sinx", "siny"),
                             activation="leaky_relu", points=100))
@@ -161,3 +198,6 @@ def test_playground_command_parses_and_refuses_bad_addresses():
         args.handler(top.parse_args(["playground", "--port", "70000"]))
     with pytest.raises(InputError, match="--host must be an IP address"):
         check_address("my host", 80)
+    assert top.parse_args(["playground", "--runs", "runs"]).runs == "runs"
+    with pytest.raises(InputError, match="--runs .*: no such folder"):  # refused before the server starts
+        args.handler(top.parse_args(["playground", "--no-browser", "--runs", "/nonexistent/runs"]))

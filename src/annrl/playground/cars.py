@@ -57,9 +57,7 @@ class CarsRun:
         self.steps = 0
 
     def track_message(self) -> dict[str, Any]:
-        t = self.sim.track
-        return {"type": "track", "inner": np.round(t.inner, 2).tolist(), "outer": np.round(t.outer, 2).tolist(),
-                "start": list(t.start), "population": self.sim.n}
+        return track_message(self.sim)
 
     def frame(self) -> list[dict[str, Any]]:
         """Step every car ``STEPS_PER_FRAME`` times; the messages to send (a frame, maybe a generation)."""
@@ -81,17 +79,32 @@ class CarsRun:
         return messages
 
     def _frame_message(self) -> dict[str, Any]:
-        state, sim = self.sim.state, self.sim
-        progress = np.asarray(self.info["progress"], dtype=float)
-        leaders = np.argsort(-progress, kind="stable")[:RAY_CARS]
-        xy = np.column_stack([state.x[leaders], state.y[leaders]])
-        angles = np.asarray(state.heading)[leaders, None] + sim.sensors.angles[leaders]
-        reach = np.asarray(sim.sense())[leaders]
-        ends = xy[:, None, :] + reach[..., None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
-        return {"type": "frame", "generation": self.generation, "step": self.steps,
-                "cars": np.round(np.column_stack([state.x, state.y, state.heading]), 2).tolist(),
-                "parked": np.asarray(sim.parked).tolist(), "leaders": leaders.tolist(),
-                "rays": np.round(ends, 2).tolist(), "best_progress": round(float(progress.max()), 4)}
+        return {**frame_message(self.sim, self.info), "generation": self.generation, "step": self.steps}
+
+
+def frame_message(sim: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """Every car's pose, which are parked, and the sensor rays of the ``RAY_CARS`` cars that lead.
+
+    ``rays[k]`` holds the end points of car ``leaders[k]``'s rays: where each one meets a wall, or
+    its range.
+    """
+    state = sim.state
+    progress = np.asarray(info["progress"], dtype=float)
+    leaders = np.argsort(-progress, kind="stable")[:RAY_CARS]
+    xy = np.column_stack([state.x[leaders], state.y[leaders]])
+    angles = np.asarray(state.heading)[leaders, None] + sim.sensors.angles[leaders]
+    reach = np.asarray(sim.sense())[leaders]
+    ends = xy[:, None, :] + reach[..., None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    return {"type": "frame", "cars": np.round(np.column_stack([state.x, state.y, state.heading]), 2).tolist(),
+            "parked": np.asarray(sim.parked).tolist(), "leaders": leaders.tolist(),
+            "rays": np.round(ends, 2).tolist(), "best_progress": round(float(progress.max()), 4)}
+
+
+def track_message(sim: Any) -> dict[str, Any]:
+    """The walls of the simulator's track and where the cars start."""
+    t = sim.track
+    return {"type": "track", "inner": np.round(t.inner, 2).tolist(), "outer": np.round(t.outer, 2).tolist(),
+            "start": list(t.start), "population": sim.n}
 
 
 def parse_start(message: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1; another address exposes the page to the network)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--runs", default=None, metavar="DIR",
+                        help="folder of saved car runs (annrl rl train --env annrl/CarTrack-v0 --out, annrl car drive "
+                        "--out) that the cars tab may replay; nothing outside it is read")
     parser.set_defaults(handler=run)
 
 
@@ -49,16 +52,27 @@ def require_server() -> Any:
     return uvicorn
 
 
+def server_config(app: Any, host: str, port: int) -> Any:
+    """uvicorn's settings for the playground (the tests and the benchmark serve it with these too).
+
+    No per-message compression: the page and the server share a machine, and compressing a state's
+    packed grids (which hardly shrink) cost the server ~3 ms of every ~30 ms update.
+    """
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+                          ws_per_message_deflate=False)
+
+
 def run(args: argparse.Namespace) -> int:
     check_address(args.host, args.port)
     uvicorn = require_server()
     from annrl.playground import create_app
 
+    app = create_app(runs=args.runs)  # refuses a --runs folder that does not exist before anything starts
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"annrl: warning: serving on {args.host}: other machines can reach the playground", file=sys.stderr)
-    config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="warning",
-                            ws="websockets-sansio")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, args.host, args.port))
     threading.Thread(target=_announce, args=(server, args), daemon=True).start()
     server.run()
     return 0

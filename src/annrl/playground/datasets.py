@@ -6,7 +6,7 @@ onto [-5, 5] (values onto [-1, 1]), Boolean functions on their truth table's 0/1
 classification sets are -1 and +1 (a tanh output); regression targets lie in [-1, 1].
 
 >>> data = make_dataset(Setup(dataset="xor", points=100), np.random.default_rng(0))
->>> data.task, data.train_x.shape, data.test_x.shape, sorted(set(data.train_y.ravel()))
+>>> data.task, data.train_x.shape, data.test_x.shape, sorted(set(data.train_y.ravel().tolist()))
 ('classification', (50, 2), (50, 2), [-1.0, 1.0])
 """
 

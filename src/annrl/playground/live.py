@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -82,17 +83,20 @@ class LiveSession(BackgroundLoop):
         self.custom = None
         self.session: Session | None = None
         self.task: asyncio.Task | None = None
-        self.lock = asyncio.Lock()  # one worker thread touches the session at a time
+        self.lock = asyncio.Lock()  # one worker thread touches the session at a time...
+        self.guard = threading.Lock()  # ...even after a cancelled await left its thread running
         self.acked = asyncio.Event()
         self.in_flight = 0
         self.updates = 0
+        self.builds = 0  # sessions built so far: states carry the number, so a stale one is recognised
 
     async def start(self) -> None:
         await self.send({"type": "hello", "session": self.sid, "limits": limits(), "defaults": Setup().to_dict(),
                          "messages": list(MESSAGE_TYPES)})
 
-    async def send(self, message: dict[str, Any]) -> None:
-        await self._send(json.dumps(message, allow_nan=False))
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """Deliver ``message``: a dict, or one already encoded (states are, in the worker thread)."""
+        await self._send(message if isinstance(message, str) else encode(message))
 
     async def handle(self, text: str) -> None:
         """Act on one message; bad input is answered with an ``error`` message, never raised."""
@@ -156,8 +160,7 @@ class LiveSession(BackgroundLoop):
         self.session.network(index)  # checks the range before any work
         from annrl.playground.explain import explain
 
-        async with self.lock:
-            result = await asyncio.to_thread(explain, self.session, index)
+        result = await self.in_worker(explain, self.session, index)
         await self.send({**result, "index": index})
 
     async def on_ack(self, message: dict[str, Any]) -> None:
@@ -169,25 +172,42 @@ class LiveSession(BackgroundLoop):
         if self.session is None:
             await self.rebuild(self.setup)
 
+    async def in_worker(self, work: Any, *args: Any) -> Any:
+        """``work(*args)`` in a worker thread, one at a time (see :attr:`lock` and :attr:`guard`)."""
+        async with self.lock:
+            return await self._in_thread(work, *args)
+
+    async def _in_thread(self, work: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(self._guarded, work, *args)
+
+    def _guarded(self, work: Any, *args: Any) -> Any:
+        with self.guard:
+            return work(*args)
+
     async def rebuild(self, setup: Setup) -> None:
         """Build data and networks for ``setup`` (training continues if it was running)."""
+        custom = self.custom if setup.dataset == "custom" else None
+        build = self.builds + 1
+
+        def work() -> tuple[Session, str, str]:
+            session = Session(setup, custom)
+            return session, encode({**data_message(session), "build": build}), state_text(session, build)
+
         async with self.lock:
-            session = await asyncio.to_thread(Session, setup, self.custom if setup.dataset == "custom" else None)
-            self.session, self.setup = session, setup
-            data, state = await asyncio.to_thread(lambda: (data_message(session), state_message(session)))
+            session, data, state = await self._in_thread(work)
+            self.session, self.setup, self.builds = session, setup, build
         await self.send(data)
         await self.send(state)
 
-    async def advance(self) -> dict[str, Any]:
-        """Train one update in a worker thread; the state after it."""
-        async with self.lock:
-            session = self.session
+    async def advance(self) -> str:
+        """Train one update in a worker thread; the state after it, encoded there too (the event loop
+        only forwards text, so it answers the page while the next update trains)."""
+        def work(session: Session, build: int) -> str:
+            session.train(session.setup.epochs_per_update)
+            return state_text(session, build)
 
-            def work() -> dict[str, Any]:
-                session.train(session.setup.epochs_per_update)
-                return state_message(session)
-
-            return await asyncio.to_thread(work)
+        async with self.lock:  # the session is read under the lock that a rebuild replaces it under
+            return await self._in_thread(work, self.session, self.builds)
 
     async def train_loop(self) -> None:
         try:
@@ -199,17 +219,32 @@ class LiveSession(BackgroundLoop):
             await self.send({"type": "error", "message": f"training stopped: {err}", "field": None})
 
     async def _train_forever(self) -> None:
-        while True:
-            started = time.perf_counter()
-            while self.in_flight >= WINDOW:
-                self.acked.clear()
-                await self.acked.wait()
-            state = await self.advance()
-            self.in_flight += 1
-            self.updates += 1
-            await self.send(state)
-            await asyncio.sleep(max(0.0, 1.0 / MAX_UPDATES_PER_SECOND - (time.perf_counter() - started)))
+        # The next update trains while this one is sent: the worker thread never waits for the socket.
+        upcoming = asyncio.ensure_future(self.advance())
+        try:
+            while True:
+                started = time.perf_counter()
+                state = await upcoming
+                while self.in_flight >= WINDOW:
+                    self.acked.clear()
+                    await self.acked.wait()
+                upcoming = asyncio.ensure_future(self.advance())
+                self.in_flight += 1
+                self.updates += 1
+                await self.send(state)
+                await asyncio.sleep(max(0.0, 1.0 / MAX_UPDATES_PER_SECOND - (time.perf_counter() - started)))
+        finally:
+            upcoming.cancel()
 
+
+def state_text(session: Session, build: int) -> str:
+    """The state message of ``session`` (the ``build``-th of its tab), encoded."""
+    return encode({**state_message(session), "build": build})
+
+
+def encode(message: dict[str, Any]) -> str:
+    """A message as JSON text (NaN and infinities are refused: the page could not parse them)."""
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
 
 
 def decode(text: Any) -> dict[str, Any]:

@@ -9,8 +9,9 @@ path                                    method  answer
 ``/api/setup``                          POST    a setup checked: 200 with the full setup, or 422 with the error
 ``/api/csv``                            POST    CSV text checked and read: 200 with the points, or 422
 ``/api/session/{sid}/export/{kind}``    GET     a download: checkpoint, torch, numpy, png, svg (``?index=``)
+``/api/runs``                           GET     the saved car runs under ``--runs DIR`` (404 without one)
 ``/ws``                                 WS      one playground session per connection (:mod:`.live`)
-``/ws/cars``                            WS      one cars run per connection (:mod:`.cars`)
+``/ws/cars``                            WS      one cars run or replay per connection (:mod:`.cars_live`)
 ======================================  ======  =================================================================
 
 Every session lives as long as its WebSocket: a closed tab cancels its training task and frees it.
@@ -87,9 +88,19 @@ async def api_export(request: Request) -> Response:
     if kind not in KINDS:
         return JSONResponse({"error": f"export kind must be one of {sorted(KINDS)}, got {kind!r}"}, status_code=404)
     index = _index(request.query_params.get("index", "0"))
-    async with live.lock:
-        content, media, name = await asyncio.to_thread(export, live.session, kind, index)
+    content, media, name = await live.in_worker(export, live.session, kind, index)
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def api_runs(request: Request) -> Response:
+    from annrl.playground.cars_live import NO_RUNS
+    from annrl.playground.replay import find_runs
+
+    root = request.app.state.runs_root
+    if root is None:
+        return JSONResponse({"error": NO_RUNS}, status_code=404)
+    runs = await asyncio.to_thread(find_runs, root)
+    return JSONResponse({"root": root.name, "runs": [run.describe() for run in runs]})
 
 
 def _index(text: str) -> int:
@@ -142,7 +153,7 @@ async def cars_socket(websocket: WebSocket) -> None:
     if len(runs) >= MAX_SESSIONS:
         await _refuse(websocket, f"at most {MAX_SESSIONS} cars tabs run at once; close one")
         return
-    live = CarsLive(websocket.send_text)
+    live = CarsLive(websocket.send_text, websocket.app.state.runs_root)
     runs.add(live)
     try:
         while True:
@@ -154,14 +165,21 @@ async def cars_socket(websocket: WebSocket) -> None:
         runs.discard(live)
 
 
-def create_app() -> Starlette:
-    """The playground app; ``app.state.sessions`` maps session ids to the live tabs."""
+def create_app(runs: str | Path | None = None) -> Starlette:
+    """The playground app; ``app.state.sessions`` maps session ids to the live tabs.
+
+    ``runs`` is the folder whose saved car runs the cars tab may replay (checked here: it must exist).
+    """
+    from annrl.playground.replay import check_root
+
+    runs_root = None if runs is None else check_root(runs)
     routes = [
         Route("/", page),
         Route("/api/limits", api_limits),
         Route("/api/setup", api_setup, methods=["POST"]),
         Route("/api/csv", api_csv, methods=["POST"]),
         Route("/api/session/{sid}/export/{kind}", api_export),
+        Route("/api/runs", api_runs),
         WebSocketRoute("/ws", playground_socket),
         WebSocketRoute("/ws/cars", cars_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -169,4 +187,5 @@ def create_app() -> Starlette:
     app = Starlette(routes=routes, exception_handlers={InputError: input_error})
     app.state.sessions = {}
     app.state.cars = set()
+    app.state.runs_root = runs_root
     return app

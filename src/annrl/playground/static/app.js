@@ -1,5 +1,11 @@
 // The playground page: controls -> setup messages over one WebSocket; states -> drawings.
-import { drawCurve, drawEdges, drawGrid, drawLosses, drawPoints, drawSpread, fromPixels } from "./draw.js";
+// States are drawn at the display's pace: one arriving while another waits for the next animation
+// frame replaces it (both are acknowledged when it is drawn), so the page never falls behind the
+// server, and `page.frames` counts the states actually drawn.
+import {
+  buildEdges, colourEdges, drawCurve, drawGrid, drawLosses, drawPoints, drawSpread, fromPixels, pointsLayer, slice,
+  thin, unpack,
+} from "./draw.js";
 import { decode, encode } from "./urlstate.js";
 import { startCars } from "./cars.js";
 
@@ -8,6 +14,7 @@ const SEEDS = 100;
 const page = {
   socket: null, session: null, setup: null, limits: null, data: null, playing: false, view: "network",
   history: [], spread: [], drawn: [], stamps: [], lastState: null,
+  pending: null, unacked: 0, frames: 0, edges: [], layers: new Map(),
 };
 window.playground = page;  // for tests and the curious: the current setup and data
 
@@ -36,7 +43,7 @@ function receive(message) {
   if (message.type === "hello") return hello(message);
   if (message.type === "error") return showError(message.message);
   if (message.type === "data") return newData(message);
-  if (message.type === "state") return newState(message);
+  if (message.type === "state") return queueState(message);
   if (message.type === "status") return setPlaying(message.playing);
   if (message.type === "explain") return showExplanation(message);
 }
@@ -68,6 +75,7 @@ function newData(message) {
   page.setup = message.setup;
   page.history = [];
   page.spread = [];
+  page.layers.clear();
   history.replaceState(null, "", encode(page.setup, page.view));
   syncControls();
   buildNetwork();
@@ -104,8 +112,8 @@ function buildNetwork() {
     if (data.view !== "boolean") node.onclick = () => toggleFeature(name);
     featureColumn.appendChild(node);
     if (on) {
-      drawGrid(node.querySelector("canvas"), data.feature_tiles[name]);
-      featureNodes.push(node);
+      drawGrid(node.querySelector("canvas"), slice(unpack(data.feature_tiles[name])));
+      featureNodes[data.features.indexOf(name)] = node;  // weights' rows follow data.features
     }
   }
   columns.appendChild(featureColumn);
@@ -127,6 +135,7 @@ function buildNetwork() {
   out.appendChild(outNode);
   columns.appendChild(out);
   page.nodes.push([outNode]);
+  page.edges = buildEdges($("edges"), $("network"), page.nodes);
   columns.querySelectorAll(".add-neuron").forEach((b) => (b.onclick = () => changeNeurons(+b.dataset.layer, 1)));
   columns.querySelectorAll(".remove-neuron").forEach((b) => (b.onclick = () => changeNeurons(+b.dataset.layer, -1)));
 }
@@ -164,52 +173,96 @@ function changeLayers(delta) {
   sendSetup({ layers });
 }
 
+function queueState(state) {
+  if (page.playing) page.unacked++;
+  // a state trained before the latest setup arrived is dropped (acknowledged, never drawn)
+  if (!page.data || state.build !== page.data.build) return acknowledge();
+  if (page.pending === null) requestAnimationFrame(drawPending);
+  page.pending = state;
+}
+
+function drawPending() {
+  const state = page.pending;
+  page.pending = null;
+  if (state && page.data && state.build === page.data.build) newState(state);
+  acknowledge();
+}
+
+function acknowledge() {
+  for (; page.unacked > 0; page.unacked--) send({ type: "ack" });
+}
+
 function newState(state) {
   page.lastState = state;
+  page.frames++;
   $("epoch").textContent = state.epoch;
   if (state.population === 1) drawNetworkState(state); else drawSeedsState(state);
   const now = performance.now();
   page.stamps.push(now);
   while (page.stamps.length && page.stamps[0] < now - 1000) page.stamps.shift();
   $("ups").textContent = page.stamps.length;
-  if (page.playing) send({ type: "ack" });
 }
 
 function drawNetworkState(state) {
   const fmt = (v) => (v === null ? "diverged" : v.toFixed(3));
   $("test-loss").textContent = fmt(state.test_loss);
   $("train-loss").textContent = fmt(state.train_loss);
-  page.history.push([state.train_loss, state.test_loss]);
+  page.history = thin(page.history);
+  page.history.push([state.epoch, state.train_loss, state.test_loss]);
   drawLosses($("loss-chart"), page.history);
-  drawOutput($("surface"), state.surface, $("show-test").checked);
-  state.neurons.forEach((layer, k) => layer.forEach((grid, j) => {
-    const node = page.nodes[k + 1] && page.nodes[k + 1][j];
-    if (node) drawGrid(node.querySelector("canvas"), grid);
-  }));
+  const surface = slice(unpack(state.surface));
+  drawOutput($("surface"), surface, $("show-test").checked);
+  state.neurons.forEach((packed, k) => {
+    const grids = unpack(packed);
+    (page.nodes[k + 1] || []).forEach((node, j) => {
+      if (j < grids.shape[0]) drawGrid(node.querySelector("canvas"), slice(grids, j));
+    });
+  });
   const outNode = page.nodes[page.nodes.length - 1][0];
-  if (page.data.view !== "curve") drawGrid(outNode.querySelector("canvas"), state.surface);
-  drawEdges($("edges"), $("network"), page.nodes, state.weights);
+  if (page.data.view !== "curve") drawGrid(outNode.querySelector("canvas"), surface);
+  colourEdges(page.edges, state.weights);
 }
 
+// The points over a surface: drawn once per data set (and choice of shown points) into a layer, put
+// over the surface whenever the surface's colours change or another layer is due.
+const shownLayer = new WeakMap();  // canvas -> the points layer on it
+
 function drawOutput(canvas, surface, withTest) {
+  const layer = pointsLayerFor(canvas, withTest);
+  const fresh = shownLayer.get(canvas) !== layer;
+  if (page.data.view === "curve") drawCurve(canvas, page.data.box, surface);
+  else if (!drawGrid(canvas, surface, fresh)) return;  // the same picture as on screen
+  canvas.getContext("2d").drawImage(layer, 0, 0);
+  shownLayer.set(canvas, layer);
+}
+
+function pointsLayerFor(canvas, withTest) {
   const { data } = page;
   const curve = data.view === "curve";
-  if (curve) drawCurve(canvas, data.box, surface[0]); else drawGrid(canvas, surface);
-  drawPoints(canvas, data.box, data.train, "#fff", curve);
-  if (withTest) drawPoints(canvas, data.box, data.test, "#000", curve);
-  drawPoints(canvas, data.box, curve ? [] : page.drawn, "#c00", false);
+  const key = `${canvas.id} ${withTest} ${page.drawn.length}`;
+  if (!page.layers.has(key)) {
+    const layers = [[data.train, "#fff", curve]];
+    if (withTest) layers.push([data.test, "#000", curve]);
+    if (!curve) layers.push([page.drawn, "#c00", false]);
+    page.layers.set(key, pointsLayer(canvas, data.box, layers));
+  }
+  return page.layers.get(key);
 }
 
 function drawSeedsState(state) {
   $("seeds-solved").textContent = `${state.solved} of ${state.population} networks reached test loss < ` +
     `${state.goal} (epoch ${state.epoch}; ${state.diverged} diverged)`;
-  page.spread.push(state.test_quantiles);
+  page.spread = thin(page.spread);
+  page.spread.push([state.epoch, ...state.test_quantiles]);
   drawSpread($("seeds-chart"), page.spread);
   const show = (id, surface, label, index) => {
     $(label).textContent = index === null ? "(none yet)" : `#${index}`;
     const canvas = $(id);
-    if (surface) drawOutput(canvas, surface, false);
-    else canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    if (surface) drawOutput(canvas, slice(unpack(surface)), false);
+    else {
+      canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      shownLayer.delete(canvas);  // the next surface is drawn whatever it is
+    }
   };
   show("seeds-solved-surface", state.solved_surface, "solved-index", state.solved_index);
   show("seeds-failed-surface", state.failed_surface, "failed-index", state.failed_index);
@@ -262,10 +315,13 @@ function wireControls() {
   }
   document.querySelectorAll(".dataset").forEach((b) => (b.onclick = () => chooseDataset(b.dataset.name)));
   document.querySelectorAll(".tab").forEach((t) => (t.onclick = () => selectTab(t.dataset.tab)));
-  $("show-test").onchange = () => page.lastState && page.lastState.population === 1 && drawNetworkState(page.lastState);
+  $("show-test").onchange = () => {
+    const state = page.lastState;
+    if (state && state.population === 1) drawOutput($("surface"), slice(unpack(state.surface)), $("show-test").checked);
+  };
   $("explain").onclick = () => send({ type: "explain" });
   $("surface").onclick = addPoint;
-  $("clear-points").onclick = () => { page.drawn = []; };
+  $("clear-points").onclick = () => { page.drawn = []; page.layers.clear(); };
   $("csv").onchange = async () => {
     const file = $("csv").files[0];
     if (file) send({ type: "csv", text: await file.text() });
@@ -285,9 +341,17 @@ function addPoint(event) {
   const rect = event.target.getBoundingClientRect();
   const [x, y] = fromPixels(event.target, page.data.box, event.clientX - rect.left, event.clientY - rect.top);
   page.drawn.push([+x.toFixed(2), +y.toFixed(2), event.shiftKey ? -1 : 1]);
+  page.layers.clear();
   if (page.setup.dataset === "custom") send({ type: "points", points: page.drawn });
   else drawPoints(event.target, page.data.box, [page.drawn[page.drawn.length - 1]], "#c00", false);
 }
+
+// a new window size moves the nodes: the edges follow (their colours come with the next state)
+window.addEventListener("resize", () => {
+  if (!page.data) return;
+  page.edges = buildEdges($("edges"), $("network"), page.nodes);
+  if (page.lastState && page.lastState.population === 1) colourEdges(page.edges, page.lastState.weights);
+});
 
 wireControls();
 connect();

@@ -1,15 +1,18 @@
-// The cars tab: a genetic algorithm evolving drivers live, drawn from the server's frames.
+// The cars tab: a genetic algorithm evolving drivers live, or a saved run driven again (a replay),
+// drawn from the server's frames.
 const $ = (id) => document.getElementById(id);
-const cars = { socket: null, track: null, view: null };
+const cars = { socket: null, track: null, view: null, frames: 0, runs: null, replayEnd: null };
+window.cars = cars;  // for tests and the curious
 
 export function startCars() {
   if (cars.socket) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   cars.socket = new WebSocket(`${scheme}://${location.host}/ws/cars`);
   cars.socket.onmessage = (event) => receive(JSON.parse(event.data));
-  cars.socket.onopen = () => start();
+  cars.socket.onopen = () => { start(); send({ type: "runs" }); };
   $("cars-start").onclick = start;
   $("cars-stop").onclick = () => send({ type: "stop" });
+  $("replay-start").onclick = replay;
 }
 
 function send(message) {
@@ -20,13 +23,46 @@ function start() {
   send({ type: "start", track: $("track").value, population: Number($("cars-population").value) });
 }
 
+function replay() {
+  const message = { type: "replay", run: $("replay-run").value, speed: Number($("replay-speed").value) };
+  if ($("replay-seed").value !== "") message.seed = Number($("replay-seed").value);
+  cars.replayEnd = null;
+  send(message);
+}
+
+function listRuns(runs) {
+  cars.runs = runs;
+  $("replay-run").innerHTML = runs.map((r) => `<option value="${escape(r.id)}">${escape(r.label)}</option>`).join("");
+  $("replay-start").disabled = runs.length === 0;
+  if (!runs.length) $("replay-status").textContent = "no saved car runs under the runs folder";
+}
+
+function escape(text) {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function replayEnded(m) {
+  cars.replayEnd = m;
+  const lines = m.cars.map((c) => `car ${c.car}: ${(100 * c.progress).toFixed(1)}% of the course, ${c.laps} laps, ` +
+    `${c.crashed ? "crashed" : "no crash"}, return ${c.return.toFixed(1)}`).join("; ");
+  const match = m.matches_record === null ? "" : m.matches_record ? " (the same as recorded)" : " (NOT as recorded)";
+  $("replay-status").textContent = `${m.replay}, seed ${m.seed}, ${m.cars[0].steps} steps: ${lines}${match}`;
+}
+
 function receive(m) {
-  if (m.type === "track") { cars.track = m; cars.view = fit(m.outer); }
-  else if (m.type === "frame") { draw(m); send({ type: "ack" }); }
+  if (m.type === "track") {
+    cars.track = m; cars.view = fit(m.outer);
+    if (m.replay) $("replay-status").textContent = `replaying ${m.replay} (seed ${m.seed})`;
+  } else if (m.type === "frame") { draw(m); cars.frames++; send({ type: "ack" }); }
+  else if (m.type === "runs") listRuns(m.runs);
+  else if (m.type === "replay_end") replayEnded(m);
   else if (m.type === "generation") {
     $("cars-status").textContent = `generation ${m.generation}: best car drove ${(100 * m.best).toFixed(1)}% ` +
       `of the course (mean ${(100 * m.mean).toFixed(1)}%)`;
-  } else if (m.type === "error") $("cars-status").textContent = m.message;
+  } else if (m.type === "error") {
+    const replaying = m.field && /^(runs|replay)/.test(m.field);
+    $(replaying ? "replay-status" : "cars-status").textContent = m.message;
+  }
 }
 
 // World metres -> canvas pixels, keeping the aspect ratio.

@@ -1,9 +1,13 @@
 // Canvas drawing for the playground: surfaces, heat maps, fitted curves, loss charts, network edges.
 // Values in [-1, 1] map to orange (-1), white (0) and blue (+1), the TensorFlow Playground's colours.
+// The page redraws up to 60 times a second, so nothing here allocates per pixel or reads the layout
+// per update: colours come from a table, each canvas keeps its small image, points are drawn once
+// per data set into a layer, and edges are built once per network and only recoloured.
 
 const ORANGE = [245, 147, 34];
 const BLUE = [8, 119, 189];
 const WHITE = [232, 234, 235];
+const STEPS = 256;  // colour table resolution per half of [-1, 1]
 
 export function colour(value) {
   const v = Math.max(-1, Math.min(1, value));
@@ -12,25 +16,67 @@ export function colour(value) {
   return WHITE.map((w, k) => Math.round(w + (end[k] - w) * t));
 }
 
-// grid[iy][ix], y increasing with iy: drawn with y up, scaled to the whole canvas.
-export function drawGrid(canvas, grid) {
-  const ny = grid.length, nx = grid[0].length;
-  const small = document.createElement("canvas");
-  small.width = nx; small.height = ny;
-  const ctx = small.getContext("2d");
-  const image = ctx.createImageData(nx, ny);
+// COLOURS[4 * i ...] is the RGBA of value i / STEPS - 1, i in [0, 2 * STEPS].
+const COLOURS = new Uint8ClampedArray(4 * (2 * STEPS + 1));
+for (let i = 0; i <= 2 * STEPS; i++) {
+  COLOURS.set([...colour(i / STEPS - 1), 255], 4 * i);
+}
+
+// A packed grid from the server ({shape: [..., ny, nx], f32: base64}) as {shape, values: Float32Array}.
+export function unpack(packed) {
+  const text = atob(packed.f32);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return { shape: packed.shape, values: new Float32Array(bytes.buffer) };
+}
+
+// Grid k of an unpacked (..., ny, nx) stack, as {nx, ny, values, offset}.
+export function slice(grid, k = 0) {
+  const [ny, nx] = grid.shape.slice(-2);
+  return { nx, ny, values: grid.values, offset: k * nx * ny };
+}
+
+const images = new WeakMap();  // canvas -> {small canvas, its ImageData}
+
+function smallImage(canvas, nx, ny) {
+  let entry = images.get(canvas);
+  if (!entry || entry.nx !== nx || entry.ny !== ny) {
+    const small = document.createElement("canvas");
+    small.width = nx; small.height = ny;
+    const ctx = small.getContext("2d");
+    entry = { nx, ny, small, ctx, image: ctx.createImageData(nx, ny) };
+    images.set(canvas, entry);
+  }
+  return entry;
+}
+
+// Values grid[iy][ix] (y increasing with iy) drawn with y up, scaled to the whole canvas. A grid whose
+// colours are those already on the canvas is not drawn again (returns false): nothing to repaint.
+export function drawGrid(canvas, grid, force = false) {
+  const { nx, ny, values, offset } = grid;
+  const entry = smallImage(canvas, nx, ny);
+  const pixels = entry.image.data;
+  let changed = force || !entry.drawn;
   for (let iy = 0; iy < ny; iy++) {
+    const row = offset + iy * nx, out = 4 * (ny - 1 - iy) * nx;
     for (let ix = 0; ix < nx; ix++) {
-      const [r, g, b] = colour(grid[iy][ix]);
-      const p = 4 * ((ny - 1 - iy) * nx + ix);
-      image.data[p] = r; image.data[p + 1] = g; image.data[p + 2] = b; image.data[p + 3] = 255;
+      const v = values[row + ix];
+      const i = 4 * Math.round((v > 1 ? 1 : v < -1 ? -1 : v) * STEPS + STEPS);
+      const p = out + 4 * ix;
+      if (pixels[p] !== COLOURS[i] || pixels[p + 1] !== COLOURS[i + 1] || pixels[p + 2] !== COLOURS[i + 2]) {
+        pixels[p] = COLOURS[i]; pixels[p + 1] = COLOURS[i + 1]; pixels[p + 2] = COLOURS[i + 2]; pixels[p + 3] = 255;
+        changed = true;
+      }
     }
   }
-  ctx.putImageData(image, 0, 0);
-  const out = canvas.getContext("2d");
-  out.imageSmoothingEnabled = true;
-  out.clearRect(0, 0, canvas.width, canvas.height);
-  out.drawImage(small, 0, 0, canvas.width, canvas.height);
+  if (!changed) return false;
+  entry.drawn = true;
+  entry.ctx.putImageData(entry.image, 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = true;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(entry.small, 0, 0, canvas.width, canvas.height);
+  return true;
 }
 
 // Display coordinates (box) to canvas pixels.
@@ -60,8 +106,18 @@ export function drawPoints(canvas, box, points, stroke, curve) {
   }
 }
 
+// A transparent canvas the size of `canvas` with `layers` ([points, stroke, curve] each) drawn on it:
+// drawn once, then copied over every new surface with one drawImage.
+export function pointsLayer(canvas, box, layers) {
+  const layer = document.createElement("canvas");
+  layer.width = canvas.width; layer.height = canvas.height;
+  for (const [points, stroke, curve] of layers) drawPoints(layer, box, points, stroke, curve);
+  return layer;
+}
+
 // A function of x alone: its curve (one row of values) over the box, y in [-1.2, 1.2].
-export function drawCurve(canvas, box, values) {
+export function drawCurve(canvas, box, grid) {
+  const { nx, values, offset } = grid;
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -72,25 +128,27 @@ export function drawCurve(canvas, box, values) {
   ctx.lineWidth = 2;
   ctx.beginPath();
   const [x0, x1] = box[0];
-  values.forEach((v, i) => {
-    const [px, py] = toPixels(canvas, box, x0 + (x1 - x0) * i / (values.length - 1), v);
+  for (let i = 0; i < nx; i++) {
+    const [px, py] = toPixels(canvas, box, x0 + (x1 - x0) * i / (nx - 1), values[offset + i]);
     if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
-  });
+  }
   ctx.stroke();
   ctx.lineWidth = 1;
 }
 
-// Lines of [train, test] losses; y from 0 to the largest value seen.
+// Rows [epoch, train, test]; x by epoch, y from 0 to the largest value seen.
 export function drawLosses(canvas, history) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (history.length < 2) return;
-  const top = Math.max(1e-9, ...history.flatMap(([a, b]) => [a ?? 0, b ?? 0]));
-  [["#999", 0], ["#000", 1]].forEach(([style, k]) => {
+  let top = 1e-9;
+  for (const [, a, b] of history) top = Math.max(top, a ?? 0, b ?? 0);
+  const e0 = history[0][0], span = Math.max(1, history[history.length - 1][0] - e0);
+  [["#999", 1], ["#000", 2]].forEach(([style, k]) => {
     ctx.strokeStyle = style;
     ctx.beginPath();
     history.forEach((row, i) => {
-      const px = i / (history.length - 1) * canvas.width;
+      const px = (row[0] - e0) / span * canvas.width;
       const py = canvas.height - (row[k] ?? top) / top * (canvas.height - 2);
       if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
     });
@@ -98,14 +156,23 @@ export function drawLosses(canvas, history) {
   });
 }
 
-// Seeds view: quantiles [min, q25, median, q75, max] of the test loss per update, log scale.
+// Keeps a chart's rows few: past `limit` rows, every other old row goes (the curve keeps its shape,
+// since rows are placed by epoch), so a run of hours costs what a run of minutes does.
+export function thin(rows, limit = 1000) {
+  return rows.length > limit ? rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1) : rows;
+}
+
+// Seeds view: rows [epoch, min, q25, median, q75, max] of the test loss, log scale.
 export function drawSpread(canvas, rows) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (rows.length < 2) return;
-  const logs = rows.map((q) => q.map((v) => Math.log10(Math.max(v, 1e-4))));
-  const lo = Math.min(...logs.flat()), hi = Math.max(...logs.flat(), lo + 1e-6);
-  const px = (i) => i / (rows.length - 1) * canvas.width;
+  const logs = rows.map((q) => q.slice(1).map((v) => Math.log10(Math.max(v, 1e-4))));
+  let lo = Infinity, hi = -Infinity;
+  for (const q of logs) for (const v of q) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  hi = Math.max(hi, lo + 1e-6);
+  const e0 = rows[0][0], span = Math.max(1, rows[rows.length - 1][0] - e0);
+  const px = (i) => (rows[i][0] - e0) / span * canvas.width;
   const py = (v) => canvas.height - (v - lo) / (hi - lo) * (canvas.height - 4) - 2;
   const band = (a, b, style) => {
     ctx.fillStyle = style;
@@ -125,30 +192,45 @@ export function drawSpread(canvas, rows) {
   ctx.fillText(`${(10 ** lo).toPrecision(2)}`, 2, canvas.height - 4);
 }
 
-// Edges between node canvases: blue positive, orange negative, width by |weight|.
-export function drawEdges(svg, container, columns, weights) {
+// Edges between node canvases, built once per network: paths[k][i][j] joins node i of column k
+// to node j of column k + 1. Reads the layout once (every rectangle, then every path).
+export function buildEdges(svg, container, columns) {
   svg.innerHTML = "";
   const origin = container.getBoundingClientRect();
-  const centre = (el, side) => {
-    const r = el.getBoundingClientRect();
-    return [(side > 0 ? r.right : r.left) - origin.left, r.top + r.height / 2 - origin.top];
-  };
-  weights.forEach((layer, k) => {
-    const from = columns[k], to = columns[k + 1];
-    if (!from || !to) return;
-    layer.w.forEach((row, i) => row.forEach((w, j) => {
-      if (!from[i] || !to[j]) return;
-      const [x1, y1] = centre(from[i], 1);
-      const [x2, y2] = centre(to[j], -1);
-      const line = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  const rects = columns.map((nodes) => nodes.map((el) => el.getBoundingClientRect()));
+  const paths = [];
+  for (let k = 0; k + 1 < columns.length; k++) {
+    paths.push(rects[k].map((from) => rects[k + 1].map((to) => {
+      const x1 = from.right - origin.left, y1 = from.top + from.height / 2 - origin.top;
+      const x2 = to.left - origin.left, y2 = to.top + to.height / 2 - origin.top;
       const mid = (x1 + x2) / 2;
+      const line = document.createElementNS("http://www.w3.org/2000/svg", "path");
       line.setAttribute("d", `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
-      const [r, g, b] = colour(Math.tanh(w));
-      line.setAttribute("stroke", `rgb(${r},${g},${b})`);
-      line.setAttribute("stroke-width", Math.min(6, 0.5 + 2 * Math.abs(w)).toFixed(2));
       line.setAttribute("fill", "none");
-      line.setAttribute("data-weight", w);
+      line.setAttribute("stroke", "#ccc");
       svg.appendChild(line);
+      return line;
+    })));
+  }
+  return paths;
+}
+
+// Blue positive, orange negative, width by |weight| (to a tenth of a pixel). An edge that would look
+// the same is left alone, so slowly changing weights cost no repaint.
+export function colourEdges(paths, weights) {
+  weights.forEach((layer, k) => {
+    const rows = paths[k];
+    if (!rows) return;
+    layer.w.forEach((row, i) => row.forEach((w, j) => {
+      const line = rows[i] && rows[i][j];
+      if (!line) return;
+      const [r, g, b] = colour(Math.tanh(w));
+      const stroke = `rgb(${r},${g},${b})`, width = Math.min(6, 0.5 + 2 * Math.abs(w)).toFixed(1);
+      if (line.dataset.stroke === stroke && line.dataset.width === width) return;
+      line.dataset.stroke = stroke;
+      line.dataset.width = width;
+      line.setAttribute("stroke", stroke);
+      line.setAttribute("stroke-width", width);
     }));
   });
 }
