@@ -7,6 +7,7 @@ and reported as diverged). Everything random (mini-batch order) comes from the `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -287,10 +288,12 @@ class Trainer:
         # The weights that gave a finite loss are kept; one copy per step is the price of
         # never handing back NaN weights.
         xp = self.net.xp
-        finite = xp.isfinite(value)
-        if bool(xp.all(finite)):
+        # one reduction decides the usual case: a NaN or an infinity anywhere makes the sum non-finite
+        # (a sum of finite losses that overflows is sent to the exact test)
+        if math.isfinite(float(xp.sum(value))) or bool(xp.all(xp.isfinite(value))):
             self._last_finite[...] = self.net.flat_
             return
+        finite = xp.isfinite(value)
         newly = to_numpy(~finite & self.active)
         self.diverged[newly & (self.diverged < 0)] = self.epoch
         self.net.flat_[...] = xp.where(finite[:, None], self.net.flat_, self._last_finite)

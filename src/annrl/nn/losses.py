@@ -8,6 +8,7 @@ the shape of ``pred``. Reductions are means over samples and outputs, as PyTorch
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from annrl.backend import array_namespace
@@ -15,14 +16,15 @@ from annrl.backend import array_namespace
 
 def _mean_per_network(xp: Any, values: Any) -> Any:
     # a sum and one scaling: cheaper than xp.mean for the tiny arrays of a single network
-    return xp.sum(values, axis=tuple(range(1, values.ndim))) * (1.0 / _count_per_network(values))
+    return xp.sum(values, axis=_ALL_BUT_FIRST[values.ndim]) * (1.0 / _count_per_network(values))
 
 
 def _count_per_network(pred: Any) -> int:
-    count = 1
-    for size in pred.shape[1:]:
-        count *= size
-    return count
+    return math.prod(pred.shape[1:])
+
+
+#: the axes every network's loss is summed over, by rank (built once: the loss runs every step)
+_ALL_BUT_FIRST = {ndim: tuple(range(1, ndim)) for ndim in range(1, 9)}
 
 
 class Loss:
