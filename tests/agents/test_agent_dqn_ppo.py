@@ -121,3 +121,25 @@ def test_ppo_learns_continuous_pendulum_shapes():
 def test_solves_cartpole(module, steps):
     result = module.train(module.Config(total_steps=steps, stop_at_threshold=True, eval_episodes=20), make_rng(0))
     assert result.metrics["steps_to_threshold"] is not None and result.metrics["steps_to_threshold"] <= steps
+
+
+def test_target_update_copies_with_tau_one_and_moves_a_tau_fraction_otherwise():
+    q = dqn.MLP([2, 3, 2], rng=make_rng(0))
+    target = dqn.MLP([2, 3, 2], rng=make_rng(1))
+    start = np.array(target.flat_)
+    dqn.update_target(target, q, 0.25)
+    np.testing.assert_allclose(target.flat_, start + 0.25 * (np.asarray(q.flat_) - start))
+    dqn.update_target(target, q, 1.0)
+    assert np.array_equal(target.flat_, q.flat_)
+    with pytest.raises(ValueError, match="tau"):
+        dqn.train(dqn.Config(tau=0.0), make_rng(0))
+
+
+def test_dqn_resumes_bit_for_bit_with_polyak_targets_and_an_annealed_rate(tmp_path):
+    config = dqn.Config(**TINY[dqn], tau=0.3, target_network_frequency=1, anneal_lr=True)
+    straight = dqn.train(config, make_rng(0))
+    assert not np.array_equal(straight.policy.flat_, dqn.train(dqn.Config(**TINY[dqn]), make_rng(0)).policy.flat_)
+    with pytest.raises(Stopped):
+        dqn.train(config, make_rng(0), out=tmp_path, checkpoint_every="off", stop=StopAfter(350))
+    resumed = dqn.train(config, make_rng(0), out=tmp_path, resume=True)
+    assert np.array_equal(resumed.policy.flat_, straight.policy.flat_)

@@ -14,7 +14,9 @@ steps, but trains in phases of 128 gradient steps every 256 steps, so its target
 target after every phase (every 32 gradient steps): the target chased the online network and the
 bootstrapped values diverged (seed 0: TD loss from 0.01 to 4e6 over 100k steps, greedy return
 down to 9). A refresh every 256 steps (128 gradient steps, as in RL-Zoo) keeps the TD loss
-bounded; the learning rate is 1e-3 instead of 2.3e-3 for the same reason.
+bounded; the learning rate is 1e-3 instead of 2.3e-3 for the same reason. Polyak averaging of the
+target (``tau``) and a learning rate annealed to 0 (``anneal_lr``) are options; neither stops the
+greedy policy from flipping between solved and not on CartPole (see ``docs/agents.md``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from annrl.agents.common import (
 )
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
-from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, Interval, check
 
 NAME = "dqn"
 HUBER = Huber()
@@ -59,7 +61,10 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     lr: float = setting(1e-3, "Adam learning rate.")
     buffer_size: int = setting(100_000, "transitions the replay buffer holds.")
     gamma: float = setting(0.99, "discount factor.")
-    target_network_frequency: int = setting(256, "environment steps between copies of the Q-network to the target.")
+    target_network_frequency: int = setting(256, "environment steps between updates of the target network.")
+    anneal_lr: bool = setting(False, "anneal the learning rate linearly to 0 over total_steps.")
+    tau: float = setting(1.0, "target update: target <- tau * online + (1 - tau) * target (1: a copy; "
+                              "small: Polyak averaging).")
     batch_size: int = setting(64, "transitions per gradient step.")
     start_e: float = setting(1.0, "exploration epsilon at the start.")
     end_e: float = setting(0.04, "exploration epsilon at the end of its decay.")
@@ -72,7 +77,8 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
 
 
 TABLE = {**base_table(), "lr": POSITIVE, "buffer_size": POSITIVE_INT,
-         "gamma": UNIT, "target_network_frequency": POSITIVE_INT, "batch_size": POSITIVE_INT, "start_e": UNIT,
+         "gamma": UNIT, "target_network_frequency": POSITIVE_INT,
+         "tau": [Interval(float, 0, 1, closed="right")], "batch_size": POSITIVE_INT, "start_e": UNIT,
          "end_e": UNIT, "exploration_fraction": UNIT, "learning_starts": NON_NEGATIVE_INT,
          "train_frequency": POSITIVE_INT, "gradient_steps": POSITIVE_INT,
          "max_grad_norm": POSITIVE, **cbp_option.TABLE}
@@ -137,6 +143,14 @@ class ReplayBuffer:
         for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
             getattr(self, k)[...] = tensors[f"buffer.{k}"]
         self.pos, self.full = pos, full
+
+
+def update_target(target: MLP, q: MLP, tau: float) -> None:
+    """``target <- tau q + (1 - tau) target``; ``tau = 1`` copies the online network."""
+    if tau >= 1.0:
+        target.set_flat(q.flat_)
+    else:
+        target.set_flat(tau * np.asarray(q.flat_) + (1.0 - tau) * np.asarray(target.flat_))
 
 
 def train_step(q: MLP, target: MLP, optimizer: Adam, batch: tuple[np.ndarray, ...], config: Config,
@@ -219,12 +233,13 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             obs, step = next_obs, step + 1
             curve.episodes.extend([step, r] for r in finished)
             if step > config.learning_starts and step % config.train_frequency == 0:
+                optimizer.lr = config.lr * (1.0 - step / config.total_steps if config.anneal_lr else 1.0)
                 for _ in range(config.gradient_steps):
                     loss = train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config,
                                       cbp=cbp, rng=rng)
                 curve.add_loss("td_loss", step, loss)
             if step % config.target_network_frequency == 0:
-                target.set_flat(q.flat_)
+                update_target(target, q, config.tau)
             if step % config.eval_every == 0 or step == config.total_steps:
                 result = evaluate(greedy, config.env, config.eval_episodes, eval_seed(config, step),
                                   track=config.track, continuous=config.continuous)

@@ -8,6 +8,12 @@ Each generation asks ``P/2`` noise vectors ``eps`` and evaluates ``mean + sigma 
     g = sum_i (F(mean + sigma eps_i) - F(mean - sigma eps_i)) eps_i / (P sigma)
 
 and Adam climbs it. ``P`` networks are evaluated at once as one population-axis network.
+
+On the car the defaults shape the *training* episodes (evaluation plays the car's own settings):
+a car that reaches no new checkpoint for ``stall_time`` = 7 s is ended, and fitness is progress,
+the return without the crash penalty. With the plain return, standing still (0) beat every young
+network that moved and crashed (-10 plus a few metres), the mean drifted to a car that does not
+move, and each such car played all 3,000 steps of its episode.
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ from typing import Any
 import numpy as np
 
 from annrl.agents.common import Result, setting
-from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
+from annrl.agents.neuroevolution import (
+    CarTrainingSettings,
+    EvolutionConfig,
+    car_training_table,
+    evolution_table,
+    evolve,
+)
 from annrl.nn import Adam
 from annrl.validate import NON_NEGATIVE, POSITIVE, check
 
@@ -26,27 +38,35 @@ NAME = "es"
 
 
 @dataclass
-class Config(EvolutionConfig):
+class Config(CarTrainingSettings, EvolutionConfig):
     """OpenAI-ES hyper-parameters (see the module docstring)."""
 
-    sigma: float = setting(0.1, "standard deviation of the parameter noise.")
-    lr: float = setting(0.03, "Adam step size on the mean.")
+    sigma: float = setting(0.2, "standard deviation of the parameter noise.")
+    lr: float = setting(0.05, "Adam step size on the mean.")
     weight_decay: float = setting(0.005, "L2 penalty on the mean, added to the gradient.")
     fitness_shaping: bool = setting(True, "replace returns by their centred ranks in [-0.5, 0.5].")
 
 
-TABLE = {**evolution_table(), "sigma": POSITIVE,
+TABLE = {**evolution_table(), **car_training_table(), "sigma": POSITIVE,
          "lr": POSITIVE, "weight_decay": NON_NEGATIVE}
 
 
 def centered_ranks(fitness: np.ndarray) -> np.ndarray:
-    """Ranks of ``fitness`` ``(P,)`` mapped linearly onto [-0.5, 0.5] (ties by order).
+    """Ranks of ``fitness`` ``(P,)`` mapped linearly onto [-0.5, 0.5]; tied values share their mean rank.
+
+    Ties must share a rank: an antithetic pair that scores the same (two cars that both stand still)
+    carries no information, and ranks broken by position would turn it into a push along its noise.
 
     >>> centered_ranks(np.array([10.0, -3.0, 7.0]))
     array([ 0.5, -0.5,  0. ])
+    >>> centered_ranks(np.array([0.0, 0.0, 5.0]))
+    array([-0.25, -0.25,  0.5 ])
     """
+    fitness = np.asarray(fitness, dtype=np.float64)
     ranks = np.empty(len(fitness))
     ranks[np.argsort(fitness, kind="stable")] = np.arange(len(fitness))
+    _, tie_group = np.unique(fitness, return_inverse=True)
+    ranks = (np.bincount(tie_group, weights=ranks) / np.bincount(tie_group))[tie_group]
     return ranks / max(len(fitness) - 1, 1) - 0.5
 
 
@@ -81,7 +101,7 @@ class OpenES:
         As in :class:`Config`.
     """
 
-    def __init__(self, mean: np.ndarray, population: int, *, sigma: float = 0.1, lr: float = 0.03,
+    def __init__(self, mean: np.ndarray, population: int, *, sigma: float = 0.2, lr: float = 0.05,
                  weight_decay: float = 0.0, fitness_shaping: bool = True):
         if population % 2:
             raise ValueError(f"population must be even for antithetic sampling, got {population}")

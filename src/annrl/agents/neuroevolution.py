@@ -31,6 +31,7 @@ from annrl.agents.common import (
     eval_seed,
     evaluate,
     final_metrics,
+    is_car,
     make_vector_env,
     parse_sizes,
     run_episodes,
@@ -38,6 +39,8 @@ from annrl.agents.common import (
     to_actions,
 )
 from annrl.nn import MLP
+
+FITNESSES = ("return", "progress")
 
 
 @dataclass
@@ -54,6 +57,23 @@ def evolution_table() -> dict[str, list[Any]]:
 
     return {**base_table(), "population": [Interval(int, 2, None, closed="left")],
             "episodes_per_member": POSITIVE_INT}
+
+
+@dataclass
+class CarTrainingSettings:
+    """How a population's training episodes on the car differ from the car's own (see
+    :func:`training_settings`); a strategy's ``Config`` that mixes this in (ES does) uses them."""
+
+    stall_time: float = setting(7.0, "car only: a training episode ends after this many simulated seconds without a "
+                                     "new checkpoint (0: never); evaluation episodes never end so.")
+    fitness: str = setting("progress", "return (mean episode return) or progress (car only: the distance driven "
+                                       "along the track, 100 a lap, i.e. the return without the crash penalty).")
+
+
+def car_training_table() -> dict[str, list[Any]]:
+    from annrl.validate import NON_NEGATIVE, Options
+
+    return {"stall_time": NON_NEGATIVE, "fitness": [Options(FITNESSES)]}
 
 
 class Strategy(Protocol):
@@ -77,6 +97,33 @@ def policy_network(config: EvolutionConfig, shape: EnvShape, population: int, rn
     return MLP(sizes, hidden="tanh", output=output, population=population, init="xavier", rng=rng)
 
 
+def training_settings(config: EvolutionConfig) -> dict[str, Any]:
+    """Car settings of the training episodes only (evaluation plays the car's defaults).
+
+    ``stall_time`` ends a car that reaches no new checkpoint for that long: a car that stands still
+    then scores 0 in 140 steps (7 s) instead of playing all 3,000. ``fitness="progress"`` drops the crash
+    penalty, so that driving 20 m into a wall beats standing still. With the penalty, every network of
+    a young population that moves soon crashes and scores below the ones that stand still, and an
+    evolution strategy's mean settles on a car that does not move.
+    """
+    if not is_car(config.env) or not isinstance(config, CarTrainingSettings):
+        return {}
+    settings: dict[str, Any] = {"stall_time": float(config.stall_time)} if config.stall_time > 0 else {}
+    if config.fitness == "progress":
+        settings["crash_penalty"] = 0.0
+    return settings
+
+
+def training_env(config: EvolutionConfig, n: int) -> Any:
+    """The ``n`` environments a population plays (see :func:`training_settings`)."""
+    settings = training_settings(config)
+    if settings:
+        from annrl.envs import CarTrackVecEnv
+
+        return CarTrackVecEnv(n, config.track, continuous=config.continuous, autoreset_mode="Disabled", **settings)
+    return make_vector_env(config.env, n, track=config.track, continuous=config.continuous)
+
+
 class PopulationEvaluator:
     """Scores a ``(P, D)`` population on ``P x E`` environments with one population-axis network.
 
@@ -92,7 +139,7 @@ class PopulationEvaluator:
         self.net, self.shape = net, shape
         self.P, self.E = net.population, config.episodes_per_member
         self.mode = "argmax" if shape.discrete else "scale"
-        self.env = make_vector_env(config.env, self.P * self.E, track=config.track, continuous=config.continuous)
+        self.env = training_env(config, self.P * self.E)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         outputs = self.net.predict(np.reshape(obs, (self.P, self.E, -1)))
