@@ -34,13 +34,18 @@ from annrl.agents.common import (
     eval_seed,
     evaluate,
     final_metrics,
+    is_car,
+    make_vector_env,
     parse_sizes,
+    run_episodes,
     setting,
     to_actions,
 )
 from annrl.agents.dqn import clip_grad_norm
+from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
+from annrl.errors import InputError
 from annrl.nn import MLP, Adam
-from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
@@ -57,6 +62,8 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     lr: float = setting(1e-3, "Adam learning rate (annealed linearly to 0 when anneal is on).")
     anneal: bool = setting(True, "anneal the learning rate and the clip range linearly to 0.")
     gamma: float = setting(0.98, "discount factor.")
+    reward_scale: float = setting(1.0, "rewards are multiplied by this for learning (not in the returns reported): "
+                                       "keeps values near 1 when a long discount sums many rewards.")
     gae_lambda: float = setting(0.8, "lambda of generalised advantage estimation.")
     minibatch_size: int = setting(256, "samples per gradient step.")
     update_epochs: int = setting(20, "passes over each rollout.")
@@ -66,13 +73,16 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     max_grad_norm: float = setting(0.5, "clip the gradient of all parameters to this global norm.")
     norm_adv: bool = setting(True, "normalise advantages within each minibatch.")
     init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
+    grip_every: int = setting(0, "car only: move the training cars' grip to the next of --grips every this many "
+                                 "environment steps (0: never); evaluations drive on the grip in force.")
+    grips: str = setting("9,4,12,5,9,3.5,12,4.5,9,6,12", "car only: the grips (m/s^2) --grip-every cycles through.")
 
 
 TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
-         "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT,
+         "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT, "reward_scale": POSITIVE,
          "gae_lambda": UNIT, "clip_coef": POSITIVE,
          "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
-         "max_grad_norm": POSITIVE, **cbp_option.TABLE}
+         "max_grad_norm": POSITIVE, "grip_every": NON_NEGATIVE_INT, **cbp_option.TABLE}
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
@@ -252,13 +262,55 @@ def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, cli
     return stats
 
 
+# -- a car whose grip changes while PPO learns ---------------------------------------------------------
+def grip_schedule(config: Config) -> Schedule | None:
+    """``--grips`` cycled every ``--grip-every`` environment steps, counted in pool steps (one step of every car)."""
+    if not config.grip_every:
+        return None
+    if not is_car(config.env):
+        raise InputError(f"--grip-every needs --env annrl/CarTrack-v0, got {config.env!r}", field="--grip-every")
+    if config.grip_every % config.num_envs:
+        raise InputError(f"--grip-every must be a multiple of --num-envs ({config.num_envs}), got {config.grip_every}",
+                         field="--grip-every")
+    try:
+        grips = tuple(float(g) for g in str(config.grips).split(","))
+        return Schedule(cycles=(Cycle("grip", grips, config.grip_every // config.num_envs),))
+    except ValueError as err:
+        raise InputError(f"--grips must be comma-separated grips > 0 such as 9,4,12: {err}", field="--grips") from None
+
+
+def seek(envs: EnvPool, schedule: Schedule | None, pool_steps: int, tensors: dict[str, np.ndarray]) -> None:
+    """Before a checkpoint's actions are replayed: each car's world as it was when its episode began."""
+    if schedule is not None:
+        for env, length in zip(envs.envs, tensors["pool.lengths"], strict=True):
+            env.seek(pool_steps - int(length))
+
+
+def evaluate_on_grip(act, config: Config, episodes: int, seed: int, grip: float | None):
+    """``evaluate`` on the grip the training cars have now (None: the environment as it is made)."""
+    if grip is None:
+        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
+    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
+    try:
+        env.set_settings(grip=grip)
+        return run_episodes(env, act, seed)
+    finally:
+        env.close()
+
+
 def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False) -> Result:
-    """Train a PPO agent; checkpoints are written between rollouts (environments replayed on resume)."""
+          stop: Any = None, progress: bool = False, on_eval: Any = None) -> Result:
+    """Train a PPO agent; checkpoints are written between rollouts (environments replayed on resume).
+
+    ``on_eval(env_steps, mean_return)``, when given, hears every evaluation of the learning curve as it is made.
+    """
     from annrl.io import rng_from_state, rng_state
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    schedule = grip_schedule(config)
     envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous)
+    if schedule is not None:
+        envs.envs = [NonStationary(env, schedule) for env in envs.envs]
     shape = envs.shape
     agent = ActorCritic(config, shape.obs_dim, shape.n_outputs, shape.discrete, rng)
     mode = "argmax" if shape.discrete else "clip"
@@ -272,6 +324,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     else:
         iteration, tensors, state = restored
         agent.restore(tensors)
+        seek(envs, schedule, iteration * config.num_steps, tensors)
         obs = envs.restore(tensors)
         rng = rng_from_state(state["rng"])
         curve.restore(state["curve"])
@@ -281,6 +334,9 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
 
     def deterministic(o: np.ndarray) -> np.ndarray:
         return to_actions(agent.actor.predict(np.asarray(o, dtype=np.float64))[0], shape, mode)
+
+    def grip() -> float | None:
+        return None if schedule is None else envs.envs[0].unwrapped.settings.grip
 
     T, N = config.num_steps, config.num_envs
     act_shape = () if shape.discrete else (shape.n_outputs,)
@@ -299,6 +355,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                 actions, logp, values = agent.sample(obs, rng)
                 env_actions = actions if shape.discrete else np.clip(actions, shape.low, shape.high).astype(np.float32)
                 next_obs, reward, terminated, truncated, final_obs, finished = envs.step(env_actions, rng)
+                reward = config.reward_scale * reward
                 cut = truncated & ~terminated
                 if cut.any():  # a time limit is not the end of the task: bootstrap from the last state
                     reward = reward + config.gamma * cut * agent.critic.predict(final_obs)[0][:, 0]
@@ -321,17 +378,19 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                 curve.add_loss(name, env_steps, value)
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
-                result = evaluate(deterministic, config.env, config.eval_episodes, eval_seed(config, iteration),
-                                  track=config.track, continuous=config.continuous)
+                result = evaluate_on_grip(deterministic, config, config.eval_episodes, eval_seed(config, iteration),
+                                          grip())
                 curve.add_eval(env_steps, float(result.returns.mean()))
+                if on_eval is not None:
+                    on_eval(env_steps, float(result.returns.mean()))
                 bar.update(env_steps, curve.points[-1][1])
             checkpoints.after(iteration, snapshot)
     finally:
         bar.close()
+        final_grip = grip()
         envs.close()
     wall = time.perf_counter() - start
-    final = evaluate(deterministic, config.env, config.final_eval_episodes, eval_seed(config, -1),
-                     track=config.track, continuous=config.continuous)
+    final = evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)

@@ -97,6 +97,20 @@ class Schedule:
         return settings, track, actions
 
 
+    def in_force(self, t: int) -> tuple[dict[str, Any], str | None, tuple[str, ...]]:
+        """Everything the schedule has set by step ``t``: settings, the last track switched to, actions enabled."""
+        settings: dict[str, Any] = {}
+        track, actions = None, ()
+        for change in sorted(self.changes, key=lambda c: c.at):
+            if change.at <= t:
+                settings.update(change.settings)
+                track = change.track or track
+                actions += tuple(change.enable_actions)
+        for cycle in self.cycles:
+            settings[cycle.setting] = cycle.values[(t // cycle.every) % len(cycle.values)]
+        return settings, track, actions
+
+
 def every(n: int, **values: list[float]) -> Schedule:
     """Cycles of several settings with one period: ``every(1000, grip=[9, 4], max_speed=[20, 14])``."""
     return Schedule(cycles=tuple(Cycle(name, tuple(v), n) for name, v in values.items()))
@@ -141,6 +155,21 @@ class NonStationary(_Scheduled, gym.Wrapper):
             truncated = truncated or not terminated
             info = {**info, "track_switched": True}
         return obs, reward, terminated, truncated, info
+
+    def seek(self, t: int) -> None:
+        """Jump to step ``t``: the world as the schedule has made it by then (call ``reset`` next).
+
+        Used to put an environment back mid-schedule, e.g. before replaying a checkpoint's actions.
+        """
+        settings, track, actions = self.schedule.in_force(t)
+        car = self.env.unwrapped
+        if settings:
+            car.set_settings(**settings)
+        if actions:
+            car.enable_actions(list(actions))
+        if track is not None and track != car.track.name:
+            car.set_track(track)
+        self.steps = t
 
 
 class NonStationaryVec(_Scheduled, VectorWrapper):

@@ -1,0 +1,94 @@
+"""PPO on a car whose grip changes while it learns (``--grip-every``): the schedule, evaluations, exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rl_helpers import StopAfter
+
+from annrl.agents import make_rng, ppo
+from annrl.agents.common import EnvPool
+from annrl.envs.car_env import CarTrackEnv
+from annrl.envs.nonstationary import Change, Cycle, NonStationary, Schedule
+from annrl.errors import InputError, Stopped
+
+TINY_CAR = dict(env="annrl/CarTrack-v0", track="oval", continuous=True, total_steps=768, num_envs=2, num_steps=64,
+                minibatch_size=64, update_epochs=2, hidden="8", eval_every=256, eval_episodes=2,
+                final_eval_episodes=2, grip_every=256, grips="9,2", anneal=False)
+
+
+def test_in_force_gives_the_cycle_value_and_every_earlier_change():
+    schedule = Schedule(changes=(Change(5, {"steer_bias": 0.1}), Change(9, {"max_speed": 15.0})),
+                        cycles=(Cycle("grip", (9.0, 4.0, 12.0), every=4),))
+    assert schedule.in_force(0)[0] == {"grip": 9.0}
+    assert schedule.in_force(7)[0] == {"steer_bias": 0.1, "grip": 4.0}
+    assert schedule.in_force(13)[0] == {"steer_bias": 0.1, "max_speed": 15.0, "grip": 9.0}
+
+
+def test_seek_puts_the_world_where_stepping_would_have():
+    schedule = Schedule(cycles=(Cycle("grip", (9.0, 4.0, 12.0), every=3),))
+    stepped, sought = NonStationary(CarTrackEnv("oval"), schedule), NonStationary(CarTrackEnv("oval"), schedule)
+    stepped.reset(seed=0)
+    for _ in range(7):
+        stepped.step(3)
+    sought.seek(7)
+    assert sought.unwrapped.settings.grip == stepped.unwrapped.settings.grip == 12.0
+    assert sought.steps == stepped.steps == 7
+
+
+def test_a_pool_sought_then_replayed_is_where_the_saved_pool_was():
+    # episodes of 4 steps, so most cars restarted after the grip changed: their replay must start on the old grip
+    schedule = Schedule(changes=(Change(0, {"max_episode_steps": 4}),), cycles=(Cycle("grip", (9.0, 2.0), every=5),))
+
+    def pool():
+        envs = EnvPool("annrl/CarTrack-v0", 3, track="oval", continuous=True)
+        envs.envs = [NonStationary(env, schedule) for env in envs.envs]
+        return envs
+
+    saved, rng = pool(), make_rng(0)
+    saved.reset(rng)
+    for _ in range(17):
+        saved.step(rng.uniform(-1, 1, (3, 2)).astype(np.float32), rng)
+    copy = pool()
+    ppo.seek(copy, schedule, 17, saved.state())
+    assert np.array_equal(copy.restore(saved.state()), saved.obs)
+    assert [e.steps for e in copy.envs] == [17, 17, 17] and copy.envs[0].unwrapped.settings.grip == 2.0
+    action = np.full((3, 2), 0.5, dtype=np.float32)
+    assert np.array_equal(copy.step(action, make_rng(5))[0], saved.step(action, make_rng(5))[0])
+
+
+def test_training_cars_follow_the_grips_and_evaluations_drive_on_the_grip_in_force(monkeypatch):
+    seen = []
+    real = ppo.evaluate_on_grip
+
+    def spy(act, config, episodes, seed, grip):
+        seen.append(grip)
+        return real(act, config, episodes, seed, grip)
+
+    monkeypatch.setattr(ppo, "evaluate_on_grip", spy)
+    result = ppo.train(ppo.Config(**TINY_CAR), make_rng(0))
+    # evaluations after 256, 512, 768 env steps (2 cars: 128, 256, 384 pool steps; a change every 128)
+    assert seen == [2.0, 9.0, 2.0, 2.0]
+    assert result.metrics["config"]["grip_every"] == 256
+
+
+def test_a_run_stopped_mid_phase_resumes_bit_for_bit(tmp_path):
+    config = ppo.Config(**{**TINY_CAR, "continual_backprop": True, "cbp_replacement_rate": 0.05, "cbp_maturity": 3,
+                           "eval_every": 768})  # one evaluation: a slow untrained car can drive 3000 steps
+    whole = ppo.train(config, make_rng(1))
+    with pytest.raises(Stopped):
+        ppo.train(config, make_rng(1), out=tmp_path, checkpoint_every="off", stop=StopAfter(3))
+    resumed = ppo.train(config, make_rng(1), out=tmp_path, resume=True)
+    assert np.array_equal(resumed.policy.flat_, whole.policy.flat_)
+    assert resumed.metrics["learning_curve"] == whole.metrics["learning_curve"]
+
+
+@pytest.mark.parametrize("changes, field", [
+    (dict(env="CartPole-v1"), "--grip-every"),
+    (dict(grip_every=255), "--grip-every"),
+    (dict(grips="9,fast"), "--grips"),
+    (dict(grips="9,-1"), "--grips"),
+])
+def test_bad_grip_schedules_are_refused_by_name(changes, field):
+    with pytest.raises(InputError, match=field):
+        ppo.train(ppo.Config(**{**TINY_CAR, **changes}), make_rng(0))
