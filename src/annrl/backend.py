@@ -8,9 +8,7 @@ arrays, which the tests use to catch any call outside the standard.
 NumPy >= 2 implements the standard in its main namespace, so NumPy arrays get NumPy's own
 functions, with one change: the reductions the engine calls every step (``sum``, ``max``, ``all``,
 ``any``) go straight to the ufunc's ``reduce``, and ``take`` and ``reshape`` to the array's methods,
-skipping a Python wrapper that costs more than the arithmetic on a single small network or car;
-and the slow transcendental functions (``exp``, ``tanh``, ...) of large arrays are split over the
-cores (:mod:`annrl.threads`).
+skipping a Python wrapper that costs more than the arithmetic on a single small network or car.
 Engine code that checked :func:`is_numpy` may also pass NumPy's ``out=`` to write a result into an
 existing array (``sum`` accepts it too).
 """
@@ -21,8 +19,6 @@ import types
 from typing import Any
 
 import numpy as np
-
-from annrl import threads
 
 BACKENDS = ("numpy", "torch", "array_api_strict")
 
@@ -50,8 +46,6 @@ def _numpy_namespace() -> types.ModuleType:
         return x.reshape(shape) if copy is None else np.reshape(x, shape, copy=copy)
 
     ns.sum, ns.max, ns.all, ns.any, ns.take, ns.reshape = sum, max, all, any, take, reshape
-    for name in threads.SLOW_UFUNCS:  # large arrays: split over the cores (see annrl.threads)
-        setattr(ns, name, threads.parallel(getattr(np, name)))
     return ns
 
 

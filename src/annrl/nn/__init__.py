@@ -21,13 +21,12 @@ from annrl.nn.optim import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimi
 from annrl.nn.params import ParameterLayout, ParamSpec
 from annrl.nn.recurrent import GRU, LSTM, ElmanRNN, PerStep, TakeLast
 from annrl.nn.torch_bridge import from_torch, to_torch
-from annrl.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "ACTIVATIONS", "Activation", "ActivationLayer", "Adam", "AvgPool2D", "BCEWithLogits", "Conv2D", "Dense",
     "ElmanRNN", "EpochState", "Flatten", "GRU", "GradCheck", "He", "History", "Huber", "INITS", "Init", "LOSSES",
     "LSTM", "Layer", "Loss", "MLP", "MSE", "MaxPool2D", "Network", "Normal", "OPTIMIZERS", "Optimizer", "ParamSpec",
     "ParameterLayout", "PerStep", "RMSprop", "SGD", "SoftmaxCrossEntropy", "TakeLast", "TorchDefault", "Trainer",
-    "Uniform", "Xavier", "fit", "from_torch", "get_activation", "get_init", "get_loss", "get_num_threads",
-    "get_optimizer", "gradcheck", "set_num_threads", "to_torch",
+    "Uniform", "Xavier", "fit", "from_torch", "get_activation", "get_init", "get_loss", "get_optimizer", "gradcheck",
+    "to_torch",
 ]
