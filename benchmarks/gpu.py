@@ -14,8 +14,9 @@ Records the device's name, then measures:
   through ``torch.compile``, mode "reduce-overhead" = CUDA graphs on CUDA) for the ceiling;
 - the car's physics and sensing (annrl's ``CarSimulator._move`` and ``_observe``, the bulk of a
   step) for 4096 .. 65536 cars on NumPy and on torch tensors: car-steps per second;
-- PPO on CartPole and on the car with 4096 vectorised environments: env-steps per second on
-  NumPy (the agents run on NumPy only so far: there is no torch figure to compare yet).
+- PPO on CartPole and on the car with 4096 vectorised environments, its networks and update on
+  NumPy and on torch (the environments step on NumPy in both): env-steps per second, the final
+  return, the steps to the solved return and the wall time.
 
 Each figure is the best of ``--repeat`` runs. Results are printed as a table and written as JSON
 to ``--out`` (default benchmarks/gpu.json).
@@ -173,18 +174,20 @@ def car_rate(cars: int, steps: int, backend: str, device: str, repeat: int) -> f
 
 
 # -- PPO (NumPy only so far) -------------------------------------------------------------------
-def ppo_rate(env_id: str, num_envs: int, total_steps: int) -> dict[str, Any]:
+def ppo_rate(env_id: str, num_envs: int, total_steps: int, backend: str, device: str) -> dict[str, Any]:
+    """PPO with ``num_envs`` environments (stepped on NumPy), its networks and update on ``backend``."""
     from annrl.agents import get_algorithm, make_rng
 
     ppo = get_algorithm("ppo")
     config = ppo.Config(env=env_id, num_envs=num_envs, num_steps=16, minibatch_size=8192, update_epochs=4,
-                        total_steps=total_steps, eval_every=total_steps, eval_episodes=4, final_eval_episodes=4)
+                        total_steps=total_steps, eval_every=total_steps, eval_episodes=4, final_eval_episodes=4,
+                        backend=backend, device=None if backend == "numpy" else device)
     start = time.perf_counter()
     metrics = ppo.train(config, make_rng(0)).metrics
     wall = time.perf_counter() - start
     return {"env": env_id, "num_envs": num_envs, "env_steps": metrics["env_steps"],
             "env_steps_per_s": metrics["env_steps"] / wall, "final_eval_return": metrics["final_eval_return"],
-            "steps_to_threshold": metrics["steps_to_threshold"], "wall_s": wall, "backend": "numpy"}
+            "steps_to_threshold": metrics["steps_to_threshold"], "wall_s": wall, "backend": backend}
 
 
 def main() -> None:
@@ -229,10 +232,12 @@ def main() -> None:
               f"(torch/numpy {row['speedup']:.2f})")
     if not args.no_ppo:
         for env_id in ("CartPole-v1", "annrl/CarTrack-v0"):
-            row = ppo_rate(env_id, 4096, 4096 * 16 * (1 if args.quick else 30))
-            results["ppo"].append(row)
-            print(f"PPO {env_id} x4096 (numpy): {row['env_steps_per_s']:.3g} env-steps/s, "
-                  f"final return {row['final_eval_return']:.1f}, steps to threshold {row['steps_to_threshold']}")
+            for backend in ("numpy", "torch"):
+                row = ppo_rate(env_id, 4096, 4096 * 16 * (1 if args.quick else 30), backend, device)
+                results["ppo"].append(row)
+                print(f"PPO {env_id} x4096 ({backend}): {row['env_steps_per_s']:.3g} env-steps/s, "
+                      f"final return {row['final_eval_return']:.1f}, steps to threshold {row['steps_to_threshold']}, "
+                      f"{row['wall_s']:.1f} s")
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {args.out}")
 

@@ -8,7 +8,7 @@ from rl_helpers import StopAfter
 
 from annrl.agents import dqn, make_rng, ppo
 from annrl.agents.common import EnvPool, linear_schedule
-from annrl.errors import Stopped
+from annrl.errors import InputError, Stopped
 
 
 def test_linear_schedule():
@@ -143,3 +143,26 @@ def test_dqn_resumes_bit_for_bit_with_polyak_targets_and_an_annealed_rate(tmp_pa
         dqn.train(config, make_rng(0), out=tmp_path, checkpoint_every="off", stop=StopAfter(350))
     resumed = dqn.train(config, make_rng(0), out=tmp_path, resume=True)
     assert np.array_equal(resumed.policy.flat_, straight.policy.flat_)
+
+
+@pytest.mark.parametrize("env, extra", [("CartPole-v1", {}), ("Pendulum-v1", {"hidden": "8"})])
+def test_ppo_on_torch_takes_the_same_steps_as_on_numpy(env, extra):
+    pytest.importorskip("torch")
+    settings = dict(env=env, total_steps=512, num_envs=4, num_steps=64, minibatch_size=64, update_epochs=3,
+                    eval_every=256, eval_episodes=2, final_eval_episodes=2, **extra)
+    on_numpy = ppo.train(ppo.Config(**settings), make_rng(0))
+    on_torch = ppo.train(ppo.Config(**settings, backend="torch", device="cpu"), make_rng(0))
+    # float64 on both: the same actions are drawn, so the runs agree to rounding
+    np.testing.assert_allclose(on_torch.policy.flat_, on_numpy.policy.flat_, rtol=1e-9, atol=1e-11)
+    assert [point[0] for point in on_torch.metrics["learning_curve"]] == \
+        [point[0] for point in on_numpy.metrics["learning_curve"]]
+    np.testing.assert_allclose([p[1] for p in on_torch.metrics["learning_curve"]],
+                               [p[1] for p in on_numpy.metrics["learning_curve"]], rtol=1e-9)
+    assert not np.array_equal(on_numpy.policy.flat_, ppo.train(ppo.Config(**{**settings, "total_steps": 256}),
+                                                               make_rng(0)).policy.flat_)
+
+
+def test_ppo_refuses_continual_backprop_off_numpy():
+    pytest.importorskip("torch")
+    with pytest.raises(InputError, match="--continual-backprop runs on --backend numpy only"):
+        ppo.train(ppo.Config(backend="torch", continual_backprop=True, total_steps=256), make_rng(0))

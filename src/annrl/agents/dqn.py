@@ -21,6 +21,7 @@ greedy policy from flipping between solved and not on CartPole (see ``docs/agent
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from annrl.agents.common import (
     parse_sizes,
     setting,
 )
+from annrl.backend import array_namespace
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, Interval, check
@@ -108,7 +110,7 @@ def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.nd
 
 def clip_grad_norm(grad: np.ndarray, max_norm: float) -> float:
     """Scale ``grad`` in place so its global norm is at most ``max_norm``; returns the norm before."""
-    norm = float(np.sqrt(np.sum(grad * grad)))
+    norm = math.sqrt(float(array_namespace(grad).sum(grad * grad)))
     if norm > max_norm:
         grad *= max_norm / (norm + 1e-6)
     return norm

@@ -11,6 +11,11 @@ and normalised advantage ``A``:
 
 Defaults are RL-Zoo's CartPole-v1 recipe (8 envs x 32 steps, 20 epochs, gamma 0.98, lambda 0.8,
 learning rate and clip range annealed linearly from 1e-3 and 0.2).
+
+The networks and the update run on NumPy or, with ``backend="torch"``, on PyTorch tensors (``device``
+"cpu" or "cuda"): the pure pieces below take their array functions from their arguments. The
+environments stay on NumPy, and every random number is drawn by the run's NumPy generator, so a
+seed names the same run on every backend.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from annrl.agents.common import (
     to_actions,
 )
 from annrl.agents.dqn import clip_grad_norm
+from annrl.backend import array_namespace, check_device, to_numpy
 from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
@@ -76,6 +82,8 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     grip_every: int = setting(0, "car only: move the training cars' grip to the next of --grips every this many "
                                  "environment steps (0: never); evaluations drive on the grip in force.")
     grips: str = setting("9,4,12,5,9,3.5,12,4.5,9,6,12", "car only: the grips (m/s^2) --grip-every cycles through.")
+    backend: str = setting("numpy", "where the networks and the update run: numpy or torch.")
+    device: str | None = setting(None, "torch device (--backend torch): cpu (default) or cuda, cuda:1, ...")
 
 
 TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
@@ -113,60 +121,69 @@ def gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, last_values:
     return advantages, advantages + values
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
+def log_softmax(logits: Any) -> Any:
     """``log softmax`` over the last axis, any shape."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    xp = array_namespace(logits)
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
 
 def clipped_surrogate(new_logp: np.ndarray, old_logp: np.ndarray, advantages: np.ndarray,
                       clip: float) -> tuple[float, np.ndarray]:
     """The clipped policy loss ``mean(max(-A r, -A clip(r)))`` and its gradient w.r.t. ``new_logp`` ``(M,)``."""
-    ratio = np.exp(new_logp - old_logp)
-    unclipped, clipped = -advantages * ratio, -advantages * np.clip(ratio, 1.0 - clip, 1.0 + clip)
-    loss = float(np.mean(np.maximum(unclipped, clipped)))
+    xp = array_namespace(new_logp)
+    ratio = xp.exp(new_logp - old_logp)
+    unclipped, clipped = -advantages * ratio, -advantages * xp.clip(ratio, 1.0 - clip, 1.0 + clip)
+    loss = float(xp.mean(xp.maximum(unclipped, clipped)))
     # the gradient flows through the unclipped term wherever it is the larger one
-    grad = np.where(unclipped >= clipped, -advantages * ratio, 0.0) / len(ratio)
+    grad = xp.where(unclipped >= clipped, unclipped, xp.zeros_like(ratio)) / ratio.shape[0]
     return loss, grad
 
 
 def categorical_output_grad(logits: np.ndarray, actions: np.ndarray, old_logp: np.ndarray, advantages: np.ndarray,
                             clip: float, ent_coef: float) -> tuple[float, float, np.ndarray]:
     """Policy loss, mean entropy and d(policy loss - ent_coef entropy)/d logits ``(M, A)``."""
+    xp = array_namespace(logits)
     lp = log_softmax(logits)
-    p = np.exp(lp)
-    rows = np.arange(len(actions))
-    loss, grad_logp = clipped_surrogate(lp[rows, actions], old_logp, advantages, clip)
-    onehot = np.zeros_like(logits)
-    onehot[rows, actions] = 1.0
-    entropy = -(p * lp).sum(axis=1)
-    grad = grad_logp[:, None] * (onehot - p) + ent_coef * p * (lp + entropy[:, None]) / len(actions)
-    return loss - ent_coef * float(entropy.mean()), float(entropy.mean()), grad
+    p = xp.exp(lp)
+    loss, grad_logp = clipped_surrogate(_pick(lp, actions), old_logp, advantages, clip)
+    onehot = xp.astype(actions[:, None] == xp.arange(logits.shape[1], device=logits.device), logits.dtype)
+    entropy = -xp.sum(p * lp, axis=1)
+    grad = grad_logp[:, None] * (onehot - p) + ent_coef * p * (lp + entropy[:, None]) / actions.shape[0]
+    return loss - ent_coef * float(xp.mean(entropy)), float(xp.mean(entropy)), grad
+
+
+def _pick(values: Any, actions: Any) -> Any:
+    """``values[i, actions[i]]`` for every row ``i``: ``(M, A), (M,) -> (M,)``."""
+    xp = array_namespace(values)
+    return xp.take_along_axis(values, actions[:, None], axis=1)[:, 0]
 
 
 def gaussian_log_prob(actions: np.ndarray, mean: np.ndarray, log_std: np.ndarray) -> np.ndarray:
     """``log N(actions; mean, exp(log_std)^2)`` summed over action dimensions: ``(M,)``."""
-    z = (actions - mean) * np.exp(-log_std)
-    return np.sum(-0.5 * z * z - log_std - 0.5 * LOG_2PI, axis=-1)
+    xp = array_namespace(mean)
+    z = (actions - mean) * xp.exp(-log_std)
+    return xp.sum(-0.5 * z * z - log_std - 0.5 * LOG_2PI, axis=-1)
 
 
 def gaussian_output_grad(mean: np.ndarray, log_std: np.ndarray, actions: np.ndarray, old_logp: np.ndarray,
                          advantages: np.ndarray, clip: float,
                          ent_coef: float) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Policy loss, entropy and the gradients w.r.t. ``mean`` ``(M, A)`` and ``log_std`` ``(A,)``."""
+    xp = array_namespace(mean)
     loss, grad_logp = clipped_surrogate(gaussian_log_prob(actions, mean, log_std), old_logp, advantages, clip)
-    inv_var = np.exp(-2.0 * log_std)
+    inv_var = xp.exp(-2.0 * log_std)
     diff = actions - mean
     grad_mean = grad_logp[:, None] * diff * inv_var
-    grad_log_std = (grad_logp[:, None] * (diff * diff * inv_var - 1.0)).sum(axis=0) - ent_coef
-    entropy = float(np.sum(log_std + 0.5 * (LOG_2PI + 1.0)))
+    grad_log_std = xp.sum(grad_logp[:, None] * (diff * diff * inv_var - 1.0), axis=0) - ent_coef
+    entropy = float(xp.sum(log_std + 0.5 * (LOG_2PI + 1.0)))
     return loss - ent_coef * entropy, entropy, grad_mean, grad_log_std
 
 
 def value_output_grad(values: np.ndarray, returns: np.ndarray, vf_coef: float) -> tuple[float, np.ndarray]:
     """``0.5 mean((V - R)^2)`` and the gradient of ``vf_coef`` times it w.r.t. ``values`` ``(M,)``."""
     diff = values - returns
-    return 0.5 * float(np.mean(diff * diff)), vf_coef * diff / len(diff)
+    return 0.5 * float(array_namespace(diff).mean(diff * diff)), vf_coef * diff / diff.shape[0]
 
 
 # -- the agent ------------------------------------------------------------------------------------
@@ -176,10 +193,15 @@ class ActorCritic:
     def __init__(self, config: Config, obs_dim: int, n_outputs: int, discrete: bool, rng: np.random.Generator):
         hidden = parse_sizes(config.hidden)
         self.discrete = discrete
+        # drawn on NumPy, then moved: a seed gives the same initial weights on every backend
         self.actor = MLP([obs_dim, *hidden, n_outputs], hidden="tanh", output="identity", init="torch", rng=rng)
         self.critic = MLP([obs_dim, *hidden, 1], hidden="tanh", output="identity", init="torch", rng=rng)
-        self.log_std = np.full((1, n_outputs), float(config.init_log_std))
-        self.log_std_grad = np.zeros_like(self.log_std)
+        if config.backend != "numpy":
+            self.actor.to(config.backend, config.device)
+            self.critic.to(config.backend, config.device)
+        self.xp = self.actor.xp
+        self.log_std = self.actor.asarray(np.full((1, n_outputs), float(config.init_log_std)))
+        self.log_std_grad = self.xp.zeros_like(self.log_std)
         self.optimizers = {"actor": Adam(lr=config.lr, eps=1e-5), "critic": Adam(lr=config.lr, eps=1e-5),
                            "log_std": Adam(lr=config.lr, eps=1e-5)}
         for name, opt in self.optimizers.items():
@@ -194,30 +216,40 @@ class ActorCritic:
         return {"actor": self.actor.grad, "critic": self.critic.grad, "log_std": self.log_std_grad}[name]
 
     def sample(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Actions, their log-probabilities ``(N,)`` and values ``(N,)`` for observations ``(N, d)``."""
+        """Actions, their log-probabilities ``(N,)`` and values ``(N,)`` (NumPy) for observations ``(N, d)``."""
+        xp, obs = self.xp, self.actor.asarray(obs)
         out = self.actor.predict(obs)[0]
         values = self.critic.predict(obs)[0][:, 0]
         if self.discrete:
             lp = log_softmax(out)
-            actions = (rng.random((len(out), 1)) < np.cumsum(np.exp(lp), axis=1)).argmax(axis=1)
-            return actions, lp[np.arange(len(out)), actions], values
-        actions = out + np.exp(self.log_std) * rng.standard_normal(out.shape)
-        return actions, gaussian_log_prob(actions, out, self.log_std), values
+            # the first action whose cumulative probability exceeds a uniform draw
+            below = self.actor.asarray(rng.random((out.shape[0], 1))) < xp.cumulative_sum(xp.exp(lp), axis=1)
+            actions = xp.argmax(xp.astype(below, xp.int8), axis=1)
+            return to_numpy(actions), to_numpy(_pick(lp, actions)), to_numpy(values)
+        actions = out + xp.exp(self.log_std) * self.actor.asarray(rng.standard_normal(tuple(out.shape)))
+        return to_numpy(actions), to_numpy(gaussian_log_prob(actions, out, self.log_std)), to_numpy(values)
+
+    def value(self, obs: np.ndarray) -> np.ndarray:
+        """Values ``(N,)`` (NumPy) of observations ``(N, d)``."""
+        return to_numpy(self.critic.predict(self.critic.asarray(obs))[0][:, 0])
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The policy's outputs ``(N, n_outputs)`` (NumPy): logits or Gaussian means."""
+        return to_numpy(self.actor.predict(self.actor.asarray(obs))[0])
 
     def state(self) -> dict[str, np.ndarray]:
-        tensors = {"actor": np.array(self.actor.flat_), "critic": np.array(self.critic.flat_),
-                   "log_std": self.log_std.copy()}
+        tensors = {name: np.array(to_numpy(self.flat(name))) for name in self.optimizers}
         for name, opt in self.optimizers.items():
-            tensors.update({f"adam.{name}.{k}": np.array(v) for k, v in opt.state_.items()})
+            tensors.update({f"adam.{name}.{k}": np.array(to_numpy(v)) for k, v in opt.state_.items()})
         for name, cbp in self.cbp.items():
             tensors.update(cbp.state(f"cbp.{name}"))
         return tensors
 
     def restore(self, tensors: dict[str, np.ndarray]) -> None:
         for name, opt in self.optimizers.items():
-            self.flat(name)[...] = tensors[name]
+            self.flat(name)[...] = self.actor.asarray(tensors[name])
             for k in opt.state_:
-                opt.state_[k][...] = tensors[f"adam.{name}.{k}"]
+                opt.state_[k][...] = self.actor.asarray(tensors[f"adam.{name}.{k}"])
         for name, cbp in self.cbp.items():
             cbp.restore(tensors, f"cbp.{name}")
 
@@ -225,33 +257,38 @@ class ActorCritic:
 def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, clip: float,
            rng: np.random.Generator) -> dict[str, float]:
     """``update_epochs`` passes of minibatch gradient steps over one rollout; returns the last losses."""
-    size = len(batch["obs"])
+    xp, device, size = agent.xp, agent.actor.flat_.device, len(batch["obs"])
+    # the rollout moves to the networks' device once; the minibatch order is drawn on NumPy
+    data = {k: agent.actor.asarray(v) for k, v in batch.items() if k != "actions"}
+    data["actions"] = (xp.asarray(batch["actions"].astype(np.int64), device=device) if agent.discrete
+                       else agent.actor.asarray(batch["actions"]))
     stats: dict[str, float] = {}
     for _ in range(config.update_epochs):
         order = rng.permutation(size)
         for begin in range(0, size, config.minibatch_size):
-            idx = order[begin : begin + config.minibatch_size]
-            obs, adv = batch["obs"][idx], batch["advantages"][idx]
-            if config.norm_adv and len(idx) > 1:
-                adv = (adv - adv.mean()) / (adv.std(ddof=1) + 1e-8)
+            idx = xp.asarray(order[begin : begin + config.minibatch_size], device=device)
+            obs, adv, actions, logp, returns = (xp.take(data[k], idx, axis=0)
+                                                for k in ("obs", "advantages", "actions", "logp", "returns"))
+            if config.norm_adv and idx.shape[0] > 1:
+                adv = (adv - xp.mean(adv)) / (xp.std(adv, correction=1) + 1e-8)
             for name in agent.optimizers:
                 agent.grad(name)[...] = 0.0
-            out, actor_caches = agent.actor.forward(agent.actor.asarray(obs))
+            out, actor_caches = agent.actor.forward(obs)
             if agent.discrete:
-                pg_loss, entropy, grad_out = categorical_output_grad(
-                    out[0], batch["actions"][idx].astype(np.int64), batch["logp"][idx], adv, clip, config.ent_coef)
+                pg_loss, entropy, grad_out = categorical_output_grad(out[0], actions, logp, adv, clip, config.ent_coef)
             else:
                 pg_loss, entropy, grad_out, grad_log_std = gaussian_output_grad(
-                    out[0], agent.log_std[0], batch["actions"][idx], batch["logp"][idx], adv, clip, config.ent_coef)
+                    out[0], agent.log_std[0], actions, logp, adv, clip, config.ent_coef)
                 agent.log_std_grad[0] += grad_log_std
             agent.actor.backward(grad_out[None], actor_caches)
-            values, critic_caches = agent.critic.forward(agent.critic.asarray(obs))
-            v_loss, grad_v = value_output_grad(values[0, :, 0], batch["returns"][idx], config.vf_coef)
+            values, critic_caches = agent.critic.forward(obs)
+            v_loss, grad_v = value_output_grad(values[0, :, 0], returns, config.vf_coef)
             agent.critic.backward(grad_v[None, :, None], critic_caches)
             grads = [agent.grad(name) for name in agent.optimizers if name != "log_std" or not agent.discrete]
-            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
-            for g in grads:
-                clip_grad_norm(g, config.max_grad_norm * math.sqrt(float(np.sum(g * g))) / max(norm, 1e-12))
+            squares = [float(xp.sum(g * g)) for g in grads]
+            norm = math.sqrt(sum(squares))
+            for g, square in zip(grads, squares, strict=True):
+                clip_grad_norm(g, config.max_grad_norm * math.sqrt(square) / max(norm, 1e-12))
             for name, opt in agent.optimizers.items():
                 if name != "log_std" or not agent.discrete:
                     opt.step(agent.flat(name), agent.grad(name))
@@ -308,6 +345,9 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     schedule = grip_schedule(config)
+    check_device(config.backend, config.device)
+    if config.backend != "numpy" and config.continual_backprop:
+        raise InputError("--continual-backprop runs on --backend numpy only", field="--continual-backprop")
     envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous)
     if schedule is not None:
         envs.envs = [NonStationary(env, schedule) for env in envs.envs]
@@ -333,7 +373,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
         return {**agent.state(), **envs.state()}, {"rng": rng_state(rng), "curve": curve.state()}
 
     def deterministic(o: np.ndarray) -> np.ndarray:
-        return to_actions(agent.actor.predict(np.asarray(o, dtype=np.float64))[0], shape, mode)
+        return to_actions(agent.act(o), shape, mode)
 
     def grip() -> float | None:
         return None if schedule is None else envs.envs[0].unwrapped.settings.grip
@@ -358,14 +398,14 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                 reward = config.reward_scale * reward
                 cut = truncated & ~terminated
                 if cut.any():  # a time limit is not the end of the task: bootstrap from the last state
-                    reward = reward + config.gamma * cut * agent.critic.predict(final_obs)[0][:, 0]
+                    reward = reward + config.gamma * cut * agent.value(final_obs)
                 for key, value in (("obs", obs), ("actions", actions), ("logp", logp), ("values", values),
                                    ("rewards", reward), ("dones", terminated | truncated)):
                     buf[key][t] = value
                 obs = next_obs
                 step = iteration * per_rollout + (t + 1) * N
                 curve.episodes.extend([step, r] for r in finished)
-            last_values = agent.critic.predict(obs)[0][:, 0]
+            last_values = agent.value(obs)
             advantages, returns = gae(buf["rewards"], buf["values"], buf["dones"], last_values, config.gamma,
                                       config.gae_lambda)
             batch = {k: v.reshape(T * N, *v.shape[2:]) for k, v in buf.items()}
@@ -394,6 +434,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)
-    metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, recent_obs, agent.cbp.get("actor"))
+    metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, agent.actor.asarray(recent_obs),
+                                                                   agent.cbp.get("actor"))
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
-    return Result(agent.actor, metrics, shape, mode, {"log_std": agent.log_std.tolist()})
+    policy = agent.actor if config.backend == "numpy" else agent.actor.to("numpy")  # saved, drawn, replayed on NumPy
+    return Result(policy, metrics, shape, mode, {"log_std": to_numpy(agent.log_std).tolist()})
