@@ -85,26 +85,6 @@ _STATE_FIELDS = tuple(f.name for f in fields(CarState))
 
 
 @dataclass
-class _Advanced:
-    """What one step did to a slice of the cars: their new state, reward, episode ends and
-    observations, and for the cars restarted (global indices ``idx``) their fresh state and observation."""
-
-    moved: CarState
-    reward: Any
-    terminated: Any
-    truncated: Any
-    obs: Any
-    idx: Any = None
-    fresh: CarState | None = None
-    fresh_obs: Any = None
-
-
-def _joined(xp: Any, parts: list) -> Any:
-    """The slices' arrays end to end (the one array itself when there is one slice)."""
-    return parts[0] if len(parts) == 1 else xp.concat(parts)
-
-
-@dataclass
 class Sensors:
     """Per-car sensor settings: ray angles relative to the heading (radians) with their cosines
     and sines, each ``(n, n_rays)``; ``max_range`` ``(n, 1)`` in metres; ``max_speed`` ``(n,)``
@@ -417,60 +397,40 @@ class CarSimulator:
         if self.one_car is not None and self.one_car.applies():
             return self.one_car.step(actions)
         steer, throttle = self._controls(actions)
-        old, parked, mode = self.state, self.parked, self.autoreset_mode
+        old = self.state
         xp = array_namespace(old.x)
-        # each thread takes its share of the cars through the whole step: physics, score, restarts, sensing
-        parts = self._map(lambda sl: self._advance(old, steer, throttle, sl), self.n)
-        moved = CarState.concat([part.moved for part in parts])
-        reward, terminated, truncated, obs = (_joined(xp, [getattr(part, k) for part in parts])
-                                              for k in ("reward", "terminated", "truncated", "obs"))
-        if mode == AutoresetMode.DISABLED:
-            self.parked = parked | terminated | truncated
-            if bool(xp.any(parked)):
-                obs = xp.where(parked[:, None], self.obs, obs)
-        restarted = [part for part in parts if part.fresh is not None]
+        moved = CarState.concat(self._map(lambda sl: self._move(old, steer, throttle, sl), self.n))
+        reward, terminated, truncated = self._score(old, moved)
+        parked = self.parked
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
+        done = terminated | truncated
+        restart = {AutoresetMode.SAME_STEP: done, AutoresetMode.NEXT_STEP: self.pending}.get(self.autoreset_mode)
+        idx = xp.nonzero(restart)[0] if restart is not None and bool(xp.any(restart)) else None
+        # Restarted cars are sensed in the same pass as the others: one ray cast per step.
+        batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
+        sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
+        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl)), batch.x.shape[0]))
+        obs = obs_all[: self.n]
+        if self.autoreset_mode == AutoresetMode.DISABLED and bool(xp.any(parked)):
+            obs = xp.where(parked[:, None], self.obs, obs)
         info = self.info(moved)
-        if restarted:
-            idx = _joined(xp, [part.idx for part in restarted])
+        if idx is not None:
             final_obs = self._disturb(obs)
-            moved.put(idx, CarState.concat([part.fresh for part in restarted]))
-            obs[idx] = _joined(xp, [part.fresh_obs for part in restarted])
-            if mode == AutoresetMode.SAME_STEP:
-                done = terminated | truncated
+            moved.put(idx, batch.take(slice(self.n, None)))
+            obs[idx] = obs_all[self.n :]
+            if self.autoreset_mode == AutoresetMode.SAME_STEP:
                 final = {"final_obs": final_obs, "_final_obs": done, "final_info": info, "_final_info": done}
                 info = {**self.info(moved), **final}
             else:  # NEXT_STEP: this step only restarted the cars that ended last step
-                restart = self.pending
                 reward = xp.where(restart, 0.0, reward)
                 terminated, truncated = terminated & ~restart, truncated & ~restart
                 info = self.info(moved)
-        if mode == AutoresetMode.NEXT_STEP:
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self.pending = terminated | truncated
         self.state, self.obs = moved, obs
         self.last_flags = (terminated, truncated)
         return self._disturb(obs), reward, terminated, truncated, info
-
-    def _advance(self, old: CarState, steer, throttle, sl: slice) -> _Advanced:
-        """One step of the cars in slice ``sl``: move, score, restart those whose episode is over, sense.
-
-        Restarted cars are sensed in the same pass as the others: one ray cast per slice.
-        """
-        xp = array_namespace(old.x)
-        moved = self._move(old, steer, throttle, sl)
-        before = old.take(sl)
-        reward, terminated, truncated = self._score(before, moved)
-        if self.autoreset_mode == AutoresetMode.DISABLED:
-            moved, reward, terminated, truncated = self._hold_parked(before, moved, reward, terminated, truncated, sl)
-        restart = {AutoresetMode.SAME_STEP: terminated | truncated,
-                   AutoresetMode.NEXT_STEP: self.pending[sl]}.get(self.autoreset_mode)
-        count = moved.x.shape[0]
-        if restart is None or not bool(xp.any(restart)):
-            obs = self._observe(moved, self._sensors(sl))
-            return _Advanced(moved, reward, terminated, truncated, obs)
-        idx = xp.nonzero(restart)[0] + (sl.start or 0)
-        fresh = self._start_states(idx)
-        obs = self._observe(CarState.concat([moved, fresh]), self._sensors(sl, idx))
-        return _Advanced(moved, reward, terminated, truncated, obs[:count], idx, fresh, obs[count:])
 
     def _map(self, work, n: int) -> list:
         """``work(slice)`` over ``n`` cars: in one call, or split over the thread pool."""
@@ -563,16 +523,17 @@ class CarSimulator:
             old.checkpoint.dtype)
         return reward, terminated, truncated
 
-    def _hold_parked(self, old, moved, reward, terminated, truncated, sl: slice):
-        """DISABLED autoreset: finished cars (of slice ``sl``) stay where they stopped, earning nothing."""
+    def _hold_parked(self, old, moved, reward, terminated, truncated):
+        """DISABLED autoreset: finished cars stay where they stopped, earning nothing."""
         xp = array_namespace(reward)
-        parked = self.parked[sl]
+        parked = self.parked
         if bool(xp.any(parked)):
             for name in _STATE_FIELDS:
                 setattr(moved, name, xp.where(parked, getattr(old, name), getattr(moved, name)))
             reward = xp.where(parked, 0.0, reward)
-            terminated = xp.where(parked, self.last_flags[0][sl], terminated)
-            truncated = xp.where(parked, self.last_flags[1][sl], truncated)
+            terminated = xp.where(parked, self.last_flags[0], terminated)
+            truncated = xp.where(parked, self.last_flags[1], truncated)
+        self.parked = parked | terminated | truncated
         return moved, reward, terminated, truncated
 
     def info(self, state: CarState) -> dict[str, np.ndarray]:
