@@ -110,6 +110,7 @@ def test_loss_gradients_match_finite_differences(loss):
         bump[index] = 1e-6
         numeric[index] = (fn(pred + bump, target)[0] - fn(pred - bump, target)[0])[index[0]] / 2e-6
     np.testing.assert_allclose(grad, numeric, atol=1e-8)
+    np.testing.assert_array_equal(fn.gradient(pred, target), grad)  # the gradient alone: the same numbers
 
 
 def test_step_activation_refuses_backprop():

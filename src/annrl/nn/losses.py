@@ -35,6 +35,10 @@ class Loss:
     def __call__(self, pred: Any, target: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
+    def gradient(self, pred: Any, target: Any) -> Any:
+        """The gradient alone, for a loop that does not record the loss at every step."""
+        return self(pred, target)[1]
+
     def __repr__(self) -> str:
         return self.name
 
@@ -47,7 +51,15 @@ class MSE(Loss):
     def __call__(self, pred, target):
         xp = array_namespace(pred)
         diff = pred - target
-        return _mean_per_network(xp, diff * diff), diff * (2.0 / _count_per_network(pred))
+        return _mean_per_network(xp, diff * diff), self._scaled(diff)
+
+    def gradient(self, pred, target):
+        return self._scaled(pred - target)
+
+    @staticmethod
+    def _scaled(diff: Any) -> Any:
+        # d mean(diff^2) / d pred = 2 diff / (samples x outputs)
+        return diff * (2.0 / _count_per_network(diff))
 
 
 class BCEWithLogits(Loss):

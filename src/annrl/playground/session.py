@@ -124,7 +124,7 @@ class Session:
     def _step(self, x: np.ndarray, y: np.ndarray, active: np.ndarray | None) -> None:
         net = self.net
         prediction, caches = net.forward(x)
-        _, grad = self.loss(prediction, y)
+        grad = self.loss.gradient(prediction, y)  # the losses are computed once an update, not a step
         net.backward(grad, caches, accumulate=False)  # overwrites net.grad: nothing to zero first
         self._add_regularization()
         self.optimizer.step(net.flat_, net.grad, active)
