@@ -29,11 +29,11 @@ def save_car_agent(folder, *, seed=0, env="annrl/CarTrack-v0", track="oval"):
     (folder / "metrics.json").write_text(json.dumps({"algo": "ga", "env": env, "config": {"seed": 4, "track": track}}))
 
 
-def drive_run(folder, policy, cars, seed, max_steps):
+def drive_run(folder, policy, cars, seed, max_steps, continuous=False):
     from annrl.envs.cli import drive
 
     return drive(track="oval", policy=policy, episodes=1, cars=cars, seed=seed, max_steps=max_steps, out=folder,
-                 video="none")
+                 video="none", continuous=continuous)
 
 
 def play(replay, limit=5000):
@@ -51,6 +51,7 @@ def root(tmp_path_factory):
     save_car_agent(base / "agents" / "ga_oval")
     drive_run(base / "drive_heuristic", "heuristic", cars=2, seed=5, max_steps=300)
     drive_run(base / "drive_random", "random", cars=3, seed=2, max_steps=200)
+    drive_run(base / "drive_continuous", "heuristic", cars=2, seed=3, max_steps=300, continuous=True)
     (base / "xor").mkdir()
     (base / "xor" / "metrics.json").write_text('{"accuracy": 1.0}')  # a lab run: nothing to replay
     keyboard = json.loads((base / "drive_random" / "metrics.json").read_text())
@@ -72,11 +73,12 @@ def root(tmp_path_factory):
 def test_find_runs_lists_car_agents_and_drives_only(root):
     runs = {run.id: run.kind for run in find_runs(root)}
     assert runs == {"agents/ga_oval": "agent", "cartpole": "agent", "elsewhere_track": "agent", "drive_broken": "drive",
-                    "drive_heuristic": "drive", "drive_keyboard": "drive", "drive_random": "drive"}
+                    "drive_heuristic": "drive", "drive_keyboard": "drive", "drive_random": "drive",
+                    "drive_continuous": "drive"}
     assert "linked" not in runs and "xor" not in runs  # a link out of the folder, a lab run
 
 
-@pytest.mark.parametrize("run_id", ["drive_heuristic", "drive_random"])
+@pytest.mark.parametrize("run_id", ["drive_heuristic", "drive_random", "drive_continuous"])
 def test_a_drive_replay_drives_the_recorded_episode_again(root, run_id):
     record = [r for r in json.loads((root / run_id / "metrics.json").read_text())["per_episode"] if r["episode"] == 0]
     replay = Replay(root, run_id, speed=7)
@@ -161,7 +163,8 @@ def test_cars_socket_lists_and_replays_a_run(root):
     with TestClient(create_app(runs=root)) as client, client.websocket_connect("/ws/cars") as socket:
         socket.send_json({"type": "runs"})
         runs = socket.receive_json()
-        assert runs["type"] == "runs" and {"id": "drive_heuristic", "kind": "drive"}.items() <= runs["runs"][3].items()
+        listed = {run["id"]: run for run in runs["runs"]}
+        assert runs["type"] == "runs" and listed["drive_heuristic"]["kind"] == "drive"
         socket.send_json({"type": "replay", "run": "drive_heuristic", "speed": 10})
         track = socket.receive_json()
         assert track["type"] == "track" and track["replay"] == "drive_heuristic" and track["seed"] == 5

@@ -12,7 +12,8 @@ Neither writes trajectories. The car world is deterministic given its seed, so a
 saved policy again from the same start: an agent from its run's seed (the episode of its
 ``policy.gif``), or the first round of a drive run with its recorded cars, seed and settings. A
 drive run's replay is checked against the numbers it recorded, and the page is told whether they
-match (a drive with ``--continuous`` or a changing world records neither, so it will not).
+match (a drive in a changing world, ``--grip-schedule`` and the like, does not record its schedule,
+so it will not).
 
 Runs are found under one root folder given to the server (``annrl playground --runs DIR``), at most
 :data:`MAX_DEPTH` folders down. The page names a run by its path relative to the root, and only a
@@ -265,8 +266,10 @@ def _drive_setup(run: SavedRun, root: Path) -> tuple[Any, Any, int, list[dict[st
         settings = CarSettings().updated(**metrics["settings"])
     except (TypeError, ValueError) as err:
         raise InputError(f"run {run.id}: its car settings are not valid: {err}") from None
-    env = _env(run, root, metrics["track"], len(record), settings=settings)
-    driver = HeuristicDriver(env.settings) if policy == "heuristic" else RandomPolicy(np.random.default_rng(seed))
+    env = _env(run, root, metrics["track"], len(record), settings=settings,
+               continuous=metrics.get("continuous") is True)  # absent in runs written before it was recorded
+    driver = (HeuristicDriver(env.settings, continuous=env.continuous) if policy == "heuristic"
+              else RandomPolicy(np.random.default_rng(seed), continuous=env.continuous))
     return env, driver, seed, record
 
 
