@@ -145,3 +145,10 @@ def test_vector_env_threads_give_the_same_numbers():
         for x, y in zip(a[:4], b[:4], strict=True):
             np.testing.assert_array_equal(x, y)
     two.close()
+
+
+def test_environments_on_one_track_share_its_derived_tables_read_only():
+    a, b = CarTrackVecEnv(2, "oval"), CarTrackVecEnv(3, "oval")
+    assert a.sim.tab is b.sim.tab  # a thousand single-car environments hold one copy
+    with pytest.raises(TypeError):
+        a.sim.tab["ray_ax"] = None

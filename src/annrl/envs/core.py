@@ -12,7 +12,10 @@ episode of a single car seeded with ``s + k``.
 
 from __future__ import annotations
 
+import functools
 import math
+import types
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
@@ -24,7 +27,7 @@ from annrl.backend import array_namespace, keep_freed_memory
 from annrl.envs import geometry, physics
 from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
-from annrl.envs.track_tables import build_tables
+from annrl.envs.track_tables import TrackTables, build_tables
 from annrl.envs.tracks import Track, load_track
 
 ACTION_NAMES = ("left", "right", "straight", "faster", "slower")
@@ -178,35 +181,9 @@ class CarSimulator:
         _check_start_clearance(self.track, s)
         self._max_step = s.max_speed * s.dt
         self.tables = build_tables(self.track, max_range=s.max_range, reach=s.car_radius, max_step=self._max_step)
-        self.tab = self._table_dict()
+        self.tab = _step_tables(self.tables)
         self.lap_length = self.tables.length
         self.checkpoint_length = self.lap_length / s.n_checkpoints
-
-    def _table_dict(self) -> dict[str, Any]:
-        t = self.tables
-        stations = np.column_stack([t.station_xy, t.station_dir, t.station_len2, np.sqrt(t.station_len2),
-                                    t.station_arc])
-        tab = {
-            "stations": stations,
-            "lane_lo": t.lane_lo,
-            "lane_width": t.lane_width,
-            "offsets": np.arange(-t.window, t.window + 1),
-            "crash_ax": t.crash_ax,
-            "crash_ay": t.crash_ay,
-            "crash_dx": t.crash_dx,
-            "crash_dy": t.crash_dy,
-            "crash_inv_len2": t.crash_inv_len2,
-        }
-        head = _head_length(t.ray_count, t.ray_ax.shape[1])
-        for name in ("ax", "ay", "dx", "dy"):
-            table = getattr(t, f"ray_{name}").astype(RAY_DTYPE)
-            tab[f"ray_{name}"] = np.ascontiguousarray(table[:, :head])
-            if head < table.shape[1]:
-                tab[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
-        tab["ray_count"] = t.ray_count
-        tab.update(n_lanes=t.n_lanes, n_sectors=t.n_sectors, last_sector=t.n_sectors - 1, window=t.window)
-        tab.update(physics.step_tables(tab))
-        return tab
 
     def _set_parameters(self) -> None:
         """Per-car copies of the physical settings, so that later code may vary them per car."""
@@ -552,6 +529,35 @@ class CarSimulator:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+
+
+@functools.lru_cache(maxsize=32)
+def _step_tables(t: TrackTables) -> Mapping[str, Any]:
+    """The arrays the batch physics reads, derived from a track's tables once and shared, read-only, by
+    every simulator on them (a thousand single-car environments would otherwise hold a thousand copies)."""
+    stations = np.column_stack([t.station_xy, t.station_dir, t.station_len2, np.sqrt(t.station_len2),
+                                t.station_arc])
+    tab = {
+        "stations": stations,
+        "lane_lo": t.lane_lo,
+        "lane_width": t.lane_width,
+        "offsets": np.arange(-t.window, t.window + 1),
+        "crash_ax": t.crash_ax,
+        "crash_ay": t.crash_ay,
+        "crash_dx": t.crash_dx,
+        "crash_dy": t.crash_dy,
+        "crash_inv_len2": t.crash_inv_len2,
+    }
+    head = _head_length(t.ray_count, t.ray_ax.shape[1])
+    for name in ("ax", "ay", "dx", "dy"):
+        table = getattr(t, f"ray_{name}").astype(RAY_DTYPE)
+        tab[f"ray_{name}"] = np.ascontiguousarray(table[:, :head])
+        if head < table.shape[1]:
+            tab[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
+    tab["ray_count"] = t.ray_count
+    tab.update(n_lanes=t.n_lanes, n_sectors=t.n_sectors, last_sector=t.n_sectors - 1, window=t.window)
+    tab.update(physics.step_tables(tab))
+    return types.MappingProxyType(tab)
 
 
 def _head_length(count: np.ndarray, k: int) -> int:
