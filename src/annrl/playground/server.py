@@ -123,14 +123,22 @@ async def playground_socket(websocket: WebSocket) -> None:
     live = LiveSession(sid, websocket.send_text)
     sessions[sid] = live
     try:
-        await live.start()
+        await _serve(websocket, live, live.start)
+    finally:
+        sessions.pop(sid, None)
+
+
+async def _serve(websocket: WebSocket, live: Any, start: Any = None) -> None:
+    """Hand a tab's messages to ``live`` until the tab closes; then stop its background work."""
+    try:
+        if start is not None:
+            await start()
         while True:
             await live.handle(await _receive_text(websocket))
     except WebSocketDisconnect:
         pass
     finally:
         await live.stop()
-        sessions.pop(sid, None)
 
 
 async def _receive_text(websocket: WebSocket) -> Any:
@@ -156,12 +164,8 @@ async def cars_socket(websocket: WebSocket) -> None:
     live = CarsLive(websocket.send_text, websocket.app.state.runs_root)
     runs.add(live)
     try:
-        while True:
-            await live.handle(await _receive_text(websocket))
-    except WebSocketDisconnect:
-        pass
+        await _serve(websocket, live)
     finally:
-        await live.stop()
         runs.discard(live)
 
 
