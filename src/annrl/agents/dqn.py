@@ -204,8 +204,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
         step, tensors, state = restored
         q.set_flat(tensors["q"])
         target.set_flat(tensors["target"])
-        for k in optimizer.state_:
-            optimizer.state_[k][...] = tensors[f"adam.{k}"]
+        optimizer.load_state_arrays(tensors, "adam.")
         buffer.restore(tensors, state["pos"], state["full"])
         if cbp is not None:
             cbp.restore(tensors)
@@ -216,7 +215,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     def snapshot():
         tensors = {"q": np.array(q.flat_), "target": np.array(target.flat_), **buffer.state(), **envs.state(),
                    **(cbp.state() if cbp is not None else {})}
-        tensors.update({f"adam.{k}": np.array(v) for k, v in optimizer.state_.items()})
+        tensors.update(optimizer.state_arrays("adam."))
         return tensors, {"rng": rng_state(rng), "pos": buffer.pos, "full": buffer.full, "curve": curve.state()}
 
     def greedy(o: np.ndarray) -> np.ndarray:

@@ -129,13 +129,12 @@ class OpenES:
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors = {"es.mean": self.mean_.copy()}
-        tensors.update({f"es.adam.{k}": np.array(v) for k, v in self.optimizer.state_.items()})
+        tensors.update(self.optimizer.state_arrays("es.adam."))
         return tensors, {}
 
     def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self.mean_[...] = tensors["es.mean"]
-        for key in self.optimizer.state_:
-            self.optimizer.state_[key][...] = tensors[f"es.adam.{key}"]
+        self.optimizer.load_state_arrays(tensors, "es.adam.")
 
 
 def train(config: Config, rng: np.random.Generator, **run: Any) -> Result:

@@ -240,7 +240,7 @@ class ActorCritic:
     def state(self) -> dict[str, np.ndarray]:
         tensors = {name: np.array(to_numpy(self.flat(name))) for name in self.optimizers}
         for name, opt in self.optimizers.items():
-            tensors.update({f"adam.{name}.{k}": np.array(to_numpy(v)) for k, v in opt.state_.items()})
+            tensors.update(opt.state_arrays(f"adam.{name}."))
         for name, cbp in self.cbp.items():
             tensors.update(cbp.state(f"cbp.{name}"))
         return tensors
@@ -248,8 +248,7 @@ class ActorCritic:
     def restore(self, tensors: dict[str, np.ndarray]) -> None:
         for name, opt in self.optimizers.items():
             self.flat(name)[...] = self.actor.asarray(tensors[name])
-            for k in opt.state_:
-                opt.state_[k][...] = self.actor.asarray(tensors[f"adam.{name}.{k}"])
+            opt.load_state_arrays(tensors, f"adam.{name}.")
         for name, cbp in self.cbp.items():
             cbp.restore(tensors, f"cbp.{name}")
 

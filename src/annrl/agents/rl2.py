@@ -279,13 +279,12 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     if restored is not None:
         done, tensors, state = restored
         net.set_flat(tensors["net"])
-        for k in optimizer.state_:
-            optimizer.state_[k][...] = tensors[f"adam.{k}"]
+        optimizer.load_state_arrays(tensors, "adam.")
         rng = rng_from_state(state["rng"])
         curve.restore(state["curve"])
 
     def snapshot():
-        tensors = {"net": np.array(net.flat_), **{f"adam.{k}": np.array(v) for k, v in optimizer.state_.items()}}
+        tensors = {"net": np.array(net.flat_), **optimizer.state_arrays("adam.")}
         return tensors, {"rng": rng_state(rng), "curve": curve.state()}
 
     bar = ProgressBar(updates * per_update, f"rl2 {config.env}", progress)

@@ -237,15 +237,14 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     if restored is not None:
         iteration, tensors, state = restored
         net.set_flat(tensors["net"])
-        for k in optimizer.state_:
-            optimizer.state_[k][...] = tensors[f"adam.{k}"]
+        optimizer.load_state_arrays(tensors, "adam.")
         buffer.restore(tensors)
         rng, env_steps = rng_from_state(state["rng"]), state["env_steps"]
         curve.restore(state["curve"])
 
     def snapshot():
         tensors = {"net": np.array(net.flat_), **buffer.state()}
-        tensors.update({f"adam.{k}": np.array(v) for k, v in optimizer.state_.items()})
+        tensors.update(optimizer.state_arrays("adam."))
         return tensors, {"rng": rng_state(rng), "env_steps": env_steps, "curve": curve.state()}
 
     env = make_vector_env(config.env, config.episodes_per_iter, track=config.track, continuous=config.continuous)

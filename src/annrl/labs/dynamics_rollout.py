@@ -358,7 +358,7 @@ class RolloutTrainer:
 
     def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"params": np.array(to_numpy(self.net.flat_)), "last_good": np.array(to_numpy(self.last_good)),
-                  **{f"optimizer.{k}": np.array(to_numpy(v)) for k, v in self.optimizer.state_.items()}}
+                  **self.optimizer.state_arrays("optimizer.")}
         if losses:
             arrays["fit.losses"] = self.loss_rows()
         info = {"epoch": self.epoch, "ended": self.ended,
@@ -369,8 +369,7 @@ class RolloutTrainer:
         net = self.net
         net.set_flat(arrays["params"])
         self.last_good[...] = net.asarray(arrays["last_good"])
-        for name, value in self.optimizer.state_.items():
-            value[...] = net.asarray(arrays[f"optimizer.{name}"])
+        self.optimizer.load_state_arrays(arrays, "optimizer.")
         self.losses = list(np.asarray(arrays["fit.losses"], dtype=float))
         self.epoch, self.ended = int(info["epoch"]), bool(info["ended"])
         if info.get("rng") is not None and self.rng is not None:

@@ -397,15 +397,14 @@ class WorkingMemoryTrainer:
 
     def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"params": np.array(self.net.flat_),
-                  **{f"optimizer.{k}": np.array(v) for k, v in self.optimizer.state_.items()}}
+                  **self.optimizer.state_arrays("optimizer.")}
         if losses:
             arrays["fit.losses"] = self.loss_rows()
         return arrays, {"epoch": self.epoch, "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
         self.net.set_flat(arrays["params"])
-        for name, value in self.optimizer.state_.items():
-            value[...] = arrays[f"optimizer.{name}"]
+        self.optimizer.load_state_arrays(arrays, "optimizer.")
         self.losses = list(np.asarray(arrays["fit.losses"], dtype=float))
         self.epoch = int(info["epoch"])
         self.rng.bit_generator.state = info["rng"]

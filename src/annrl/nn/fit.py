@@ -343,7 +343,7 @@ class Trainer:
             "fit.diverged": self.diverged.copy(),
             "fit.last_finite": np.array(to_numpy(self._last_finite)),
         }
-        arrays.update({f"optimizer.{k}": np.array(to_numpy(v)) for k, v in self.optimizer.state_.items()})
+        arrays.update(self.optimizer.state_arrays("optimizer."))
         if losses:
             arrays["fit.losses"] = self.loss_rows()
         info = {"epoch": self.epoch, "any_frozen": self.any_frozen,
@@ -358,8 +358,7 @@ class Trainer:
         self.active = xp.asarray(arrays["fit.active"], device=net.flat_.device)
         self.reached, self.diverged = arrays["fit.reached"].copy(), arrays["fit.diverged"].copy()
         self._last_finite[...] = net.asarray(arrays["fit.last_finite"])
-        for name, value in self.optimizer.state_.items():
-            value[...] = net.asarray(arrays[f"optimizer.{name}"])
+        self.optimizer.load_state_arrays(arrays, "optimizer.")
         self.epoch, self.any_frozen = int(info["epoch"]), bool(info["any_frozen"])
         if info.get("rng") is not None and self.rng is not None:
             self.rng.bit_generator.state = info["rng"]

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from annrl.backend import array_namespace
+import numpy as np
+
+from annrl.backend import array_namespace, to_numpy
 
 
 class Optimizer:
@@ -32,6 +34,16 @@ class Optimizer:
         self.lr, self.weight_decay = lr, weight_decay
         self._decays = _nonzero(weight_decay)
         self.state_: dict[str, Any] = {}
+
+    def state_arrays(self, prefix: str) -> dict[str, Any]:
+        """The state as NumPy copies named ``prefix + name`` (e.g. ``"adam.m"``), for a checkpoint."""
+        return {f"{prefix}{name}": np.array(to_numpy(value)) for name, value in self.state_.items()}
+
+    def load_state_arrays(self, arrays: dict[str, Any], prefix: str) -> None:
+        """Put back a state saved by :meth:`state_arrays` (on the parameters' backend and device)."""
+        for name, value in self.state_.items():
+            value[...] = array_namespace(value).asarray(arrays[f"{prefix}{name}"], dtype=value.dtype,
+                                                        device=value.device)
 
     def reset(self, flat: Any) -> None:
         """Zero state shaped like ``flat`` ``(P, D)`` (step counts are ``(P, 1)``)."""
