@@ -8,14 +8,14 @@ and reported as diverged). Everything random (mini-batch order) comes from the `
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from annrl.backend import is_numpy, keep_freed_memory, to_numpy
+from annrl.backend import array_namespace, is_numpy, keep_freed_memory, to_numpy
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -268,18 +268,11 @@ class Trainer:
         return value, prediction
 
     def _minibatch_epoch(self) -> Any:
-        """One pass over shuffled mini-batches (one order shared by all networks); mean batch loss.
-
-        The samples are put in the epoch's order once; each step then sees a slice of them (a view):
-        on small networks a step costs its number of array calls, and this saves three of them.
-        """
-        xp = self.net.xp
-        order = xp.asarray(self.rng.permutation(self.X.shape[self._x_axis]), device=self.net.flat_.device)
-        X, Y = xp.take(self.X, order, axis=self._x_axis), xp.take(self.Y, order, axis=self._y_axis)
-        total, batches, n = None, 0, order.shape[0]
-        for start in range(0, n, self.batch_size):
-            rows = slice(start, min(start + self.batch_size, n))  # the array API leaves stops past the end open
-            value, _ = self.step(_rows(X, self._x_axis, rows), _rows(Y, self._y_axis, rows))
+        """One pass over shuffled mini-batches (one order shared by all networks); mean batch loss."""
+        total, batches = None, 0
+        for x, y in shuffled_batches(self.X, self.Y, self.batch_size, self.rng, x_axis=self._x_axis,
+                                     y_axis=self._y_axis):
+            value, _ = self.step(x, y)
             total = value if total is None else total + value
             batches += 1
         return total / batches
@@ -390,6 +383,23 @@ def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any, int, int]:
         if not bool(xp.all(xp.isfinite(data))):
             raise ValueError(f"{name} contain NaN or infinite values")
     return X, Y, x_axis, y_axis
+
+
+def shuffled_batches(X: Any, Y: Any, batch_size: int, rng: np.random.Generator, *, x_axis: int = 0,
+                     y_axis: int = 0) -> Iterator[tuple[Any, Any]]:
+    """One epoch of mini-batches ``(x, y)`` in an order drawn from ``rng`` (one order for all networks).
+
+    ``x_axis`` and ``y_axis`` are the sample axes of ``X`` and ``Y`` (0, or 1 for per-network data). The
+    samples are put in the epoch's order once and each batch is a view of consecutive ones: on small
+    networks a step costs its number of array calls, and this saves three of them a step.
+    """
+    xp = array_namespace(X)
+    order = xp.asarray(rng.permutation(X.shape[x_axis]), device=X.device)
+    X, Y = xp.take(X, order, axis=x_axis), xp.take(Y, order, axis=y_axis)
+    n = order.shape[0]
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(start + batch_size, n))  # the array API leaves stops past the end open
+        yield _rows(X, x_axis, rows), _rows(Y, y_axis, rows)
 
 
 def _rows(data: Any, sample_axis: int, rows: slice) -> Any:

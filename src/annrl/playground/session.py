@@ -29,6 +29,7 @@ import numpy as np
 
 from annrl.errors import InputError
 from annrl.nn import MLP, get_loss, get_optimizer
+from annrl.nn.fit import shuffled_batches
 from annrl.playground.config import Setup
 from annrl.playground.datasets import Dataset, make_dataset
 
@@ -105,21 +106,16 @@ class Session:
 
     def train(self, epochs: int) -> None:
         """Train every active network ``epochs`` more epochs (mini-batches of ``setup.batch``)."""
-        n, batch = len(self.train_X), min(self.setup.batch, len(self.train_X))
+        batch = self.setup.batch  # a batch larger than the data set is the whole of it
         before = np.array(self.net.flat_, copy=True)
         active = None if self.active.all() else self.active  # only changes after the epochs, below
         self._losses = None
         with np.errstate(over="ignore", invalid="ignore"):
             for _ in range(int(epochs)):
-                order = self.rng.permutation(n)
-                X, Y = self._X.take(order, axis=self._axis), self._Y.take(order, axis=self._axis)
-                for start in range(0, n, batch):
-                    self._step(self._rows(X, start, batch), self._rows(Y, start, batch), active)
+                for x, y in shuffled_batches(self._X, self._Y, batch, self.rng, x_axis=self._axis, y_axis=self._axis):
+                    self._step(x, y, active)
                 self.epoch += 1
         self._freeze_diverged(before)
-
-    def _rows(self, data: np.ndarray, start: int, batch: int) -> np.ndarray:
-        return data[:, start : start + batch] if self._axis else data[start : start + batch]
 
     def _step(self, x: np.ndarray, y: np.ndarray, active: np.ndarray | None) -> None:
         net = self.net
