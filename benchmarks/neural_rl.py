@@ -14,12 +14,14 @@ Parts:
              backprop): greedy evaluations every 5k steps; per change the steps until 90% of the pre-change
              return is back, fraction of dead units, average return (``cbp-plain`` / ``cbp-cbp``: one arm)
 
+``cbp`` takes ``--seed N`` (default 0) and ``--cbp-maturity M`` (gradient steps, default 1000).
 ``--quick`` runs each part on a small budget (minutes on a busy 2-core machine); the numbers in
 docs/neural_rl.md say which budget produced them.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -29,7 +31,13 @@ import numpy as np
 from annrl.agents import dqn, hebbian, make_rng, ppo, rl2, udrl
 from annrl.agents.common import EnvShape, make_env
 
-QUICK = "--quick" in sys.argv
+_parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+_parser.add_argument("parts", nargs="*", help="parts to run (default: all)")
+_parser.add_argument("--quick", action="store_true", help="small budgets")
+_parser.add_argument("--seed", type=int, default=0, help="seed of the cbp runs")
+_parser.add_argument("--cbp-maturity", type=int, default=1000, help="continual backprop's maturity (gradient steps)")
+ARGS = _parser.parse_args()
+QUICK = ARGS.quick
 
 
 # -- Upside-Down RL ---------------------------------------------------------------------------------
@@ -160,10 +168,10 @@ CAR_PPO = dict(env="annrl/CarTrack-v0", track="oval", continuous=True, num_envs=
                anneal=False)
 #: Dohare et al.'s decay; about one replacement per layer every 160 gradient steps (8k env steps);
 #: a new unit is protected for 1000 gradient steps (about 50k env steps, the recovery window)
-CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=1000, cbp_decay=0.99)
+CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=0.99)
 
 
-def cbp_part(seeds=(0,), arms=("plain", "continual_backprop")) -> dict:
+def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
     """PPO with and without continual backprop while the grip changes; greedy evaluations every 5k steps."""
     every, changes = (20_000, 4) if QUICK else (200_000, 10)
     window = every // 4
@@ -242,5 +250,5 @@ if __name__ == "__main__":
     probe = make_env("CartPole-v1")
     EnvShape.of(probe, "CartPole-v1")
     probe.close()
-    for part in [a for a in sys.argv[1:] if not a.startswith("--")] or list(PARTS):
+    for part in ARGS.parts or list(PARTS):
         print(part, json.dumps(PARTS[part](), indent=1), flush=True)

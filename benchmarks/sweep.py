@@ -1,7 +1,9 @@
-"""Sweep throughput: a 200-run XOR sweep in-process, on a local Ray, and folded into populations.
+"""Sweep throughput: a 200-run XOR sweep in-process, on a local Ray, and folded into populations;
+and what Ray Tune's ASHA saves on a sweep of PPO runs.
 
     python benchmarks/sweep.py                    # 2 settings x 100 seeds x 2000 epochs, Ray on 2 CPUs
     python benchmarks/sweep.py --seeds 20 --epochs 500
+    python benchmarks/sweep.py --asha             # PPO on CartPole, 6 learning rates x 2 seeds, with and without ASHA
 
 Three ways to run the same 200 XOR trainings (``annrl xor --seeds 1 --seed k``, 2000 epochs, no
 extension; settings lr 0.1 and 0.5):
@@ -15,6 +17,11 @@ extension; settings lr 0.1 and 0.5):
    ``--seeds 100`` per setting. Target: at least 10x faster than serial. (A population draws its
    networks from one generator, so the folded networks are not the same draws as ``--seed k``;
    the work, 200 networks x 2000 epochs, is.)
+
+``--asha``: 12 PPO runs on CartPole-v1 (learning rates 1e-5 .. 3e-3, 2 seeds, 30k steps, a greedy
+evaluation every 3k) through Tune twice on the same local Ray: every run to its end (chunked trials),
+then one trial per run under ASHA (metric eval_return, rungs at 6k and 18k steps, the best third
+kept at each). Printed: wall time, environment steps spent, and the best learning rate each found.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from annrl.sweep import parse_sweep, run_sweep
+from annrl.sweep import SweepResult, parse_sweep, run_sweep
 
 
 def sweep_config(seeds: int, epochs: int, fold: bool) -> dict:
@@ -34,12 +41,42 @@ def sweep_config(seeds: int, epochs: int, fold: bool) -> dict:
             "options": {"epochs": epochs, "extend": 0}}
 
 
-def timed(config: dict, out: Path, ray: str | None = None) -> tuple[float, dict]:
+def timed(config: dict, out: Path, ray: str | None = None) -> tuple[float, SweepResult]:
     start = time.perf_counter()
     result = run_sweep(parse_sweep(config), out, ray=ray)
     wall = time.perf_counter() - start
-    assert result.metrics["done"] == result.metrics["runs"], result.metrics["failed"][:3]
-    return wall, result.metrics
+    finished = result.metrics["done"] + result.metrics["stopped"]
+    assert finished == result.metrics["runs"], result.metrics["failed"][:3]
+    return wall, result
+
+
+ASHA_LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3]
+
+
+def asha_config(scheduler: bool) -> dict:
+    config = {"command": "rl train", "grid": {"lr": ASHA_LRS}, "seeds": 2, "metric": "final_eval_return",
+              "options": {"algo": "ppo", "env": "CartPole-v1", "steps": 30_000, "eval_every": 3000,
+                          "eval_episodes": 5, "final_eval_episodes": 10},
+              "tune": {}}
+    if scheduler:
+        config["tune"] = {"scheduler": "asha", "metric": "eval_return", "mode": "max", "max_t": 30_000,
+                          "grace_period": 6000, "reduction_factor": 3}
+    return config
+
+
+def asha(folder: Path, cpus: int) -> None:
+    """The same PPO sweep through Tune with every run to its end, then under ASHA."""
+    import ray
+
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    for scheduler in (False, True):
+        wall, result = timed(asha_config(scheduler), folder / f"asha-{scheduler}")
+        metrics, best = result.metrics, result.metrics["best"][0]
+        steps = sum(row["env_steps"] if row["status"] == "done" else row["stopped_at.step"] for row in result.rows)
+        print(f"{'ASHA' if scheduler else 'every run to the end':22} {wall:7.1f} s  {steps:>7,} env steps  "
+              f"{metrics['stopped']:2} of {metrics['runs']} runs stopped early  best lr {best['params']['lr']:g} "
+              f"(final eval return {best['mean']:.1f} over {best['runs']} seeds)", flush=True)
+    ray.shutdown()
 
 
 def main() -> None:
@@ -47,11 +84,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100, help="seeds per setting (2 settings)")
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    parser.add_argument("--asha", action="store_true", help="measure ASHA on a PPO sweep instead")
     args = parser.parse_args()
     import ray
 
     folder = Path(tempfile.mkdtemp(prefix="annrl-sweep-bench-"))
     try:
+        if args.asha:
+            return asha(folder, args.cpus)
         runs = 2 * args.seeds
         print(f"{runs} XOR runs x {args.epochs} epochs; load average {os.getloadavg()[0]:.2f}, "
               f"{os.cpu_count()} cores")

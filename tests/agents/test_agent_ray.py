@@ -10,15 +10,6 @@ from annrl.errors import InputError
 from annrl.io import metrics_equal
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """One local Ray for the module (started once: it takes seconds); left running for other modules."""
-    ray = pytest.importorskip("ray")
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    return ray
-
-
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "annrl/CarTrack-v0"])
 def test_a_shard_starts_its_environments_as_the_whole_population_does(env_id):
     whole = make_vector_env(env_id, 12)

@@ -24,6 +24,17 @@ from annrl.sweep.config import settings
     ({"command": "xor", "random": {"lr": {"uniform": [0.1, 1]}}}, "samples must be >= 1"),
     ({"command": "xor", "grid": {"lr": [0.1]}, "options": {"lr": 0.2}}, "option 'lr' is given twice"),
     (["xor"], "must be a mapping"),
+    ({"command": "xor", "tune": [1]}, "tune must be a mapping"),
+    ({"command": "xor", "tune": {"sheduler": "asha"}}, "unknown key tune.sheduler"),
+    ({"command": "xor", "tune": {"scheduler": "hyperband"}}, "tune.scheduler must be none or asha"),
+    ({"command": "xor", "tune": {"scheduler": "asha", "max_t": 100}}, "asha needs tune.metric"),
+    ({"command": "xor", "tune": {"scheduler": "asha", "metric": "loss"}}, "asha needs tune.max_t"),
+    ({"command": "xor", "tune": {"scheduler": "asha", "metric": "loss", "max_t": 100, "grace_period": 100}},
+     r"tune.grace_period \(100\) must be below tune.max_t"),
+    ({"command": "xor", "tune": {"mode": "lowest"}}, "tune.mode must be max or min"),
+    ({"command": "xor", "tune": {"reduction_factor": 1}}, "tune.reduction_factor must be an integer >= 2"),
+    ({"command": "xor", "chunk": 4, "tune": {"scheduler": "asha", "metric": "loss", "max_t": 100}},
+     "chunk must be 1 or left out with tune.scheduler asha"),
 ])
 def test_bad_sweep_files_are_refused_naming_the_key(data, names):
     with pytest.raises(InputError, match=names):

@@ -12,15 +12,6 @@ TWENTY = {"command": "xor", "grid": {"lr": [0.1, 0.5], "hidden": [2, 3]}, "seeds
           "options": {"epochs": 150, "extend": 0}}
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """One local Ray for the module (started once: it takes seconds); left running for other modules."""
-    ray = pytest.importorskip("ray")
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    return ray
-
-
 def metrics_of(out, run_id):
     return json.loads((out / "runs" / run_id / "metrics.json").read_text())
 

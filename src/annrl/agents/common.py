@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from annrl.errors import InputError, Stopped
+from annrl.io import intermediate
 
 CAR_ENV_ID = "annrl/CarTrack-v0"
 #: mean evaluation return that counts as solved, where Gymnasium's spec gives none
@@ -478,8 +479,10 @@ class Curve:
         self.steps_to_threshold: int | None = None
 
     def add_eval(self, step: int, mean_return: float) -> bool:
-        """Record an evaluation; True when it is the first to reach the threshold."""
+        """Record an evaluation (and report it: annrl.io.intermediate); True when it is the first to
+        reach the threshold."""
         self.points.append([int(step), float(mean_return)])
+        intermediate.report(step, eval_return=mean_return)
         if self.threshold is not None and self.steps_to_threshold is None and mean_return >= self.threshold:
             self.steps_to_threshold = int(step)
             return True

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import array_namespace, is_numpy, keep_freed_memory, to_numpy
+from annrl.io import intermediate
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -246,6 +247,8 @@ class Trainer:
                     self.check_tolerance(value)
                 self.losses.append(value)
                 self.epoch += 1
+                if intermediate.listened() and self.epoch % intermediate.TRAINER_EVERY == 0:
+                    self._report(value)
                 if callbacks:
                     state = EpochState(self.epoch - 1, value, prediction, self.active)
                     if any(callback(state) for callback in callbacks):
@@ -254,6 +257,11 @@ class Trainer:
                     return True
                 advance()
         return False
+
+    def _report(self, value: Any) -> None:
+        """The mean loss of the networks that have not diverged (a diverged one keeps its last, huge loss)."""
+        losses = to_numpy(value)[np.asarray(self.diverged) < 0]
+        intermediate.report(self.epoch, loss=losses.mean() if losses.size else math.inf)
 
     def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""

@@ -3,6 +3,7 @@
     annrl sweep xor_grid.yaml --out runs/xor-grid                 # in this process
     annrl sweep xor_grid.yaml --out runs/xor-grid --ray local     # a local Ray, one worker per core
     annrl sweep xor_grid.yaml --out runs/xor-grid --ray HOST:6379 # a Ray cluster
+    annrl sweep ppo_asha.yaml --out runs/ppo-asha --tune          # Ray Tune (its file may name a scheduler)
 
 Run it again with the same --out to resume: finished runs are skipped, failed ones retried.
 """
@@ -23,6 +24,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("config", help="the sweep file (YAML): command, grid/random, options, seeds, ...")
     parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="local|ADDRESS",
                         help="run on Ray: 'local' starts one on this machine, ADDRESS joins a cluster")
+    parser.add_argument("--tune", action="store_true",
+                        help="run the runs as Ray Tune trials (on a local Ray unless --ray names a cluster); "
+                             "a 'tune:' section in the file implies it and can name a scheduler (asha)")
     parser.add_argument("--num-cpus", type=positive_int, default=None,
                         help="CPUs of the local Ray (default: all cores)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -36,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from annrl.sweep.table import label
 
     config = load_sweep(args.config)
-    result = run_sweep(config, Path(args.out), ray=args.ray, num_cpus=args.num_cpus,
+    result = run_sweep(config, Path(args.out), ray=args.ray, num_cpus=args.num_cpus, tune=args.tune,
                        progress=not (args.json or args.no_progress))
     m = result.metrics
     rows = [("command", m["command"]), ("runs", m["runs"]), ("finished", m["done"]),
-            ("failed", len(m["failed"])), ("skipped (finished before)", m["timing"]["runs_skipped_as_finished"]),
+            ("failed", len(m["failed"])), ("stopped early (scheduler)", m["stopped"]),
+            ("skipped (finished before)", m["timing"]["runs_skipped_as_finished"]),
             ("wall s", m["timing"]["wall_s"])]
     for failure in m["failed"][:5]:
         rows.append((f"failed {failure['id']}", failure["error"]))

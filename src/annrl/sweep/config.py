@@ -36,7 +36,19 @@ KEYS = {
     "metric": "metrics.json key (dotted) that ranks the settings, e.g. success_rate",
     "mode": "max or min: which end of 'metric' is best",
     "figures": "let every run write its figures (default false: --no-figures where the command has it)",
-    "chunk": "runs per Ray task (default: about four tasks per CPU)",
+    "chunk": "runs per Ray task or Tune trial (default: about four per CPU)",
+    "tune": "run through Ray Tune: {scheduler: none|asha, metric, mode, max_t, grace_period, reduction_factor, "
+            "max_concurrent}",
+}
+#: keys of the ``tune`` section, with what each means
+TUNE_KEYS = {
+    "scheduler": "none (default: runs grouped into trials) or asha (one run per trial, poor runs stopped early)",
+    "metric": "the reported value ASHA compares: eval_return (RL agents) or loss (the engine's Trainer)",
+    "mode": "max or min: which end of the metric is better (default max)",
+    "max_t": "the last step at which ASHA compares runs (the command's own unit: env steps or epochs)",
+    "grace_period": "the first step at which ASHA compares runs",
+    "reduction_factor": "ASHA keeps the best 1/reduction_factor at every rung (default 3)",
+    "max_concurrent": "trials at a time (default: as many as Ray has CPUs)",
 }
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
 #: options the sweep sets itself for every run
@@ -45,6 +57,19 @@ RESERVED = {"out", "json", "resume", "help"}
 DEFAULT_METRICS = {"xor": ("success_rate", "max"), "logic": ("success_rate", "max"),
                    "rl train": ("final_eval_return", "max")}
 Scalar = (bool, int, float, str)
+
+
+@dataclass
+class TuneSettings:
+    """The checked ``tune`` section (see :data:`TUNE_KEYS`)."""
+
+    scheduler: str = "none"
+    metric: str | None = None
+    mode: str = "max"
+    max_t: int | None = None
+    grace_period: int = 1
+    reduction_factor: int = 3
+    max_concurrent: int | None = None
 
 
 @dataclass
@@ -64,6 +89,7 @@ class SweepConfig:
     mode: str = "max"
     figures: bool = False
     chunk: int | None = None
+    tune: TuneSettings | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,9 +145,13 @@ def parse_sweep(data: Any) -> SweepConfig:
         mode=_text(data, "mode") if "mode" in data else "max",
         figures=_flag(data, "figures", False),
         chunk=_integer(data, "chunk", None, low=1),
+        tune=_tune(data["tune"]) if "tune" in data else None,
     )
     if config.mode not in ("max", "min"):
         raise InputError(f"mode must be max or min, got {config.mode!r}", field="mode")
+    if config.tune is not None and config.tune.scheduler == "asha" and config.chunk not in (None, 1):
+        raise InputError("chunk must be 1 or left out with tune.scheduler asha: ASHA stops runs one by one, "
+                         "so each run is its own trial", field="chunk")
     if config.random and config.samples < 1:
         raise InputError("samples must be >= 1 when 'random' is given (settings to draw)", field="samples")
     if config.samples and not config.random:
@@ -205,6 +235,40 @@ def _random(value: Any) -> dict[str, dict[str, list[Any]]]:
                 raise InputError(f"{key}.{kind} must be [low, high] numbers with {rule}, got {args!r}", field=key)
         spaces[name] = {kind: args}
     return spaces
+
+
+def _tune(value: Any) -> TuneSettings:
+    section = {} if value is None else value
+    if not isinstance(section, dict):
+        raise InputError(f"tune must be a mapping ({', '.join(TUNE_KEYS)}), got {_kind(value)} {value!r}",
+                         field="tune")
+    section = {str(k): v for k, v in section.items()}
+    unknown = sorted(set(section) - set(TUNE_KEYS))
+    if unknown:
+        raise InputError(f"unknown key tune.{unknown[0]} in the sweep file; known: {', '.join(TUNE_KEYS)}",
+                         field=f"tune.{unknown[0]}")
+    scoped = {f"tune.{k}": v for k, v in section.items()}
+    settings = TuneSettings(
+        scheduler=_text(scoped, "tune.scheduler") if "scheduler" in section else "none",
+        metric=_text(scoped, "tune.metric") if "metric" in section else None,
+        mode=_text(scoped, "tune.mode") if "mode" in section else "max",
+        max_t=_integer(scoped, "tune.max_t", None, low=1),
+        grace_period=_integer(scoped, "tune.grace_period", 1, low=1),
+        reduction_factor=_integer(scoped, "tune.reduction_factor", 3, low=2),
+        max_concurrent=_integer(scoped, "tune.max_concurrent", None, low=1),
+    )
+    if settings.scheduler not in ("none", "asha"):
+        raise InputError(f"tune.scheduler must be none or asha, got {settings.scheduler!r}", field="tune.scheduler")
+    if settings.mode not in ("max", "min"):
+        raise InputError(f"tune.mode must be max or min, got {settings.mode!r}", field="tune.mode")
+    if settings.scheduler == "asha":
+        for key in ("metric", "max_t"):
+            if getattr(settings, key) is None:
+                raise InputError(f"tune.scheduler asha needs tune.{key} ({TUNE_KEYS[key]})", field=f"tune.{key}")
+        if settings.grace_period >= settings.max_t:
+            raise InputError(f"tune.grace_period ({settings.grace_period}) must be below tune.max_t "
+                             f"({settings.max_t})", field="tune.grace_period")
+    return settings
 
 
 # -- from a checked file to runs -----------------------------------------------------------------

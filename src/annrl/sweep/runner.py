@@ -29,7 +29,8 @@ _parser_cache: list[Any] = []
 
 @dataclass
 class Outcome:
-    """How one run ended: ``status`` is "done" or "failed"; ``metrics`` is its metrics.json."""
+    """How one run ended: ``status`` is "done", "failed", or "stopped" (by a Tune scheduler, with
+    ``last_report``, its last intermediate result); ``metrics`` is its metrics.json."""
 
     id: str
     status: str
@@ -37,6 +38,7 @@ class Outcome:
     error: str | None
     wall_s: float
     metrics: dict[str, Any] | None = None
+    last_report: dict[str, float] | None = None
 
 
 def _parser() -> Any:
@@ -61,7 +63,7 @@ def run_command(argv: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no error message"
 
@@ -77,7 +79,7 @@ def attempt(run: Run, folder: Path, retries: int) -> Outcome:
         if code == 0 and metrics_path.is_file():
             metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
             return Outcome(run.id, "done", tries, None, time.perf_counter() - start, metrics)
-        error = _last_line(stderr) if code else "the command wrote no metrics.json"
+        error = last_line(stderr) if code else "the command wrote no metrics.json"
     return Outcome(run.id, "failed", retries + 1, error, time.perf_counter() - start)
 
 
@@ -93,14 +95,16 @@ def run_chunk(runs: list[Run], sweep_folder: str, retries: int) -> list[Outcome]
 
 
 def is_finished(folder: Path, run: Run) -> bool:
-    """True when ``run`` has completed in an earlier (interrupted) pass of the sweep."""
+    """True when ``run`` has completed, or been stopped by a scheduler, in an earlier pass of the sweep."""
     path = folder / "runs" / run.id / RUN_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return record.get("status") == "done" and record.get("argv") == run.argv and \
-        (path.parent / "metrics.json").is_file()
+    if record.get("argv") != run.argv:
+        return False
+    return record.get("status") == "stopped" or \
+        (record.get("status") == "done" and (path.parent / "metrics.json").is_file())
 
 
 def record(folder: Path, run: Run, outcome: Outcome) -> None:
@@ -112,6 +116,8 @@ def record(folder: Path, run: Run, outcome: Outcome) -> None:
         run_dir.write_metrics(outcome.metrics)
     content = {**asdict(outcome), "argv": run.argv, "params": run.params, "seed": run.seed}
     content.pop("metrics")
+    if content["last_report"] is None:
+        content.pop("last_report")
     text = json.dumps(content, indent=2, sort_keys=True) + "\n"
     atomic_write(run_dir.path / RUN_FILE, text.encode("utf-8"))
 
@@ -143,6 +149,14 @@ def chunks(items: list[Run], size: int) -> Iterable[list[Run]]:
         yield items[start : start + size]
 
 
+def chunk_size(runs: list[Run], chunk: int | None) -> int:
+    """``chunk``, or by default about four chunks per CPU of the connected Ray."""
+    import ray
+
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return chunk or max(1, math.ceil(len(runs) / (4 * cpus)))
+
+
 def run_on_ray(runs: list[Run], folder: Path, retries: int, done: Callable[[Run, Outcome], None], *,
                chunk: int | None = None) -> None:
     """Runs grouped into Ray tasks of ``chunk`` runs (default: about four tasks per CPU).
@@ -152,10 +166,8 @@ def run_on_ray(runs: list[Run], folder: Path, retries: int, done: Callable[[Run,
     """
     import ray
 
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    size = chunk or max(1, math.ceil(len(runs) / (4 * cpus)))
     task = ray.remote(num_cpus=1, max_retries=retries)(run_chunk)
-    pending = {task.remote(part, str(folder), retries): part for part in chunks(runs, size)}
+    pending = {task.remote(part, str(folder), retries): part for part in chunks(runs, chunk_size(runs, chunk))}
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -165,7 +177,7 @@ def run_on_ray(runs: list[Run], folder: Path, retries: int, done: Callable[[Run,
             except (ray.exceptions.RayError, KeyboardInterrupt) as err:
                 if isinstance(err, KeyboardInterrupt):
                     raise
-                outcomes = [Outcome(r.id, "failed", retries + 1, f"Ray task failed: {_last_line(str(err))}", 0.0)
+                outcomes = [Outcome(r.id, "failed", retries + 1, f"Ray task failed: {last_line(str(err))}", 0.0)
                             for r in part]
             for run, outcome in zip(part, outcomes, strict=True):
                 done(run, outcome)

@@ -8,6 +8,7 @@ Layout of the sweep's folder::
     OUT/results.parquet
     OUT/best_settings.png     the best settings by the sweep's metric
     OUT/metrics.json          the summary: counts, failed runs with their errors, the best settings
+    OUT/tune/                 Ray Tune's own experiment folder, when run through Tune (scratch)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
-from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig
+from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig, TuneSettings
 from annrl.sweep.plan import plan
 from annrl.sweep.runner import is_finished, record, run_in_process, run_on_ray
 from annrl.sweep.table import best_figure, collect, rank_settings, write_tables
@@ -59,11 +60,16 @@ def metric_of(config: SweepConfig) -> tuple[str | None, str]:
 
 
 def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, num_cpus: int | None = None,
-              progress: bool = False) -> SweepResult:
+              tune: bool = False, progress: bool = False) -> SweepResult:
     """Run every run of ``config`` not yet finished in ``out``; in-process, or on Ray (``"local"`` or an address).
 
-    Returns the :class:`SweepResult`; the table, figure and summary are written to ``out``.
+    ``tune=True``, or a ``tune`` section in ``config``, runs them as Ray Tune trials (on a local
+    Ray unless ``ray`` names a cluster; see :mod:`annrl.sweep.tune`). Returns the
+    :class:`SweepResult`; the table, figure and summary are written to ``out``.
     """
+    settings = config.tune if config.tune is not None else (TuneSettings() if tune else None)
+    if settings is not None and ray is None:
+        ray = "local"
     folder = Path(out)
     runs = plan(config)
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,7 +89,12 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
 
         started = connect_ray(ray, num_cpus)
         try:
-            run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
+            if settings is None:
+                run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
+            else:
+                from annrl.sweep.tune import run_on_tune
+
+                run_on_tune(pending, folder, config.retries, done, settings=settings, chunk=config.chunk)
         finally:
             if started:
                 import ray as ray_module
@@ -91,11 +102,11 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
                 ray_module.shutdown()
     wall = time.perf_counter() - start
     bar(None)
-    return summarize(config, folder, runs, len(runs) - len(pending), wall, ray)
+    return summarize(config, folder, runs, len(runs) - len(pending), wall, ray, settings)
 
 
 def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, wall: float,
-              ray: str | None) -> SweepResult:
+              ray: str | None, tune: TuneSettings | None = None) -> SweepResult:
     """Collect the table, rank the settings, draw the figure, write the summary metrics.json."""
     from annrl.io import RunDir
 
@@ -106,16 +117,18 @@ def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, 
     if ranked:
         best_figure(ranked, metric, mode, folder / "best_settings.png")
     failed = [{k: row[k] for k in ("id", "error", "attempts", "seed")} | {"argv": run.argv}
-              for row, run in zip(rows, runs, strict=True) if row["status"] != "done"]
+              for row, run in zip(rows, runs, strict=True) if row["status"] not in ("done", "stopped")]
     metrics = {
         "command": config.command,
         "runs": len(runs),
         "done": sum(row["status"] == "done" for row in rows),
+        "stopped": sum(row["status"] == "stopped" for row in rows),
         "failed": failed,
         "metric": metric,
         "mode": mode,
         "best": ranked[:TOP_SETTINGS],
-        "timing": {"wall_s": round(wall, 3), "runs_skipped_as_finished": skipped, "ray": ray},
+        "timing": {"wall_s": round(wall, 3), "runs_skipped_as_finished": skipped, "ray": ray,
+                   "tune": None if tune is None else tune.scheduler},
     }
     RunDir(folder).write_metrics(metrics)
     return SweepResult(runs, rows, ranked, metrics)

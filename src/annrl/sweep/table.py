@@ -1,9 +1,10 @@
 """Every run's metrics.json in one table (CSV, Parquet), the settings ranked, and their figure.
 
-One row per run, failed runs included (status, attempts, error). Columns: the run's id, the
-varied options, its seed, then every number of its metrics.json, nested keys joined by dots
-(``failure_kinds.plateau``). Lists, and maps keyed by numbers (per-seed tables), stay in the
-run's own metrics.json: they are not summary numbers.
+One row per run, failed runs included (status, attempts, error), and runs a Tune scheduler
+stopped early (status "stopped", their last report as ``stopped_at.step``, ``stopped_at.loss``...).
+Columns: the run's id, the varied options, its seed, then every number of its metrics.json,
+nested keys joined by dots (``failure_kinds.plateau``). Lists, and maps keyed by numbers
+(per-seed tables), stay in the run's own metrics.json: they are not summary numbers.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def collect(folder: Path, runs: list[Run]) -> list[dict[str, Any]]:
         if record_path.is_file():
             record = json.loads(record_path.read_text(encoding="utf-8"))
             row.update(status=record["status"], attempts=record["attempts"], error=record["error"])
+            row.update({f"stopped_at.{k}": v for k, v in record.get("last_report", {}).items()})
         row.update({f"param.{k}": v for k, v in run.params.items()})
         if row["status"] == "done":
             row.update(flatten(json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))))
