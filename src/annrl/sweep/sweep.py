@@ -92,8 +92,11 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
             if settings is None:
                 run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
             else:
-                from annrl.sweep.tune import run_on_tune
-
+                try:
+                    from annrl.sweep.tune import run_on_tune
+                except ImportError as err:  # Ray without its Tune extras
+                    raise InputError(f"Ray Tune cannot be imported ({err}): pip install 'annrl[ray]'",
+                                     field="tune") from err
                 run_on_tune(pending, folder, config.retries, done, settings=settings, chunk=config.chunk)
         finally:
             if started:

@@ -27,28 +27,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ray import tune  # this module is imported only when a sweep runs through Tune
+
+from annrl.errors import InputError
+from annrl.io import intermediate
 from annrl.sweep.config import Run, TuneSettings
 from annrl.sweep.runner import Outcome, chunk_size, chunks, last_line, run_chunk
 
 #: the key of a trial's last report that carries its runs' outcomes (as JSON text: Tune's loggers
 #: write every result to disk, and one string is logged as it is)
 OUTCOMES = "annrl_outcomes"
+Done = Callable[[Run, Outcome], None]
 
 
 def trial(config: dict[str, Any], *, parts: list[list[Run]], folder: str, retries: int, metric: str | None) -> None:
     """The body of one Tune trial: run its chunk of runs, forwarding intermediate reports under ASHA."""
-    from ray import tune
-
-    from annrl.io import intermediate
-
     part, last = parts[config["chunk"]], {}
     if metric is None:
         outcomes = run_chunk(part, folder, retries)
     else:
         def forward(result: dict[str, float]) -> None:
             if metric not in result:
-                from annrl.errors import InputError
-
                 raise InputError(f"tune.metric {metric!r} is not among the values this command reports "
                                  f"({', '.join(result)})", field="tune.metric")
             last.update(result)
@@ -61,43 +60,48 @@ def trial(config: dict[str, Any], *, parts: list[list[Run]], folder: str, retrie
     tune.report({**final, **last, OUTCOMES: json.dumps([asdict(o) for o in outcomes])})
 
 
-def run_on_tune(runs: list[Run], folder: Path, retries: int, done: Callable[[Run, Outcome], None], *,
-                settings: TuneSettings, chunk: int | None = None) -> None:
+class Recorder(tune.Callback):
+    """In the driver: hands each trial's outcomes to ``done`` as the trial ends; ``recorded`` are its chunks."""
+
+    def __init__(self, parts: list[list[Run]], done: Done, retries: int, metric: str | None):
+        self.parts, self.done, self.retries, self.metric = parts, done, retries, metric
+        self.recorded: set[int] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks for Tuner.restore, which annrl does not use (it resumes from its
+        # own run records), and ``done`` may hold a progress bar, which cannot be pickled
+        return {}
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        part, result = self._chunk(trial), trial.last_result or {}
+        if OUTCOMES in result:
+            outcomes = [Outcome(**o) for o in json.loads(result[OUTCOMES])]
+        else:  # the scheduler stopped it before its command finished
+            last = {k: result[k] for k in ("step", self.metric) if k in result}
+            outcomes = [Outcome(run.id, "stopped", 1, None, float(result.get("time_total_s", 0.0)), last_report=last)
+                        for run in part]
+        for run, outcome in zip(part, outcomes, strict=True):
+            self.done(run, outcome)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        error = last_line(Path(trial.error_file).read_text()) if trial.error_file else "no error message"
+        for run in self._chunk(trial):
+            self.done(run, Outcome(run.id, "failed", self.retries + 1, f"Tune trial failed: {error}", 0.0))
+
+    def _chunk(self, trial: Any) -> list[Run]:
+        self.recorded.add(trial.config["chunk"])
+        return self.parts[trial.config["chunk"]]
+
+
+def run_on_tune(runs: list[Run], folder: Path, retries: int, done: Done, *, settings: TuneSettings,
+                chunk: int | None = None) -> None:
     """Run ``runs`` as Tune trials on the connected Ray; ``done(run, outcome)`` as each trial ends."""
-    try:
-        from ray import tune
-    except ImportError as err:  # Ray without its Tune extras
-        from annrl.errors import InputError
-
-        raise InputError(f"Ray Tune cannot be imported ({err}): pip install 'annrl[ray]'", field="tune") from err
-
     asha = settings.scheduler == "asha"
     parts = [[run] for run in runs] if asha else list(chunks(runs, chunk_size(runs, chunk)))
     if not parts:
         return
     metric = settings.metric if asha else None
-
-    recorded: set[int] = set()
-
-    class Recorder(tune.Callback):
-        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            recorded.add(trial.config["chunk"])
-            part, result = parts[trial.config["chunk"]], trial.last_result or {}
-            if OUTCOMES in result:
-                outcomes = [Outcome(**o) for o in json.loads(result[OUTCOMES])]
-            else:  # the scheduler stopped it before its command finished
-                last = {k: result[k] for k in ("step", metric) if k in result}
-                outcomes = [Outcome(run.id, "stopped", 1, None, float(result.get("time_total_s", 0.0)),
-                                    last_report=last) for run in part]
-            for run, outcome in zip(part, outcomes, strict=True):
-                done(run, outcome)
-
-        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            recorded.add(trial.config["chunk"])
-            error = last_line(Path(trial.error_file).read_text()) if trial.error_file else "no error message"
-            for run in parts[trial.config["chunk"]]:
-                done(run, Outcome(run.id, "failed", retries + 1, f"Tune trial failed: {error}", 0.0))
-
+    recorder = Recorder(parts, done, retries, metric)
     scheduler = None
     if asha:
         from ray.tune.schedulers import ASHAScheduler
@@ -116,7 +120,7 @@ def run_on_tune(runs: list[Run], folder: Path, retries: int, done: Callable[[Run
                                     trial_name_creator=lambda t: parts[t.config["chunk"]][0].id,
                                     trial_dirname_creator=lambda t: parts[t.config["chunk"]][0].id),
         run_config=tune.RunConfig(name="tune", storage_path=str(folder.resolve()), verbose=0,
-                                  callbacks=[Recorder()], failure_config=tune.FailureConfig(max_failures=retries)),
+                                  callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=retries)),
     )
     tune_logger = logging.getLogger("ray.tune")
     level = tune_logger.level
@@ -126,5 +130,5 @@ def run_on_tune(runs: list[Run], folder: Path, retries: int, done: Callable[[Run
             tuner.fit()
     finally:
         tune_logger.setLevel(level)
-    if len(recorded) < len(parts):  # Tune ends its experiment early on Ctrl-C, and returns
+    if len(recorder.recorded) < len(parts):  # Tune ends its experiment early on Ctrl-C, and returns
         raise KeyboardInterrupt
