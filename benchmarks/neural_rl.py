@@ -12,9 +12,11 @@ Parts:
              progress, laps, and recovery after the failure
   cbp        the car with its grip changed every 200k steps, 10 changes (PPO, with and without continual
              backprop): greedy evaluations every 5k steps; per change the steps until 90% of the pre-change
-             return is back, fraction of dead units, average return (``cbp-plain`` / ``cbp-cbp``: one arm)
+             return is back, fraction of dead units, average return (``cbp-plain`` / ``cbp-cbp``: one arm;
+             ``cbp-table FILE...``: the table of saved outputs of those)
 
-``cbp`` takes ``--seed N`` (default 0) and ``--cbp-maturity M`` (gradient steps, default 1000).
+``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 1000) and
+``--ent-coef C`` (PPO's entropy bonus, default 0).
 ``--quick`` runs each part on a small budget (minutes on a busy 2-core machine); the numbers in
 docs/neural_rl.md say which budget produced them.
 """
@@ -36,6 +38,7 @@ _parser.add_argument("parts", nargs="*", help="parts to run (default: all)")
 _parser.add_argument("--quick", action="store_true", help="small budgets")
 _parser.add_argument("--seed", type=int, default=0, help="seed of the cbp runs")
 _parser.add_argument("--cbp-maturity", type=int, default=1000, help="continual backprop's maturity (gradient steps)")
+_parser.add_argument("--ent-coef", type=float, default=0.0, help="PPO's entropy bonus in the cbp runs")
 ARGS = _parser.parse_args()
 QUICK = ARGS.quick
 
@@ -165,7 +168,7 @@ GRIPS = "12,2.5,12,3,12,2.5,12,3,12,2.5,12"
 #: usual lr 3e-4, a constant learning rate (one that decays to 0 cannot follow a changing world)
 CAR_PPO = dict(env="annrl/CarTrack-v0", track="oval", continuous=True, num_envs=16, num_steps=128,
                minibatch_size=512, update_epochs=10, lr=3e-4, gamma=0.99, gae_lambda=0.95, reward_scale=0.1,
-               anneal=False)
+               anneal=False, ent_coef=ARGS.ent_coef)
 #: Dohare et al.'s decay; about one replacement per layer every 160 gradient steps (8k env steps);
 #: a new unit is protected for 1000 gradient steps (about 50k env steps, the recovery window)
 CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=0.99)
@@ -221,6 +224,27 @@ def regained(curve: list, every: int, changes: int, window: int, before: int = 3
     return {"changes": rows, "all_met": all(r["met"] for r in rows), "average_eval_return": float(returns.mean())}
 
 
+def cbp_table(paths: list[str]) -> str:
+    """A markdown table of saved ``cbp-plain`` / ``cbp-cbp`` outputs (``python benchmarks/neural_rl.py cbp-cbp
+    --seed 1 > FILE``): per run, the steps to 90% after each change, how many are within the window."""
+    lines = ["| arm | seed | maturity | ent_coef | " + " | ".join(f"change {k}" for k in range(1, 11))
+             + " | within 50k | mean greedy return |", "|" + "---|" * 16]
+    for path in paths:
+        with open(path) as file:
+            text = file.read()
+        report = json.loads(text[text.index("{"):])
+        for arm in ("plain", "continual_backprop"):
+            for run in report.get(arm, []):
+                steps = [f"{r['steps_to_90pct'] / 1000:.1f}k" if r["met"] else f"**{r['steps_to_90pct'] / 1000:.1f}k**"
+                         for r in run["changes"]]
+                met = sum(r["met"] for r in run["changes"])
+                maturity = report["cbp"]["cbp_maturity"] if arm != "plain" else "-"
+                lines.append(f"| {'PPO' if arm == 'plain' else 'PPO + CBP'} | {run['seed']} | {maturity} | "
+                             f"{report['ppo'].get('ent_coef', 0.0)} | {' | '.join(steps)} | {met}/{len(steps)} | "
+                             f"{run['average_eval_return']:.1f} |")
+    return "\n".join(lines)
+
+
 def cbp_figure(report: dict, path: str) -> None:
     """Greedy evaluation return over the run, both arms, with the grip of every phase."""
     from annrl.viz.style import figure, save
@@ -250,5 +274,7 @@ if __name__ == "__main__":
     probe = make_env("CartPole-v1")
     EnvShape.of(probe, "CartPole-v1")
     probe.close()
+    if ARGS.parts[:1] == ["cbp-table"]:
+        sys.exit(print(cbp_table(ARGS.parts[1:])))
     for part in ARGS.parts or list(PARTS):
         print(part, json.dumps(PARTS[part](), indent=1), flush=True)
