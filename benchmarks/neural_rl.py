@@ -13,10 +13,10 @@ Parts:
   cbp        the car with its grip changed every 200k steps, 10 changes (PPO, with and without continual
              backprop): greedy evaluations every 5k steps; per change the steps until 90% of the pre-change
              return is back, fraction of dead units, average return (``cbp-plain`` / ``cbp-cbp``: one arm;
-             ``cbp-table FILE...``: the table of saved outputs of those)
+             ``cbp-report FILE...``: saved outputs of those as one table, and the figure)
 
-``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 1000) and
-``--ent-coef C`` (PPO's entropy bonus, default 0).
+``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 10000) and
+``--ent-coef C`` (PPO's entropy bonus, default 0.01).
 ``--quick`` runs each part on a small budget (minutes on a busy 2-core machine); the numbers in
 docs/neural_rl.md say which budget produced them.
 """
@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,10 +38,11 @@ _parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.
 _parser.add_argument("parts", nargs="*", help="parts to run (default: all)")
 _parser.add_argument("--quick", action="store_true", help="small budgets")
 _parser.add_argument("--seed", type=int, default=0, help="seed of the cbp runs")
-_parser.add_argument("--cbp-maturity", type=int, default=1000, help="continual backprop's maturity (gradient steps)")
-_parser.add_argument("--ent-coef", type=float, default=0.0, help="PPO's entropy bonus in the cbp runs")
+_parser.add_argument("--cbp-maturity", type=int, default=10_000, help="continual backprop's maturity (gradient steps)")
+_parser.add_argument("--ent-coef", type=float, default=0.01, help="PPO's entropy bonus in the cbp runs")
 ARGS = _parser.parse_args()
 QUICK = ARGS.quick
+FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
 
 
 # -- Upside-Down RL ---------------------------------------------------------------------------------
@@ -59,11 +61,11 @@ def udrl_part(seeds=(0,)) -> dict:
                                "wall_s": time.perf_counter() - start})
             if name == "udrl":
                 runs["command_following"] = command_following(result, config)
-    command_figure(runs["command_following"], "docs/figures/udrl_command_following.png")
+    command_figure(runs["command_following"], FIGURES / "udrl_command_following.png")
     return runs
 
 
-def command_figure(following: dict, path: str) -> None:
+def command_figure(following: dict, path: Path) -> None:
     """Achieved against commanded return, with the diagonal a perfect follower would sit on."""
     from annrl.viz.style import figure, save
 
@@ -165,12 +167,13 @@ def failure_run(act_factory, config, at: int, steps: int, n: int = 16) -> dict:
 GRIPS = "12,2.5,12,3,12,2.5,12,3,12,2.5,12"
 #: PPO for the car (the CartPole defaults collapse here, see docs/neural_rl.md): continuous
 #: (steer, throttle), so the mean action is a sensible deterministic driver; bigger rollouts, the
-#: usual lr 3e-4, a constant learning rate (one that decays to 0 cannot follow a changing world)
+#: usual lr 3e-4, a constant learning rate (one that decays to 0 cannot follow a changing world), and an
+#: entropy bonus (0.01 by default; without it both arms missed the 50k recovery window more often)
 CAR_PPO = dict(env="annrl/CarTrack-v0", track="oval", continuous=True, num_envs=16, num_steps=128,
                minibatch_size=512, update_epochs=10, lr=3e-4, gamma=0.99, gae_lambda=0.95, reward_scale=0.1,
                anneal=False, ent_coef=ARGS.ent_coef)
-#: Dohare et al.'s decay; about one replacement per layer every 160 gradient steps (8k env steps);
-#: a new unit is protected for 1000 gradient steps (about 50k env steps, the recovery window)
+#: Dohare et al.'s decay and maturity; about one replacement per layer every 160 gradient steps (8k env
+#: steps); a new unit is protected for 10,000 gradient steps (about 500k env steps)
 CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=0.99)
 
 
@@ -196,7 +199,7 @@ def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
             print(label, json.dumps({k: v for k, v in run.items() if k != "learning_curve"}), file=sys.stderr,
                   flush=True)
     if len(arms) == 2:
-        cbp_figure(report, "docs/figures/cbp_grip_changes.png")
+        cbp_figure(report, FIGURES / "cbp_grip_changes.png")
     return report
 
 
@@ -224,28 +227,38 @@ def regained(curve: list, every: int, changes: int, window: int, before: int = 3
     return {"changes": rows, "all_met": all(r["met"] for r in rows), "average_eval_return": float(returns.mean())}
 
 
-def cbp_table(paths: list[str]) -> str:
-    """A markdown table of saved ``cbp-plain`` / ``cbp-cbp`` outputs (``python benchmarks/neural_rl.py cbp-cbp
-    --seed 1 > FILE``): per run, the steps to 90% after each change, how many are within the window."""
+def cbp_report(paths: list[str]) -> str:
+    """Saved ``cbp-plain`` / ``cbp-cbp`` outputs (``python benchmarks/neural_rl.py cbp-cbp --seed 1 > FILE``) as one
+    markdown table: per run, the steps to 90% after each change (bold: outside the window) and how many are
+    within it. Redraws the figure from the first run of each arm."""
     lines = ["| arm | seed | maturity | ent_coef | " + " | ".join(f"change {k}" for k in range(1, 11))
              + " | within 50k | mean greedy return |", "|" + "---|" * 16]
+    runs: dict[str, list] = {"plain": [], "continual_backprop": []}
     for path in paths:
         with open(path) as file:
             text = file.read()
-        report = json.loads(text[text.index("{"):])
-        for arm in ("plain", "continual_backprop"):
+        report = json.loads(text[text.index("{"):])  # after the part's name
+        for arm, name in (("plain", "PPO"), ("continual_backprop", "PPO + CBP")):
             for run in report.get(arm, []):
-                steps = [f"{r['steps_to_90pct'] / 1000:.1f}k" if r["met"] else f"**{r['steps_to_90pct'] / 1000:.1f}k**"
-                         for r in run["changes"]]
-                met = sum(r["met"] for r in run["changes"])
+                runs[arm].append(run)
+                steps = [_steps(r) for r in run["changes"]]
                 maturity = report["cbp"]["cbp_maturity"] if arm != "plain" else "-"
-                lines.append(f"| {'PPO' if arm == 'plain' else 'PPO + CBP'} | {run['seed']} | {maturity} | "
-                             f"{report['ppo'].get('ent_coef', 0.0)} | {' | '.join(steps)} | {met}/{len(steps)} | "
+                lines.append(f"| {name} | {run['seed']} | {maturity} | {report['ppo'].get('ent_coef', 0.0)} | "
+                             f"{' | '.join(steps)} | {sum(r['met'] for r in run['changes'])}/{len(steps)} | "
                              f"{run['average_eval_return']:.1f} |")
+    if runs["plain"] and runs["continual_backprop"]:
+        cbp_figure({**report, **runs}, FIGURES / "cbp_grip_changes.png")
     return "\n".join(lines)
 
 
-def cbp_figure(report: dict, path: str) -> None:
+def _steps(change: dict) -> str:
+    if change["steps_to_90pct"] is None:
+        return "**never**"
+    text = f"{change['steps_to_90pct'] / 1000:.1f}k"
+    return text if change["met"] else f"**{text}**"
+
+
+def cbp_figure(report: dict, path: Path) -> None:
     """Greedy evaluation return over the run, both arms, with the grip of every phase."""
     from annrl.viz.style import figure, save
 
@@ -274,7 +287,7 @@ if __name__ == "__main__":
     probe = make_env("CartPole-v1")
     EnvShape.of(probe, "CartPole-v1")
     probe.close()
-    if ARGS.parts[:1] == ["cbp-table"]:
-        sys.exit(print(cbp_table(ARGS.parts[1:])))
+    if ARGS.parts[:1] == ["cbp-report"]:
+        sys.exit(print(cbp_report(ARGS.parts[1:])))
     for part in ARGS.parts or list(PARTS):
         print(part, json.dumps(PARTS[part](), indent=1), flush=True)
