@@ -6,6 +6,7 @@
 - :class:`RunDir`: the ``--out`` folder: numbered checkpoints, fallback on resume, metrics.
 - :class:`CheckpointSchedule`: when to save (steps or seconds).
 - :func:`graceful_stop`: SIGINT/SIGTERM become a flag the training loop checks.
+- :mod:`annrl.io.intermediate`: what a run has reached so far, told to whoever listens (a Tune scheduler).
 """
 
 from annrl.errors import CheckpointError
