@@ -25,6 +25,17 @@ def test_in_force_gives_the_cycle_value_and_every_earlier_change():
     assert schedule.in_force(13)[0] == {"steer_bias": 0.1, "max_speed": 15.0, "grip": 9.0}
 
 
+def test_in_force_is_what_applying_due_step_after_step_leaves():
+    # grip is both cycled and changed: the later event wins, and at one step the change (as in due)
+    schedule = Schedule(changes=(Change(4, {"grip": 3.0}), Change(6, {"grip": 5.0, "steer_bias": 0.2})),
+                        cycles=(Cycle("grip", (9.0, 4.0), every=4),))
+    stepped: dict = {}
+    for t in range(14):
+        stepped.update(schedule.due(t)[0])
+        assert schedule.in_force(t)[0] == stepped, t
+    assert schedule.in_force(4)[0] == {"grip": 3.0} and schedule.in_force(7)[0] == {"grip": 5.0, "steer_bias": 0.2}
+
+
 def test_seek_puts_the_world_where_stepping_would_have():
     schedule = Schedule(cycles=(Cycle("grip", (9.0, 4.0, 12.0), every=3),))
     stepped, sought = NonStationary(CarTrackEnv("oval"), schedule), NonStationary(CarTrackEnv("oval"), schedule)

@@ -96,18 +96,21 @@ class Schedule:
                 actions += tuple(change.enable_actions)
         return settings, track, actions
 
-
     def in_force(self, t: int) -> tuple[dict[str, Any], str | None, tuple[str, ...]]:
-        """Everything the schedule has set by step ``t``: settings, the last track switched to, actions enabled."""
+        """Everything the schedule has set by step ``t``: what applying :meth:`due` at every step 0..t
+        leaves (settings, the last track switched to, actions enabled). Events are applied in their
+        order, a change after a cycle at the same step as in ``due``, so a setting that is both cycled
+        and changed holds whichever set it last."""
+        # each cycle's last firing at or before t; a change only if it is due by then
+        events = [(t - t % c.every, 0, {c.setting: c.values[(t // c.every) % len(c.values)]}, None, ())
+                  for c in self.cycles]
+        events += [(c.at, 1, c.settings, c.track, tuple(c.enable_actions)) for c in self.changes if c.at <= t]
         settings: dict[str, Any] = {}
         track, actions = None, ()
-        for change in sorted(self.changes, key=lambda c: c.at):
-            if change.at <= t:
-                settings.update(change.settings)
-                track = change.track or track
-                actions += tuple(change.enable_actions)
-        for cycle in self.cycles:
-            settings[cycle.setting] = cycle.values[(t // cycle.every) % len(cycle.values)]
+        for _, _, values, switch, enabled in sorted(events, key=lambda event: event[:2]):
+            settings.update(values)
+            track = switch or track
+            actions += enabled
         return settings, track, actions
 
 
