@@ -291,8 +291,8 @@ def _track(run: SavedRun, root: Path, name: Any) -> str:
     if name in list_tracks() or name.startswith("random:"):
         return name
     for base in (run.path, root):
-        candidate = (base / name).resolve()
-        if candidate.is_file() and candidate.is_relative_to(root):
-            return str(candidate)
+        candidate = base / name
+        if candidate.is_file() and _inside(candidate, root):
+            return str(candidate.resolve())
     raise InputError(f"run {run.id} drove on the track {name!r}, which is neither shipped nor a file inside the runs "
                      "folder; copy the track file next to the run to replay it")
