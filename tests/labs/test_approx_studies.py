@@ -23,7 +23,9 @@ def test_capacity_error_falls_as_units_grow():
 
 
 def test_discontinuous_targets_have_larger_error_near_the_jump():
-    study = smoothness(FAST)
+    # trained to convergence: after 300 epochs the error away from the kink is still falling, and
+    # how far it has fallen depends on the last bits of the arithmetic (1.35x to 3.2x over seeds and CPUs)
+    study = smoothness(replace(FAST, epochs=1000))
     rows = {row["kind"]: row for row in study.rows}
     assert [row["target"] for row in study.rows] == ["square", "abs", "sign"]
     assert rows["jump"]["error_near"] > 5 * rows["jump"]["error_away"]
