@@ -15,8 +15,9 @@ Parts:
              return is back, fraction of dead units, average return (``cbp-plain`` / ``cbp-cbp``: one arm;
              ``cbp-report FILE...``: saved outputs of those as one table, and the figure)
 
-``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 10000) and
-``--ent-coef C`` (PPO's entropy bonus, default 0.01).
+``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 10000), PPO's
+``--ent-coef C`` (entropy bonus, default 0.01), ``--lr`` (default 3e-4) and ``--adam-betas B1,B2`` (default
+0.9,0.999), and ``--changes K`` (default 10; fewer for a quick look at the first changes).
 ``--quick`` runs each part on a small budget (minutes on a busy 2-core machine); the numbers in
 docs/neural_rl.md say which budget produced them.
 """
@@ -40,6 +41,9 @@ _parser.add_argument("--quick", action="store_true", help="small budgets")
 _parser.add_argument("--seed", type=int, default=0, help="seed of the cbp runs")
 _parser.add_argument("--cbp-maturity", type=int, default=10_000, help="continual backprop's maturity (gradient steps)")
 _parser.add_argument("--ent-coef", type=float, default=0.01, help="PPO's entropy bonus in the cbp runs")
+_parser.add_argument("--lr", type=float, default=3e-4, help="PPO's learning rate in the cbp runs")
+_parser.add_argument("--adam-betas", default="0.9,0.999", help="PPO's Adam decays in the cbp runs, B1,B2")
+_parser.add_argument("--changes", type=int, default=10, help="grip changes in the cbp runs")
 ARGS = _parser.parse_args()
 QUICK = ARGS.quick
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
@@ -170,8 +174,9 @@ GRIPS = "12,2.5,12,3,12,2.5,12,3,12,2.5,12"
 #: usual lr 3e-4, a constant learning rate (one that decays to 0 cannot follow a changing world), and an
 #: entropy bonus (0.01 by default; without it both arms missed the 50k recovery window more often)
 CAR_PPO = dict(env="annrl/CarTrack-v0", track="oval", continuous=True, num_envs=16, num_steps=128,
-               minibatch_size=512, update_epochs=10, lr=3e-4, gamma=0.99, gae_lambda=0.95, reward_scale=0.1,
-               anneal=False, ent_coef=ARGS.ent_coef)
+               minibatch_size=512, update_epochs=10, lr=ARGS.lr, gamma=0.99, gae_lambda=0.95, reward_scale=0.1,
+               anneal=False, ent_coef=ARGS.ent_coef,
+               **dict(zip(("adam_beta1", "adam_beta2"), map(float, ARGS.adam_betas.split(",")), strict=True)))
 #: Dohare et al.'s decay and maturity; about one replacement per layer every 160 gradient steps (8k env
 #: steps); a new unit is protected for 10,000 gradient steps (about 500k env steps)
 CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=0.99)
@@ -179,7 +184,7 @@ CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=
 
 def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
     """PPO with and without continual backprop while the grip changes; greedy evaluations every 5k steps."""
-    every, changes = (20_000, 4) if QUICK else (200_000, 10)
+    every, changes = (20_000, 4) if QUICK else (200_000, ARGS.changes)
     window = every // 4
     report = {"change_every": every, "changes": changes, "grips": GRIPS, "window": window, "ppo": CAR_PPO, "cbp": CBP}
     for label in arms:
@@ -231,20 +236,28 @@ def cbp_report(paths: list[str]) -> str:
     """Saved ``cbp-plain`` / ``cbp-cbp`` outputs (``python benchmarks/neural_rl.py cbp-cbp --seed 1 > FILE``) as one
     markdown table: per run, the steps to 90% after each change (bold: outside the window) and how many are
     within it. Redraws the figure from the first run of each arm."""
-    lines = ["| arm | seed | maturity | ent_coef | " + " | ".join(f"change {k}" for k in range(1, 11))
-             + " | within 50k | mean greedy return |", "|" + "---|" * 16]
-    runs: dict[str, list] = {"plain": [], "continual_backprop": []}
+    reports = []
     for path in paths:
         with open(path) as file:
             text = file.read()
-        report = json.loads(text[text.index("{"):])  # after the part's name
+        reports.append(json.loads(text[text.index("{"):]))  # after the part's name
+    changes = max(report["changes"] for report in reports)
+    lines = ["| arm | seed | maturity | ent_coef | lr | Adam betas | "
+             + " | ".join(f"change {k}" for k in range(1, changes + 1)) + " | within 50k | mean greedy return |",
+             "|" + "---|" * (changes + 8)]
+    runs: dict[str, list] = {"plain": [], "continual_backprop": []}
+    for report in reports:
+        ppo_settings = report["ppo"]
+        # runs saved before the betas were a setting used Adam's defaults
+        betas = f"{ppo_settings.get('adam_beta1', 0.9)}, {ppo_settings.get('adam_beta2', 0.999)}"
         for arm, name in (("plain", "PPO"), ("continual_backprop", "PPO + CBP")):
             for run in report.get(arm, []):
                 runs[arm].append(run)
                 steps = [_steps(r) for r in run["changes"]]
                 maturity = report["cbp"]["cbp_maturity"] if arm != "plain" else "-"
-                lines.append(f"| {name} | {run['seed']} | {maturity} | {report['ppo'].get('ent_coef', 0.0)} | "
-                             f"{' | '.join(steps)} | {sum(r['met'] for r in run['changes'])}/{len(steps)} | "
+                lines.append(f"| {name} | {run['seed']} | {maturity} | {ppo_settings.get('ent_coef', 0.0)} | "
+                             f"{ppo_settings['lr']:g} | {betas} | {' | '.join(steps)} | "
+                             f"{sum(r['met'] for r in run['changes'])}/{len(steps)} | "
                              f"{run['average_eval_return']:.1f} |")
     if runs["plain"] and runs["continual_backprop"]:
         cbp_figure({**report, **runs}, FIGURES / "cbp_grip_changes.png")

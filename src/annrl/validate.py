@@ -183,6 +183,8 @@ NON_NEGATIVE_INT = [Interval(int, 0, None, closed="left")]
 POSITIVE = [Interval(float, 0, None, closed="neither")]
 NON_NEGATIVE = [Interval(float, 0, None, closed="left")]
 UNIT = [Interval(float, 0, 1)]
+#: a running-average decay: 1 would never forget
+BETA = [Interval(float, 0, 1, closed="left")]
 
 
 def check_value(name: str, value: Any, constraints: Sequence[Constraint | None]) -> Any:

@@ -103,3 +103,12 @@ def test_a_run_stopped_mid_phase_resumes_bit_for_bit(tmp_path):
 def test_bad_grip_schedules_are_refused_by_name(changes, field):
     with pytest.raises(InputError, match=field):
         ppo.train(ppo.Config(**{**TINY_CAR, **changes}), make_rng(0))
+
+
+def test_adam_decays_reach_every_optimizer_and_bad_ones_are_refused_by_name():
+    config = ppo.Config(**{**TINY_CAR, "adam_beta1": 0.99, "adam_beta2": 0.99})
+    agent = ppo.ActorCritic(config, obs_dim=4, n_outputs=2, discrete=False, rng=make_rng(0))
+    assert {opt.betas for opt in agent.optimizers.values()} == {(0.99, 0.99)}
+    for field, value in (("adam_beta1", 1.0), ("adam_beta2", -0.1)):
+        with pytest.raises(InputError, match=field):
+            ppo.train(ppo.Config(**{**TINY_CAR, field: value}), make_rng(0))

@@ -51,7 +51,7 @@ from annrl.backend import array_namespace, check_device, to_numpy
 from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
-from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import BETA, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
@@ -67,6 +67,10 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     num_steps: int = setting(32, "steps per environment in each rollout.")
     lr: float = setting(1e-3, "Adam learning rate (annealed linearly to 0 when anneal is on).")
     anneal: bool = setting(True, "anneal the learning rate and the clip range linearly to 0.")
+    adam_beta1: float = setting(0.9, "Adam's decay of the running gradient mean.")
+    adam_beta2: float = setting(0.999, "Adam's decay of the running squared gradient. Dohare et al. (2023) set it "
+                                       "equal to adam_beta1 when the world changes: with beta2 > beta1 the squared "
+                                       "gradient lags a jump in the gradient and the steps grow too large.")
     gamma: float = setting(0.98, "discount factor.")
     reward_scale: float = setting(1.0, "rewards are multiplied by this for learning (not in the returns reported): "
                                        "keeps values near 1 when a long discount sums many rewards.")
@@ -87,7 +91,8 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
 
 
 TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "minibatch_size": POSITIVE_INT,
-         "update_epochs": POSITIVE_INT, "lr": POSITIVE, "gamma": UNIT, "reward_scale": POSITIVE,
+         "update_epochs": POSITIVE_INT, "lr": POSITIVE,
+         "adam_beta1": BETA, "adam_beta2": BETA, "gamma": UNIT, "reward_scale": POSITIVE,
          "gae_lambda": UNIT, "clip_coef": POSITIVE,
          "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
          "max_grad_norm": POSITIVE, "grip_every": NON_NEGATIVE_INT, **cbp_option.TABLE}
@@ -202,8 +207,8 @@ class ActorCritic:
         self.xp = self.actor.xp
         self.log_std = self.actor.asarray(np.full((1, n_outputs), float(config.init_log_std)))
         self.log_std_grad = self.xp.zeros_like(self.log_std)
-        self.optimizers = {"actor": Adam(lr=config.lr, eps=1e-5), "critic": Adam(lr=config.lr, eps=1e-5),
-                           "log_std": Adam(lr=config.lr, eps=1e-5)}
+        betas = (config.adam_beta1, config.adam_beta2)
+        self.optimizers = {name: Adam(lr=config.lr, betas=betas, eps=1e-5) for name in ("actor", "critic", "log_std")}
         for name, opt in self.optimizers.items():
             opt.reset(self.flat(name))
         cbp = {name: cbp_option.continual_backprop(getattr(self, name), config) for name in ("actor", "critic")}
