@@ -1,12 +1,12 @@
 """Engine throughput: XOR networks trained per second, annrl against PyTorch in the same run.
 
-    python benchmarks/engine.py [--epochs 2000] [--populations 1,1000,10000] [--repeat 3]
+    python benchmarks/engine.py [--epochs 2000] [--populations 1,1000,10000] [--repeat 3] [--two-threads]
 
 Network-epochs per second for P XOR nets (2-2-1, sigmoid hidden, linear output, MSE, SGD lr 0.02
 momentum 0.9, full batch) in float64 and float32. PyTorch runs the same work: a plain training
 loop for P = 1 and for a 100-network sample (one network after another), and one batched
-``torch.bmm`` population for P >= 1000. For P >= 1000 the same training hand-written in NumPy for
-this one network (no engine) is measured too: the ceiling a general engine is compared with.
+``torch.bmm`` population for P >= 1000. For P = 1 and P >= 1000 the same training hand-written in NumPy
+for this one network (no engine) is measured too: the ceiling a general engine is compared with.
 Each figure is the best of ``--repeat`` runs, and the runs of the contestants alternate (annrl,
 PyTorch, hand NumPy, annrl, ...), so that on a shared machine a burst of load from elsewhere
 disturbs one run of each rather than every run of one.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -59,6 +60,27 @@ def handtuned_rate(population: int, epochs: int, dtype: str) -> float:
     return population * epochs / (time.perf_counter() - start)
 
 
+def handwritten_single_rate(epochs: int, dtype: str) -> float:
+    """One network written out by hand with 2-D arrays and no population axis: the fewest NumPy calls an
+    epoch can make (about 25), so the ceiling for P = 1, where each call's overhead is the cost."""
+    rng = np.random.default_rng(0)
+    x, y = X.astype(dtype), Y.astype(dtype)
+    w1, b1 = rng.standard_normal((2, 2)).astype(dtype), rng.standard_normal(2).astype(dtype)
+    w2, b2 = rng.standard_normal((2, 1)).astype(dtype), rng.standard_normal(1).astype(dtype)
+    params = [w1, b1, w2, b2]
+    velocity = [np.zeros_like(p) for p in params]
+    start = time.perf_counter()
+    for _ in range(epochs):
+        a = 1.0 / (1.0 + np.exp(-(x @ w1 + b1)))
+        d = (a @ w2 + b2 - y) * 0.5  # dMSE/dout, mean over 4 samples
+        dz = (d @ w2.T) * (a - a * a)
+        for p, v, g in zip(params, velocity, (x.T @ dz, dz.sum(0), a.T @ d, d.sum(0)), strict=True):
+            v *= 0.9
+            v += g
+            p -= 0.02 * v
+    return epochs / (time.perf_counter() - start)
+
+
 def torch_loop_rate(networks: int, epochs: int, dtype: str) -> float:
     import torch
 
@@ -97,6 +119,15 @@ def torch_bmm_rate(population: int, epochs: int, dtype: str) -> float:
     return population * epochs / (time.perf_counter() - start)
 
 
+def in_two_threads(rate_fn, population: int, epochs: int, dtype: str) -> float:
+    """Two halves of the population, each trained by ``rate_fn`` in its own thread (NumPy releases the GIL
+    inside its loops): what splitting a population over the two cores could give, with no sync between."""
+    with ThreadPoolExecutor(2) as pool:
+        start = time.perf_counter()
+        list(pool.map(lambda _: rate_fn(population // 2, epochs, dtype), range(2)))
+    return population * epochs / (time.perf_counter() - start)
+
+
 def best_of(contestants: dict[str, tuple], repeat: int) -> dict[str, float]:
     """The best rate of each contestant ``{name: (fn, *args)}`` over ``repeat`` alternating rounds."""
     rates = {name: 0.0 for name in contestants}
@@ -112,6 +143,8 @@ def main() -> None:
     parser.add_argument("--populations", default="1,1000,10000", help="comma-separated population sizes")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     parser.add_argument("--no-torch", action="store_true", help="measure annrl only")
+    parser.add_argument("--two-threads", action="store_true",
+                        help="for P >= 1000 also train two halves of the population in two threads (annrl and hand)")
     args = parser.parse_args()
     try:
         import torch
@@ -135,10 +168,18 @@ def main() -> None:
                 contestants["torch"], kind = (torch_bmm_rate, population, args.epochs, dtype), "bmm"
             if population >= 1000:
                 contestants["hand"] = (handtuned_rate, population, args.epochs, dtype)
+            elif population == 1:
+                contestants["hand"] = (handwritten_single_rate, args.epochs, dtype)
+            if args.two_threads and population >= 1000:
+                contestants["annrl x2"] = (in_two_threads, annrl_rate, population, args.epochs, dtype)
+                contestants["hand x2"] = (in_two_threads, handtuned_rate, population, args.epochs, dtype)
             rates = best_of(contestants, repeat)
             ours, peer, hand = rates["annrl"], rates.get("torch", float("nan")), rates.get("hand", float("nan"))
             print(f"{population:>6} {dtype:>8} {ours:>15.3e} {peer:>15.3e} {kind:>11} {ours / peer:>7.1f}"
                   f" {hand:>11.3e} {ours / hand:>10.2f}", flush=True)
+            for name in ("annrl x2", "hand x2"):
+                if name in rates:
+                    print(f"{'':>15} {name}: {rates[name]:.3e} net-ep/s, {rates[name] / peer:.1f}x torch", flush=True)
 
 if __name__ == "__main__":
     main()
