@@ -133,6 +133,21 @@ def test_schedule_values_are_checked_at_once():
         Cycle("grip", (9.0,), every=0)
 
 
+def test_a_schedule_comes_back_from_its_json_and_bad_json_is_refused_by_what_is_wrong():
+    import json
+
+    schedule = Schedule(changes=(Change(5, {"steer_bias": 0.1}, "s_bends", ("hard_brake",)),),
+                        cycles=(Cycle("grip", (9.0, 4.0), every=100), Cycle("max_speed", (20.0,), every=7)))
+    assert Schedule.from_dict(json.loads(json.dumps(schedule.to_dict()))) == schedule
+    for bad, words in (([], "an object with 'cycles' and 'changes'"),
+                       ({"cycles": [{"setting": "grip", "values": [9.0], "every": 3, "x": 1}]}, "keys"),
+                       ({"cycles": [{"setting": "grip", "every": 3}]}, "incomplete"),
+                       ({"cycles": [{"setting": "grip", "values": [9.0, 0.0], "every": 3}]}, "grip must be > 0"),
+                       ({"changes": [{"at": -1}]}, "Change.at")):
+        with pytest.raises(ValueError, match=words):
+            Schedule.from_dict(bad)
+
+
 def test_hard_brake_is_a_no_op_until_enabled_then_brakes_three_times_harder():
     env = NonStationaryVec(CarTrackVecEnv(2, "oval", extra_actions=("hard_brake",)),
                            Schedule(changes=(Change(1, enable_actions=("hard_brake",)),)))

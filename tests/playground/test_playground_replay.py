@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from annrl.envs.nonstationary import Cycle, Schedule
 from annrl.errors import InputError
 from annrl.playground import create_app
 from annrl.playground.replay import Replay, find_runs
@@ -29,11 +30,11 @@ def save_car_agent(folder, *, seed=0, env="annrl/CarTrack-v0", track="oval"):
     (folder / "metrics.json").write_text(json.dumps({"algo": "ga", "env": env, "config": {"seed": 4, "track": track}}))
 
 
-def drive_run(folder, policy, cars, seed, max_steps, continuous=False):
+def drive_run(folder, policy, cars, seed, max_steps, continuous=False, schedule=None):
     from annrl.envs.cli import drive
 
     return drive(track="oval", policy=policy, episodes=1, cars=cars, seed=seed, max_steps=max_steps, out=folder,
-                 video="none", continuous=continuous)
+                 video="none", continuous=continuous, changes={"schedule": schedule})
 
 
 def play(replay, limit=5000):
@@ -45,6 +46,9 @@ def play(replay, limit=5000):
     raise AssertionError("the replay did not end")
 
 
+GRIP_DROP = Schedule(cycles=(Cycle("grip", (12.0, 2.0), every=60),))
+
+
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
@@ -52,6 +56,13 @@ def root(tmp_path_factory):
     drive_run(base / "drive_heuristic", "heuristic", cars=2, seed=5, max_steps=300)
     drive_run(base / "drive_random", "random", cars=3, seed=2, max_steps=200)
     drive_run(base / "drive_continuous", "heuristic", cars=2, seed=3, max_steps=300, continuous=True)
+    # the grip drops mid-lap to where the heuristic driver's speed crashes it: the schedule decides the episode
+    drive_run(base / "drive_scheduled", "heuristic", cars=2, seed=5, max_steps=300, schedule=GRIP_DROP)
+    scheduled = json.loads((base / "drive_scheduled" / "metrics.json").read_text())
+    for name, schedule in (("drive_bad_schedule", {"cycles": [{"setting": "grip", "values": [-1], "every": 9}]}),
+                           ("drive_schedule_outside", {"changes": [{"at": 3, "track": "../outside/track.json"}]})):
+        (base / name).mkdir()
+        (base / name / "metrics.json").write_text(json.dumps({**scheduled, "schedule": schedule}))
     (base / "xor").mkdir()
     (base / "xor" / "metrics.json").write_text('{"accuracy": 1.0}')  # a lab run: nothing to replay
     keyboard = json.loads((base / "drive_random" / "metrics.json").read_text())
@@ -74,11 +85,12 @@ def test_find_runs_lists_car_agents_and_drives_only(root):
     runs = {run.id: run.kind for run in find_runs(root)}
     assert runs == {"agents/ga_oval": "agent", "cartpole": "agent", "elsewhere_track": "agent", "drive_broken": "drive",
                     "drive_heuristic": "drive", "drive_keyboard": "drive", "drive_random": "drive",
-                    "drive_continuous": "drive"}
+                    "drive_continuous": "drive", "drive_scheduled": "drive", "drive_bad_schedule": "drive",
+                    "drive_schedule_outside": "drive"}
     assert "linked" not in runs and "xor" not in runs  # a link out of the folder, a lab run
 
 
-@pytest.mark.parametrize("run_id", ["drive_heuristic", "drive_random", "drive_continuous"])
+@pytest.mark.parametrize("run_id", ["drive_heuristic", "drive_random", "drive_continuous", "drive_scheduled"])
 def test_a_drive_replay_drives_the_recorded_episode_again(root, run_id):
     record = [r for r in json.loads((root / run_id / "metrics.json").read_text())["per_episode"] if r["episode"] == 0]
     replay = Replay(root, run_id, speed=7)
@@ -91,6 +103,16 @@ def test_a_drive_replay_drives_the_recorded_episode_again(root, run_id):
         assert car["progress"] == pytest.approx(recorded["progress"], rel=1e-12)
     frames = [m for m in messages if m["type"] == "frame"]
     assert len(frames[0]["cars"]) == len(record) and len(frames[0]["rays"][0]) == replay.env.sim.n_rays
+
+
+def test_a_scheduled_drive_records_its_schedule_and_the_settings_it_started_from(root):
+    metrics = {name: json.loads((root / name / "metrics.json").read_text())
+               for name in ("drive_heuristic", "drive_scheduled")}
+    assert Schedule.from_dict(metrics["drive_scheduled"]["schedule"]) == GRIP_DROP
+    assert "schedule" not in metrics["drive_heuristic"]
+    assert metrics["drive_scheduled"]["settings"] == metrics["drive_heuristic"]["settings"]  # not the last grip
+    # same cars, seed and driver: only the schedule can have changed the episodes the replay must match
+    assert metrics["drive_scheduled"]["per_episode"] != metrics["drive_heuristic"]["per_episode"]
 
 
 def test_a_replay_from_another_seed_is_told_apart_from_the_record(root):
@@ -125,6 +147,8 @@ def test_an_agent_replay_is_the_episode_car_drive_gives_with_its_checkpoint(root
     ("cartpole", "'CartPole-v1', not annrl/CarTrack-v0"),
     ("elsewhere_track", "neither shipped nor a file inside the runs folder"),
     ("drive_broken", "its car settings are not valid"),
+    ("drive_bad_schedule", "its schedule is not valid: grip must be > 0"),
+    ("drive_schedule_outside", "neither shipped nor a file inside the runs folder"),
 ])
 def test_a_replay_refuses_what_it_cannot_or_must_not_read(root, run_id, words):
     with pytest.raises(InputError, match=words):
@@ -143,7 +167,7 @@ def test_runs_endpoint_lists_the_runs_or_says_how_to_give_a_folder(root):
     with TestClient(create_app(runs=root)) as client:
         answer = client.get("/api/runs")
         assert answer.status_code == 200 and answer.json()["root"] == root.name
-        assert [r["id"] for r in answer.json()["runs"]][:3] == ["agents/ga_oval", "cartpole", "drive_broken"]
+        assert [r["id"] for r in answer.json()["runs"]][:3] == ["agents/ga_oval", "cartpole", "drive_bad_schedule"]
     with TestClient(create_app()) as client:
         answer = client.get("/api/runs")
         assert answer.status_code == 404 and "--runs DIR" in answer.json()["error"]

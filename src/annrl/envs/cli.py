@@ -126,6 +126,7 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     changes = changes or {}
     env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
                          max_episode_steps=max_steps, **changes.get("settings", {}))
+    start_settings = env.settings.to_dict()  # before a schedule changes them: with it, enough to drive again
     stepper = env  # the schedule wrapper, when there is one, steps the same cars
     if changes.get("schedule") is not None:
         from annrl.envs.nonstationary import NonStationaryVec
@@ -164,7 +165,9 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         if hasattr(driver, "close"):
             driver.close()
         env.close()
-    metrics = _summary(records, env, policy, seed)
+    metrics = _summary(records, env, policy, seed, start_settings)
+    if changes.get("schedule") is not None:
+        metrics["schedule"] = changes["schedule"].to_dict()
     if animate:
         metrics["video"] = str(recorder.save(out / video, fps=fps))
     out.mkdir(parents=True, exist_ok=True)
@@ -232,7 +235,7 @@ def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):
     return agent
 
 
-def _summary(records: list[dict], env: Any, policy: str, seed: int) -> dict[str, Any]:
+def _summary(records: list[dict], env: Any, policy: str, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
     returns = np.array([r["return"] for r in records])
     return {
         "track": env.track.name,
@@ -247,7 +250,7 @@ def _summary(records: list[dict], env: Any, policy: str, seed: int) -> dict[str,
         "crash_rate": float(np.mean([r["crashed"] for r in records])),
         "success_rate": float(np.mean([r["laps"] >= env.settings.laps for r in records])),
         "mean_steps": float(np.mean([r["steps"] for r in records])),
-        "settings": env.settings.to_dict(),
+        "settings": settings,
         "per_episode": records,
     }
 

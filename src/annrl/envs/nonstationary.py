@@ -114,6 +114,31 @@ class Schedule:
         return settings, track, actions
 
 
+    def to_dict(self) -> dict[str, Any]:
+        """The schedule as JSON, for a run's ``metrics.json`` (:meth:`from_dict` reads it back)."""
+        return {"cycles": [{"setting": c.setting, "values": list(c.values), "every": c.every} for c in self.cycles],
+                "changes": [{"at": c.at, "settings": dict(c.settings), "track": c.track,
+                             "enable_actions": list(c.enable_actions)} for c in self.changes]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Schedule:
+        """A schedule from :meth:`to_dict`'s JSON, checked: ``ValueError`` names what is wrong."""
+        if not isinstance(data, dict) or set(data) - {"cycles", "changes"}:
+            raise ValueError(f"a schedule is an object with 'cycles' and 'changes', got {data!r:.80}")
+        cycles, changes = data.get("cycles", []), data.get("changes", [])
+        for name, items, keys in (("cycles", cycles, {"setting", "values", "every"}),
+                                  ("changes", changes, {"at", "settings", "track", "enable_actions"})):
+            if not isinstance(items, list) or not all(isinstance(i, dict) and set(i) <= keys for i in items):
+                raise ValueError(f"schedule {name} must be a list of objects with keys {sorted(keys)}, "
+                                 f"got {items!r:.80}")
+        try:
+            return cls(cycles=tuple(Cycle(c["setting"], tuple(c["values"]), c["every"]) for c in cycles),
+                       changes=tuple(Change(c["at"], dict(c.get("settings", {})), c.get("track"),
+                                            tuple(c.get("enable_actions", ()))) for c in changes))
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"schedule entry is incomplete or of the wrong type: {err}") from None
+
+
 def every(n: int, **values: list[float]) -> Schedule:
     """Cycles of several settings with one period: ``every(1000, grip=[9, 4], max_speed=[20, 14])``."""
     return Schedule(cycles=tuple(Cycle(name, tuple(v), n) for name, v in values.items()))

@@ -12,8 +12,8 @@ Neither writes trajectories. The car world is deterministic given its seed, so a
 saved policy again from the same start: an agent from its run's seed (the episode of its
 ``policy.gif``), or the first round of a drive run with its recorded cars, seed and settings. A
 drive run's replay is checked against the numbers it recorded, and the page is told whether they
-match (a drive in a changing world, ``--grip-schedule`` and the like, does not record its schedule,
-so it will not).
+match. A drive in a changing world (``--grip-schedule`` and the like) records its schedule, which the
+replay follows; a track switch in it must name a shipped track or a file inside the runs folder.
 
 Runs are found under one root folder given to the server (``annrl playground --runs DIR``), at most
 :data:`MAX_DEPTH` folders down. The page names a run by its path relative to the root, and only a
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,11 +161,12 @@ class Replay:
         self.speed = int(speed)
         build = _agent_setup if self.run.kind == "agent" else _drive_setup
         try:
-            self.env, self.driver, own_seed, self.record = build(self.run, root)
+            self.stepper, self.driver, own_seed, self.record = build(self.run, root)
         except (KeyError, TypeError, AttributeError) as err:  # hand-edited files: a message, not a crash
             raise InputError(f"run {self.run.id}: its files do not read as a saved car run ({err!r})") from None
+        self.env = self.stepper.unwrapped  # the cars themselves; the stepper may follow a schedule around them
         self.seed = own_seed if seed is None else int(seed)
-        self.obs, self.info = self.env.reset(seed=self.seed)
+        self.obs, self.info = self.stepper.reset(seed=self.seed)
         n = self.env.num_envs
         self.returns, self.done, self.steps, self.finished = np.zeros(n), np.zeros(n, dtype=bool), 0, False
 
@@ -177,7 +178,7 @@ class Replay:
         for _ in range(self.speed):
             if self.done.all():
                 break
-            self.obs, reward, terminated, truncated, self.info = self.env.step(self.driver(self.obs))
+            self.obs, reward, terminated, truncated, self.info = self.stepper.step(self.driver(self.obs))
             self.returns += reward
             self.done |= terminated | truncated
             self.steps += 1
@@ -185,7 +186,7 @@ class Replay:
         if self.done.all() and not self.finished:
             self.finished = True
             messages.append(self.end_message())
-            self.env.close()
+            self.stepper.close()
         return messages
 
     def outcome(self) -> list[dict[str, Any]]:
@@ -268,9 +269,35 @@ def _drive_setup(run: SavedRun, root: Path) -> tuple[Any, Any, int, list[dict[st
         raise InputError(f"run {run.id}: its car settings are not valid: {err}") from None
     env = _env(run, root, metrics["track"], len(record), settings=settings,
                continuous=metrics.get("continuous") is True)  # absent in runs written before it was recorded
-    driver = (HeuristicDriver(env.settings, continuous=env.continuous) if policy == "heuristic"
-              else RandomPolicy(np.random.default_rng(seed), continuous=env.continuous))
+    if "schedule" in metrics:  # runs written before schedules were recorded have none
+        env = _scheduled(run, root, env, metrics["schedule"])
+    cars = env.unwrapped  # as car drive does: the driver sees the settings after the schedule's first changes
+    driver = (HeuristicDriver(cars.settings, continuous=cars.continuous) if policy == "heuristic"
+              else RandomPolicy(np.random.default_rng(seed), continuous=cars.continuous))
     return env, driver, seed, record
+
+
+def _scheduled(run: SavedRun, root: Path, env: Any, recorded: Any) -> Any:
+    """``env`` following the drive's recorded schedule (``env`` is closed when the schedule is refused)."""
+    from annrl.envs.nonstationary import NonStationaryVec
+
+    try:
+        return NonStationaryVec(env, _schedule(run, root, recorded))
+    except InputError:
+        env.close()
+        raise
+
+
+def _schedule(run: SavedRun, root: Path, recorded: Any) -> Any:
+    """The recorded schedule, checked; a track it switches to is checked like the run's own track."""
+    from annrl.envs.nonstationary import Schedule
+
+    try:
+        schedule = Schedule.from_dict(recorded)
+    except ValueError as err:
+        raise InputError(f"run {run.id}: its schedule is not valid: {err}") from None
+    changes = tuple(replace(c, track=_track(run, root, c.track)) if c.track else c for c in schedule.changes)
+    return replace(schedule, changes=changes)
 
 
 def _env(run: SavedRun, root: Path, track: Any, cars: int, **options: Any) -> Any:
