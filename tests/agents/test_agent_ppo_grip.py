@@ -1,4 +1,5 @@
-"""PPO on a car whose grip changes while it learns (``--grip-every``): the schedule, evaluations, exact resume."""
+"""DQN and PPO on a car whose grip changes while they learn (``--grip-every``): the schedule, evaluations,
+exact resume."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from rl_helpers import StopAfter
 
-from annrl.agents import make_rng, ppo
+from annrl.agents import dqn, grip, make_rng, ppo
 from annrl.agents.common import EnvPool
 from annrl.envs.car_env import CarTrackEnv
 from annrl.envs.nonstationary import Change, Cycle, NonStationary, Schedule
@@ -61,26 +62,53 @@ def test_a_pool_sought_then_replayed_is_where_the_saved_pool_was():
     for _ in range(17):
         saved.step(rng.uniform(-1, 1, (3, 2)).astype(np.float32), rng)
     copy = pool()
-    ppo.seek(copy, schedule, 17, saved.state())
+    grip.seek(copy, schedule, 17, saved.state())
     assert np.array_equal(copy.restore(saved.state()), saved.obs)
     assert [e.steps for e in copy.envs] == [17, 17, 17] and copy.envs[0].unwrapped.settings.grip == 2.0
     action = np.full((3, 2), 0.5, dtype=np.float32)
     assert np.array_equal(copy.step(action, make_rng(5))[0], saved.step(action, make_rng(5))[0])
 
 
+def spy_on_evaluations(monkeypatch) -> list:
+    """The grip every evaluation drives on, in order."""
+    seen, real = [], grip.evaluate_on_grip
+
+    def spy(act, config, episodes, seed, grip_now):
+        seen.append(grip_now)
+        return real(act, config, episodes, seed, grip_now)
+
+    monkeypatch.setattr(grip, "evaluate_on_grip", spy)
+    return seen
+
+
 def test_training_cars_follow_the_grips_and_evaluations_drive_on_the_grip_in_force(monkeypatch):
-    seen = []
-    real = ppo.evaluate_on_grip
-
-    def spy(act, config, episodes, seed, grip):
-        seen.append(grip)
-        return real(act, config, episodes, seed, grip)
-
-    monkeypatch.setattr(ppo, "evaluate_on_grip", spy)
+    seen = spy_on_evaluations(monkeypatch)
     result = ppo.train(ppo.Config(**TINY_CAR), make_rng(0))
     # evaluations after 256, 512, 768 env steps (2 cars: 128, 256, 384 pool steps; a change every 128)
     assert seen == [2.0, 9.0, 2.0, 2.0]
     assert result.metrics["config"]["grip_every"] == 256
+
+
+TINY_CAR_DQN = dict(env="annrl/CarTrack-v0", track="oval", total_steps=600, hidden="8", learning_starts=100,
+                    train_frequency=50, gradient_steps=2, buffer_size=1000, eval_every=200, eval_episodes=2,
+                    final_eval_episodes=2, grip_every=250, grips="9,2")
+
+
+def test_dqn_cars_follow_the_grips_and_a_run_stopped_mid_phase_resumes_bit_for_bit(monkeypatch, tmp_path):
+    seen = spy_on_evaluations(monkeypatch)
+    config = dqn.Config(**TINY_CAR_DQN, continual_backprop=True, cbp_replacement_rate=0.05, cbp_maturity=3)
+    whole = dqn.train(config, make_rng(2))
+    # one car: evaluations after 200, 400, 600 steps and the final one, on grips 9 (0-249), 2 (250-499), 9
+    assert seen == [9.0, 2.0, 9.0, 9.0]
+    with pytest.raises(Stopped):  # in the second phase
+        dqn.train(config, make_rng(2), out=tmp_path, checkpoint_every="off", stop=StopAfter(330))
+    sought, real_seek = [], grip.seek
+    monkeypatch.setattr(grip, "seek", lambda envs, schedule, steps, tensors: (
+        sought.append(steps), real_seek(envs, schedule, steps, tensors)))
+    resumed = dqn.train(config, make_rng(2), out=tmp_path, resume=True)
+    assert sought == [330]  # the car's world is put back from the step the run stopped at (seek's own test above)
+    assert np.array_equal(resumed.policy.flat_, whole.policy.flat_)
+    assert resumed.metrics["learning_curve"] == whole.metrics["learning_curve"]
 
 
 def test_a_run_stopped_mid_phase_resumes_bit_for_bit(tmp_path):
@@ -94,15 +122,17 @@ def test_a_run_stopped_mid_phase_resumes_bit_for_bit(tmp_path):
     assert resumed.metrics["learning_curve"] == whole.metrics["learning_curve"]
 
 
-@pytest.mark.parametrize("changes, field", [
-    (dict(env="CartPole-v1"), "--grip-every"),
-    (dict(grip_every=255), "--grip-every"),
-    (dict(grips="9,fast"), "--grips"),
-    (dict(grips="9,-1"), "--grips"),
+@pytest.mark.parametrize("module, changes, field", [
+    (ppo, dict(env="CartPole-v1"), "--grip-every"),
+    (dqn, dict(env="CartPole-v1"), "--grip-every"),
+    (ppo, dict(grip_every=255), "--grip-every"),
+    (ppo, dict(grips="9,fast"), "--grips"),
+    (dqn, dict(grips="9,-1"), "--grips"),
 ])
-def test_bad_grip_schedules_are_refused_by_name(changes, field):
+def test_bad_grip_schedules_are_refused_by_name(module, changes, field):
+    tiny = TINY_CAR_DQN if module is dqn else TINY_CAR
     with pytest.raises(InputError, match=field):
-        ppo.train(ppo.Config(**{**TINY_CAR, **changes}), make_rng(0))
+        module.train(module.Config(**{**tiny, **changes}), make_rng(0))
 
 
 def test_adam_decays_reach_every_optimizer_and_bad_ones_are_refused_by_name():

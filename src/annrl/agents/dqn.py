@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from annrl.agents import cbp as cbp_option
+from annrl.agents import grip
 from annrl.agents.common import (
     BaseConfig,
     Checkpoints,
@@ -38,7 +39,6 @@ from annrl.agents.common import (
     Result,
     base_table,
     eval_seed,
-    evaluate,
     final_metrics,
     linear_schedule,
     parse_sizes,
@@ -54,7 +54,7 @@ HUBER = Huber()
 
 
 @dataclass
-class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
+class Config(grip.GripScheduleSettings, cbp_option.ContinualBackpropSettings, BaseConfig):
     """DQN hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
 
     total_steps: int = setting(50_000, "environment steps to train for.")
@@ -83,7 +83,7 @@ TABLE = {**base_table(), "lr": POSITIVE, "buffer_size": POSITIVE_INT,
          "tau": [Interval(float, 0, 1, closed="right")], "batch_size": POSITIVE_INT, "start_e": UNIT,
          "end_e": UNIT, "exploration_fraction": UNIT, "learning_starts": NON_NEGATIVE_INT,
          "train_frequency": POSITIVE_INT, "gradient_steps": POSITIVE_INT,
-         "max_grad_norm": POSITIVE, **cbp_option.TABLE}
+         "max_grad_norm": POSITIVE, **grip.TABLE, **cbp_option.TABLE}
 
 
 def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.ndarray, next_q_target: np.ndarray,
@@ -184,7 +184,9 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     from annrl.io import rng_from_state, rng_state
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    schedule = grip.grip_schedule(config, 1)
     envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous)
+    grip.follow(envs, schedule)
     shape = envs.shape
     if not shape.discrete:
         raise ValueError(f"dqn needs discrete actions; {config.env} has a Box action space (use ppo, ga or es)")
@@ -208,6 +210,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
         buffer.restore(tensors, state["pos"], state["full"])
         if cbp is not None:
             cbp.restore(tensors)
+        grip.seek(envs, schedule, step, tensors)  # one car: a pool step is an environment step
         obs = envs.restore(tensors)
         rng = rng_from_state(state["rng"])
         curve.restore(state["curve"])
@@ -242,17 +245,17 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             if step % config.target_network_frequency == 0:
                 update_target(target, q, config.tau)
             if step % config.eval_every == 0 or step == config.total_steps:
-                result = evaluate(greedy, config.env, config.eval_episodes, eval_seed(config, step),
-                                  track=config.track, continuous=config.continuous)
+                result = grip.evaluate_on_grip(greedy, config, config.eval_episodes, eval_seed(config, step),
+                                               grip.grip_in_force(envs, schedule))
                 curve.add_eval(step, float(result.returns.mean()))
                 bar.update(step, curve.points[-1][1])
             checkpoints.after(step, snapshot)
     finally:
         bar.close()
+        final_grip = grip.grip_in_force(envs, schedule)
         envs.close()
     wall = time.perf_counter() - start
-    final = evaluate(greedy, config.env, config.final_eval_episodes, eval_seed(config, -1), track=config.track,
-                     continuous=config.continuous)
+    final = grip.evaluate_on_grip(greedy, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
     checkpoints.after(step, snapshot, final=True)
     metrics = final_metrics(NAME, config, curve, step, final)
     recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from annrl.agents import cbp as cbp_option
+from annrl.agents import grip
 from annrl.agents.common import (
     BaseConfig,
     Checkpoints,
@@ -37,28 +38,23 @@ from annrl.agents.common import (
     Result,
     base_table,
     eval_seed,
-    evaluate,
     final_metrics,
-    is_car,
-    make_vector_env,
     parse_sizes,
-    run_episodes,
     setting,
     to_actions,
 )
 from annrl.agents.dqn import clip_grad_norm
 from annrl.backend import array_namespace, check_device, to_numpy
-from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
-from annrl.validate import BETA, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import BETA, NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass
-class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
+class Config(grip.GripScheduleSettings, cbp_option.ContinualBackpropSettings, BaseConfig):
     """PPO hyper-parameters (RL-Zoo's CartPole-v1 recipe by default)."""
 
     eval_every: int = setting(2_048, "environment steps between evaluations (the learning curve).")
@@ -83,9 +79,6 @@ class Config(cbp_option.ContinualBackpropSettings, BaseConfig):
     max_grad_norm: float = setting(0.5, "clip the gradient of all parameters to this global norm.")
     norm_adv: bool = setting(True, "normalise advantages within each minibatch.")
     init_log_std: float = setting(0.0, "continuous actions: the first log standard deviation.")
-    grip_every: int = setting(0, "car only: move the training cars' grip to the next of --grips every this many "
-                                 "environment steps (0: never); evaluations drive on the grip in force.")
-    grips: str = setting("9,4,12,5,9,3.5,12,4.5,9,6,12", "car only: the grips (m/s^2) --grip-every cycles through.")
     backend: str = setting("numpy", "where the networks and the update run: numpy or torch.")
     device: str | None = setting(None, "torch device (--backend torch): cpu (default) or cuda, cuda:1, ...")
 
@@ -95,7 +88,7 @@ TABLE = {**base_table(), "num_envs": POSITIVE_INT, "num_steps": POSITIVE_INT, "m
          "adam_beta1": BETA, "adam_beta2": BETA, "gamma": UNIT, "reward_scale": POSITIVE,
          "gae_lambda": UNIT, "clip_coef": POSITIVE,
          "ent_coef": NON_NEGATIVE, "vf_coef": NON_NEGATIVE,
-         "max_grad_norm": POSITIVE, "grip_every": NON_NEGATIVE_INT, **cbp_option.TABLE}
+         "max_grad_norm": POSITIVE, **grip.TABLE, **cbp_option.TABLE}
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
@@ -303,42 +296,6 @@ def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, cli
     return stats
 
 
-# -- a car whose grip changes while PPO learns ---------------------------------------------------------
-def grip_schedule(config: Config) -> Schedule | None:
-    """``--grips`` cycled every ``--grip-every`` environment steps, counted in pool steps (one step of every car)."""
-    if not config.grip_every:
-        return None
-    if not is_car(config.env):
-        raise InputError(f"--grip-every needs --env annrl/CarTrack-v0, got {config.env!r}", field="--grip-every")
-    if config.grip_every % config.num_envs:
-        raise InputError(f"--grip-every must be a multiple of --num-envs ({config.num_envs}), got {config.grip_every}",
-                         field="--grip-every")
-    try:
-        grips = tuple(float(g) for g in str(config.grips).split(","))
-        return Schedule(cycles=(Cycle("grip", grips, config.grip_every // config.num_envs),))
-    except ValueError as err:
-        raise InputError(f"--grips must be comma-separated grips > 0 such as 9,4,12: {err}", field="--grips") from None
-
-
-def seek(envs: EnvPool, schedule: Schedule | None, pool_steps: int, tensors: dict[str, np.ndarray]) -> None:
-    """Before a checkpoint's actions are replayed: each car's world as it was when its episode began."""
-    if schedule is not None:
-        for env, length in zip(envs.envs, tensors["pool.lengths"], strict=True):
-            env.seek(pool_steps - int(length))
-
-
-def evaluate_on_grip(act, config: Config, episodes: int, seed: int, grip: float | None):
-    """``evaluate`` on the grip the training cars have now (None: the environment as it is made)."""
-    if grip is None:
-        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
-    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
-    try:
-        env.set_settings(grip=grip)
-        return run_episodes(env, act, seed)
-    finally:
-        env.close()
-
-
 def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
           stop: Any = None, progress: bool = False, on_eval: Any = None) -> Result:
     """Train a PPO agent; checkpoints are written between rollouts (environments replayed on resume).
@@ -348,13 +305,12 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     from annrl.io import rng_from_state, rng_state
 
     check(TABLE, {k: getattr(config, k) for k in TABLE})
-    schedule = grip_schedule(config)
+    schedule = grip.grip_schedule(config, config.num_envs)
     check_device(config.backend, config.device)
     if config.backend != "numpy" and config.continual_backprop:
         raise InputError("--continual-backprop runs on --backend numpy only", field="--continual-backprop")
     envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous)
-    if schedule is not None:
-        envs.envs = [NonStationary(env, schedule) for env in envs.envs]
+    grip.follow(envs, schedule)
     shape = envs.shape
     agent = ActorCritic(config, shape.obs_dim, shape.n_outputs, shape.discrete, rng)
     mode = "argmax" if shape.discrete else "clip"
@@ -368,7 +324,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     else:
         iteration, tensors, state = restored
         agent.restore(tensors)
-        seek(envs, schedule, iteration * config.num_steps, tensors)
+        grip.seek(envs, schedule, iteration * config.num_steps, tensors)
         obs = envs.restore(tensors)
         rng = rng_from_state(state["rng"])
         curve.restore(state["curve"])
@@ -378,9 +334,6 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
 
     def deterministic(o: np.ndarray) -> np.ndarray:
         return to_actions(agent.act(o), shape, mode)
-
-    def grip() -> float | None:
-        return None if schedule is None else envs.envs[0].unwrapped.settings.grip
 
     T, N = config.num_steps, config.num_envs
     act_shape = () if shape.discrete else (shape.n_outputs,)
@@ -422,8 +375,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                 curve.add_loss(name, env_steps, value)
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
-                result = evaluate_on_grip(deterministic, config, config.eval_episodes, eval_seed(config, iteration),
-                                          grip())
+                result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,
+                                               eval_seed(config, iteration), grip.grip_in_force(envs, schedule))
                 curve.add_eval(env_steps, float(result.returns.mean()))
                 if on_eval is not None:
                     on_eval(env_steps, float(result.returns.mean()))
@@ -431,10 +384,10 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             checkpoints.after(iteration, snapshot)
     finally:
         bar.close()
-        final_grip = grip()
+        final_grip = grip.grip_in_force(envs, schedule)
         envs.close()
     wall = time.perf_counter() - start
-    final = evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
+    final = grip.evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)

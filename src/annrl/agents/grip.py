@@ -1,0 +1,78 @@
+"""A car whose grip changes while a gradient agent (DQN or PPO) learns: the flags and helpers, once.
+
+``--grip-every N --grips 12,2.5,...`` moves the training cars' grip to the next value every ``N``
+environment steps (the cars are wrapped in :class:`~annrl.envs.nonstationary.NonStationary`), and
+every evaluation drives on the grip in force. A resumed run seeks each car's world back to where its
+episode began before the checkpoint's actions are replayed, so resumption stays bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.agents.common import EnvPool, evaluate, is_car, make_vector_env, run_episodes, setting
+from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
+from annrl.errors import InputError
+from annrl.validate import NON_NEGATIVE_INT
+
+
+@dataclass
+class GripScheduleSettings:
+    """The grip-schedule fields of an agent's ``Config`` (a base class of it)."""
+
+    grip_every: int = setting(0, "car only: move the training cars' grip to the next of --grips every this many "
+                                 "environment steps (0: never); evaluations drive on the grip in force.")
+    grips: str = setting("9,4,12,5,9,3.5,12,4.5,9,6,12", "car only: the grips (m/s^2) --grip-every cycles through.")
+
+
+#: the rules of those fields, for the agent's config table
+TABLE = {"grip_every": NON_NEGATIVE_INT}
+
+
+def grip_schedule(config: Any, num_envs: int) -> Schedule | None:
+    """``--grips`` cycled every ``--grip-every`` environment steps, counted in pool steps (one step of every car)."""
+    if not config.grip_every:
+        return None
+    if not is_car(config.env):
+        raise InputError(f"--grip-every needs --env annrl/CarTrack-v0, got {config.env!r}", field="--grip-every")
+    if config.grip_every % num_envs:
+        raise InputError(f"--grip-every must be a multiple of --num-envs ({num_envs}), got {config.grip_every}",
+                         field="--grip-every")
+    try:
+        grips = tuple(float(g) for g in str(config.grips).split(","))
+        return Schedule(cycles=(Cycle("grip", grips, config.grip_every // num_envs),))
+    except ValueError as err:
+        raise InputError(f"--grips must be comma-separated grips > 0 such as 9,4,12: {err}", field="--grips") from None
+
+
+def follow(envs: EnvPool, schedule: Schedule | None) -> None:
+    """Wrap every car of the pool in the schedule (nothing to do without one)."""
+    if schedule is not None:
+        envs.envs = [NonStationary(env, schedule) for env in envs.envs]
+
+
+def seek(envs: EnvPool, schedule: Schedule | None, pool_steps: int, tensors: dict[str, np.ndarray]) -> None:
+    """Before a checkpoint's actions are replayed: each car's world as it was when its episode began."""
+    if schedule is not None:
+        for env, length in zip(envs.envs, tensors["pool.lengths"], strict=True):
+            env.seek(pool_steps - int(length))
+
+
+def grip_in_force(envs: EnvPool, schedule: Schedule | None) -> float | None:
+    """The training cars' grip now (None without a schedule: evaluations drive the environment as made)."""
+    return None if schedule is None else envs.envs[0].unwrapped.settings.grip
+
+
+def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | None):
+    """``evaluate`` on the grip the training cars have now (None: the environment as it is made)."""
+    if grip is None:
+        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
+    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
+    try:
+        env.set_settings(grip=grip)
+        return run_episodes(env, act, seed)
+    finally:
+        env.close()
