@@ -60,7 +60,8 @@ def root(tmp_path_factory):
     drive_run(base / "drive_scheduled", "heuristic", cars=2, seed=5, max_steps=300, schedule=GRIP_DROP)
     scheduled = json.loads((base / "drive_scheduled" / "metrics.json").read_text())
     for name, schedule in (("drive_bad_schedule", {"cycles": [{"setting": "grip", "values": [-1], "every": 9}]}),
-                           ("drive_schedule_outside", {"changes": [{"at": 3, "track": "../outside/track.json"}]})):
+                           ("drive_schedule_outside", {"changes": [{"at": 3, "track": "../outside/track.json"}]}),
+                           ("drive_schedule_action", {"changes": [{"at": 0, "enable_actions": ["fly"]}]})):
         (base / name).mkdir()
         (base / name / "metrics.json").write_text(json.dumps({**scheduled, "schedule": schedule}))
     (base / "xor").mkdir()
@@ -86,7 +87,7 @@ def test_find_runs_lists_car_agents_and_drives_only(root):
     assert runs == {"agents/ga_oval": "agent", "cartpole": "agent", "elsewhere_track": "agent", "drive_broken": "drive",
                     "drive_heuristic": "drive", "drive_keyboard": "drive", "drive_random": "drive",
                     "drive_continuous": "drive", "drive_scheduled": "drive", "drive_bad_schedule": "drive",
-                    "drive_schedule_outside": "drive"}
+                    "drive_schedule_outside": "drive", "drive_schedule_action": "drive"}
     assert "linked" not in runs and "xor" not in runs  # a link out of the folder, a lab run
 
 
@@ -149,6 +150,7 @@ def test_an_agent_replay_is_the_episode_car_drive_gives_with_its_checkpoint(root
     ("drive_broken", "its car settings are not valid"),
     ("drive_bad_schedule", "its schedule is not valid: grip must be > 0"),
     ("drive_schedule_outside", "neither shipped nor a file inside the runs folder"),
+    ("drive_schedule_action", "its schedule is not valid: 'fly' is not an extra action"),
 ])
 def test_a_replay_refuses_what_it_cannot_or_must_not_read(root, run_id, words):
     with pytest.raises(InputError, match=words):

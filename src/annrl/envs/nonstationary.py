@@ -113,7 +113,6 @@ class Schedule:
             actions += enabled
         return settings, track, actions
 
-
     def to_dict(self) -> dict[str, Any]:
         """The schedule as JSON, for a run's ``metrics.json`` (:meth:`from_dict` reads it back)."""
         return {"cycles": [{"setting": c.setting, "values": list(c.values), "every": c.every} for c in self.cycles],

@@ -278,26 +278,19 @@ def _drive_setup(run: SavedRun, root: Path) -> tuple[Any, Any, int, list[dict[st
 
 
 def _scheduled(run: SavedRun, root: Path, env: Any, recorded: Any) -> Any:
-    """``env`` following the drive's recorded schedule (``env`` is closed when the schedule is refused)."""
-    from annrl.envs.nonstationary import NonStationaryVec
-
-    try:
-        return NonStationaryVec(env, _schedule(run, root, recorded))
-    except InputError:
-        env.close()
-        raise
-
-
-def _schedule(run: SavedRun, root: Path, recorded: Any) -> Any:
-    """The recorded schedule, checked; a track it switches to is checked like the run's own track."""
-    from annrl.envs.nonstationary import Schedule
+    """``env`` following the drive's recorded schedule, checked: a track it switches to is checked like the run's
+    own track, and a change the cars cannot take is refused here, not mid-replay (``env`` is closed then)."""
+    from annrl.envs.nonstationary import NonStationaryVec, Schedule
 
     try:
         schedule = Schedule.from_dict(recorded)
-    except ValueError as err:
+        changes = tuple(replace(c, track=_track(run, root, c.track)) if c.track else c for c in schedule.changes)
+        return NonStationaryVec(env, replace(schedule, changes=changes))
+    except ValueError as err:  # InputError (a track outside the runs folder) is one too
+        env.close()
+        if isinstance(err, InputError):
+            raise
         raise InputError(f"run {run.id}: its schedule is not valid: {err}") from None
-    changes = tuple(replace(c, track=_track(run, root, c.track)) if c.track else c for c in schedule.changes)
-    return replace(schedule, changes=changes)
 
 
 def _env(run: SavedRun, root: Path, track: Any, cars: int, **options: Any) -> Any:
