@@ -24,6 +24,8 @@ from annrl.errors import EXIT_INTERRUPTED
 from annrl.sweep.config import Run
 
 RUN_FILE = "run.json"
+#: how a run that will not run again ended: completed, or stopped early by a Tune scheduler
+FINISHED = ("done", "stopped")
 _parser_cache: list[Any] = []
 
 

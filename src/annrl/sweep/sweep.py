@@ -22,7 +22,7 @@ from typing import Any
 from annrl.errors import InputError
 from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig, TuneSettings
 from annrl.sweep.plan import plan
-from annrl.sweep.runner import is_finished, record, run_in_process, run_on_ray
+from annrl.sweep.runner import FINISHED, is_finished, record, run_in_process, run_on_ray
 from annrl.sweep.table import best_figure, collect, rank_settings, write_tables
 
 PLAN_FILE = "sweep.json"
@@ -120,7 +120,7 @@ def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, 
     if ranked:
         best_figure(ranked, metric, mode, folder / "best_settings.png")
     failed = [{k: row[k] for k in ("id", "error", "attempts", "seed")} | {"argv": run.argv}
-              for row, run in zip(rows, runs, strict=True) if row["status"] not in ("done", "stopped")]
+              for row, run in zip(rows, runs, strict=True) if row["status"] not in FINISHED]
     metrics = {
         "command": config.command,
         "runs": len(runs),
@@ -152,7 +152,7 @@ def _progress(total: int, enabled: bool):
         if status is None:
             bar.stop()
             return
-        failed[0] += status != "done"
+        failed[0] += status not in FINISHED  # a run a scheduler stopped early has not failed
         bar.update(task, advance=1, description=f"sweep ({failed[0]} failed)" if failed[0] else "sweep")
 
     return advance
