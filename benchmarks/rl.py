@@ -6,7 +6,10 @@ Parts:
   ppo       CartPole-v1: wall time and env steps until 20 evaluation episodes average >= 475, 3 seeds
   dqn       CartPole-v1: env steps until solved (target: < 50k), 3 seeds, then whether it stays solved:
             the run goes on to 100k steps and every evaluation after the first solved one is reported
-  car-ga    GA on the S-bends (continuous), 5-minute budget; then laps on the tracks never seen
+  car-ga    GA on the S-bends (continuous), 5-minute budget, seeds 0-2; then laps on the tracks never seen
+  car-ga-full-episodes
+            the same with every training episode played to its end and scored by its return (the GA's
+            recipe before the 7 s stall rule)
   car-es    the same for ES, seeds 0-2
 """
 
@@ -87,13 +90,15 @@ def solve_cartpole(module, seeds=(0, 1, 2), steps: int = 100_000) -> dict:
             "median_steps_to_threshold": float(np.median([r["steps_to_threshold"] or np.inf for r in runs]))}
 
 
-def car(algo: str, budget_steps: int = 3_000_000, seed: int = 0) -> dict:
-    """Each algorithm's defaults (ES: 7 s stall rule and progress fitness in training episodes)."""
+def car(algo: str, budget_steps: int = 3_000_000, seed: int = 0, **settings) -> dict:
+    """Each algorithm's defaults (GA and ES: 7 s stall rule and progress fitness in training episodes)."""
     module = {"ga": ga, "es": es}[algo]
     config = module.Config(env="annrl/CarTrack-v0", track="s_bends", continuous=True, total_steps=budget_steps,
-                           population=64, eval_every=100_000, eval_episodes=5, stop_at_threshold=True, seed=seed)
+                           population=64, eval_every=100_000, eval_episodes=5, stop_at_threshold=True, seed=seed,
+                           **settings)
     start = time.perf_counter()
-    result = run_training(algo, config, out=f"runs/bench-car-{algo}-{seed}", checkpoint_every="off")
+    variant = "".join(f"-{key}-{value}" for key, value in settings.items())
+    result = run_training(algo, config, out=f"runs/bench-car-{algo}{variant}-{seed}", checkpoint_every="off")
     wall = time.perf_counter() - start
     unseen = {}
     for track in ("oval", "rounded_rectangle", "hairpins", "random:1", "random:2"):
@@ -105,8 +110,8 @@ def car(algo: str, budget_steps: int = 3_000_000, seed: int = 0) -> dict:
             "generations_per_s": m["timing"]["generations_per_s"], "unseen_tracks": unseen}
 
 
-def car_seeds(algo: str, seeds=(0, 1, 2)) -> dict:
-    runs = [car(algo, seed=seed) for seed in seeds]
+def car_seeds(algo: str, seeds=(0, 1, 2), **settings) -> dict:
+    runs = [car(algo, seed=seed, **settings) for seed in seeds]
     return {"runs": runs, "median_wall_s": float(np.median([r["wall_s"] for r in runs])),
             "all_3_laps_no_crash": all(r["s_bends_success_rate"] == 1.0 for r in runs)}
 
@@ -129,7 +134,8 @@ def dqn_stays_solved(seeds=(0, 1, 2), steps: int = 100_000, eval_every: int = 25
 
 
 PARTS = {"xor-ga": xor_ga, "ppo": lambda: solve_cartpole(ppo), "dqn": dqn_stays_solved,
-         "car-ga": lambda: car("ga"), "car-es": lambda: car_seeds("es")}
+         "car-ga": lambda: car_seeds("ga"), "car-es": lambda: car_seeds("es"),
+         "car-ga-full-episodes": lambda: car_seeds("ga", stall_time=0.0, fitness="return")}
 
 if __name__ == "__main__":
     for part in sys.argv[1:] or list(PARTS):

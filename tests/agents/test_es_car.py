@@ -20,11 +20,12 @@ def test_tied_fitness_shares_a_rank_so_a_tied_antithetic_pair_pushes_nowhere():
     assert np.array_equal(es.es_gradient(noise, shaped[:3], shaped[3:], 0.1), np.zeros(4))
 
 
-def test_es_trains_the_car_with_a_stall_rule_and_progress_fitness_and_the_ga_keeps_the_plain_return():
-    assert training_settings(es.Config(**CAR)) == {"stall_time": 7.0, "crash_penalty": 0.0}
-    assert training_settings(ga.Config(**CAR)) == {}
-    assert training_settings(es.Config()) == {}  # CartPole: car-only settings do nothing
-    assert training_settings(es.Config(**CAR, stall_time=0.0, fitness="return")) == {}
+@pytest.mark.parametrize("module", [es, ga])
+def test_es_and_the_ga_train_the_car_with_a_stall_rule_and_progress_fitness(module):
+    assert training_settings(module.Config(**CAR)) == {"stall_time": 7.0, "crash_penalty": 0.0}
+    assert training_settings(module.Config()) == {}  # CartPole: car-only settings do nothing
+    assert training_settings(module.Config(**CAR, stall_time=0.0, fitness="return")) == {}
+    assert training_settings(module.Config(**CAR, stall_time=3.5, fitness="return")) == {"stall_time": 3.5}
 
 
 @pytest.mark.parametrize("bad", [{"fitness": "speed"}, {"stall_time": -1.0}])

@@ -62,7 +62,7 @@ def evolution_table() -> dict[str, list[Any]]:
 @dataclass
 class CarTrainingSettings:
     """How a population's training episodes on the car differ from the car's own (see
-    :func:`training_settings`); a strategy's ``Config`` that mixes this in (ES does) uses them."""
+    :func:`training_settings`); a strategy's ``Config`` that mixes this in (GA and ES do) uses them."""
 
     stall_time: float = setting(7.0, "car only: a training episode ends after this many simulated seconds without a "
                                      "new checkpoint (0: never); evaluation episodes never end so.")
