@@ -235,7 +235,7 @@ def regained(curve: list, every: int, changes: int, window: int, before: int = 3
 def cbp_report(paths: list[str]) -> str:
     """Saved ``cbp-plain`` / ``cbp-cbp`` outputs (``python benchmarks/neural_rl.py cbp-cbp --seed 1 > FILE``) as one
     markdown table: per run, the steps to 90% after each change (bold: outside the window) and how many are
-    within it. Redraws the figure from the first run of each arm."""
+    within it. Redraws the figures: the first run of each arm over time, and every seed of both arms side by side."""
     reports = []
     for path in paths:
         with open(path) as file:
@@ -261,6 +261,7 @@ def cbp_report(paths: list[str]) -> str:
                              f"{run['average_eval_return']:.1f} |")
     if runs["plain"] and runs["continual_backprop"]:
         cbp_figure({**report, **runs}, FIGURES / "cbp_grip_changes.png")
+        cbp_seeds_figure(runs, FIGURES / "cbp_seeds.png")
     return "\n".join(lines)
 
 
@@ -287,6 +288,29 @@ def cbp_figure(report: dict, path: Path) -> None:
     ax.set_xlabel("environment steps (millions); grip (m/s^2) of each phase on top")
     ax.set_ylabel("greedy return, 10 episodes")
     ax.legend(fontsize=7, loc="lower left")
+    save(fig, path)
+
+
+def cbp_seeds_figure(runs: dict[str, list], path: Path) -> None:
+    """Per seed, both arms side by side: the mean greedy return over the run and the changes regained in time."""
+    from annrl.viz.style import figure, save
+
+    fig, (left, right) = figure(2, size=(7.0, 2.8))
+    arms = {"plain": "PPO", "continual_backprop": "PPO + continual backprop"}
+    seeds = sorted({run["seed"] for label in arms for run in runs[label]})
+    for offset, (label, name) in zip((-0.15, 0.15), arms.items(), strict=True):
+        by_seed = {run["seed"]: run for run in runs[label]}
+        xs = [s + offset for s in seeds if s in by_seed]
+        left.plot(xs, [by_seed[s]["average_eval_return"] for s in seeds if s in by_seed], "o", label=name)
+        right.bar(xs, [sum(c["met"] for c in by_seed[s]["changes"]) for s in seeds if s in by_seed], width=0.3)
+    for ax, title in ((left, "mean greedy return over the run"), (right, "changes regained within 50k")):
+        ax.set_xticks(seeds)
+        ax.set_xlabel("seed")
+        ax.set_title(title, fontsize=8)
+    right.set_ylim(0, max(len(run["changes"]) for label in arms for run in runs[label]) + 0.5)
+    low, high = left.get_ylim()
+    left.set_ylim(low, high + 0.35 * (high - low))  # room for the legend above the points
+    left.legend(fontsize=7, loc="upper left", ncol=2)
     save(fig, path)
 
 
