@@ -17,7 +17,9 @@ Parts:
 
 ``cbp`` takes ``--seed N`` (default 0), ``--cbp-maturity M`` (gradient steps, default 10000), PPO's
 ``--ent-coef C`` (entropy bonus, default 0.01), ``--lr`` (default 3e-4) and ``--adam-betas B1,B2`` (default
-0.9,0.999), and ``--changes K`` (default 10; fewer for a quick look at the first changes).
+0.9,0.999), ``--changes K`` (default 10; fewer for a quick look at the first changes) and ``--grips G0,G1,...``
+(the grip of every phase; default high first, ``12,2.5,12,3,...``). ``cbp-report`` takes ``--figure-tag TAG`` to
+draw its figures as ``cbp_*_TAG.png``, beside those of the default schedule.
 ``--quick`` runs each part on a small budget (minutes on a busy 2-core machine); the numbers in
 docs/neural_rl.md say which budget produced them.
 """
@@ -44,6 +46,8 @@ _parser.add_argument("--ent-coef", type=float, default=0.01, help="PPO's entropy
 _parser.add_argument("--lr", type=float, default=3e-4, help="PPO's learning rate in the cbp runs")
 _parser.add_argument("--adam-betas", default="0.9,0.999", help="PPO's Adam decays in the cbp runs, B1,B2")
 _parser.add_argument("--changes", type=int, default=10, help="grip changes in the cbp runs")
+_parser.add_argument("--grips", default=None, help="the grip of every phase in the cbp runs, G0,G1,...")
+_parser.add_argument("--figure-tag", default="", help="cbp-report: draw docs/figures/cbp_*_TAG.png")
 ARGS = _parser.parse_args()
 QUICK = ARGS.quick
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "figures"
@@ -168,7 +172,7 @@ def failure_run(act_factory, config, at: int, steps: int, n: int = 16) -> dict:
 # -- continual backprop on the non-stationary car -----------------------------------------------------
 #: high and low grips (m/s^2) in turn: every other change asks the car to slow down for the bends (measured on
 #: the oval: a policy that learnt at grip 9 still drove 3 clean laps at 4; one that learnt at 12 crashed at 2.5)
-GRIPS = "12,2.5,12,3,12,2.5,12,3,12,2.5,12"
+GRIPS = ARGS.grips or "12,2.5,12,3,12,2.5,12,3,12,2.5,12"
 #: PPO for the car (the CartPole defaults collapse here, see docs/neural_rl.md): continuous
 #: (steer, throttle), so the mean action is a sensible deterministic driver; bigger rollouts, the
 #: usual lr 3e-4, a constant learning rate (one that decays to 0 cannot follow a changing world), and an
@@ -242,26 +246,29 @@ def cbp_report(paths: list[str]) -> str:
             text = file.read()
         reports.append(json.loads(text[text.index("{"):]))  # after the part's name
     changes = max(report["changes"] for report in reports)
-    lines = ["| arm | seed | maturity | ent_coef | lr | Adam betas | "
+    lines = ["| arm | seed | first grips | maturity | ent_coef | lr | Adam betas | "
              + " | ".join(f"change {k}" for k in range(1, changes + 1)) + " | within 50k | mean greedy return |",
-             "|" + "---|" * (changes + 8)]
+             "|" + "---|" * (changes + 9)]
     runs: dict[str, list] = {"plain": [], "continual_backprop": []}
     for report in reports:
         ppo_settings = report["ppo"]
         # runs saved before the betas were a setting used Adam's defaults
         betas = f"{ppo_settings.get('adam_beta1', 0.9)}, {ppo_settings.get('adam_beta2', 0.999)}"
+        first_grips = " -> ".join(report["grips"].split(",")[:2])
         for arm, name in (("plain", "PPO"), ("continual_backprop", "PPO + CBP")):
             for run in report.get(arm, []):
                 runs[arm].append(run)
                 steps = [_steps(r) for r in run["changes"]]
                 maturity = report["cbp"]["cbp_maturity"] if arm != "plain" else "-"
-                lines.append(f"| {name} | {run['seed']} | {maturity} | {ppo_settings.get('ent_coef', 0.0)} | "
-                             f"{ppo_settings['lr']:g} | {betas} | {' | '.join(steps)} | "
+                lines.append(f"| {name} | {run['seed']} | {first_grips} | {maturity} | "
+                             f"{ppo_settings.get('ent_coef', 0.0)} | {ppo_settings['lr']:g} | {betas} | "
+                             f"{' | '.join(steps)} | "
                              f"{sum(r['met'] for r in run['changes'])}/{len(steps)} | "
                              f"{run['average_eval_return']:.1f} |")
     if runs["plain"] and runs["continual_backprop"]:
-        cbp_figure({**report, **runs}, FIGURES / "cbp_grip_changes.png")
-        cbp_seeds_figure(runs, FIGURES / "cbp_seeds.png")
+        tag = f"_{ARGS.figure_tag}" if ARGS.figure_tag else ""
+        cbp_figure({**report, **runs}, FIGURES / f"cbp_grip_changes{tag}.png")
+        cbp_seeds_figure(runs, FIGURES / f"cbp_seeds{tag}.png")
     return "\n".join(lines)
 
 

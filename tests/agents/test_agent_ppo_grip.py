@@ -49,8 +49,9 @@ def test_seek_puts_the_world_where_stepping_would_have():
 
 
 def test_a_pool_sought_then_replayed_is_where_the_saved_pool_was():
-    # episodes of 4 steps, so most cars restarted after the grip changed: their replay must start on the old grip
-    schedule = Schedule(changes=(Change(0, {"max_episode_steps": 4}),), cycles=(Cycle("grip", (9.0, 2.0), every=5),))
+    # episodes of 12 steps: at step 17 every car is 5 steps into an episode begun on grip 9, and is now on the
+    # second grip, so slippery that a car at full throttle turns differently on it: the replay must start on 9
+    schedule = Schedule(changes=(Change(0, {"max_episode_steps": 12}),), cycles=(Cycle("grip", (9.0, 0.01), every=5),))
 
     def pool():
         envs = EnvPool("annrl/CarTrack-v0", 3, track="oval", continuous=True)
@@ -60,11 +61,17 @@ def test_a_pool_sought_then_replayed_is_where_the_saved_pool_was():
     saved, rng = pool(), make_rng(0)
     saved.reset(rng)
     for _ in range(17):
-        saved.step(rng.uniform(-1, 1, (3, 2)).astype(np.float32), rng)
+        steer = rng.uniform(-1, 1, (3, 1))
+        saved.step(np.hstack([steer, np.ones((3, 1))]).astype(np.float32), rng)
+    assert list(saved.state()["pool.lengths"]) == [5, 5, 5]
     copy = pool()
     grip.seek(copy, schedule, 17, saved.state())
     assert np.array_equal(copy.restore(saved.state()), saved.obs)
-    assert [e.steps for e in copy.envs] == [17, 17, 17] and copy.envs[0].unwrapped.settings.grip == 2.0
+    assert [e.steps for e in copy.envs] == [17, 17, 17] and copy.envs[0].unwrapped.settings.grip == 0.01
+    wrong = pool()  # the check has teeth: replayed from the grip in force at the stop, the cars end elsewhere
+    for env in wrong.envs:
+        env.seek(17)
+    assert not np.array_equal(wrong.restore(saved.state()), saved.obs)
     action = np.full((3, 2), 0.5, dtype=np.float32)
     assert np.array_equal(copy.step(action, make_rng(5))[0], saved.step(action, make_rng(5))[0])
 
@@ -89,6 +96,18 @@ def test_training_cars_follow_the_grips_and_evaluations_drive_on_the_grip_in_for
     assert result.metrics["config"]["grip_every"] == 256
 
 
+def spy_on_episode_starts(monkeypatch) -> list:
+    """The step at which each car's episode began, as a resume's ``grip.seek`` puts its world back there."""
+    began, real = [], grip.seek
+
+    def spy(envs, schedule, pool_steps, tensors):
+        began.extend(int(pool_steps - length) for length in tensors["pool.lengths"])
+        return real(envs, schedule, pool_steps, tensors)
+
+    monkeypatch.setattr(grip, "seek", spy)
+    return began
+
+
 TINY_CAR_DQN = dict(env="annrl/CarTrack-v0", track="oval", total_steps=600, hidden="8", learning_starts=100,
                     train_frequency=50, gradient_steps=2, buffer_size=1000, eval_every=200, eval_episodes=2,
                     final_eval_episodes=2, grip_every=250, grips="9,2")
@@ -96,28 +115,33 @@ TINY_CAR_DQN = dict(env="annrl/CarTrack-v0", track="oval", total_steps=600, hidd
 
 def test_dqn_cars_follow_the_grips_and_a_run_stopped_mid_phase_resumes_bit_for_bit(monkeypatch, tmp_path):
     seen = spy_on_evaluations(monkeypatch)
-    config = dqn.Config(**TINY_CAR_DQN, continual_backprop=True, cbp_replacement_rate=0.05, cbp_maturity=3)
+    # grip 0.01 makes even a slow untrained car turn differently, so a replay on the wrong grip would show
+    config = dqn.Config(**{**TINY_CAR_DQN, "grips": "9,0.01"}, continual_backprop=True, cbp_replacement_rate=0.05,
+                        cbp_maturity=3)
     whole = dqn.train(config, make_rng(2))
-    # one car: evaluations after 200, 400, 600 steps and the final one, on grips 9 (0-249), 2 (250-499), 9
-    assert seen == [9.0, 2.0, 9.0, 9.0]
+    # one car: evaluations after 200, 400, 600 steps and the final one, on grips 9 (0-249), 0.01 (250-499), 9
+    assert seen == [9.0, 0.01, 9.0, 9.0]
     with pytest.raises(Stopped):  # in the second phase
         dqn.train(config, make_rng(2), out=tmp_path, checkpoint_every="off", stop=StopAfter(330))
-    sought, real_seek = [], grip.seek
-    monkeypatch.setattr(grip, "seek", lambda envs, schedule, steps, tensors: (
-        sought.append(steps), real_seek(envs, schedule, steps, tensors)))
+    began = spy_on_episode_starts(monkeypatch)
     resumed = dqn.train(config, make_rng(2), out=tmp_path, resume=True)
-    assert sought == [330]  # the car's world is put back from the step the run stopped at (seek's own test above)
+    assert began == [0]  # stopped at step 330 (grip 0.01) in an episode begun on grip 9: the replay crosses the change
     assert np.array_equal(resumed.policy.flat_, whole.policy.flat_)
     assert resumed.metrics["learning_curve"] == whole.metrics["learning_curve"]
 
 
-def test_a_run_stopped_mid_phase_resumes_bit_for_bit(tmp_path):
+def test_a_run_stopped_mid_phase_resumes_bit_for_bit(monkeypatch, tmp_path):
+    # one evaluation: a slow untrained car can drive 3000 steps; grip 0.01 makes even a slow car turn differently
     config = ppo.Config(**{**TINY_CAR, "continual_backprop": True, "cbp_replacement_rate": 0.05, "cbp_maturity": 3,
-                           "eval_every": 768})  # one evaluation: a slow untrained car can drive 3000 steps
+                           "eval_every": 768, "grips": "9,0.01"})
     whole = ppo.train(config, make_rng(1))
     with pytest.raises(Stopped):
         ppo.train(config, make_rng(1), out=tmp_path, checkpoint_every="off", stop=StopAfter(3))
+    began = spy_on_episode_starts(monkeypatch)
     resumed = ppo.train(config, make_rng(1), out=tmp_path, resume=True)
+    # stopped after 3 rollouts (pool step 192, grip 0.01 since 128) inside episodes that began on grip 9: the
+    # replay has to drive them across the change (replayed on 0.01 alone, the run ends with other weights)
+    assert began == [0, 0]
     assert np.array_equal(resumed.policy.flat_, whole.policy.flat_)
     assert resumed.metrics["learning_curve"] == whole.metrics["learning_curve"]
 
