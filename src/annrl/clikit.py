@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,30 +18,43 @@ def add_output_options(parser: argparse.ArgumentParser, default_out: str) -> Non
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    value = _parse(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _parse(text, int)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = _parse(text, float)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
 
 
 def non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _parse(text, float)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _parse(text: str, kind: type) -> Any:
+    """``kind(text)``, or the error argparse shows as ``argument --x: must be a number, got 'abc'`` (without this,
+    argparse names the converting function: ``invalid positive_float value``)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 

@@ -74,3 +74,15 @@ def test_the_demo_step_returns_a_section_with_figures(tmp_path):
     assert numbers["approx_sin_reached_seeds"] == 5 and numbers["approx_sin_error"] <= 1e-2
     assert numbers["approx_error_near_jump"] > numbers["approx_error_near_smooth"]
     assert all((tmp_path / figure).exists() for figure in section.figures) and len(section.tables) == 2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["sin", "--tol", "abc"], "argument --tol: must be a number, got 'abc'"),
+    (["sin", "--tol", "inf"], "argument --tol: must be a finite number, got inf"),
+    (["sin", "--tol", "-1"], "argument --tol: must be > 0, got -1"),
+])
+def test_bad_numbers_are_refused_by_argparse_with_the_rule(argv, message, capsys):
+    # the message names the option and the rule, never the converting function (argparse's default)
+    with pytest.raises(SystemExit):
+        parse(argv)
+    assert capsys.readouterr().err.rstrip().endswith(message)
