@@ -13,6 +13,7 @@ from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
     checkpointer_from_args,
+    non_negative_float,
     positive_int,
     show,
     write_metrics,
@@ -41,8 +42,8 @@ def delay_list(text: str) -> tuple[int, ...]:
 
 
 def fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 0.5:
+    value = non_negative_float(text)
+    if not value <= 0.5:
         raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
     return value
 
