@@ -200,7 +200,7 @@ def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
             start = time.perf_counter()
             m = ppo.train(config, make_rng(seed), on_eval=lambda step, ret, arm=label: print(
                 f"{arm} {step} {ret:.1f}", file=sys.stderr, flush=True)).metrics
-            run = regained(m["learning_curve"], every, changes, window)
+            run = dict(m["grip_recovery"])  # per change, with the window every // 4
             episodes = [r for _, r in m["charts/episodic_return"]]
             run.update(seed=seed, wall_s=time.perf_counter() - start, units=m["continual_backprop"],
                        average_training_return=float(np.mean(episodes)), learning_curve=m["learning_curve"])
@@ -210,30 +210,6 @@ def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
     if len(arms) == 2:
         cbp_figure(report, FIGURES / "cbp_grip_changes.png")
     return report
-
-
-def regained(curve: list, every: int, changes: int, window: int, before: int = 3, hold: int = 4) -> dict:
-    """Per change, from the greedy evaluations ``curve`` ``[(step, return)]``:
-
-    * ``pre_change``: the mean of the phase's last ``before`` evaluations, ``first_after``: the first one after;
-    * ``steps_to_90pct``: steps from the change to the first evaluation >= 90% of ``pre_change`` (``met``: within
-      ``window``), ``steps_to_90pct_held``: to the first of ``hold`` evaluations in a row that all are;
-    * ``share_at_90pct``: the share of the new phase's evaluations that are (how steadily the level is kept).
-    """
-    steps, returns = np.array([p[0] for p in curve]), np.array([p[1] for p in curve])
-    rows = []
-    for k in range(1, changes + 1):
-        change = k * every
-        level = float(returns[(steps >= change - every) & (steps < change)][-before:].mean())
-        inside = (steps >= change) & (steps < change + every)
-        good = returns[inside] >= 0.9 * level
-        held = [i for i in range(len(good) - hold + 1) if good[i : i + hold].all()]
-        first = int(steps[inside][np.argmax(good)] - change) if good.any() else None
-        rows.append({"change": k, "pre_change": level, "first_after": float(returns[inside][0]),
-                     "steps_to_90pct": first, "met": first is not None and first <= window,
-                     "steps_to_90pct_held": int(steps[inside][held[0]] - change) if held else None,
-                     "share_at_90pct": float(good.mean())})
-    return {"changes": rows, "all_met": all(r["met"] for r in rows), "average_eval_return": float(returns.mean())}
 
 
 def cbp_report(paths: list[str]) -> str:

@@ -94,6 +94,9 @@ def test_training_cars_follow_the_grips_and_evaluations_drive_on_the_grip_in_for
     # evaluations after 256, 512, 768 env steps (2 cars: 128, 256, 384 pool steps; a change every 128)
     assert seen == [2.0, 9.0, 2.0, 2.0]
     assert result.metrics["config"]["grip_every"] == 256
+    # an evaluation at a change drives on the new grip: the change at 256 has none before it and is not
+    # reported; those at 512 and 768 have one on each side
+    assert [row["change"] for row in result.metrics["grip_recovery"]["changes"]] == [2, 3]
 
 
 def spy_on_episode_starts(monkeypatch) -> list:
@@ -166,3 +169,25 @@ def test_adam_decays_reach_every_optimizer_and_bad_ones_are_refused_by_name():
     for field, value in (("adam_beta1", 1.0), ("adam_beta2", -0.1)):
         with pytest.raises(InputError, match=field):
             ppo.train(ppo.Config(**{**TINY_CAR, field: value}), make_rng(0))
+
+
+def test_recovery_reads_each_change_off_the_learning_curve():
+    # evaluations every 10 steps, the world changes every 100; worked out by hand below
+    returns = ([50.0] * 7 + [100.0] * 3                                      # phase 0: pre-change level 100
+               + [20.0, 50.0, 95.0, 80.0, 95.0, 95.0, 95.0, 95.0, 60.0, 95.0]  # 90 first at +20, four in a row at +40
+               + [10.0] * 10                                                 # level (95 + 60 + 95) / 3: never again
+               + [9.5] * 10)                                                 # level 10: at once
+    curve = [(10 * k, value) for k, value in enumerate(returns)]
+    report = grip.recovery(curve, 100)  # window 100 // 4 = 25
+    first, second, third = report["changes"]
+    assert (first["change"], first["pre_change"], first["first_after"]) == (1, 100.0, 20.0)
+    assert (first["steps_to_90pct"], first["steps_to_90pct_held"], first["met"]) == (20, 40, True)
+    assert first["share_at_90pct"] == 0.6
+    assert second["pre_change"] == pytest.approx(250.0 / 3)
+    assert (second["steps_to_90pct"], second["steps_to_90pct_held"], second["met"]) == (None, None, False)
+    assert (third["steps_to_90pct"], third["met"], third["share_at_90pct"]) == (0, True, 1.0)
+    assert report["all_met"] is False and report["window"] == 25
+    assert report["average_eval_return"] == pytest.approx(sum(returns) / len(returns))
+    # a change with no evaluation after it (at 400, past the last) is not reported; a stricter window misses more
+    assert len(grip.recovery(curve, 100, window=10)["changes"]) == 3
+    assert [c["met"] for c in grip.recovery(curve, 100, window=10)["changes"]] == [False, False, True]

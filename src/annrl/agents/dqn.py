@@ -258,6 +258,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     final = grip.evaluate_on_grip(greedy, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
     checkpoints.after(step, snapshot, final=True)
     metrics = final_metrics(NAME, config, curve, step, final)
+    if schedule is not None:
+        metrics["grip_recovery"] = grip.recovery(curve.points, config.grip_every)
     recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(q, recent, cbp)
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": step / max(wall, 1e-9)}

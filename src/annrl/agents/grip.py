@@ -3,7 +3,8 @@
 ``--grip-every N --grips 12,2.5,...`` moves the training cars' grip to the next value every ``N``
 environment steps (the cars are wrapped in :class:`~annrl.envs.nonstationary.NonStationary`), and
 every evaluation drives on the grip in force. A resumed run seeks each car's world back to where its
-episode began before the checkpoint's actions are replayed, so resumption stays bit for bit.
+episode began before the checkpoint's actions are replayed, so resumption stays bit for bit. After the run,
+:func:`recovery` reads from the learning curve how soon each change was made good.
 """
 
 from __future__ import annotations
@@ -76,3 +77,40 @@ def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | N
         return run_episodes(env, act, seed)
     finally:
         env.close()
+
+
+def recovery(curve: list, every: int, *, window: int | None = None, before: int = 3, hold: int = 4,
+             share: float = 0.9) -> dict[str, Any]:
+    """How soon after each change of the world the greedy return came back, from the evaluations ``curve``.
+
+    ``curve`` is ``[(env_step, return), ...]`` (a run's ``learning_curve``) and the world changed at every
+    multiple of ``every`` steps. For each change that has evaluations on both sides:
+
+    * ``pre_change``: the mean of the last ``before`` evaluations of the phase before it;
+    * ``steps_to_90pct``: steps from the change to the first evaluation >= ``share`` x ``pre_change`` in the
+      phase after it (None: never), ``met``: that within ``window`` steps (default ``every // 4``);
+    * ``steps_to_90pct_held``: to the first of ``hold`` evaluations in a row that all are;
+    * ``first_after``: the first evaluation after the change, ``share_at_90pct``: the share of the new
+      phase's evaluations at that level (how steadily it is kept).
+
+    Returns ``{"changes": [...], "all_met": bool, "average_eval_return": float, "window": int}``.
+    """
+    window = every // 4 if window is None else int(window)
+    steps = np.array([point[0] for point in curve], dtype=float)
+    returns = np.array([point[1] for point in curve], dtype=float)
+    rows = []
+    for change in range(every, int(steps.max(initial=0)) + 1, every):
+        previous = returns[(steps >= change - every) & (steps < change)][-before:]
+        inside = (steps >= change) & (steps < change + every)
+        if not previous.size or not inside.any():
+            continue
+        level = float(previous.mean())
+        good = returns[inside] >= share * level
+        held = [i for i in range(len(good) - hold + 1) if good[i : i + hold].all()]
+        first = int(steps[inside][np.argmax(good)] - change) if good.any() else None
+        rows.append({"change": change // every, "pre_change": level, "first_after": float(returns[inside][0]),
+                     "steps_to_90pct": first, "met": first is not None and first <= window,
+                     "steps_to_90pct_held": int(steps[inside][held[0]] - change) if held else None,
+                     "share_at_90pct": float(good.mean())})
+    return {"changes": rows, "all_met": all(row["met"] for row in rows), "window": window,
+            "average_eval_return": float(returns.mean()) if returns.size else float("nan")}

@@ -391,6 +391,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     checkpoints.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = final_metrics(NAME, config, curve, env_steps, final)
+    if schedule is not None:
+        metrics["grip_recovery"] = grip.recovery(curve.points, config.grip_every)
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, agent.actor.asarray(recent_obs),
                                                                    agent.cbp.get("actor"))
     metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
