@@ -54,3 +54,17 @@ def test_a_car_agent_trains_writes_a_gif_and_drives_in_annrl_car(tmp_path):
     assert run(["car", "drive", "--track", "oval", "--continuous", "--policy", "checkpoint", "--checkpoint",
                 str(out), "--episodes", "1", "--max-steps", "100", "--video", "none", "--out", str(drive)]) == 0
     assert json.loads((drive / "metrics.json").read_text())["policy"] == "checkpoint"
+
+
+def test_a_grip_schedule_reports_how_many_changes_were_regained(tmp_path, capsys):
+    out = tmp_path / "grip"
+    assert run(["rl", "train", "--algo", "ppo", "--env", "annrl/CarTrack-v0", "--track", "oval", "--continuous",
+                "--steps", "4096", "--num-envs", "4", "--num-steps", "64", "--eval-every", "512",
+                "--eval-episodes", "2", "--grip-every", "1024", "--grips", "9,2", "--out", str(out),
+                "--no-progress", "--no-figures"]) == 0
+    recovery = json.loads((out / "metrics.json").read_text())["grip_recovery"]
+    # changes at 1024, 2048, 3072 and 4096 (the last evaluation, at 4096, already drives on the new grip)
+    assert [c["change"] for c in recovery["changes"]] == [1, 2, 3, 4] and recovery["window"] == 256
+    met = sum(c["met"] for c in recovery["changes"])
+    printed = capsys.readouterr().out
+    assert "grip changes regained within 256 steps" in printed and f"{met}/4" in printed

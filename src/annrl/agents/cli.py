@@ -161,6 +161,10 @@ def train_command(args: argparse.Namespace) -> int:
             ("steps to threshold", m["steps_to_threshold"]), ("wall s", m["timing"]["wall_s"])]
     if "final_eval_laps" in m:
         rows.append(("laps (eval)", m["final_eval_laps"]))
+    if "grip_recovery" in m:
+        changes = m["grip_recovery"]["changes"]
+        rows.append((f"grip changes regained within {m['grip_recovery']['window']} steps",
+                     f"{sum(c['met'] for c in changes)}/{len(changes)}"))
     show(args, m, f"annrl rl train: {args.algo} on {config.env}", rows)
     return 0
 
