@@ -79,15 +79,14 @@ def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | N
         env.close()
 
 
-def recovery(curve: list, every: int, *, window: int | None = None, before: int = 3, hold: int = 4,
-             share: float = 0.9) -> dict[str, Any]:
+def recovery(curve: list, every: int, *, window: int | None = None, before: int = 3, hold: int = 4) -> dict[str, Any]:
     """How soon after each change of the world the greedy return came back, from the evaluations ``curve``.
 
     ``curve`` is ``[(env_step, return), ...]`` (a run's ``learning_curve``) and the world changed at every
     multiple of ``every`` steps. For each change that has evaluations on both sides:
 
     * ``pre_change``: the mean of the last ``before`` evaluations of the phase before it;
-    * ``steps_to_90pct``: steps from the change to the first evaluation >= ``share`` x ``pre_change`` in the
+    * ``steps_to_90pct``: steps from the change to the first evaluation >= 90% of ``pre_change`` in the
       phase after it (None: never), ``met``: that within ``window`` steps (default ``every // 4``);
     * ``steps_to_90pct_held``: to the first of ``hold`` evaluations in a row that all are;
     * ``first_after``: the first evaluation after the change, ``share_at_90pct``: the share of the new
@@ -105,7 +104,7 @@ def recovery(curve: list, every: int, *, window: int | None = None, before: int 
         if not previous.size or not inside.any():
             continue
         level = float(previous.mean())
-        good = returns[inside] >= share * level
+        good = returns[inside] >= 0.9 * level
         held = [i for i in range(len(good) - hold + 1) if good[i : i + hold].all()]
         first = int(steps[inside][np.argmax(good)] - change) if good.any() else None
         rows.append({"change": change // every, "pre_change": level, "first_after": float(returns[inside][0]),
