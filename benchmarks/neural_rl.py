@@ -189,8 +189,7 @@ CBP = dict(cbp_replacement_rate=1e-4, cbp_maturity=ARGS.cbp_maturity, cbp_decay=
 def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
     """PPO with and without continual backprop while the grip changes; greedy evaluations every 5k steps."""
     every, changes = (20_000, 4) if QUICK else (200_000, ARGS.changes)
-    window = every // 4
-    report = {"change_every": every, "changes": changes, "grips": GRIPS, "window": window, "ppo": CAR_PPO, "cbp": CBP}
+    report = {"change_every": every, "changes": changes, "grips": GRIPS, "ppo": CAR_PPO, "cbp": CBP}
     for label in arms:
         report[label] = []
         for seed in seeds:
@@ -200,7 +199,8 @@ def cbp_part(seeds=(ARGS.seed,), arms=("plain", "continual_backprop")) -> dict:
             start = time.perf_counter()
             m = ppo.train(config, make_rng(seed), on_eval=lambda step, ret, arm=label: print(
                 f"{arm} {step} {ret:.1f}", file=sys.stderr, flush=True)).metrics
-            run = dict(m["grip_recovery"])  # per change, with the window every // 4
+            run = dict(m["grip_recovery"])  # per change, within grip.recovery's window (every // 4)
+            report["window"] = run["window"]
             episodes = [r for _, r in m["charts/episodic_return"]]
             run.update(seed=seed, wall_s=time.perf_counter() - start, units=m["continual_backprop"],
                        average_training_return=float(np.mean(episodes)), learning_curve=m["learning_curve"])
