@@ -1,0 +1,39 @@
+"""The package as a user installs it: ``python -m annrl``, type hints seen by mypy, the licence shipped."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import annrl
+
+PACKAGE = Path(annrl.__file__).parent
+USER_SCRIPT = """\
+import numpy as np
+from annrl.nn import MLP, fit
+
+net = MLP([2, 2, 1])
+X = np.zeros((4, 2))
+fit(net, X, X[:, :1], epochs="ten")
+"""
+
+
+def test_python_dash_m_annrl_is_the_annrl_command():
+    done = subprocess.run([sys.executable, "-m", "annrl", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"annrl {annrl.__version__}"
+
+
+def test_mypy_sees_annrl_types_and_reports_a_wrong_argument(tmp_path):
+    # py.typed marks the package as typed (PEP 561): without it mypy treats every annrl name as Any
+    assert (PACKAGE / "py.typed").is_file()
+    script = tmp_path / "user.py"
+    script.write_text(USER_SCRIPT)
+    done = subprocess.run([sys.executable, "-m", "mypy", "--follow-imports=silent", "--cache-dir",
+                           str(tmp_path / "cache"), str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'Argument "epochs" to "fit" has incompatible type "str"; expected "int"' in done.stdout
+
+
+def test_the_mit_licence_is_in_the_repository():
+    text = (Path(__file__).parents[1] / "LICENSE").read_text()
+    assert text.startswith("MIT License")
