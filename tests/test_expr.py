@@ -111,6 +111,10 @@ def test_boolean_formulas_have_the_right_truth_table(text, python):
         ("9^9^9", False, "exponent '9^9' is too large"),
         ("2**2**2**2**2", False, "exponent '2**2**2**2' is too large"),
         ("(10**99)**99", False, "power would have more than 1000 digits"),
+        # SymPy multiplies nested exponents, so each one being small is not enough
+        ("((((x**100)**100)**100)**100)", False, "power '(x**100)**100' has exponent 10000 once nested exponents "
+                                                 "multiply (at most 100 in size) (at column 4)"),
+        ("(x**11)**10", False, "power has exponent 110 once nested exponents multiply"),
         ("exp(exp(exp(10)))", False, "the number 'exp(exp(10))' has more than 1000 digits (at column 5)"),
         ("1/0", False, "the value is infinite or undefined (a division by zero?)"),
         ("x % 3", False, "operator '%' is not allowed in numeric expressions"),

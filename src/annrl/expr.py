@@ -473,7 +473,12 @@ class _Builder:
                 raise self.error(problem, node.right)
             if base.is_number and _digits(base, exponent) > MAX_DIGITS:
                 raise self.error(f"power{{part}} would have more than {MAX_DIGITS} digits", node)
-        return sympy.Pow(base, exponent)
+        power = sympy.Pow(base, exponent)
+        # SymPy multiplies nested exponents, (x**100)**100 -> x**10000: check what was built too
+        if power.is_Pow and power.exp.is_number and (_magnitude(power.exp) or math.inf) > MAX_EXPONENT:
+            raise self.error(f"power{{part}} has exponent {power.exp} once nested exponents multiply "
+                             f"(at most {MAX_EXPONENT} in size)", node)
+        return power
 
     # calls ------------------------------------------------------------------------------
     def _build_Call(self, node: ast.Call, depth: int) -> Any:
