@@ -8,6 +8,7 @@ and exits with status 2; the traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import reprlib
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,6 +18,11 @@ from typing import Any
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 _MAX_VALUE_CHARS = 80
+_BOUNDED_REPR = reprlib.Repr()
+_BOUNDED_REPR.maxlevel = 4
+_BOUNDED_REPR.maxtuple = _BOUNDED_REPR.maxlist = _BOUNDED_REPR.maxarray = _BOUNDED_REPR.maxdict = 20
+_BOUNDED_REPR.maxset = _BOUNDED_REPR.maxfrozenset = _BOUNDED_REPR.maxdeque = 20
+_BOUNDED_REPR.maxstring = _BOUNDED_REPR.maxlong = _BOUNDED_REPR.maxother = _MAX_VALUE_CHARS
 
 
 class AnnrlError(Exception):
@@ -88,8 +94,15 @@ class Stopped(AnnrlError):
 
 
 def show_value(value: Any) -> str:
-    """``repr(value)`` shortened to one line of at most 80 characters, for error messages."""
-    text = one_line(repr(value))
+    """``repr(value)`` shortened to one line of at most 80 characters, for error messages.
+
+    The repr is bounded while it is built (a few levels, a few items of each container, a
+    prefix of a long string), so a value of gigabytes, e.g. a YAML alias bomb, costs nothing.
+    """
+    if isinstance(value, (str, bytes)):
+        text = one_line(repr(value[: _MAX_VALUE_CHARS * 2]))
+    else:
+        text = one_line(_BOUNDED_REPR.repr(value))
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text

@@ -6,6 +6,7 @@
     annrl sweep ppo_asha.yaml --out runs/ppo-asha --tune          # Ray Tune (its file may name a scheduler)
 
 Run it again with the same --out to resume: finished runs are skipped, failed ones retried.
+Exit status: 0 when every run finished, 1 when any run failed (the table names them), 2 for a bad file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from annrl.clikit import add_output_options, positive_int, show
+
+EXIT_RUNS_FAILED = 1
 
 
 def register(subparsers: Any) -> None:
@@ -54,4 +57,4 @@ def run(args: argparse.Namespace) -> int:
                                   f"(+- {best['std']:.2g}, {best['runs']} runs)"))
     rows.append(("table", str(Path(args.out) / "results.csv")))
     show(args, m, f"annrl sweep {args.config}", rows)
-    return 0
+    return EXIT_RUNS_FAILED if m["failed"] else 0

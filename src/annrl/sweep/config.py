@@ -53,6 +53,8 @@ TUNE_KEYS = {
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
 #: options the sweep sets itself for every run
 RESERVED = {"out", "json", "resume", "help"}
+#: runs one sweep file may ask for; checked before any setting is built
+MAX_RUNS = 100_000
 #: the figure's metric when the file names none
 DEFAULT_METRICS = {"xor": ("success_rate", "max"), "logic": ("success_rate", "max"),
                    "rl train": ("final_eval_return", "max")}
@@ -107,18 +109,9 @@ class Run:
 
 def load_sweep(path: str | Path) -> SweepConfig:
     """Read and check a sweep file; every problem is an :class:`~annrl.errors.InputError`."""
-    import yaml
+    from annrl.userfiles import load_yaml
 
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"cannot read the sweep file {str(path)!r}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise InputError(f"{path.name} is not valid YAML: {' '.join(str(err).split())}") from None
-    return parse_sweep(data)
+    return parse_sweep(load_yaml(path, "sweep file"))
 
 
 def parse_sweep(data: Any) -> SweepConfig:
@@ -156,6 +149,10 @@ def parse_sweep(data: Any) -> SweepConfig:
         raise InputError("samples must be >= 1 when 'random' is given (settings to draw)", field="samples")
     if config.samples and not config.random:
         raise InputError("samples needs a 'random' mapping of options to draw", field="samples")
+    runs = math.prod(len(values) for values in config.grid.values()) * max(config.samples, 1) * config.seeds
+    if runs > MAX_RUNS:
+        raise InputError(f"the sweep asks for {runs:,} runs (grid points x samples x seeds); the limit is "
+                         f"{MAX_RUNS:,}", field="samples" if config.samples > MAX_RUNS else "grid")
     clash = sorted((set(config.grid) & set(config.random)) | ((set(config.grid) | set(config.random))
                                                                & set(config.options)))
     if clash:
