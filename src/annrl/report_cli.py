@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
+from annrl.userfiles import load_json
 from annrl.viz.report import Section, Table, write_report
 
 METRICS = "metrics.json"
@@ -60,8 +61,8 @@ def run_section(run: Path, page_dir: Path, root: Path) -> Section:
     """One run: its metrics table and its figures (paths relative to the page)."""
     name = str(run.relative_to(root)) if run != root else root.name
     try:
-        metrics = json.loads((run / METRICS).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        metrics = load_json(run / METRICS, "metrics file")
+    except InputError as err:  # one damaged run must not cost the report of the others
         return Section(name, text=f"metrics.json could not be read: {err}")
     rows = flatten(metrics)
     note = f" (first {MAX_ROWS} of {len(rows)})" if len(rows) > MAX_ROWS else ""
