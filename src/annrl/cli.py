@@ -11,6 +11,7 @@ import os
 import sys
 
 from annrl import __version__
+from annrl.clikit import Parser
 from annrl.errors import run_cli
 
 #: command -> the module whose ``register(subparsers)`` adds it; only the module of the command
@@ -35,8 +36,7 @@ COMMANDS = {
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or, when ``argv`` names one, of that command alone."""
-    parser = argparse.ArgumentParser(prog="annrl", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="annrl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"annrl {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

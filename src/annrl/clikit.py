@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def add_output_options(parser: argparse.ArgumentParser, default_out: str) -> None:
@@ -97,3 +97,16 @@ def show(args: argparse.Namespace, metrics: dict[str, Any], title: str, rows: Se
     for key, value in rows:
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     Console().print(table)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose errors are one line of usage, then the one line that matters.
+
+    argparse prints the whole usage (10-15 lines for a lab) before the error; sub-command parsers
+    inherit this class from the top-level one, so every ``annrl`` command answers the same way.
+    The error stays the last line, where scripts (and ``annrl sweep``) look for it.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"usage: {self.prog} [options]  (`{self.prog} --help` lists them)\n"
+                     f"{self.prog}: error: {message}\n")
