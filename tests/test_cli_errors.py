@@ -7,7 +7,7 @@ from annrl.cli import main
 
 @pytest.mark.parametrize(("argv", "error"), [
     (["xor", "--lr", "abc"], "annrl xor: error: argument --lr: invalid float value: 'abc'"),
-    (["approx", "sin", "--no-such-flag"], "annrl approx: error: unrecognized arguments: --no-such-flag"),
+    (["approx", "sin", "--no-such-flag"], "annrl: error: unrecognized arguments: --no-such-flag"),
     (["nope"], "annrl: error: argument COMMAND: invalid choice: 'nope'"),
 ])
 def test_a_parse_error_is_one_usage_line_then_the_error(capsys, argv, error):
