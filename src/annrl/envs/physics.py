@@ -265,10 +265,8 @@ def locate(x, y, station, tab: StepTables, window: int):
     x, y : arrays, shape (n,)
     station : int array, shape (n,)
         The previous station of each car.
-    tab : dict of arrays
-        ``stations`` (``(M, 7)``: start x, y, direction x, y, squared length, length, arc
-        length), its columns wrapped by :func:`step_tables` and ``offsets``
-        (``(2 * window + 1,)``, ints).
+    tab : StepTables
+        Read: ``stations``, ``offsets``, ``window_rows`` and the ``wrapped_*`` columns.
 
     Returns
     -------
