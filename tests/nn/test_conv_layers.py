@@ -7,7 +7,7 @@ import pytest
 from annrl.backend import to_backend, to_numpy
 from annrl.nn import SGD, ActivationLayer, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Network, fit, get_loss
 from annrl.nn.gradcheck import gradcheck
-from annrl.nn.layers import layer_from_spec
+from annrl.nn.registry import layer_from_spec
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

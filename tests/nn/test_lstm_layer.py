@@ -7,7 +7,7 @@ import pytest
 from annrl.backend import to_backend, to_numpy
 from annrl.nn import LSTM, SGD, ActivationLayer, Dense, Network, PerStep, TakeLast, fit, get_loss
 from annrl.nn.gradcheck import gradcheck
-from annrl.nn.recurrent import layer_from_spec
+from annrl.nn.registry import layer_from_spec
 
 torch = pytest.importorskip("torch")
 

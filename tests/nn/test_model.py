@@ -28,6 +28,27 @@ def test_same_seed_same_networks_and_select_copies():
     assert np.all(a.flat_ != 0.0)
 
 
+def test_select_shares_nothing_mutable_with_its_source():
+    source = MLP([2, 3, 1], population=4, seed=3)
+    before = source.flat_.copy()
+    sub = source.select([1, 3])
+    sub.flat_[...] = 5.0
+    sub.grad[...] = 2.0
+    sub.layers.append(sub.layers[-1])
+    sub.layers[0].n_out = 99
+    sub.sizes.append(7)
+    sub.layout.specs.clear()
+    np.testing.assert_array_equal(source.flat_, before)
+    assert np.all(source.grad == 0.0)
+    assert len(source.layers) == 4 and source.layers[0].n_out == 3
+    assert source.sizes == [2, 3, 1] and "0.weight" in source.layout.specs
+    source.flat_[...] = -1.0
+    source.grad[...] = -1.0
+    assert np.all(sub.flat_ == 5.0) and np.all(sub.grad == 2.0)
+    assert not any(np.shares_memory(v, source.flat_) or np.shares_memory(v, source.grad)
+                   for views in (sub.params_, sub.grads) for v in views.values())
+
+
 def test_repr_shows_population_and_shapes():
     text = repr(MLP([2, 2, 1], population=7))
     assert "P=7" in text and "weight: (7, 2, 2)" in text and "Activation(identity)" in text

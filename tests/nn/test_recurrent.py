@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from annrl.nn import SGD, ActivationLayer, Adam, Dense, Network, get_loss, gradcheck
-from annrl.nn.recurrent import GRU, ElmanRNN, PerStep, TakeLast, layer_from_spec
+from annrl.nn.recurrent import GRU, ElmanRNN, PerStep, TakeLast
+from annrl.nn.registry import layer_from_spec
 
 torch = pytest.importorskip("torch")
 

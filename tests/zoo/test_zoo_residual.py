@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from annrl.nn import ActivationLayer, Dense, Network, get_loss, gradcheck
-from annrl.nn.layers import layer_from_spec
+from annrl.nn.registry import layer_from_spec
 from annrl.nn.residual import Residual
 
 torch = pytest.importorskip("torch")

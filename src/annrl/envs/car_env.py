@@ -253,7 +253,7 @@ class CarTrackEnv(_MidRunChanges, gym.Env[np.ndarray, np.ndarray | int]):
                 "You are calling 'step()' even though this environment has already returned terminated = True "
                 "or truncated = True. You should always call 'reset()' once you receive it."
             )
-        if self.sim.one_car is not None and self.sim.one_car.applies():  # Python floats: see annrl.envs.fast_single
+        if self.sim.takes_scalar_path():  # Python floats: see annrl.envs.fast_single
             obs, reward, terminated, truncated, info = self.sim.one_car.step_one(action)
             self._ended = terminated or truncated
             return obs, reward, terminated, truncated, info

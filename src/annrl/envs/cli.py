@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from annrl.clikit import write_metrics
+
 POLICIES = ("heuristic", "random", "keyboard", "checkpoint")
 
 
@@ -171,7 +173,7 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     if animate:
         metrics["video"] = str(recorder.save(out / video, fps=fps))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(out, metrics)
     return metrics
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from annrl.backend import array_namespace, keep_freed_memory
+from annrl.backend import array_namespace
 from annrl.envs import geometry, physics
 from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
@@ -165,7 +165,6 @@ class CarSimulator:
         self.last_flags = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
         self.num_threads = num_threads
         self.one_car = OneCar(self) if self.n == 1 else None  # one car steps on Python floats
-        keep_freed_memory()  # a step's temporaries of 100+ kB would otherwise page-fault afresh each time
         self._pool = ThreadPoolExecutor(num_threads) if num_threads > 1 and self.n >= 2 * MIN_CARS_PER_THREAD else None
 
     @property
@@ -371,43 +370,82 @@ class CarSimulator:
         """
         if self.state is None:
             raise RuntimeError("call reset before step")
-        if self.one_car is not None and self.one_car.applies():
+        if self.takes_scalar_path():
             return self.one_car.step(actions)
         steer, throttle = self._controls(actions)
         old = self.state
-        xp = array_namespace(old.x)
         moved = CarState.concat(self._map(lambda sl: self._move(old, steer, throttle, sl), self.n))
         reward, terminated, truncated = self._score(old, moved)
-        parked = self.parked
-        if self.autoreset_mode == AutoresetMode.DISABLED:
-            moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
-        done = terminated | truncated
-        restart = {AutoresetMode.SAME_STEP: done, AutoresetMode.NEXT_STEP: self.pending}.get(self.autoreset_mode)
-        idx = xp.nonzero(restart)[0] if restart is not None and bool(xp.any(restart)) else None
-        # Restarted cars are sensed in the same pass as the others: one ray cast per step.
-        batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
-        sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
-        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl)), batch.x.shape[0]))
-        obs = obs_all[: self.n]
-        if self.autoreset_mode == AutoresetMode.DISABLED and bool(xp.any(parked)):
-            obs = xp.where(parked[:, None], self.obs, obs)
-        info = self.info(moved)
-        if idx is not None:
-            final_obs = self._disturb(obs)
-            moved.put(idx, batch.take(slice(self.n, None)))
-            obs[idx] = obs_all[self.n :]
-            if self.autoreset_mode == AutoresetMode.SAME_STEP:
-                final = {"final_obs": final_obs, "_final_obs": done, "final_info": info, "_final_info": done}
-                info = {**self.info(moved), **final}
-            else:  # NEXT_STEP: this step only restarted the cars that ended last step
-                reward = xp.where(restart, 0.0, reward)
-                terminated, truncated = terminated & ~restart, truncated & ~restart
-                info = self.info(moved)
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            self.pending = terminated | truncated
+        finish = {AutoresetMode.SAME_STEP: self._finish_same_step, AutoresetMode.NEXT_STEP: self._finish_next_step,
+                  AutoresetMode.DISABLED: self._finish_disabled}[self.autoreset_mode]
+        obs, reward, terminated, truncated, info = finish(old, moved, reward, terminated, truncated)
         self.state, self.obs = moved, obs
         self.last_flags = (terminated, truncated)
         return self._disturb(obs), reward, terminated, truncated, info
+
+    def takes_scalar_path(self) -> bool:
+        """Whether the next step runs on Python floats (:mod:`annrl.envs.fast_single`) instead of arrays."""
+        return self.one_car is not None and self.one_car.applies()
+
+    # Each autoreset mode finishes a step on its own: from the moved cars (``moved``, updated in place)
+    # and their rewards and ends, the true observations, rewards, ends and info the step returns.
+    def _finish_same_step(self, old, moved, reward, terminated, truncated):
+        """SAME_STEP: cars whose episode ends restart at once; ``info`` keeps their final observation."""
+        done = terminated | truncated
+        idx = self._where(done)
+        obs, fresh, fresh_obs = self._sense(moved, idx)
+        info = self.info(moved)
+        if idx is None:
+            return obs, reward, terminated, truncated, info
+        final = {"final_obs": self._disturb(obs), "_final_obs": done, "final_info": info, "_final_info": done}
+        moved.put(idx, fresh)
+        obs[idx] = fresh_obs
+        return obs, reward, terminated, truncated, {**self.info(moved), **final}
+
+    def _finish_next_step(self, old, moved, reward, terminated, truncated):
+        """NEXT_STEP: the cars that ended last step restart now, earning nothing and ending nothing."""
+        restart = self.pending
+        idx = self._where(restart)
+        obs, fresh, fresh_obs = self._sense(moved, idx)
+        if idx is not None:
+            self._disturb(obs)  # draws sensor noise it does not use: kept, so that noisy runs replay as before
+            moved.put(idx, fresh)
+            obs[idx] = fresh_obs
+            reward = array_namespace(reward).where(restart, 0.0, reward)
+            terminated, truncated = terminated & ~restart, truncated & ~restart
+        self.pending = terminated | truncated
+        return obs, reward, terminated, truncated, self.info(moved)
+
+    def _finish_disabled(self, old, moved, reward, terminated, truncated):
+        """DISABLED: finished cars stay parked where they stopped, their observation frozen, until reset."""
+        parked = self.parked
+        moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
+        obs = self._sense(moved, None)[0]
+        xp = array_namespace(obs)
+        if bool(xp.any(parked)):
+            obs = xp.where(parked[:, None], self.obs, obs)
+        return obs, reward, terminated, truncated, self.info(moved)
+
+    @staticmethod
+    def _where(mask):
+        """The indices where ``mask`` is True, or None when there are none."""
+        xp = array_namespace(mask)
+        return xp.nonzero(mask)[0] if bool(xp.any(mask)) else None
+
+    def _sense(self, moved: CarState, idx):
+        """Observations ``(n, n_obs)`` of the moved cars and, for cars ``idx`` (or None), fresh starts.
+
+        Restarted cars are sensed in the same pass as the others: one ray cast per step. Returns
+        the observations, then the fresh states of cars ``idx`` and their observations (None, None
+        when ``idx`` is None).
+        """
+        batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
+        sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
+        xp = array_namespace(batch.x)
+        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl)), batch.x.shape[0]))
+        if idx is None:
+            return obs_all[: self.n], None, None
+        return obs_all[: self.n], batch.take(slice(self.n, None)), obs_all[self.n :]
 
     def _map(self, work, n: int) -> list:
         """``work(slice)`` over ``n`` cars: in one call, or split over the thread pool."""
@@ -533,31 +571,31 @@ class CarSimulator:
 
 @functools.lru_cache(maxsize=32)
 def _step_tables(t: TrackTables) -> Mapping[str, Any]:
-    """The arrays the batch physics reads, derived from a track's tables once and shared, read-only, by
-    every simulator on them (a thousand single-car environments would otherwise hold a thousand copies)."""
+    """The :class:`~annrl.envs.physics.StepTables` the batch physics reads, derived from a track's tables once
+    and shared, read-only, by every simulator on them (a thousand single-car environments would otherwise hold
+    a thousand copies)."""
     stations = np.column_stack([t.station_xy, t.station_dir, t.station_len2, np.sqrt(t.station_len2),
                                 t.station_arc])
-    tab = {
-        "stations": stations,
-        "lane_lo": t.lane_lo,
-        "lane_width": t.lane_width,
-        "offsets": np.arange(-t.window, t.window + 1),
-        "crash_ax": t.crash_ax,
-        "crash_ay": t.crash_ay,
-        "crash_dx": t.crash_dx,
-        "crash_dy": t.crash_dy,
-        "crash_inv_len2": t.crash_inv_len2,
-    }
+    offsets = np.arange(-t.window, t.window + 1)
+    tab = physics.StepTables(
+        stations=stations, offsets=offsets, **physics.wrapped_stations(stations, offsets),
+        lane_lo=t.lane_lo, lane_width=t.lane_width, n_lanes=t.n_lanes, n_sectors=t.n_sectors,
+        crash_ax=t.crash_ax, crash_ay=t.crash_ay, crash_dx=t.crash_dx, crash_dy=t.crash_dy,
+        crash_inv_len2=t.crash_inv_len2, ray_count=t.ray_count, **_ray_tables(t),
+    )
+    return types.MappingProxyType(tab)
+
+
+def _ray_tables(t: TrackTables) -> dict[str, np.ndarray]:
+    """``ray_*``: the first candidates of every cell, in :data:`RAY_DTYPE`; ``tail_*``: the rest, if any."""
     head = _head_length(t.ray_count, t.ray_ax.shape[1])
+    out = {}
     for name in ("ax", "ay", "dx", "dy"):
         table = getattr(t, f"ray_{name}").astype(RAY_DTYPE)
-        tab[f"ray_{name}"] = np.ascontiguousarray(table[:, :head])
+        out[f"ray_{name}"] = np.ascontiguousarray(table[:, :head])
         if head < table.shape[1]:
-            tab[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
-    tab["ray_count"] = t.ray_count
-    tab.update(n_lanes=t.n_lanes, n_sectors=t.n_sectors, last_sector=t.n_sectors - 1, window=t.window)
-    tab.update(physics.step_tables(tab))
-    return types.MappingProxyType(tab)
+            out[f"tail_{name}"] = np.ascontiguousarray(table[:, head:])
+    return out
 
 
 def _head_length(count: np.ndarray, k: int) -> int:

@@ -22,7 +22,7 @@ import math
 import operator
 import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from annrl.backend import array_namespace
 
@@ -222,7 +222,42 @@ def score_constants(settings, lap_length: float) -> dict:
 
 
 # ------------------------------------------------------------------------------ batch functions
-def locate(x, y, station, tab: dict, window: int):
+class StepTables(TypedDict):
+    """The lookup tables the batch kernels read, one track's worth (built by ``annrl.envs.core``).
+
+    ``M`` stations, ``w`` the tracking window, ``Kc`` crash and ``K1`` (+ ``K - K1``) ray candidates,
+    ``cells = M * n_lanes * n_sectors``. Arrays are NumPy's, or another array-API namespace's.
+    """
+
+    stations: Any  #: (M, 7) float: columns SX, SY, DX, DY, LEN2, LENGTH, ARC (below)
+    offsets: Any  #: (2 w + 1,) int: -w .. w, the stations a car may move by in one step
+    wrapped_x: Any  #: (M + 2 w,) float, and the four below: station columns wrapped round the lap
+    wrapped_y: Any
+    wrapped_dx: Any
+    wrapped_dy: Any
+    wrapped_len2: Any
+    window_rows: Any  #: (2 w + 1,) int: offsets + w, the rows of the wrapped columns
+    lane_lo: Any  #: (M,) float: left edge of the first lane at each station, metres
+    lane_width: Any  #: (M,) float
+    n_lanes: int
+    n_sectors: int
+    crash_ax: Any  #: (M, Kc) float, and the four below: the wall segments within reach of each station
+    crash_ay: Any
+    crash_dx: Any
+    crash_dy: Any
+    crash_inv_len2: Any
+    ray_ax: Any  #: (cells, K1) float, and the three below: the first ray candidates of every cell
+    ray_ay: Any
+    ray_dx: Any
+    ray_dy: Any
+    ray_count: Any  #: (cells,) int: the length of each cell's candidate list
+    tail_ax: NotRequired[Any]  #: (cells, K - K1) float, and the three below: the rest, when some list is longer
+    tail_ay: NotRequired[Any]
+    tail_dx: NotRequired[Any]
+    tail_dy: NotRequired[Any]
+
+
+def locate(x, y, station, tab: StepTables, window: int):
     """Track each car to the nearest centre-line segment within ``window`` of its last one.
 
     Parameters
@@ -230,10 +265,8 @@ def locate(x, y, station, tab: dict, window: int):
     x, y : arrays, shape (n,)
     station : int array, shape (n,)
         The previous station of each car.
-    tab : dict of arrays
-        ``stations`` (``(M, 7)``: start x, y, direction x, y, squared length, length, arc
-        length), its columns wrapped by :func:`step_tables` and ``offsets``
-        (``(2 * window + 1,)``, ints).
+    tab : StepTables
+        Read: ``stations``, ``offsets``, ``window_rows`` and the ``wrapped_*`` columns.
 
     Returns
     -------
@@ -270,7 +303,7 @@ def _project_on(x, y, idx, tab, xp):
     return project(x, y, *(column(f"wrapped_{c}") for c in ("x", "y", "dx", "dy", "len2")), xp)
 
 
-def lane_of(station, lateral, tab: dict):
+def lane_of(station, lateral, tab: StepTables):
     """Which of the ``n_lanes`` strips across the corridor each car is in; int array ``(n,)``."""
     xp = array_namespace(lateral)
     lane = lane_index(lateral, xp.take(tab["lane_lo"], station), xp.take(tab["lane_width"], station),
@@ -278,7 +311,7 @@ def lane_of(station, lateral, tab: dict):
     return xp.astype(lane, station.dtype)
 
 
-def wall_clearance(x, y, station, tab: dict):
+def wall_clearance(x, y, station, tab: StepTables):
     """Distance from each car's centre to the nearest wall, in metres.
 
     Only the wall segments listed for the car's station are examined; the tables guarantee
@@ -295,7 +328,7 @@ def wall_clearance(x, y, station, tab: dict):
     return xp.sqrt(min_over_last_axis(d2))
 
 
-def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_range, tab: dict):
+def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_range, tab: StepTables):
     """Distance from each car along each sensor ray to the first wall, capped at ``max_range``.
 
     Parameters
@@ -306,10 +339,9 @@ def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_
         Sensor directions relative to the heading (radians) and their cosines and sines.
     max_range : array, shape (n, 1)
         Longest distance each car's sensors report, in metres.
-    tab : dict of arrays
-        ``ray_ax``, ``ray_ay``, ``ray_dx``, ``ray_dy``: the first ``K1`` candidates of every
-        (station, lane, sector) cell, ``(cells, K1)``; optionally ``tail_*`` with the rest
-        ``(cells, K - K1)`` and ``ray_count`` ``(cells,)``, the length of each list.
+    tab : StepTables
+        Read: ``ray_*`` (the first ``K1`` candidates of every (station, lane, sector) cell),
+        ``tail_*`` when present, ``ray_count``, ``n_lanes``, ``n_sectors``.
 
     Returns
     -------
@@ -338,7 +370,7 @@ def cast_rays(x, y, heading, station, lane, cos_angles, sin_angles, angles, max_
     return xp.reshape(dist, (n, r))
 
 
-def _with_tails(dist, rays, cell, tab: dict):
+def _with_tails(dist, rays, cell, tab: StepTables):
     """Rays whose candidate list is longer than the first table also try the rest of it.
 
     Most lists are short, so the first table holds ``K1`` candidates and only the few rays with
@@ -397,14 +429,15 @@ def min_over_last_axis(a):
     return xp.min(xp.reshape(xp.reshape(xp.permute_dims(a, (1, 0)), (-1,)), (k, n)), axis=0)
 
 
-def step_tables(tab: dict) -> dict:
+def wrapped_stations(stations, offsets) -> dict:
     """Derived tables for :func:`locate`: the station columns, wrapped round the lap.
 
     Parameters
     ----------
-    tab : dict
-        With ``stations`` ``(M, 7)`` (start x, y, direction x, y, squared length, length, arc
-        length) and ``offsets`` (``(2 w + 1,)``: ``-w .. w``).
+    stations : array, shape (M, 7)
+        Start x, y, direction x, y, squared length, length, arc length of each station segment.
+    offsets : int array, shape (2 w + 1,)
+        ``-w .. w``.
 
     Returns
     -------
@@ -414,11 +447,10 @@ def step_tables(tab: dict) -> dict:
         the stations across the start line, so station ``i + offset`` is row ``i + w + offset``;
         ``window_rows`` = ``offsets + w``.
     """
-    xp = array_namespace(tab["stations"])
-    w = (tab["offsets"].shape[0] - 1) // 2
-    stations = tab["stations"]
+    xp = array_namespace(stations)
+    w = (offsets.shape[0] - 1) // 2
     wrapped = xp.concat([stations[stations.shape[0] - w:, :], stations, stations[:w, :]], axis=0)
     out = {f"wrapped_{name}": xp.asarray(wrapped[:, i], copy=True) for i, name in enumerate(("x", "y", "dx", "dy",
                                                                                            "len2"))}
-    out["window_rows"] = tab["offsets"] + w
+    out["window_rows"] = offsets + w
     return out

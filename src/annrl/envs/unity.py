@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.clikit import write_metrics
 from annrl.envs.settings import CarSettings
 
 #: The demo's settings, as CarSettings fields: five rays over 90 degrees, one lap, 7 s stall rule.
@@ -172,7 +173,6 @@ def run_demo(out, config: UnityConfig | None = None, *, animate: int = 4, frame_
 
     Returns the metrics.
     """
-    import json
     import time
     from pathlib import Path
 
@@ -198,7 +198,7 @@ def run_demo(out, config: UnityConfig | None = None, *, animate: int = 4, frame_
 
         metrics["animation"] = str(save_animation(frames, out / "evolution.gif", fps=fps))
     metrics["figure"] = str(plot_fitness(demo.history, out / "fitness.png", config.track))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(out, metrics)
     return metrics
 
 

@@ -320,23 +320,3 @@ class Flatten(Layer):
 
     def __repr__(self):
         return f"Flatten({self.ndim})"
-
-
-#: the layer types this module builds from a spec
-CONV_LAYERS = ("AvgPool2D", "Conv2D", "Flatten", "MaxPool2D")
-
-
-def layer_from_spec(spec: dict[str, Any]) -> Layer:
-    """Build a convolution, pooling or flatten layer from its ``spec()``."""
-    kind = spec.get("type")
-    if kind == "Flatten":
-        return Flatten(int(spec.get("ndim", 3)))
-    settings = {key: tuple(spec[key]) for key in ("kernel_size", "stride", "padding")}
-    if kind == "Conv2D":
-        return Conv2D(int(spec["in_channels"]), int(spec["out_channels"]), **settings)
-    if kind == "MaxPool2D":
-        return MaxPool2D(**settings)
-    if kind == "AvgPool2D":
-        return AvgPool2D(**settings)
-    raise ValueError(f"layer type must be one of {list(CONV_LAYERS)}, got {kind!r}")
-

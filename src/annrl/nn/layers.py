@@ -11,7 +11,8 @@ Every layer has the same small interface:
 
 Layers hold settings only; the parameters live in the network's flat array and are passed in, so
 one layer object serves a population of any size, a checkpoint, or a genetic algorithm.
-Later layer kinds (recurrent cells, convolutions, plastic synapses) implement the same interface.
+Later layer kinds (recurrent cells, convolutions, plastic synapses) implement the same interface, and
+every kind is listed in :mod:`annrl.nn.registry`, which builds it back from its ``spec()``.
 """
 
 from __future__ import annotations
@@ -138,28 +139,6 @@ class ActivationLayer(Layer):
 
     def __repr__(self):
         return f"Activation({self.activation!r})"
-
-
-def layer_from_spec(spec: dict[str, Any]) -> Layer:
-    """Build a layer from :meth:`Layer.spec` output (the inverse of ``spec``)."""
-    kind = spec.get("type")
-    if kind == "Dense":
-        return Dense(int(spec["n_in"]), int(spec["n_out"]))
-    if kind == "Activation":
-        activation = get_activation(spec["name"])
-        if "negative_slope" in spec:
-            activation = type(activation)(float(spec["negative_slope"]))
-        return ActivationLayer(activation)
-    if kind == "Residual":
-        from annrl.nn.residual import Residual  # builds on this module
-
-        return Residual([layer_from_spec(s) for s in spec["layers"]])
-    from annrl.nn import conv, recurrent  # convolution and recurrent layers build on this module
-
-    if kind in conv.CONV_LAYERS:
-        return conv.layer_from_spec(spec)
-
-    return recurrent.layer_from_spec(spec)
 
 
 # -- small contractions along the population axis -------------------------------------------

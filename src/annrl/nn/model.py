@@ -6,6 +6,7 @@ builds the usual dense stack from a list of sizes such as ``[2, 2, 1]``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,10 +15,13 @@ import numpy as np
 from annrl.backend import array_namespace, to_backend, to_numpy
 from annrl.nn.activations import Activation, get_activation
 from annrl.nn.init import Init, get_init
-from annrl.nn.layers import ActivationLayer, Dense, Layer, layer_from_spec
+from annrl.nn.layers import ActivationLayer, Dense, Layer
 from annrl.nn.params import ParameterLayout, new_flat, population_inner
+from annrl.nn.registry import layer_from_spec
 
 DTYPES = ("float64", "float32")
+#: the attributes holding parameter and gradient arrays or views of them (made by ``Network._allocate``)
+_ARRAYS = ("flat_", "grad", "params_", "grads", "_layer_params", "_layer_grads")
 
 
 class Network:
@@ -203,10 +207,15 @@ class Network:
 
     # -- population ------------------------------------------------------------------------
     def select(self, indices: Sequence[int]) -> Network:
-        """A new network holding copies of the networks at ``indices`` (a sub-population)."""
+        """A new network holding copies of the networks at ``indices`` (a sub-population).
+
+        It shares nothing mutable with this one: its layers and settings are deep copies, its
+        parameters and gradients fresh arrays (gradients zero).
+        """
         idx = list(indices)
         clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
+        settings = {k: v for k, v in self.__dict__.items() if k not in _ARRAYS}  # the arrays are made anew below
+        clone.__dict__.update(copy.deepcopy(settings))
         clone.population = len(idx)
         clone._inner = population_inner(clone.population, [s.fan_in for s in self.layout.specs.values()])
         values = to_numpy(self.flat_)[idx]

@@ -459,23 +459,3 @@ class PerStep(Layer):
 
     def __repr__(self):
         return f"PerStep({self.layer!r})"
-
-
-def layer_from_spec(spec: dict[str, Any]) -> Layer:
-    """Build a recurrent layer from its ``spec()`` (called by :func:`annrl.nn.layers.layer_from_spec`)."""
-    from annrl.nn import layers
-
-    kind = spec.get("type")
-    if kind == "ElmanRNN":
-        return ElmanRNN(int(spec["n_in"]), int(spec["hidden"]), spec.get("activation", "tanh"))
-    if kind == "GRU":
-        return GRU(int(spec["n_in"]), int(spec["hidden"]))
-    if kind == "LSTM":
-        return LSTM(int(spec["n_in"]), int(spec["hidden"]))
-    if kind == "TakeLast":
-        return TakeLast()
-    if kind == "PerStep":
-        return PerStep(layers.layer_from_spec(spec["layer"]))
-    known = ["Activation", "AvgPool2D", "Conv2D", "Dense", "ElmanRNN", "Flatten", "GRU", "LSTM", "MaxPool2D",
-             "PerStep", "TakeLast"]
-    raise ValueError(f"layer type must be one of {known}, got {kind!r}")
