@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from annrl.playground import create_app
-from annrl.playground.config import MAX_LAYERS, MAX_NEURONS
+from annrl.playground.config import MAX_LAYERS, MAX_NEURONS, Setup
 from annrl.playground.snapshot import unpack
 
 
@@ -175,15 +175,49 @@ def test_play_streams_states_and_pause_stops_them(client):
         assert receive_until(socket, "state", ack=False)["epoch"] > epochs[-1]
 
 
-def test_reset_starts_over_from_epoch_zero(client):
+def test_reset_starts_over_from_epoch_zero_with_the_next_seed(client):
+    # issue 30: reset used to rebuild the same seed, so "new initial weights" gave the same start
     with tab(client) as (socket, _):
-        _, first = setup(socket, dataset="xor", layers=[2], seed=3)
+        first_data, first = setup(socket, dataset="xor", layers=[2], seed=3, noise=10)
         socket.send_json({"type": "step"})
         receive_until(socket, "state")
         socket.send_json({"type": "reset"})
-        assert receive_until(socket, "data")["setup"]["seed"] == 3
+        data = receive_until(socket, "data")
+        assert data["setup"]["seed"] == 4  # the URL records the seed the page now shows
         again = socket.receive_json()
-        assert again["epoch"] == 0 and again["surface"] == first["surface"]  # same seed: same start
+        assert again["epoch"] == 0 and again["surface"] != first["surface"]
+        assert again["weights"] != first["weights"] and data["train"] != first_data["train"]
+
+
+def test_pause_sends_the_state_it_stopped_at_last(client):
+    with tab(client) as (socket, _):
+        setup(socket, dataset="circle", layers=[3], epochs_per_update=1)
+        socket.send_json({"type": "play"})
+        receive_until(socket, "state")
+        socket.send_json({"type": "pause"})
+        last = None
+        while (message := socket.receive_json())["type"] != "status":
+            last = message
+        assert message["playing"] is False and last["type"] == "state"
+        socket.send_json({"type": "step"})  # one update past the last state shown: nothing trained in between
+        assert receive_until(socket, "state", ack=False)["epoch"] == last["epoch"] + 1
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"lr": -1}, "learning rate \"-1\""), ({"noise": 70}, "noise \"70\""), ({"layers": [9]}, "hidden layers \"9\""),
+    ({"features": []}, "features (empty)"), ({"lr": "abc"}, "learning rate \"abc\""),
+    ({"expression": "a +* b"}, "Boolean expression \"a +* b\""),
+])
+def test_a_link_with_a_bad_field_falls_back_to_its_default_and_keeps_the_rest(client, fields, words):
+    with tab(client) as (socket, _):
+        socket.send_json({"type": "setup", "link": True,
+                          "setup": {"dataset": "boolean" if "expression" in fields else "xor", "seed": 7, **fields}})
+        data = socket.receive_json()
+        assert data["type"] == "data" and socket.receive_json()["type"] == "state"
+        assert len(data["notices"]) == 1 and words in data["notices"][0], data["notices"]
+        assert "using" in data["notices"][0] and "setup." not in data["notices"][0]
+        name = next(iter(fields))
+        assert data["setup"]["seed"] == 7 and data["setup"][name] == Setup().to_dict()[name]
 
 
 @pytest.mark.parametrize("message, words", [
