@@ -76,7 +76,8 @@ def _closed_form(session: Session, index: int) -> dict[str, Any]:
         return {**answer, **_classification(session, result.expression, made, network, index)}
     error = float(np.sqrt(np.mean((made - network) ** 2)))
     spread = float(np.std(network)) or 1.0
-    return {**answer, "what": "fitted function", "error": _round(error), "max_error": _round(np.max(np.abs(made - network))),
+    worst = np.max(np.abs(made - network))
+    return {**answer, "what": "fitted function", "error": _round(error), "max_error": _round(worst),
             "relative_error": _round(error / spread), "tolerance": RELATIVE_TOLERANCE,
             "found": bool(error <= RELATIVE_TOLERANCE * spread)}
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import re
 import logging
+import re
 import threading
 import time
 from typing import Any
