@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from annrl.playground import create_app
-from annrl.playground.config import MAX_LAYERS, MAX_NEURONS, Setup
+from annrl.playground.config import FEATURES, MAX_LAYERS, MAX_NEURONS, Setup
 from annrl.playground.snapshot import unpack
 
 
@@ -129,11 +129,11 @@ def test_setup_message_sends_data_and_a_state(client):
         assert hello["defaults"]["dataset"] == "circle" and "setup" in hello["messages"]
         data, state = setup(socket, dataset="xor", layers=[4, 3], features=["x", "y", "xy"], points=200)
         assert data["task"] == "classification" and len(data["train"]) + len(data["test"]) == 200
-        assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == {"x", "y", "xy"}
-        assert state["epoch"] == 0 and state["surface"]["shape"] == [50, 50]
-        assert unpack(state["surface"]).shape == (50, 50)
-        assert [layer["shape"] for layer in state["neurons"]] == [[4, 20, 20], [3, 20, 20]]
-        assert unpack(data["feature_tiles"]["xy"]).shape == (20, 20)
+        assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == set(FEATURES)
+        assert state["epoch"] == 0 and state["surface"]["shape"] == [100, 100]
+        assert unpack(state["surface"]).shape == (100, 100)
+        assert [layer["shape"] for layer in state["neurons"]] == [[4, 40, 40], [3, 40, 40]]
+        assert unpack(data["feature_tiles"]["xy"]).shape == (40, 40)
         assert [len(w["w"]) for w in state["weights"]] == [3, 4, 3] and len(state["weights"][1]["b"]) == 3
 
 
@@ -303,7 +303,7 @@ def test_seeds_view_trains_a_population_and_counts_successes(client):
         q = state["test_quantiles"]
         assert q == sorted(q) and abs(q[0] - min(losses)) < 1e-3 and abs(q[-1] - max(losses)) < 1e-3
         if state["solved"]:
-            assert losses[state["solved_index"]] < 0.05 and state["solved_surface"]["shape"] == [50, 50]
+            assert losses[state["solved_index"]] < 0.05 and state["solved_surface"]["shape"] == [100, 100]
 
 
 def test_cars_socket_streams_frames_and_refuses_bad_starts(client):

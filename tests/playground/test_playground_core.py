@@ -100,7 +100,7 @@ def test_packed_grids_hold_the_network_outputs_as_float32():
 
     session = Session(Setup(dataset="circle", layers=(3, 2), points=100, seed=2))
     session.train(2)
-    raw, nx, ny = grid_points(session, 50)
+    raw, nx, ny = grid_points(session, 100)
     expected = session.predict_one(raw, 0).reshape(ny, nx)
     np.testing.assert_allclose(unpack(surface(session, 0)), expected, rtol=1e-6, atol=1e-7)
     raw, nx, ny = grid_points(session, NEURON_CELLS)

@@ -13,6 +13,9 @@ step       -                                       train one update (``epochs_pe
 reset      -                                       the next seed: new initial weights (and data, if drawn)
 points     ``points``: ``[[x, y, label], ...]``    train on these points (drawn with the mouse)
 csv        ``text``: CSV ``x,y,label`` rows        the same, from a CSV file's text
+clear      -                                       forget the drawn points (custom data goes back to circle)
+weight     ``layer``, ``row``, ``column``,         set one weight of the network (edited on the page)
+           ``value``
 explain    ``index`` (optional)                    the Boolean formula or closed form of a network
 ack        -                                       the page drew a state (flow control)
 =========  ======================================  =======================================================
@@ -42,7 +45,8 @@ from annrl.playground.session import Session
 from annrl.playground.snapshot import data_message, state_message
 
 logger = logging.getLogger(__name__)
-MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "explain", "ack")
+MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "clear", "weight", "explain", "ack")
+MAX_WEIGHT = 100.0
 MAX_MESSAGE_CHARS = 300_000
 WINDOW = 2
 MAX_UPDATES_PER_SECOND = 60
@@ -139,6 +143,32 @@ class LiveSession(BackgroundLoop):
     async def on_csv(self, message: dict[str, Any]) -> None:
         allowed(message, "text")
         await self.use_points(parse_csv(message.get("text")))
+
+    async def on_clear(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        self.custom = None
+        if self.setup.dataset == "custom":
+            await self.rebuild(dataclasses.replace(self.setup, dataset=Setup().dataset))
+
+    async def on_weight(self, message: dict[str, Any]) -> None:
+        allowed(message, "layer", "row", "column", "value")
+        await self.ensure_session()
+        if self.session.net.population != 1:
+            raise InputError("weights are edited on the Network view (one network)", field="weight")
+        names = self.session.weight_names
+        layer = _integer(message, "layer", len(names))
+        w = self.session.net.params_[names[layer]]  # (1, in, out), a view of the trained parameters
+        row, column = _integer(message, "row", w.shape[1]), _integer(message, "column", w.shape[2])
+        value = message.get("value")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not abs(value) <= MAX_WEIGHT:
+            raise InputError.invalid("weight value", f"a number in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]", value)
+
+        def work() -> str:
+            w[0, row, column] = value
+            self.session._losses = None  # of the old weights
+            return state_text(self.session, self.builds)
+
+        await self.send(await self.in_worker(work))
 
     async def use_points(self, points: Any) -> None:
         previous = self.custom
@@ -265,6 +295,13 @@ class LiveSession(BackgroundLoop):
 def state_text(session: Session, build: int) -> str:
     """The state message of ``session`` (the ``build``-th of its tab), encoded."""
     return encode({**state_message(session), "build": build})
+
+
+def _integer(message: dict[str, Any], name: str, stop: int) -> int:
+    value = message.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < stop:
+        raise InputError.invalid(f"weight {name}", f"an integer in [0, {stop})", value)
+    return value
 
 
 def _setup_field(field: str | None) -> str | None:

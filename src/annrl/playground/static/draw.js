@@ -52,7 +52,8 @@ function smallImage(canvas, nx, ny) {
 
 // Values grid[iy][ix] (y increasing with iy) drawn with y up, scaled to the whole canvas. A grid whose
 // colours are those already on the canvas is not drawn again (returns false): nothing to repaint.
-export function drawGrid(canvas, grid, force = false) {
+// `discrete`: only the sign of each value is shown (-1 or +1), as the TF Playground's "discretize output".
+export function drawGrid(canvas, grid, force = false, discrete = false) {
   const { nx, ny, values, offset } = grid;
   const entry = smallImage(canvas, nx, ny);
   const pixels = entry.image.data;
@@ -60,7 +61,7 @@ export function drawGrid(canvas, grid, force = false) {
   for (let iy = 0; iy < ny; iy++) {
     const row = offset + iy * nx, out = 4 * (ny - 1 - iy) * nx;
     for (let ix = 0; ix < nx; ix++) {
-      const v = values[row + ix];
+      const v = discrete ? (values[row + ix] > 0 ? 1 : -1) : values[row + ix];
       const i = 4 * Math.round((v > 1 ? 1 : v < -1 ? -1 : v) * STEPS + STEPS);
       const p = out + 4 * ix;
       if (pixels[p] !== COLOURS[i] || pixels[p + 1] !== COLOURS[i + 1] || pixels[p + 2] !== COLOURS[i + 2]) {
@@ -200,7 +201,7 @@ export function buildEdges(svg, container, columns) {
   const rects = columns.map((nodes) => nodes.map((el) => el.getBoundingClientRect()));
   const paths = [];
   for (let k = 0; k + 1 < columns.length; k++) {
-    paths.push(rects[k].map((from) => rects[k + 1].map((to) => {
+    paths.push(rects[k].map((from, i) => rects[k + 1].map((to, j) => {
       const x1 = from.right - origin.left, y1 = from.top + from.height / 2 - origin.top;
       const x2 = to.left - origin.left, y2 = to.top + to.height / 2 - origin.top;
       const mid = (x1 + x2) / 2;
@@ -208,6 +209,7 @@ export function buildEdges(svg, container, columns) {
       line.setAttribute("d", `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`);
       line.setAttribute("fill", "none");
       line.setAttribute("stroke", "#ccc");
+      Object.assign(line.dataset, { k, i, j });  // which weight it shows, for hover and editing
       svg.appendChild(line);
       return line;
     })));
