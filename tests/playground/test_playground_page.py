@@ -54,7 +54,8 @@ def test_the_output_and_explain_panels_fit_the_window_at_four_sizes(browser_and_
 ])
 def test_a_link_with_a_bad_field_draws_the_rest_and_names_the_field(browser_and_url, fragment, words):
     page = open_page(browser_and_url, fragment)
-    assert words in page.inner_text("#notice") and page.is_visible("#notice") and "setup." not in page.inner_text("#notice")
+    notice = page.inner_text("#notice")
+    assert words in notice and page.is_visible("#notice") and "setup." not in notice
     setup = page.evaluate("window.playground.setup")
     assert setup["dataset"] == "xor" and page.locator("#edges path").count() > 0
     assert page.input_value("#lr") == str(setup["lr"]) and "lr=-1" not in page.url and "abc" not in page.url
