@@ -105,7 +105,7 @@ function drawAxes(data) {
   const ticks = (range, domain) => [0, 0.5, 1].map((t) => {
     let v = range[0] + t * (range[1] - range[0]);
     if (domain) v = domain[0] + (v + 5) / 10 * (domain[1] - domain[0]);  // display -> the function's units
-    return +v.toPrecision(3);
+    return nice(v, domain ? domain[1] - domain[0] : range[1] - range[0]);
   });
   const y = curve ? valueTicks(data) : ticks(data.box[1], data.domain && data.domain[1]);
   $("x-ticks").innerHTML = ticks(data.box[0], data.domain && data.domain[0]).map((v) => `<span>${v}</span>`).join("");
@@ -129,7 +129,13 @@ function drawAxes(data) {
 function valueTicks(data) {
   const [low, high] = data.value_range || [-1, 1];
   // the curve's y runs over [-1.2, 1.2] in scaled units, -1 and 1 being the data's lowest and highest values
-  return [-1.2, 0, 1.2].map((d) => +(low + (d + 1) / 2 * (high - low)).toPrecision(3));
+  return [-1.2, 0, 1.2].map((d) => nice(low + (d + 1) / 2 * (high - low), high - low));
+}
+
+// A tick value with the digits its axis's span calls for (no 0.0000651 for a zero)
+function nice(value, span) {
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(span) || 1)));
+  return +value.toFixed(Math.min(digits, 6));
 }
 
 function syncControls() {
@@ -157,6 +163,7 @@ function buildNetwork() {
   const featureNodes = [];
   for (const name of inputs) {
     const on = data.features.includes(name);
+    if (!on && !data.feature_tiles[name]) continue;  // a feature this data lacks (y for a function of x)
     const node = nodeElement(name, "feature" + (on ? "" : " off"));
     node.dataset.name = name;
     if (data.view !== "boolean") node.onclick = () => toggleFeature(name);
@@ -274,7 +281,8 @@ function drawNetworkState(state) {
     });
   });
   const outNode = page.nodes[page.nodes.length - 1][0];
-  if (page.data.view !== "curve") drawGrid(outNode.querySelector("canvas"), surface, false, $("discretize").checked);
+  if (page.data.view === "curve") drawCurve(outNode.querySelector("canvas"), page.data.box, surface);
+  else drawGrid(outNode.querySelector("canvas"), surface, false, $("discretize").checked);
   colourEdges(page.edges, state.weights);
 }
 
