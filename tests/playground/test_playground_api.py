@@ -235,6 +235,8 @@ def test_a_link_with_a_bad_field_falls_back_to_its_default_and_keeps_the_rest(cl
     ('{"type": "points", "points": "many"}', "list of 1 to"),
     ('{"type": "csv", "text": "1,2,3,4"}', "3 columns"),
     ('{"type": "explain", "index": 7}', "index"),
+    ('{"type": "weight", "layer": 5, "row": 0, "column": 0, "value": 1}', "weight layer"),
+    ('{"type": "weight", "layer": 0, "row": 0, "column": 0, "value": "big"}', "weight value"),
 ])
 def test_bad_messages_get_an_error_and_the_session_goes_on(client, message, words):
     with tab(client) as (socket, _):
@@ -262,6 +264,26 @@ def test_drawn_points_and_csv_become_the_custom_dataset(client):
         socket.send_json({"type": "csv", "text": "x,y,label\n0,0,0.5\n1,1,-0.25\n2,2,0.1\n"})
         data = receive_until(socket, "data")
         assert data["task"] == "regression" and len(data["train"]) + len(data["test"]) == 3
+        assert data["label"] == "3 custom points: 2 to train on, 1 to test (the train : test slider)"
+
+
+def test_clearing_drawn_points_forgets_them_and_leaves_custom_data(client):
+    with tab(client) as (socket, _):
+        socket.send_json({"type": "points", "points": [[1, 1, 1], [-1, -1, -1]] * 3})
+        assert receive_until(socket, "data")["setup"]["dataset"] == "custom"
+        socket.send_json({"type": "clear"})
+        assert receive_until(socket, "data")["setup"]["dataset"] == "circle"
+        socket.send_json({"type": "setup", "setup": {"dataset": "custom"}})
+        assert "no points yet" in receive_until(socket, "error")["message"]  # they do not come back
+
+
+def test_a_weight_edited_on_the_page_is_the_networks(client):
+    with tab(client) as (socket, _):
+        _, first = setup(socket, dataset="xor", layers=[2])
+        socket.send_json({"type": "weight", "layer": 1, "row": 1, "column": 0, "value": -2.5})
+        state = receive_until(socket, "state")
+        assert state["weights"][1]["w"][1][0] == -2.5 and state["surface"] != first["surface"]
+        assert state["weights"][0] == first["weights"][0] and state["epoch"] == 0
 
 
 def test_explain_reads_xor_back_from_a_trained_boolean_network(client):

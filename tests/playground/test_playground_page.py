@@ -105,3 +105,33 @@ def test_explain_after_switching_data_never_shows_the_old_formula(browser_and_ur
         page.wait_for_timeout(100)
     assert answers and page.inner_text("#explanation") == "" and not page.is_visible("#explain-busy")
     page.close()
+
+
+def test_drawing_switches_to_custom_data_and_clear_removes_the_points(browser_and_url):
+    page = open_page(browser_and_url, "#dataset=spiral")
+    box = page.locator("#surface").bounding_box()
+    page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
+    page.keyboard.down("Shift")
+    page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.8 * box["height"])
+    page.keyboard.up("Shift")
+    page.wait_for_function("window.playground.setup.dataset === 'custom'")
+    assert page.inner_text("#data-label") == "2 custom points: 1 to train on, 1 to test (the train : test slider)"
+    x, y, label = page.evaluate("window.playground.drawn[0]")
+    assert -6 < x < -3 and 3 < y < 6 and label == 1  # top left of a [-6, 6] box shown at any size
+    page.click("#clear-points")
+    page.wait_for_function("window.playground.setup.dataset === 'circle' && window.playground.drawn.length === 0")
+    page.close()
+
+
+def test_hovering_an_edge_shows_its_weight(browser_and_url):
+    page = open_page(browser_and_url, "#dataset=xor&layers=2")
+    x, y, weight = page.evaluate("""() => {
+      const p = document.querySelector('#edges path[data-k="0"][data-i="1"][data-j="0"]');
+      const q = p.getPointAtLength(p.getTotalLength() / 2);
+      const r = document.getElementById('network').getBoundingClientRect();
+      return [r.left + q.x, r.top + q.y, window.playground.lastState.weights[0].w[1][0]];
+    }""")
+    page.mouse.move(x, y)
+    page.wait_for_selector("#hover:not([hidden])")
+    assert page.inner_text("#hover") == f"weight {weight} (click to change)"
+    page.close()
