@@ -169,14 +169,16 @@ def parse_link(raw: Any, base: Setup | None = None) -> tuple[Setup, list[str]]:
     return parse_setup(kept, base), notices
 
 
-def fallback_notice(name: str, value: Any, base: Setup) -> str:
-    """The notice for link field ``name`` refused with ``value``: its plain name, rule and the value used."""
+def fallback_notice(name: str, value: Any, base: Setup, reason: str | None = None) -> str:
+    """The notice for link field ``name`` refused with ``value``: its plain name, rule (or ``reason``, when
+    the data could not be built with it) and the value used instead."""
     if name not in PLAIN:
         return f"the link's field {show_value(name)} is not a playground setting: it was ignored"
     label, rule = PLAIN[name]
-    shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
     shown = "(empty)" if shown in ("", "None") else f'"{shown[:40]}"'
-    return f"the link's {label} {shown} cannot be used (it must be {rule}): using {_plain(getattr(base, name))} instead"
+    why = reason.replace("setup.", "") if reason else f"it must be {rule}"
+    return f"the link's {label} {shown} cannot be used ({why}): using {_plain(getattr(base, name))} instead"
 
 
 def _plain(value: Any) -> str:

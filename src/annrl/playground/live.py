@@ -133,7 +133,7 @@ class LiveSession(BackgroundLoop):
                 name = _setup_field(err.field)
                 if name is None or getattr(setup, name) == getattr(Setup(), name):
                     raise
-                notices.append(fallback_notice(name, getattr(setup, name), Setup()))
+                notices.append(fallback_notice(name, getattr(setup, name), Setup(), str(err)))
                 setup = dataclasses.replace(setup, **{name: getattr(Setup(), name)})
 
     async def on_points(self, message: dict[str, Any]) -> None:
