@@ -40,7 +40,7 @@ function refused(message) {
 }
 
 function showNotice(lines) {
-  $("notice-text").textContent = lines.join("; ");
+  $("notice-text").textContent = lines.join("\n");
   $("notice").hidden = lines.length === 0;
 }
 
