@@ -277,6 +277,20 @@ def test_clearing_drawn_points_forgets_them_and_leaves_custom_data(client):
         assert "no points yet" in receive_until(socket, "error")["message"]  # they do not come back
 
 
+def test_a_failing_formula_search_is_answered_with_an_error(client, monkeypatch):
+    import annrl.playground.explain
+
+    def fails(session, index):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(annrl.playground.explain, "explain", fails)
+    with tab(client) as (socket, _):
+        setup(socket, dataset="plane", layers=[])
+        socket.send_json({"type": "explain"})
+        error = receive_until(socket, "error")
+        assert error["field"] == "explain" and "formula search failed (division by zero)" in error["message"]
+
+
 def test_a_weight_edited_on_the_page_is_the_networks(client):
     with tab(client) as (socket, _):
         _, first = setup(socket, dataset="xor", layers=[2])

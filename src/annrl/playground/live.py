@@ -213,7 +213,13 @@ class LiveSession(BackgroundLoop):
         from annrl.playground.explain import explain
 
         build = self.builds
-        result = await self.in_worker(explain, self.session, index)
+        try:
+            result = await self.in_worker(explain, self.session, index)
+        except InputError:
+            raise
+        except (ArithmeticError, ValueError, TypeError) as err:  # the page waits for an answer: give one
+            logger.exception("explain failed")
+            raise InputError(f"no explanation: the formula search failed ({err})", field="explain") from None
         await self.send({**result, "index": index, "build": build})
 
     async def on_ack(self, message: dict[str, Any]) -> None:
