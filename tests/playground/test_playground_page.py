@@ -62,6 +62,14 @@ def test_a_link_with_a_bad_field_draws_the_rest_and_names_the_field(browser_and_
     page.close()
 
 
+def test_a_link_pasted_into_an_open_tab_is_followed(browser_and_url):
+    page = open_page(browser_and_url, "#dataset=circle")
+    page.goto(page.url.split("#")[0] + "#dataset=spiral&layers=9")  # the same document: only the hash changes
+    page.wait_for_function("window.playground.setup.dataset === 'spiral'")
+    assert 'hidden layers "9"' in page.inner_text("#notice")
+    page.close()
+
+
 def test_reset_draws_new_weights_and_the_url_records_the_seed(browser_and_url):
     page = open_page(browser_and_url, "#dataset=gauss&noise=20&seed=5")
     before = page.evaluate(SURFACE_PIXELS)
@@ -123,7 +131,7 @@ def test_drawing_switches_to_custom_data_and_clear_removes_the_points(browser_an
     page.close()
 
 
-def test_hovering_an_edge_shows_its_weight(browser_and_url):
+def test_hovering_an_edge_shows_its_weight_and_clicking_it_sets_one(browser_and_url):
     page = open_page(browser_and_url, "#dataset=xor&layers=2")
     x, y, weight = page.evaluate("""() => {
       const p = document.querySelector('#edges path[data-k="0"][data-i="1"][data-j="0"]');
@@ -134,4 +142,7 @@ def test_hovering_an_edge_shows_its_weight(browser_and_url):
     page.mouse.move(x, y)
     page.wait_for_selector("#hover:not([hidden])")
     assert page.inner_text("#hover") == f"weight {weight} (click to change)"
+    page.once("dialog", lambda dialog: dialog.accept("-1.25"))
+    page.mouse.click(x, y)
+    page.wait_for_function("window.playground.lastState.weights[0].w[1][0] === -1.25")
     page.close()

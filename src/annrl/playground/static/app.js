@@ -64,6 +64,12 @@ function hello(message) {
   page.session = message.session;
   page.limits = message.limits;
   fillSelects(message.limits);
+  followLink();
+}
+
+// The setup of the URL's link (on load, or when a link is pasted into this tab): a field that cannot be
+// used falls back to its default, and the server's notice says which.
+function followLink() {
   const { setup, view } = decode(location.hash);
   page.view = view;
   send({ type: "setup", setup: { ...setup, seeds: view === "seeds" ? SEEDS : 1 }, link: true });
@@ -495,6 +501,9 @@ window.addEventListener("resize", () => {
   page.edges = buildEdges($("edges"), $("network"), page.nodes);
   if (page.lastState && page.lastState.population === 1) colourEdges(page.edges, page.lastState.weights);
 });
+
+// the page's own URL updates use replaceState, which fires no hashchange: this is a link typed or pasted
+window.addEventListener("hashchange", () => { if (page.session) followLink(); });
 
 wireControls();
 connect();
