@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from annrl.playground import create_app
-from annrl.playground.config import MAX_LAYERS, MAX_NEURONS
+from annrl.playground.config import FEATURES, MAX_LAYERS, MAX_NEURONS, Setup
 from annrl.playground.snapshot import unpack
 
 
@@ -129,11 +129,11 @@ def test_setup_message_sends_data_and_a_state(client):
         assert hello["defaults"]["dataset"] == "circle" and "setup" in hello["messages"]
         data, state = setup(socket, dataset="xor", layers=[4, 3], features=["x", "y", "xy"], points=200)
         assert data["task"] == "classification" and len(data["train"]) + len(data["test"]) == 200
-        assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == {"x", "y", "xy"}
-        assert state["epoch"] == 0 and state["surface"]["shape"] == [50, 50]
-        assert unpack(state["surface"]).shape == (50, 50)
-        assert [layer["shape"] for layer in state["neurons"]] == [[4, 20, 20], [3, 20, 20]]
-        assert unpack(data["feature_tiles"]["xy"]).shape == (20, 20)
+        assert data["features"] == ["x", "y", "xy"] and set(data["feature_tiles"]) == set(FEATURES)
+        assert state["epoch"] == 0 and state["surface"]["shape"] == [100, 100]
+        assert unpack(state["surface"]).shape == (100, 100)
+        assert [layer["shape"] for layer in state["neurons"]] == [[4, 40, 40], [3, 40, 40]]
+        assert unpack(data["feature_tiles"]["xy"]).shape == (40, 40)
         assert [len(w["w"]) for w in state["weights"]] == [3, 4, 3] and len(state["weights"][1]["b"]) == 3
 
 
@@ -175,15 +175,49 @@ def test_play_streams_states_and_pause_stops_them(client):
         assert receive_until(socket, "state", ack=False)["epoch"] > epochs[-1]
 
 
-def test_reset_starts_over_from_epoch_zero(client):
+def test_reset_starts_over_from_epoch_zero_with_the_next_seed(client):
+    # issue 30: reset used to rebuild the same seed, so "new initial weights" gave the same start
     with tab(client) as (socket, _):
-        _, first = setup(socket, dataset="xor", layers=[2], seed=3)
+        first_data, first = setup(socket, dataset="xor", layers=[2], seed=3, noise=10)
         socket.send_json({"type": "step"})
         receive_until(socket, "state")
         socket.send_json({"type": "reset"})
-        assert receive_until(socket, "data")["setup"]["seed"] == 3
+        data = receive_until(socket, "data")
+        assert data["setup"]["seed"] == 4  # the URL records the seed the page now shows
         again = socket.receive_json()
-        assert again["epoch"] == 0 and again["surface"] == first["surface"]  # same seed: same start
+        assert again["epoch"] == 0 and again["surface"] != first["surface"]
+        assert again["weights"] != first["weights"] and data["train"] != first_data["train"]
+
+
+def test_pause_sends_the_state_it_stopped_at_last(client):
+    with tab(client) as (socket, _):
+        setup(socket, dataset="circle", layers=[3], epochs_per_update=1)
+        socket.send_json({"type": "play"})
+        receive_until(socket, "state")
+        socket.send_json({"type": "pause"})
+        last = None
+        while (message := socket.receive_json())["type"] != "status":
+            last = message
+        assert message["playing"] is False and last["type"] == "state"
+        socket.send_json({"type": "step"})  # one update past the last state shown: nothing trained in between
+        assert receive_until(socket, "state", ack=False)["epoch"] == last["epoch"] + 1
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"lr": -1}, "learning rate \"-1\""), ({"noise": 70}, "noise \"70\""), ({"layers": [9]}, "hidden layers \"9\""),
+    ({"features": []}, "features (empty)"), ({"lr": "abc"}, "learning rate \"abc\""),
+    ({"expression": "a +* b"}, "Boolean expression \"a +* b\""),
+])
+def test_a_link_with_a_bad_field_falls_back_to_its_default_and_keeps_the_rest(client, fields, words):
+    with tab(client) as (socket, _):
+        socket.send_json({"type": "setup", "link": True,
+                          "setup": {"dataset": "boolean" if "expression" in fields else "xor", "seed": 7, **fields}})
+        data = socket.receive_json()
+        assert data["type"] == "data" and socket.receive_json()["type"] == "state"
+        assert len(data["notices"]) == 1 and words in data["notices"][0], data["notices"]
+        assert "using" in data["notices"][0] and "setup." not in data["notices"][0]
+        name = next(iter(fields))
+        assert data["setup"]["seed"] == 7 and data["setup"][name] == Setup().to_dict()[name]
 
 
 @pytest.mark.parametrize("message, words", [
@@ -201,6 +235,8 @@ def test_reset_starts_over_from_epoch_zero(client):
     ('{"type": "points", "points": "many"}', "list of 1 to"),
     ('{"type": "csv", "text": "1,2,3,4"}', "3 columns"),
     ('{"type": "explain", "index": 7}', "index"),
+    ('{"type": "weight", "layer": 5, "row": 0, "column": 0, "value": 1}', "weight layer"),
+    ('{"type": "weight", "layer": 0, "row": 0, "column": 0, "value": "big"}', "weight value"),
 ])
 def test_bad_messages_get_an_error_and_the_session_goes_on(client, message, words):
     with tab(client) as (socket, _):
@@ -228,6 +264,40 @@ def test_drawn_points_and_csv_become_the_custom_dataset(client):
         socket.send_json({"type": "csv", "text": "x,y,label\n0,0,0.5\n1,1,-0.25\n2,2,0.1\n"})
         data = receive_until(socket, "data")
         assert data["task"] == "regression" and len(data["train"]) + len(data["test"]) == 3
+        assert data["label"] == "3 custom points: 2 to train on, 1 to test (the train : test slider)"
+
+
+def test_clearing_drawn_points_forgets_them_and_leaves_custom_data(client):
+    with tab(client) as (socket, _):
+        socket.send_json({"type": "points", "points": [[1, 1, 1], [-1, -1, -1]] * 3})
+        assert receive_until(socket, "data")["setup"]["dataset"] == "custom"
+        socket.send_json({"type": "clear"})
+        assert receive_until(socket, "data")["setup"]["dataset"] == "circle"
+        socket.send_json({"type": "setup", "setup": {"dataset": "custom"}})
+        assert "no points yet" in receive_until(socket, "error")["message"]  # they do not come back
+
+
+def test_a_failing_formula_search_is_answered_with_an_error(client, monkeypatch):
+    import annrl.playground.explain
+
+    def fails(session, index):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(annrl.playground.explain, "explain", fails)
+    with tab(client) as (socket, _):
+        setup(socket, dataset="plane", layers=[])
+        socket.send_json({"type": "explain"})
+        error = receive_until(socket, "error")
+        assert error["field"] == "explain" and "formula search failed (division by zero)" in error["message"]
+
+
+def test_a_weight_edited_on_the_page_is_the_networks(client):
+    with tab(client) as (socket, _):
+        _, first = setup(socket, dataset="xor", layers=[2])
+        socket.send_json({"type": "weight", "layer": 1, "row": 1, "column": 0, "value": -2.5})
+        state = receive_until(socket, "state")
+        assert state["weights"][1]["w"][1][0] == -2.5 and state["surface"] != first["surface"]
+        assert state["weights"][0] == first["weights"][0] and state["epoch"] == 0
 
 
 def test_explain_reads_xor_back_from_a_trained_boolean_network(client):
@@ -269,7 +339,7 @@ def test_seeds_view_trains_a_population_and_counts_successes(client):
         q = state["test_quantiles"]
         assert q == sorted(q) and abs(q[0] - min(losses)) < 1e-3 and abs(q[-1] - max(losses)) < 1e-3
         if state["solved"]:
-            assert losses[state["solved_index"]] < 0.05 and state["solved_surface"]["shape"] == [50, 50]
+            assert losses[state["solved_index"]] < 0.05 and state["solved_surface"]["shape"] == [100, 100]
 
 
 def test_cars_socket_streams_frames_and_refuses_bad_starts(client):

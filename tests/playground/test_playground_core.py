@@ -100,7 +100,7 @@ def test_packed_grids_hold_the_network_outputs_as_float32():
 
     session = Session(Setup(dataset="circle", layers=(3, 2), points=100, seed=2))
     session.train(2)
-    raw, nx, ny = grid_points(session, 50)
+    raw, nx, ny = grid_points(session, 100)
     expected = session.predict_one(raw, 0).reshape(ny, nx)
     np.testing.assert_allclose(unpack(surface(session, 0)), expected, rtol=1e-6, atol=1e-7)
     raw, nx, ny = grid_points(session, NEURON_CELLS)
@@ -170,8 +170,33 @@ def test_explain_finds_a_closed_form_of_a_linear_regression():
     session = Session(Setup(dataset="plane", layers=(), features=("x", "y"), points=200, lr=0.01, seed=0))
     session.train(60)
     result = explain(session)
-    assert result["kind"] == "formula" and result["error"] < 0.01
+    assert result["kind"] == "formula" and result["error"] < 0.01 and result["found"] is True
     assert "x" in result["formula"] and "y" in result["formula"]
+
+
+def test_explain_checks_the_extractors_formula_itself_and_says_when_none_fits(monkeypatch):
+    # the extractor claims a perfect fit with "0"; the panel measures it against the network instead
+    import types
+
+    import sympy
+
+    import annrl.symbolic
+    from annrl.playground.explain import explain
+
+    def claims_perfect(X, y, **_):
+        return types.SimpleNamespace(expression=sympy.Integer(0), latex=lambda: "0", complexity=0, error=0.0,
+                                     max_error=0.0)
+
+    monkeypatch.setattr(annrl.symbolic, "fit_formula", claims_perfect)
+    session = Session(Setup(dataset="plane", layers=(), points=200, lr=0.01, seed=0))
+    session.train(60)
+    result = explain(session)
+    assert result["found"] is False and result["relative_error"] > 0.9 and result["error"] > 0.1
+    circle = Session(Setup(dataset="circle", layers=(4,), seed=1))
+    circle.train(100)
+    result = explain(circle)
+    assert result["found"] is False and result["what"].startswith("decision function")
+    assert result["agreement"] < 0.95 and result["network_accuracy"] > 0.9
 
 
 def test_cars_generation_ends_and_reports_fitness():

@@ -120,6 +120,73 @@ def parse_setup(raw: Any, base: Setup | None = None) -> Setup:
     return Setup(**{f.name: values[f.name] for f in fields(Setup)})
 
 
+#: each field in the page's words, and its rule as a student would say it: for the notice a link with a bad
+#: field gets (the link is kept, that field falls back to its default)
+PLAIN = {
+    "dataset": ("data set", f"one of {', '.join(DATASETS)}"),
+    "expression": ("Boolean expression", "a formula in a, b, c, ... such as a ^ b"),
+    "function": ("function", "a function name from the list, or a formula in x and y"),
+    "noise": ("noise", "a number from 0 to 50"),
+    "ratio": ("train : test ratio", "a percentage from 10 to 90"),
+    "points": ("number of points", f"a whole number from 20 to {MAX_POINTS}"),
+    "batch": ("batch size", f"a whole number from 1 to {MAX_POINTS}"),
+    "features": ("features", f"1 to {len(FEATURES)} different ones of {', '.join(FEATURES)}"),
+    "layers": ("hidden layers", f"up to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons each"),
+    "activation": ("activation", f"one of {', '.join(TRAINABLE)}"),
+    "optimizer": ("optimizer", f"one of {', '.join(sorted(OPTIMIZERS))}"),
+    "lr": ("learning rate", "a number above 0 and at most 10"),
+    "regularization": ("regularisation", f"one of {', '.join(REGULARIZATIONS)}"),
+    "reg_rate": ("regularisation rate", "a number from 0 to 10"),
+    "epochs_per_update": ("epochs per update", f"a whole number from 1 to {MAX_EPOCHS_PER_UPDATE}"),
+    "seed": ("seed", "a whole number from 0 to 2147483647"),
+    "seeds": ("number of networks", f"a whole number from 1 to {MAX_SEEDS}"),
+    "goal": ("goal test loss", "a number above 0 and at most 10"),
+}
+
+
+def parse_link(raw: Any, base: Setup | None = None) -> tuple[Setup, list[str]]:
+    """The setup of a shared link: like :func:`parse_setup`, but a field that fails its rule keeps
+    ``base``'s value (the default) instead of refusing the whole link, and yields a notice.
+
+    Returns
+    -------
+    setup : Setup
+    notices : list of str
+        One sentence per field dropped, e.g. ``"the link's learning rate -1 cannot be used (it must be
+        a number above 0 and at most 10): using 0.03"``.
+    """
+    base = base or Setup()
+    if not isinstance(raw, dict):
+        return base, ["the link's setup could not be read: using the defaults"]
+    kept, notices = {}, []
+    for name, value in raw.items():
+        try:
+            parse_setup({name: value}, base)
+        except InputError:
+            notices.append(fallback_notice(name, value, base))
+        else:
+            kept[name] = value
+    return parse_setup(kept, base), notices
+
+
+def fallback_notice(name: str, value: Any, base: Setup, reason: str | None = None) -> str:
+    """The notice for link field ``name`` refused with ``value``: its plain name, rule (or ``reason``, when
+    the data could not be built with it) and the value used instead."""
+    if name not in PLAIN:
+        return f"the link's field {show_value(name)} is not a playground setting: it was ignored"
+    label, rule = PLAIN[name]
+    shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    shown = "(empty)" if shown in ("", "None") else f'"{shown[:40]}"'
+    why = reason.replace("setup.", "") if reason else f"it must be {rule}"
+    return f"the link's {label} {shown} cannot be used ({why}): using {_plain(getattr(base, name))} instead"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def limits() -> dict[str, Any]:
     """The bounds and choices the page needs to build its controls."""
     return {"features": list(FEATURES), "datasets": list(DATASETS), "classification": list(CLASSIFICATION),

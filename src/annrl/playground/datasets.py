@@ -83,7 +83,10 @@ def make_dataset(setup: Setup, rng: np.random.Generator, custom: np.ndarray | No
                              field="dataset")
         x, y = custom[:, :2], custom[:, 2:3]
         task = "classification" if np.all(np.isin(y, (-1.0, 1.0))) else "regression"
-        return _split(setup, rng, x, y, task, ("x", "y"), BOX, label=f"{len(x)} custom points")
+        data = _split(setup, rng, x, y, task, ("x", "y"), BOX)
+        data.label = (f"{len(x)} custom points: {len(data.train_x)} to train on, {len(data.test_x)} to test "
+                      f"(the train : test slider)")
+        return data
     n, noise = setup.points, setup.noise / 100.0
     x, y = GENERATORS[setup.dataset](n, noise, rng)
     task = "regression" if setup.dataset in ("plane", "bumps") else "classification"

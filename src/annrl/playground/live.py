@@ -5,19 +5,24 @@ Messages from the page are JSON objects with a ``type``:
 =========  ======================================  =======================================================
 type       fields                                  effect
 =========  ======================================  =======================================================
-setup      ``setup``: fields of :class:`Setup`     rebuild data and networks (fields not sent are kept)
+setup      ``setup``: fields of :class:`Setup`;    rebuild data and networks (fields not sent are kept);
+           ``link`` (optional): true               from a shared link: a bad field falls back to its default
 play       -                                       train in the background, streaming a state per update
-pause      -                                       stop training (the networks are kept)
+pause      -                                       stop training; the state it stopped at is sent last
 step       -                                       train one update (``epochs_per_update`` epochs)
-reset      -                                       new data and initial weights from the same setup
+reset      -                                       the next seed: new initial weights (and data, if drawn)
 points     ``points``: ``[[x, y, label], ...]``    train on these points (drawn with the mouse)
 csv        ``text``: CSV ``x,y,label`` rows        the same, from a CSV file's text
+clear      -                                       forget the drawn points (custom data goes back to circle)
+weight     ``layer``, ``row``, ``column``,         set one weight of the network (edited on the page)
+           ``value``
 explain    ``index`` (optional)                    the Boolean formula or closed form of a network
 ack        -                                       the page drew a state (flow control)
 =========  ======================================  =======================================================
 
-Answers: ``hello`` (session id, limits, defaults), ``data``, ``state``, ``explain``, ``status`` and
-``error`` (one line: what is wrong; the session goes on). Training runs in a worker thread a few
+Answers: ``hello`` (session id, limits, defaults), ``data`` (with ``notices``: the link's fields that fell
+back to defaults, in the page's words), ``state``, ``explain`` (with the ``build`` it explains), ``status``
+and ``error`` (one line: what is wrong; the session goes on). Training runs in a worker thread a few
 epochs at a time, so the event loop keeps answering; at most :data:`WINDOW` states are in flight
 before the page acknowledges one, so a slow page is never flooded.
 """
@@ -25,20 +30,23 @@ before the page acknowledges one, so a slow page is never flooded.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 from typing import Any
 
 from annrl.errors import InputError, show_value
-from annrl.playground.config import Setup, limits, parse_setup
+from annrl.playground.config import PLAIN, Setup, fallback_notice, limits, parse_link, parse_setup
 from annrl.playground.datasets import parse_csv, parse_points
 from annrl.playground.session import Session
 from annrl.playground.snapshot import data_message, state_message
 
 logger = logging.getLogger(__name__)
-MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "explain", "ack")
+MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "clear", "weight", "explain", "ack")
+MAX_WEIGHT = 100.0
 MAX_MESSAGE_CHARS = 300_000
 WINDOW = 2
 MAX_UPDATES_PER_SECOND = 60
@@ -108,9 +116,25 @@ class LiveSession(BackgroundLoop):
 
     # -- messages --------------------------------------------------------------------------------
     async def on_setup(self, message: dict[str, Any]) -> None:
-        allowed(message, "setup")
-        setup = parse_setup(message.get("setup"), self.setup)
-        await self.rebuild(setup)
+        allowed(message, "setup", "link")
+        if message.get("link") is True:
+            await self.rebuild_link(message.get("setup"))
+        else:
+            await self.rebuild(parse_setup(message.get("setup"), self.setup))
+
+    async def rebuild_link(self, raw: Any) -> None:
+        """A shared link's setup: each field that fails its rule, or that the data cannot be built with
+        (an expression that does not parse, say), falls back to its default, with a notice."""
+        setup, notices = parse_link(raw, self.setup)
+        for _ in range(len(PLAIN)):
+            try:
+                return await self.rebuild(setup, notices)
+            except InputError as err:
+                name = _setup_field(err.field)
+                if name is None or getattr(setup, name) == getattr(Setup(), name):
+                    raise
+                notices.append(fallback_notice(name, getattr(setup, name), Setup(), str(err)))
+                setup = dataclasses.replace(setup, **{name: getattr(Setup(), name)})
 
     async def on_points(self, message: dict[str, Any]) -> None:
         allowed(message, "points")
@@ -119,6 +143,32 @@ class LiveSession(BackgroundLoop):
     async def on_csv(self, message: dict[str, Any]) -> None:
         allowed(message, "text")
         await self.use_points(parse_csv(message.get("text")))
+
+    async def on_clear(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        self.custom = None
+        if self.setup.dataset == "custom":
+            await self.rebuild(dataclasses.replace(self.setup, dataset=Setup().dataset))
+
+    async def on_weight(self, message: dict[str, Any]) -> None:
+        allowed(message, "layer", "row", "column", "value")
+        await self.ensure_session()
+        if self.session.net.population != 1:
+            raise InputError("weights are edited on the Network view (one network)", field="weight")
+        names = self.session.weight_names
+        layer = _integer(message, "layer", len(names))
+        w = self.session.net.params_[names[layer]]  # (1, in, out), a view of the trained parameters
+        row, column = _integer(message, "row", w.shape[1]), _integer(message, "column", w.shape[2])
+        value = message.get("value")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not abs(value) <= MAX_WEIGHT:
+            raise InputError.invalid("weight value", f"a number in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]", value)
+
+        def work() -> str:
+            w[0, row, column] = value
+            self.session._losses = None  # of the old weights
+            return state_text(self.session, self.builds)
+
+        await self.send(await self.in_worker(work))
 
     async def use_points(self, points: Any) -> None:
         previous = self.custom
@@ -139,6 +189,8 @@ class LiveSession(BackgroundLoop):
     async def on_pause(self, message: dict[str, Any]) -> None:
         allowed(message)
         await self.stop()
+        if self.session is not None:  # an update trained ahead of the page is shown, never hidden
+            await self.send(await self.in_worker(state_text, self.session, self.builds))
         await self.send({"type": "status", "playing": False})
 
     async def on_step(self, message: dict[str, Any]) -> None:
@@ -149,7 +201,7 @@ class LiveSession(BackgroundLoop):
 
     async def on_reset(self, message: dict[str, Any]) -> None:
         allowed(message)
-        await self.rebuild(self.setup)
+        await self.rebuild(dataclasses.replace(self.setup, seed=(self.setup.seed + 1) % 2**31))
 
     async def on_explain(self, message: dict[str, Any]) -> None:
         allowed(message, "index")
@@ -160,8 +212,15 @@ class LiveSession(BackgroundLoop):
         self.session.network(index)  # checks the range before any work
         from annrl.playground.explain import explain
 
-        result = await self.in_worker(explain, self.session, index)
-        await self.send({**result, "index": index})
+        build = self.builds
+        try:
+            result = await self.in_worker(explain, self.session, index)
+        except InputError:
+            raise
+        except (ArithmeticError, ValueError, TypeError) as err:  # the page waits for an answer: give one
+            logger.exception("explain failed")
+            raise InputError(f"no explanation: the formula search failed ({err})", field="explain") from None
+        await self.send({**result, "index": index, "build": build})
 
     async def on_ack(self, message: dict[str, Any]) -> None:
         self.in_flight = max(0, self.in_flight - 1)
@@ -184,14 +243,16 @@ class LiveSession(BackgroundLoop):
         with self.guard:
             return work(*args)
 
-    async def rebuild(self, setup: Setup) -> None:
-        """Build data and networks for ``setup`` (training continues if it was running)."""
+    async def rebuild(self, setup: Setup, notices: list[str] | None = None) -> None:
+        """Build data and networks for ``setup`` (training continues if it was running); ``notices`` go
+        with the data message."""
         custom = self.custom if setup.dataset == "custom" else None
         build = self.builds + 1
 
         def work() -> tuple[Session, str, str]:
             session = Session(setup, custom)
-            return session, encode({**data_message(session), "build": build}), state_text(session, build)
+            data = {**data_message(session), "build": build, "notices": notices or []}
+            return session, encode(data), state_text(session, build)
 
         async with self.lock:
             session, data, state = await self._in_thread(work)
@@ -240,6 +301,21 @@ class LiveSession(BackgroundLoop):
 def state_text(session: Session, build: int) -> str:
     """The state message of ``session`` (the ``build``-th of its tab), encoded."""
     return encode({**state_message(session), "build": build})
+
+
+def _integer(message: dict[str, Any], name: str, stop: int) -> int:
+    value = message.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < stop:
+        raise InputError.invalid(f"weight {name}", f"an integer in [0, {stop})", value)
+    return value
+
+
+def _setup_field(field: str | None) -> str | None:
+    """The setup field an error names (``"setup.function"``, ``"number of variables of setup.expression"``)."""
+    if field in PLAIN:  # the labs name a field without the prefix ("expression")
+        return field
+    found = re.search(r"setup\.(\w+)", field or "")
+    return found.group(1) if found and found.group(1) in PLAIN else None
 
 
 def encode(message: dict[str, Any]) -> str:

@@ -19,9 +19,9 @@ import numpy as np
 
 from annrl.playground.session import Session
 
-SURFACE_CELLS = 50
+SURFACE_CELLS = 100
 CURVE_CELLS = 200
-NEURON_CELLS = 20
+NEURON_CELLS = 40
 
 
 def _round(values: np.ndarray) -> Any:
@@ -60,11 +60,19 @@ def grid_points(session: Session, cells: int) -> tuple[np.ndarray, int, int]:
 
 
 def data_message(session: Session) -> dict[str, Any]:
-    """The points, what the axes stand for and the feature tiles: sent once per setup."""
+    """The points, what the axes stand for and the feature tiles (of every feature the data offers, on or
+    off: a switched-off feature shows what it would add): sent once per setup."""
+    from annrl.playground.config import FEATURES
+    from annrl.playground.session import X_ONLY
+
     data = session.data
     tiles = {}
     raw, nx, ny = grid_points(session, NEURON_CELLS)
-    for k, name in enumerate(session.features):
+    if data.view == "boolean":
+        names = session.features
+    else:
+        names = FEATURES if len(data.inputs) == 2 else X_ONLY
+    for k, name in enumerate(names):
         column = raw[:, k] if data.view == "boolean" else _feature(name, raw)
         tiles[name] = pack(_normalise(column).reshape(ny, nx))
     return {

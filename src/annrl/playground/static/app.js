@@ -32,6 +32,18 @@ function showError(text) {
   box.hidden = !text;
 }
 
+// The setup in effect did not change: the controls go back to it, so they never show a value not in use.
+function refused(message) {
+  showError(message.message);
+  if (page.setup) syncControls();
+  explainBusy(false);
+}
+
+function showNotice(lines) {
+  $("notice-text").textContent = lines.join("\n");
+  $("notice").hidden = lines.length === 0;
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   page.socket = new WebSocket(`${scheme}://${location.host}/ws`);
@@ -41,7 +53,7 @@ function connect() {
 
 function receive(message) {
   if (message.type === "hello") return hello(message);
-  if (message.type === "error") return showError(message.message);
+  if (message.type === "error") return refused(message);
   if (message.type === "data") return newData(message);
   if (message.type === "state") return queueState(message);
   if (message.type === "status") return setPlaying(message.playing);
@@ -52,9 +64,15 @@ function hello(message) {
   page.session = message.session;
   page.limits = message.limits;
   fillSelects(message.limits);
+  followLink();
+}
+
+// The setup of the URL's link (on load, or when a link is pasted into this tab): a field that cannot be
+// used falls back to its default, and the server's notice says which.
+function followLink() {
   const { setup, view } = decode(location.hash);
   page.view = view;
-  sendSetup({ ...setup, seeds: view === "seeds" ? SEEDS : 1 });
+  send({ type: "setup", setup: { ...setup, seeds: view === "seeds" ? SEEDS : 1 }, link: true });
   selectTab(view, false);
 }
 
@@ -77,9 +95,53 @@ function newData(message) {
   page.spread = [];
   page.layers.clear();
   history.replaceState(null, "", encode(page.setup, page.view));
+  if (message.notices.length || !$("notice").hidden) showNotice(message.notices);
+  $("explanation").textContent = "";  // an explanation is of one data set's network, never the next one's
+  explainBusy(false);
   syncControls();
   buildNetwork();
+  drawAxes(message);
   $("data-label").textContent = message.label;
+}
+
+// Tick labels at the ends and middle of the box (in a lab function's own units), the colour key, and
+// for a Boolean function of more than 2 inputs where the other inputs are held.
+function drawAxes(data) {
+  const curve = data.view === "curve";
+  const ticks = (range, domain) => [0, 0.5, 1].map((t) => {
+    let v = range[0] + t * (range[1] - range[0]);
+    if (domain) v = domain[0] + (v + 5) / 10 * (domain[1] - domain[0]);  // display -> the function's units
+    return nice(v, domain ? domain[1] - domain[0] : range[1] - range[0]);
+  });
+  const y = curve ? valueTicks(data) : ticks(data.box[1], data.domain && data.domain[1]);
+  $("x-ticks").innerHTML = ticks(data.box[0], data.domain && data.domain[0]).map((v) => `<span>${v}</span>`).join("");
+  $("y-ticks").innerHTML = [...y].reverse().map((v) => `<span>${v}</span>`).join("");
+  const names = data.inputs;
+  $("x-ticks").title = `across: ${names[0]}`;
+  $("y-ticks").title = curve ? "up: the value" : `up: ${names[1]}`;
+  const range = data.value_range;
+  const cls = data.task === "classification";
+  $("legend-low").textContent = cls ? "-1 (orange)" : range ? `${+range[0].toPrecision(3)}` : "-1";
+  $("legend-high").textContent = cls ? "+1 (blue)" : range ? `${+range[1].toPrecision(3)}` : "+1";
+  $("legend").hidden = curve;
+  const held = data.view === "boolean" ? names.slice(2) : [];
+  $("slice-note").hidden = !(held.length || curve || names.length > 1);
+  $("slice-note").textContent = held.length
+    ? `across: ${names[0]}, up: ${names[1]}; ${held.join(", ")} held at 0 (false) in this picture`
+    : curve ? `across: ${names[0]}; up: the value (the curve: the network, dots: the data)`
+      : `across: ${names[0]}, up: ${names[1]}; colour: the network's output`;
+}
+
+function valueTicks(data) {
+  const [low, high] = data.value_range || [-1, 1];
+  // the curve's y runs over [-1.2, 1.2] in scaled units, -1 and 1 being the data's lowest and highest values
+  return [-1.2, 0, 1.2].map((d) => nice(low + (d + 1) / 2 * (high - low), high - low));
+}
+
+// A tick value with the digits its axis's span calls for (no 0.0000651 for a zero)
+function nice(value, span) {
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(span) || 1)));
+  return +value.toFixed(Math.min(digits, 6));
 }
 
 function syncControls() {
@@ -107,14 +169,14 @@ function buildNetwork() {
   const featureNodes = [];
   for (const name of inputs) {
     const on = data.features.includes(name);
+    if (!on && !data.feature_tiles[name]) continue;  // a feature this data lacks (y for a function of x)
     const node = nodeElement(name, "feature" + (on ? "" : " off"));
     node.dataset.name = name;
     if (data.view !== "boolean") node.onclick = () => toggleFeature(name);
     featureColumn.appendChild(node);
-    if (on) {
-      drawGrid(node.querySelector("canvas"), slice(unpack(data.feature_tiles[name])));
-      featureNodes[data.features.indexOf(name)] = node;  // weights' rows follow data.features
-    }
+    if (data.feature_tiles[name]) drawGrid(node.querySelector("canvas"), slice(unpack(data.feature_tiles[name])));
+    if (on) featureNodes[data.features.indexOf(name)] = node;  // weights' rows follow data.features
+    node.title = on ? `${name}: an input (click to switch off)` : `${name}: switched off (click to use it)`;
   }
   columns.appendChild(featureColumn);
   page.nodes.push(featureNodes);
@@ -124,6 +186,7 @@ function buildNetwork() {
     const nodes = [];
     for (let j = 0; j < units; j++) {
       const node = nodeElement("", "neuron");
+      Object.assign(node.dataset, { layer: k, unit: j });  // its bias: weights[layer].b[unit]
       col.appendChild(node);
       nodes.push(node);
     }
@@ -132,6 +195,7 @@ function buildNetwork() {
   });
   const out = column("output");
   const outNode = nodeElement("", "neuron output");
+  Object.assign(outNode.dataset, { layer: setup.layers.length, unit: 0 });
   out.appendChild(outNode);
   columns.appendChild(out);
   page.nodes.push([outNode]);
@@ -150,7 +214,7 @@ function column(head) {
 function nodeElement(name, cls) {
   const el = document.createElement("div");
   el.className = "node " + cls;
-  el.innerHTML = `<span class="name">${name}</span><canvas width="20" height="20"></canvas>`;
+  el.innerHTML = `<span class="name">${name}</span><canvas width="40" height="40"></canvas>`;
   return el;
 }
 
@@ -197,10 +261,14 @@ function newState(state) {
   page.frames++;
   $("epoch").textContent = state.epoch;
   if (state.population === 1) drawNetworkState(state); else drawSeedsState(state);
+  if (page.playing) page.stamps.push(performance.now());
+}
+
+// States drawn in the last second while playing: 0 when paused, and counted from the first second of play.
+function showRate() {
   const now = performance.now();
-  page.stamps.push(now);
   while (page.stamps.length && page.stamps[0] < now - 1000) page.stamps.shift();
-  $("ups").textContent = page.stamps.length;
+  $("ups").textContent = page.playing ? page.stamps.length : 0;
 }
 
 function drawNetworkState(state) {
@@ -219,7 +287,8 @@ function drawNetworkState(state) {
     });
   });
   const outNode = page.nodes[page.nodes.length - 1][0];
-  if (page.data.view !== "curve") drawGrid(outNode.querySelector("canvas"), surface);
+  if (page.data.view === "curve") drawCurve(outNode.querySelector("canvas"), page.data.box, surface);
+  else drawGrid(outNode.querySelector("canvas"), surface, false, $("discretize").checked);
   colourEdges(page.edges, state.weights);
 }
 
@@ -231,7 +300,7 @@ function drawOutput(canvas, surface, withTest) {
   const layer = pointsLayerFor(canvas, withTest);
   const fresh = shownLayer.get(canvas) !== layer;
   if (page.data.view === "curve") drawCurve(canvas, page.data.box, surface);
-  else if (!drawGrid(canvas, surface, fresh)) return;  // the same picture as on screen
+  else if (!drawGrid(canvas, surface, fresh, $("discretize").checked)) return;  // the same picture as on screen
   canvas.getContext("2d").drawImage(layer, 0, 0);
   shownLayer.set(canvas, layer);
 }
@@ -256,9 +325,10 @@ function drawSeedsState(state) {
   page.spread.push([state.epoch, ...state.test_quantiles]);
   drawSpread($("seeds-chart"), page.spread);
   const show = (id, surface, label, index) => {
-    $(label).textContent = index === null ? "(none yet)" : `#${index}`;
+    const untrained = state.epoch === 0;  // no network has had a chance to succeed or fail yet
+    $(label).textContent = untrained ? "(not trained yet)" : index === null ? "(none yet)" : `#${index}`;
     const canvas = $(id);
-    if (surface) drawOutput(canvas, slice(unpack(surface)), false);
+    if (surface && !untrained) drawOutput(canvas, slice(unpack(surface)), false);
     else {
       canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
       shownLayer.delete(canvas);  // the next surface is drawn whatever it is
@@ -270,30 +340,55 @@ function drawSeedsState(state) {
 
 function setPlaying(playing) {
   page.playing = playing;
+  if (!playing) page.stamps = [];
+  showRate();
   $("play").innerHTML = playing ? "&#x275A;&#x275A; pause" : "&#x25B6; play";
 }
 
+function explainBusy(busy) {
+  $("explain-busy").hidden = !busy;
+  $("explain").disabled = busy;
+}
+
 function showExplanation(m) {
+  if (!page.data || m.build !== page.data.build) return;  // of a data set no longer shown
+  explainBusy(false);
   if (m.kind === "logic") {
     const neurons = m.neurons.map((n) => `  neuron ${n.unit}: ${n.formula} (margin ${n.margin})`).join("\n");
     $("explanation").textContent = `network computes: ${m.formula}\nmargin ${m.margin}, ` +
       `${m.matches_target ? "matches the expression" : `wrong on ${m.wrong_rows} of ${m.rows} rows`}\n` +
       `first hidden layer:\n${neurons}`;
-  } else {
-    $("explanation").textContent = `${m.what} in ${m.units}:\n${m.formula}\n` +
-      `RMS error ${m.error}, max error ${m.max_error}, complexity ${m.complexity}`;
+  } else $("explanation").textContent = formulaText(m);
+}
+
+// A formula is shown as found only within its stated error, measured against the network on points
+// it was not fitted to; otherwise the best one is shown as what it is.
+function formulaText(m) {
+  const pct = (v) => `${(100 * v).toFixed(1)}%`;
+  const head = m.found ? `${m.what} in ${m.units}:\n${m.formula}\n`
+    : `no simple formula found; best: ${m.formula}\n(${m.what}, in ${m.units})\n`;
+  if (m.what.startsWith("decision")) {
+    return head + `agrees with the network's class on ${pct(m.agreement)} of ${m.checked_on} new points ` +
+      `(needed: ${pct(m.tolerance)}); accuracy on the test data ${pct(m.accuracy)} ` +
+      `(the network: ${pct(m.network_accuracy)})`;
   }
+  return head + `error against the network on ${m.checked_on} new points: RMS ${m.error} ` +
+    `(${pct(m.relative_error)} of the output's spread; needed: at most ${pct(m.tolerance)}), max ${m.max_error}`;
 }
 
 function selectTab(view, resend = true) {
+  const before = page.view;
+  const retrains = resend && view !== "cars" && (before === "seeds") !== (view === "seeds");
+  if (retrains && page.lastState && page.lastState.epoch > 0 &&
+      !confirm(`${view === "seeds" ? "Seeds trains 100 new networks" : "Network trains a new network"} from ` +
+        `the start; the networks trained so far (epoch ${page.lastState.epoch}) are dropped. Switch?`)) return;
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.tab === view));
   $("network-view").hidden = view !== "network";
   $("seeds-view").hidden = view !== "seeds";
   $("cars-view").hidden = view !== "cars";
   $("controls").hidden = view === "cars";
-  const before = page.view;
   page.view = view;
-  if (resend && view !== "cars" && (before === "seeds") !== (view === "seeds")) {
+  if (retrains) {
     sendSetup({ seeds: view === "seeds" ? SEEDS : 1 });
   }
   if (view === "cars") startCars();
@@ -319,9 +414,21 @@ function wireControls() {
     const state = page.lastState;
     if (state && state.population === 1) drawOutput($("surface"), slice(unpack(state.surface)), $("show-test").checked);
   };
-  $("explain").onclick = () => send({ type: "explain" });
+  $("explain").onclick = () => {
+    $("explanation").textContent = "";
+    explainBusy(true);
+    send({ type: "explain" });
+  };
+  $("discretize").onchange = $("show-test").onchange;
+  $("notice-close").onclick = () => showNotice([]);
   $("surface").onclick = addPoint;
-  $("clear-points").onclick = () => { page.drawn = []; page.layers.clear(); };
+  $("clear-points").onclick = () => {  // the server forgets them too, and leaves custom data
+    page.drawn = [];
+    page.layers.clear();
+    send({ type: "clear" });
+  };
+  wireHover();
+  setInterval(showRate, 250);
   $("csv").onchange = async () => {
     const file = $("csv").files[0];
     if (file) send({ type: "csv", text: await file.text() });
@@ -336,14 +443,56 @@ function chooseDataset(name) {
   else sendSetup({ dataset: name });
 }
 
+// A click draws a point and trains on the points drawn: the data switches to custom (a first point alone
+// waits for a second, since a data set needs one point to train on and one to test on).
 function addPoint(event) {
   if (!page.data || page.data.view !== "surface" || page.data.box[0][1] !== 6) return;
-  const rect = event.target.getBoundingClientRect();
-  const [x, y] = fromPixels(event.target, page.data.box, event.clientX - rect.left, event.clientY - rect.top);
+  const canvas = event.target, rect = canvas.getBoundingClientRect();
+  const scale = canvas.width / rect.width;  // the canvas may be shown smaller than its pixels
+  const [x, y] = fromPixels(canvas, page.data.box, (event.clientX - rect.left) * scale,
+    (event.clientY - rect.top) * scale);
   page.drawn.push([+x.toFixed(2), +y.toFixed(2), event.shiftKey ? -1 : 1]);
   page.layers.clear();
-  if (page.setup.dataset === "custom") send({ type: "points", points: page.drawn });
-  else drawPoints(event.target, page.data.box, [page.drawn[page.drawn.length - 1]], "#c00", false);
+  if (page.drawn.length >= 2) send({ type: "points", points: page.drawn });
+  else drawPoints(canvas, page.data.box, page.drawn, "#000", false);
+}
+
+// Hover on an edge: its weight; on a neuron: its bias. Click an edge to type a new weight.
+function wireHover() {
+  const tip = $("hover"), net = $("network");
+  const describe = (target) => {
+    const state = page.lastState;
+    if (!state || state.population !== 1) return null;
+    if (target.dataset.k !== undefined) {
+      const [k, i, j] = ["k", "i", "j"].map((a) => +target.dataset[a]);
+      const w = state.weights[k] && state.weights[k].w[i] && state.weights[k].w[i][j];
+      return w === undefined ? null : `weight ${w} (click to change)`;
+    }
+    const node = target.closest(".neuron");
+    if (!node) return null;
+    const [k, j] = [+node.dataset.layer, +node.dataset.unit];
+    const b = state.weights[k] && state.weights[k].b[j];
+    return b === undefined ? null : `bias ${b}`;
+  };
+  net.addEventListener("mousemove", (event) => {
+    const text = describe(event.target);
+    tip.hidden = !text;
+    if (!text) return;
+    const origin = net.getBoundingClientRect();
+    tip.textContent = text;
+    tip.style.left = `${event.clientX - origin.left + 12}px`;
+    tip.style.top = `${event.clientY - origin.top + 12}px`;
+  });
+  net.addEventListener("mouseleave", () => { tip.hidden = true; });
+  $("edges").addEventListener("click", (event) => {
+    const d = event.target.dataset;
+    if (d.k === undefined || !page.lastState) return;
+    const old = page.lastState.weights[+d.k].w[+d.i][+d.j];
+    const text = prompt("new weight", String(old));
+    if (text !== null && Number.isFinite(Number(text)) && text.trim() !== "") {
+      send({ type: "weight", layer: +d.k, row: +d.i, column: +d.j, value: Number(text) });
+    }
+  });
 }
 
 // a new window size moves the nodes: the edges follow (their colours come with the next state)
@@ -352,6 +501,9 @@ window.addEventListener("resize", () => {
   page.edges = buildEdges($("edges"), $("network"), page.nodes);
   if (page.lastState && page.lastState.population === 1) colourEdges(page.edges, page.lastState.weights);
 });
+
+// the page's own URL updates use replaceState, which fires no hashchange: this is a link typed or pasted
+window.addEventListener("hashchange", () => { if (page.session) followLink(); });
 
 wireControls();
 connect();

@@ -11,7 +11,10 @@ export function startCars() {
   cars.socket.onmessage = (event) => receive(JSON.parse(event.data));
   cars.socket.onopen = () => { start(); send({ type: "runs" }); };
   $("cars-start").onclick = start;
-  $("cars-stop").onclick = () => send({ type: "stop" });
+  $("cars-stop").onclick = () => {
+    send({ type: "stop" });
+    $("cars-status").textContent = `stopped${cars.lastGeneration ? " after " + cars.lastGeneration : ""}`;
+  };
   $("replay-start").onclick = replay;
 }
 
@@ -19,7 +22,19 @@ function send(message) {
   if (cars.socket.readyState === WebSocket.OPEN) cars.socket.send(JSON.stringify(message));
 }
 
+// The live GA's line: the last generation's result, and how the one on the road is doing, frame by frame
+// (a replay's frames carry no generation: its own line says what it replays).
+function progress(m) {
+  if (m.generation === undefined) return;
+  const driving = m.parked.filter((p) => !p).length;
+  $("cars-status").textContent = `${cars.lastGeneration ? cars.lastGeneration + " | " : ""}` +
+    `generation ${m.generation + 1} on the road: step ${m.step}, the leading car at ` +
+    `${(100 * m.best_progress).toFixed(1)}% of the course, ${driving} of ${m.parked.length} still driving`;
+}
+
 function start() {
+  cars.lastGeneration = "";
+  $("cars-status").textContent = "starting a new evolution";
   send({ type: "start", track: $("track").value, population: Number($("cars-population").value) });
 }
 
@@ -53,11 +68,11 @@ function receive(m) {
   if (m.type === "track") {
     cars.track = m; cars.view = fit(m.outer);
     if (m.replay) $("replay-status").textContent = `replaying ${m.replay} (seed ${m.seed})`;
-  } else if (m.type === "frame") { draw(m); cars.frames++; send({ type: "ack" }); }
+  } else if (m.type === "frame") { draw(m); cars.frames++; progress(m); send({ type: "ack" }); }
   else if (m.type === "runs") listRuns(m.runs);
   else if (m.type === "replay_end") replayEnded(m);
   else if (m.type === "generation") {
-    $("cars-status").textContent = `generation ${m.generation}: best car drove ${(100 * m.best).toFixed(1)}% ` +
+    cars.lastGeneration = `generation ${m.generation}: best car drove ${(100 * m.best).toFixed(1)}% ` +
       `of the course (mean ${(100 * m.mean).toFixed(1)}%)`;
   } else if (m.type === "error") {
     const replaying = m.field && /^(runs|replay)/.test(m.field);
@@ -71,6 +86,7 @@ function fit(outer) {
   const xs = outer.map((p) => p[0]), ys = outer.map((p) => p[1]);
   const x0 = Math.min(...xs) - 5, y0 = Math.min(...ys) - 5;
   const scale = Math.min(canvas.width / (Math.max(...xs) + 5 - x0), canvas.height / (Math.max(...ys) + 5 - y0));
+  cars.size = Math.max(16, 4.5 * scale);  // a car ~4.5 m long, never under 16 px: visible on any track
   return (x, y) => [(x - x0) * scale, canvas.height - (y - y0) * scale];
 }
 
@@ -109,7 +125,10 @@ function draw(frame) {
     ctx.translate(px, py);
     ctx.rotate(-heading);
     ctx.fillStyle = frame.parked[k] ? "#e63c32" : "#3c8cf0";
-    ctx.fillRect(-5, -3, 10, 6);
+    const long = cars.size, wide = cars.size / 2;
+    ctx.fillRect(-long / 2, -wide / 2, long, wide);
+    ctx.fillStyle = "#fff";  // the windscreen shows which way the car faces
+    ctx.fillRect(long / 6, -wide / 3, long / 6, (2 * wide) / 3);
     ctx.restore();
   });
 }

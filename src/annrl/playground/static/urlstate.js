@@ -1,5 +1,6 @@
 // The whole setup in the URL (after #), so that a link reproduces it: field=value pairs,
-// lists comma-separated. The server checks every value; the page only parses the text.
+// lists comma-separated. The server checks every value (a bad one falls back to its default, with a
+// notice); the page only parses the text.
 
 const LISTS = new Set(["layers", "features"]);
 const TEXTS = new Set(["dataset", "expression", "function", "activation", "optimizer", "regularization"]);
@@ -23,9 +24,15 @@ export function decode(hash) {
     if (key === "view") view = text;
     else if (LISTS.has(key)) {
       const items = text === "" ? [] : text.split(",");
-      setup[key] = key === "layers" ? items.map(Number) : items;
+      setup[key] = key === "layers" ? items.map(number) : items;
     } else if (TEXTS.has(key)) setup[key] = text;
-    else setup[key] = Number(text);
+    else setup[key] = number(text);
   }
   return { setup, view };
+}
+
+// A number, or the text itself when it is none (the server then names the field and the text as typed)
+function number(text) {
+  const value = Number(text);
+  return text.trim() !== "" && Number.isFinite(value) ? value : text;
 }
