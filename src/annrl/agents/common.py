@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from annrl.errors import InputError, Stopped
-from annrl.io import intermediate
+from annrl import progress
 
 CAR_ENV_ID = "annrl/CarTrack-v0"
 #: mean evaluation return that counts as solved, where Gymnasium's spec gives none
@@ -479,10 +479,10 @@ class Curve:
         self.steps_to_threshold: int | None = None
 
     def add_eval(self, step: int, mean_return: float) -> bool:
-        """Record an evaluation (and report it: annrl.io.intermediate); True when it is the first to
+        """Record an evaluation (and report it: annrl.progress); True when it is the first to
         reach the threshold."""
         self.points.append([int(step), float(mean_return)])
-        intermediate.report(step, eval_return=mean_return)
+        progress.report(step, eval_return=mean_return)
         if self.threshold is not None and self.steps_to_threshold is None and mean_return >= self.threshold:
             self.steps_to_threshold = int(step)
             return True

@@ -34,7 +34,7 @@ from annrl.errors import CheckpointError, InputError, Stopped
 from annrl.io.checkpoint import Checkpoint
 from annrl.io.rundir import CheckpointSchedule, RunDir
 from annrl.io.signals import StopRequest
-from annrl.nn.fit import progress_bar
+from annrl.progress import progress_bar
 
 #: with a time-based schedule, the clock is looked at every this many epochs
 TIME_CHECK_EPOCHS = 50

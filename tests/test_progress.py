@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from annrl.agents import make_rng, ppo
-from annrl.io import intermediate
+from annrl import progress as intermediate
 from annrl.nn import MLP, SGD, Trainer
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
