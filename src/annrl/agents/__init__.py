@@ -10,7 +10,9 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from annrl.agents.common import Result, linear_schedule, load_policy, make_rng
+from annrl.agents.policy_file import load_policy
+from annrl.agents.run import Result
+from annrl.agents.settings import linear_schedule, make_rng
 
 #: name -> module path; modules are imported on first use
 ALGORITHMS: dict[str, str] = {

@@ -29,8 +29,8 @@ from typing import Any
 
 from ray import tune  # this module is imported only when a sweep runs through Tune
 
-from annrl.errors import InputError
 from annrl import progress
+from annrl.errors import InputError
 from annrl.sweep.config import Run, TuneSettings
 from annrl.sweep.runner import Outcome, chunk_size, chunks, last_line, run_chunk
 
