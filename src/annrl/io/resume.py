@@ -47,6 +47,7 @@ from annrl.errors import CheckpointError, InputError, Stopped
 from annrl.io.checkpoint import Checkpoint
 from annrl.io.rundir import CheckpointSchedule, RunDir
 from annrl.io.signals import StopRequest
+from annrl.progress import progress_bar
 
 #: with a time-based schedule, the clock is looked at every this many epochs
 TIME_CHECK_EPOCHS = 50
@@ -208,9 +209,9 @@ class Checkpointer:
         ``losses`` (one ``(P,)`` row per epoch), ``state_dict`` and ``load_state_dict``) to ``epochs``
         epochs, with this phase's checkpoints.
 
-        The trainer runs its own loop; this puts the phase's saved state back first and hands the
-        loop a hook, after the ``callbacks``, that saves on schedule and on a stop request.
-        ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
+        The trainer runs its own loop (``trainer.run(n, callbacks=...)``); this puts the phase's
+        saved state back first and hands the loop a hook, after the ``callbacks``, that saves on
+        schedule and on a stop request. ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
         network first solved its task); ``done`` carries the saved state of earlier phases, so a
         checkpoint always holds everything needed to resume. The checkpoint step is
         ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
@@ -228,16 +229,19 @@ class Checkpointer:
             looks["next"], looks["last"] = self._next_look(step_offset, trainer.epoch, epochs), trainer.epoch
             self._after_epoch(step_offset + trainer.epoch, state)
 
-        def hook(epoch_state: Any) -> bool:
-            asked = any(callback(epoch_state) for callback in callbacks)
-            if trainer.epoch == looks["next"]:
-                look()
-            return asked
-
         try:
-            ended = trainer.run(epochs - trainer.epoch, callbacks=[hook], progress=progress)
-            if ended and looks["last"] != trainer.epoch:  # stopped early (all frozen, or a callback)
-                look()
+            with progress_bar(progress, epochs - trainer.epoch) as advance:
+
+                def hook(epoch_state: Any) -> bool:
+                    asked = any(callback(epoch_state) for callback in callbacks)
+                    if trainer.epoch == looks["next"]:
+                        look()
+                    advance()
+                    return asked
+
+                ended = trainer.run(epochs - trainer.epoch, callbacks=[hook])
+                if ended and looks["last"] != trainer.epoch:  # stopped early (all frozen, or a callback)
+                    look()
         except BaseException:
             self.close(quiet=True)
             raise
