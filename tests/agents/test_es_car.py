@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from annrl.agents.envs import EnvShape
 
 from annrl.agents import es, ga, make_rng
+from annrl.agents.envs import EnvShape
 from annrl.agents.neuroevolution import PopulationEvaluator, policy_network, training_settings
 from annrl.errors import InputError
 

@@ -211,9 +211,10 @@ class Checkpointer:
 
         The trainer runs its own loop (``trainer.run(n, callbacks=...)``); this puts the phase's
         saved state back first and hands the loop a hook, after the ``callbacks``, that saves on
-        schedule and on a stop request. ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
-        network first solved its task); ``done`` carries the saved state of earlier phases, so a
-        checkpoint always holds everything needed to resume. The checkpoint step is
+        schedule and on a stop request. ``extra()`` adds the command's own state to this phase's
+        checkpoint (e.g. the epoch each network first solved its task); ``done`` carries the saved
+        state of earlier phases, so a checkpoint always holds everything needed to resume. The
+        checkpoint step is
         ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
         ``done`` of the next phase.
         """
