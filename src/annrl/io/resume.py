@@ -165,10 +165,11 @@ class Checkpointer:
     def __exit__(self, kind, error, traceback) -> None:
         self.close(quiet=error is not None)
 
-    def _save_in_background(self, step: int, payload: Callable[[], State]) -> None:
-        """Write ``payload()`` while the training goes on (the caller has copied what it changes)."""
+    def _save_in_background(self, step: int, state: Callable[[], Phases]) -> None:
+        """Copy the run's phases now (in this thread); write them while the training goes on."""
         self.wait()
         self.schedule.mark_saved()
+        payload = _phases_payload(state())
         fault: list[BaseException] = []
 
         def write() -> None:
@@ -253,8 +254,7 @@ class Checkpointer:
             path = self.save_phases(step, state())
             raise Stopped(self.stop.message(path), self.stop.exit_code)
         if self.schedule.due(step):
-            self.wait()
-            self._save_in_background(step, _phases_payload(state()))
+            self._save_in_background(step, state)
 
     def _next_look(self, offset: int, epoch: int, epochs: int) -> int:
         """The epoch after which to look at the schedule and the stop flag again."""
