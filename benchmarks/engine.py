@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from annrl.backend import keep_freed_memory
 from annrl.nn import MLP, SGD, fit
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--two-threads", action="store_true",
                         help="for P >= 1000 also train two halves of the population in two threads (annrl and hand)")
     args = parser.parse_args()
+    keep_freed_memory()  # as the annrl command does at its entry
     try:
         import torch
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from annrl.agents import dqn, hebbian, make_rng, ppo, rl2, udrl
-from annrl.agents.common import EnvShape, make_env
+from annrl.agents.envs import EnvShape, make_env
 
 _parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 _parser.add_argument("parts", nargs="*", help="parts to run (default: all)")
@@ -106,7 +106,7 @@ def rl2_part() -> dict:
     wall = time.perf_counter() - start
     test = result.metrics["meta_test"]
     # the same unseen tasks: meta_test draws them from make_rng(eval_seed(config, -1)) first
-    from annrl.agents.common import eval_seed
+    from annrl.agents.evaluation import eval_seed
     from annrl.agents.tasks import BanditTasks
 
     tasks = BanditTasks(config.final_eval_episodes, config.arms)

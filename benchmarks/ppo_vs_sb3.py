@@ -7,7 +7,7 @@ Both contestants use RL-Zoo's CartPole-v1 PPO recipe (8 envs x 32 steps, minibat
 gamma 0.98, GAE lambda 0.8, no entropy bonus, learning rate 1e-3 and clip range 0.2 both annealed
 linearly over a 1e5-step budget, two 64-64 tanh networks) and the same evaluation protocol: every
 ``--eval-every`` env steps (after the update of the rollout that crossed the mark) the same
-function, :func:`annrl.agents.common.evaluate`, plays 20 greedy episodes; a mean return >= 475
+function, :func:`annrl.agents.evaluation.evaluate`, plays 20 greedy episodes; a mean return >= 475
 stops the run. Wall time includes the evaluations. Seeds are run interleaved (annrl, SB3, annrl,
 SB3, ...) so that the load of a shared machine falls on both alike. Both run single-threaded
 (``OPENBLAS_NUM_THREADS=1`` for NumPy, ``torch.set_num_threads(1)`` for PyTorch).
@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from annrl.agents import make_rng, ppo
-from annrl.agents.common import evaluate
+from annrl.agents.evaluation import evaluate
 
 THRESHOLD = 475.0
 EPISODES = 20

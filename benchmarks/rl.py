@@ -23,7 +23,7 @@ import numpy as np
 
 from annrl.agents import dqn, es, ga, make_rng, ppo
 from annrl.agents.cli import run_training
-from annrl.agents.common import evaluate
+from annrl.agents.evaluation import evaluate
 from annrl.nn import MLP
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

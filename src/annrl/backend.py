@@ -136,8 +136,9 @@ def keep_freed_memory() -> None:
 
     A training step allocates and frees dozens of temporaries of the same few sizes. By default
     glibc gives large freed blocks back to the kernel, and every next allocation pays page faults
-    again: for 10,000 XOR networks that doubles the time of an epoch. Called once by ``fit`` on
-    the NumPy backend; set ``ANNRL_KEEP_FREED_MEMORY=0`` to leave the allocator alone.
+    again: for 10,000 XOR networks that doubles the time of an epoch. Called once by the ``annrl``
+    command at its entry (a library call changes no process-wide setting); a script that trains
+    many networks with the engine calls it itself. Set ``ANNRL_KEEP_FREED_MEMORY=0`` to leave the allocator alone.
     """
     global _allocator_tuned
     if _allocator_tuned:

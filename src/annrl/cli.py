@@ -11,6 +11,7 @@ import os
 import sys
 
 from annrl import __version__
+from annrl.backend import keep_freed_memory
 from annrl.clikit import Parser
 from annrl.errors import run_cli
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    # once per process, here and not in a library call: the engine's temporaries are reused
+    # instead of page-faulted afresh (see keep_freed_memory)
+    keep_freed_memory()
     try:
         return run_cli(args.handler, args, debug=args.debug)
     except BrokenPipeError:

@@ -7,7 +7,8 @@ import pytest
 from rl_helpers import StopAfter
 
 from annrl.agents import dqn, make_rng, ppo
-from annrl.agents.common import EnvPool, linear_schedule
+from annrl.agents.envs import EnvPool
+from annrl.agents.settings import linear_schedule
 from annrl.errors import InputError, Stopped
 
 

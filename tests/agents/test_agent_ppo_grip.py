@@ -8,7 +8,7 @@ import pytest
 from rl_helpers import StopAfter
 
 from annrl.agents import dqn, grip, make_rng, ppo
-from annrl.agents.common import EnvPool
+from annrl.agents.envs import EnvPool
 from annrl.envs.car_env import CarTrackEnv
 from annrl.envs.nonstationary import Change, Cycle, NonStationary, Schedule
 from annrl.errors import InputError, Stopped

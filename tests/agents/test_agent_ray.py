@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from annrl.agents import get_algorithm, make_rng
-from annrl.agents.common import make_vector_env
+from annrl.agents.envs import make_vector_env
 from annrl.agents.ray_shards import ShardEnv, check_shardable
 from annrl.errors import InputError
 from annrl.io import metrics_equal

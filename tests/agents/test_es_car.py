@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from annrl.agents import es, ga, make_rng
-from annrl.agents.common import EnvShape
+from annrl.agents.envs import EnvShape
 from annrl.agents.neuroevolution import PopulationEvaluator, policy_network, training_settings
 from annrl.errors import InputError
 

@@ -205,7 +205,7 @@ def test_declared_autoreset_mode_matches_what_the_env_does():
 
 # -- the agents' rollout code against the declared autoreset modes ---------------------------------
 def test_run_episodes_counts_only_the_first_episode_in_every_autoreset_mode():
-    from annrl.agents.common import run_episodes
+    from annrl.agents.evaluation import run_episodes
 
     def act(obs):  # full throttle, steering away from the nearer side wall: some cars crash early
         return np.where(obs[:, 0] < obs[:, 4], 0, 3)
@@ -221,7 +221,7 @@ def test_run_episodes_counts_only_the_first_episode_in_every_autoreset_mode():
 
 
 def test_env_pool_final_obs_is_the_terminal_observation_not_the_restart():
-    from annrl.agents.common import CAR_ENV_ID, EnvPool
+    from annrl.agents.envs import CAR_ENV_ID, EnvPool
 
     pool = EnvPool(CAR_ENV_ID, 1, track="oval")
     rng = np.random.default_rng(0)

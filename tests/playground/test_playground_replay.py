@@ -17,7 +17,8 @@ from annrl.playground.replay import Replay, find_runs
 
 def save_car_agent(folder, *, seed=0, env="annrl/CarTrack-v0", track="oval"):
     """A car policy as annrl rl train saves it (an untrained network: the replay, not the driving, is tested)."""
-    from annrl.agents.common import EnvShape, save_policy
+    from annrl.agents.envs import EnvShape
+    from annrl.agents.policy_file import save_policy
     from annrl.envs import CarTrackVecEnv
     from annrl.nn import MLP
 

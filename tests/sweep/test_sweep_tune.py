@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from annrl.io import intermediate, metrics_equal
+from annrl import progress as intermediate
+from annrl.io import metrics_equal
 from annrl.sweep import parse_sweep, run_sweep
 from annrl.sweep.runner import run_command
 

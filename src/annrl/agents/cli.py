@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from annrl.agents import ALGORITHMS, get_algorithm, make_rng
-from annrl.agents.common import AGENT_FILE, Result, evaluate, is_car, load_policy, save_policy
+from annrl.agents.envs import is_car
+from annrl.agents.evaluation import evaluate
+from annrl.agents.policy_file import AGENT_FILE, load_policy, save_policy
+from annrl.agents.run import Result
 from annrl.clikit import add_checkpoint_options, add_output_options, show, write_metrics
 from annrl.errors import InputError
 

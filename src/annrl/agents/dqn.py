@@ -21,32 +21,20 @@ greedy policy from flipping between solved and not on CartPole (see ``docs/agent
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
-from annrl.agents.common import (
-    BaseConfig,
-    Checkpoints,
-    Curve,
-    EnvPool,
-    ProgressBar,
-    Result,
-    base_table,
-    eval_seed,
-    final_metrics,
-    linear_schedule,
-    parse_sizes,
-    setting,
-)
-from annrl.backend import array_namespace
+from annrl.agents.envs import EnvPool
+from annrl.agents.evaluation import eval_seed
+from annrl.agents.run import Result, Run
+from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes, setting
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
+from annrl.nn.optim import clip_grad_norm
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, Interval, check
 
 NAME = "dqn"
@@ -106,14 +94,6 @@ def td_targets(rewards: np.ndarray, terminated: np.ndarray, next_q_online: np.nd
     else:
         next_value = next_q_target.max(axis=1)
     return rewards + gamma * (1.0 - terminated) * next_value
-
-
-def clip_grad_norm(grad: np.ndarray, max_norm: float) -> float:
-    """Scale ``grad`` in place so its global norm is at most ``max_norm``; returns the norm before."""
-    norm = math.sqrt(float(array_namespace(grad).sum(grad * grad)))
-    if norm > max_norm:
-        grad *= max_norm / (norm + 1e-6)
-    return norm
 
 
 class ReplayBuffer:
@@ -178,11 +158,11 @@ def train_step(q: MLP, target: MLP, optimizer: Adam, batch: tuple[np.ndarray, ..
     return float(value[0])
 
 
-def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False) -> Result:
-    """Train a DQN agent; checkpoints go to ``out`` (any step: the environment state is replayed)."""
-    from annrl.io import rng_from_state, rng_state
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Train a DQN agent; checkpoints at any step (the environment state is replayed on resume).
 
+    ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
+    """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     schedule = grip.grip_schedule(config, 1)
     envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous)
@@ -197,9 +177,8 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     optimizer.reset(q.flat_)
     buffer = ReplayBuffer(config.buffer_size, shape.obs_dim)
     cbp = cbp_option.continual_backprop(q, config)
-    curve, step = Curve(shape.threshold), 0
-    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    restored = checkpoints.restore()
+    run, step = Run(NAME, config, rng, total=config.total_steps, threshold=shape.threshold, **options), 0
+    restored = run.restore()
     if restored is None:
         obs = envs.reset(rng)
     else:
@@ -212,22 +191,19 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             cbp.restore(tensors)
         grip.seek(envs, schedule, step, tensors)  # one car: a pool step is an environment step
         obs = envs.restore(tensors)
-        rng = rng_from_state(state["rng"])
-        curve.restore(state["curve"])
+    rng = run.rng
 
     def snapshot():
         tensors = {"q": np.array(q.flat_), "target": np.array(target.flat_), **buffer.state(), **envs.state(),
                    **(cbp.state() if cbp is not None else {})}
         tensors.update(optimizer.state_arrays("adam."))
-        return tensors, {"rng": rng_state(rng), "pos": buffer.pos, "full": buffer.full, "curve": curve.state()}
+        return tensors, {"pos": buffer.pos, "full": buffer.full}
 
     def greedy(o: np.ndarray) -> np.ndarray:
         return np.argmax(q.predict(np.asarray(o, dtype=np.float64))[0], axis=1)
 
-    bar = ProgressBar(config.total_steps, f"dqn {config.env}", progress)
-    start = time.perf_counter()
-    try:
-        while step < config.total_steps and not (config.stop_at_threshold and curve.solved):
+    with run.closing(envs):
+        while step < config.total_steps and not run.solved:
             epsilon = linear_schedule(config.start_e, config.end_e, config.exploration_fraction * config.total_steps,
                                       step)
             explore = rng.random() < epsilon
@@ -235,32 +211,27 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             next_obs, reward, terminated, _, final_obs, finished = envs.step(np.array([action]), rng)
             buffer.add(obs[0], action, reward[0], final_obs[0], terminated[0])
             obs, step = next_obs, step + 1
-            curve.episodes.extend([step, r] for r in finished)
+            run.curve.episodes.extend([step, r] for r in finished)
             if step > config.learning_starts and step % config.train_frequency == 0:
                 optimizer.lr = config.lr * (1.0 - step / config.total_steps if config.anneal_lr else 1.0)
                 for _ in range(config.gradient_steps):
                     loss = train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config,
                                       cbp=cbp, rng=rng)
-                curve.add_loss("td_loss", step, loss)
+                run.curve.add_loss("td_loss", step, loss)
             if step % config.target_network_frequency == 0:
                 update_target(target, q, config.tau)
             if step % config.eval_every == 0 or step == config.total_steps:
                 result = grip.evaluate_on_grip(greedy, config, config.eval_episodes, eval_seed(config, step),
                                                grip.grip_in_force(envs, schedule))
-                curve.add_eval(step, float(result.returns.mean()))
-                bar.update(step, curve.points[-1][1])
-            checkpoints.after(step, snapshot)
-    finally:
-        bar.close()
+                run.evaluated(step, float(result.returns.mean()))
+            run.after(step, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)
-        envs.close()
-    wall = time.perf_counter() - start
     final = grip.evaluate_on_grip(greedy, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
-    checkpoints.after(step, snapshot, final=True)
-    metrics = final_metrics(NAME, config, curve, step, final)
+    run.after(step, snapshot, final=True)
+    metrics = run.metrics(step, final)
     if schedule is not None:
-        metrics["grip_recovery"] = grip.recovery(curve.points, config.grip_every)
+        metrics["grip_recovery"] = grip.recovery(run.curve.points, config.grip_every)
     recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(q, recent, cbp)
-    metrics["timing"] = {"wall_s": wall, "env_steps_per_s": step / max(wall, 1e-9)}
+    metrics["timing"] = run.timing(env_steps=step)
     return Result(q, metrics, shape, "argmax")

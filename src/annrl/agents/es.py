@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import Result, setting
 from annrl.agents.neuroevolution import (
     CarTrainingSettings,
     EvolutionConfig,
     car_training_table,
     evolution_table,
-    evolve,
+    train_population,
 )
+from annrl.agents.run import Result
+from annrl.agents.settings import setting
 from annrl.nn import Adam
 from annrl.validate import NON_NEGATIVE, POSITIVE, check
 
@@ -137,13 +138,13 @@ class OpenES:
         self.optimizer.load_state_arrays(tensors, "es.adam.")
 
 
-def train(config: Config, rng: np.random.Generator, **run: Any) -> Result:
-    """Train a policy with OpenAI-ES; ``run`` takes ``out``, ``resume``, ``checkpoint_every``,
-    ``stop`` and ``progress`` (see :func:`annrl.agents.neuroevolution.evolve`)."""
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Train a policy with OpenAI-ES; ``options`` are ``ray`` and those of :class:`annrl.agents.run.Run`
+    (see :func:`annrl.agents.neuroevolution.train_population`)."""
     check(TABLE, {k: getattr(config, k) for k in TABLE})
 
     def factory(initial: np.ndarray, rng: np.random.Generator) -> OpenES:
         return OpenES(initial[0], config.population, sigma=config.sigma, lr=config.lr,
                       weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)
 
-    return evolve(NAME, config, factory, rng, **run)
+    return train_population(NAME, config, factory, rng, **options)

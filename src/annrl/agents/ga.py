@@ -20,14 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import Result, setting
 from annrl.agents.neuroevolution import (
     CarTrainingSettings,
     EvolutionConfig,
     car_training_table,
     evolution_table,
-    evolve,
+    train_population,
 )
+from annrl.agents.run import Result
+from annrl.agents.settings import setting
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, UNIT, Options, check
 
 NAME = "ga"
@@ -167,8 +168,8 @@ class GeneticAlgorithm:
         self.generation_ = int(meta["generation"])
 
 
-def train(config: Config, rng: np.random.Generator, **run: Any) -> Result:
-    """Evolve a policy; ``run`` takes ``out``, ``resume``, ``checkpoint_every``, ``stop`` and
-    ``progress`` (see :func:`annrl.agents.neuroevolution.evolve`)."""
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Evolve a policy; ``options`` are ``ray`` and those of :class:`annrl.agents.run.Run`
+    (see :func:`annrl.agents.neuroevolution.train_population`)."""
     check(TABLE, {k: getattr(config, k) for k in TABLE})
-    return evolve(NAME, config, lambda initial, rng: GeneticAlgorithm(initial, config), rng, **run)
+    return train_population(NAME, config, lambda initial, rng: GeneticAlgorithm(initial, config), rng, **options)

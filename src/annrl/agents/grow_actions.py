@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from annrl.agents import dqn
-from annrl.agents.common import linear_schedule, parse_sizes, run_episodes
+from annrl.agents.evaluation import run_episodes
+from annrl.agents.settings import linear_schedule, parse_sizes
 from annrl.nn import MLP, Adam
 
 

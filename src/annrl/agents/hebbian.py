@@ -25,33 +25,19 @@ The baseline is the same network with static weights evolved by the same ES: ``-
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from annrl.agents.common import (
-    Checkpoints,
-    Curve,
-    EnvShape,
-    Episodes,
-    ProgressBar,
-    Result,
-    draw_seed,
-    eval_seed,
-    final_metrics,
-    is_car,
-    make_vector_env,
-    parse_sizes,
-    run_episodes,
-    setting,
-    to_actions,
-)
+from annrl.agents.envs import EnvShape, is_car, make_vector_env, to_actions
 from annrl.agents.es import OpenES
-from annrl.agents.neuroevolution import EvolutionConfig, evolution_table
+from annrl.agents.evaluation import Episodes, run_episodes
+from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
+from annrl.agents.run import Result
+from annrl.agents.settings import parse_sizes, setting
 from annrl.errors import InputError
 from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check
 
@@ -256,64 +242,53 @@ def play_rules(net: PlasticNetwork, coefficients: np.ndarray, env: gym.vector.Ve
     return run_episodes(env, plastic_policy(net, shape, config), seed)
 
 
-def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False) -> Result:
-    """Evolve Hebbian rules with OpenES; checkpoints between generations resume bit for bit."""
-    from annrl.io import rng_from_state, rng_state
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Evolve Hebbian rules with OpenES; checkpoints between generations resume bit for bit.
 
+    ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
+    """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     shape = EnvShape.probe(config)
     net = PlasticNetwork([shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs], config.plastic)
     strategy = OpenES(initial_rules(net, rng), config.population, sigma=config.sigma, lr=config.lr,
                       weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)
-    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    curve, generation, env_steps = Curve(shape.threshold), 0, 0
-    restored = checkpoints.restore()
-    if restored is not None:
-        generation, tensors, state = restored
-        strategy.restore(tensors, state["strategy"])
-        rng, env_steps = rng_from_state(state["rng"]), state["env_steps"]
-        curve.restore(state["curve"])
-
-    def snapshot():
-        tensors, meta = strategy.state()
-        return tensors, {"strategy": meta, "rng": rng_state(rng), "env_steps": env_steps, "curve": curve.state()}
-
-    E = config.episodes_per_member
-    env = make_env_batch(config, config.population * E, training=True)
-    eval_env = make_env_batch(config, config.eval_episodes)
-    bar = ProgressBar(config.total_steps, f"hebbian {config.env}", progress)
-    start, generations_run = time.perf_counter(), 0
-    try:
-        while env_steps < config.total_steps and not (config.stop_at_threshold and curve.solved):
-            episodes = play_rules(net, strategy.ask(rng), env, shape, config, draw_seed(rng), E)
-            fitness = episodes.returns.reshape(config.population, E).mean(axis=1)
-            strategy.tell(fitness)
-            before, env_steps = env_steps, env_steps + int(episodes.lengths.sum())
-            generation, generations_run = generation + 1, generations_run + 1
-            curve.episodes.append([env_steps, float(fitness.max())])
-            curve.add_loss("mean_fitness", env_steps, float(fitness.mean()))
-            if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
-                result = play_rules(net, strategy.solution(), eval_env, shape, config, eval_seed(config, generation),
-                                    config.eval_episodes)
-                curve.add_eval(env_steps, float(result.returns.mean()))
-            bar.update(min(env_steps, config.total_steps), float(fitness.max()))
-            checkpoints.after(generation, snapshot)
-    finally:
-        bar.close()
-        env.close()
-        eval_env.close()
-    wall = time.perf_counter() - start
-    final_env = make_env_batch(config, config.final_eval_episodes)
-    final = play_rules(net, strategy.solution(), final_env, shape, config, eval_seed(config, -1),
-                       config.final_eval_episodes)
-    final_env.close()
-    checkpoints.after(generation, snapshot, final=True)
-    metrics = final_metrics(NAME, config, curve, env_steps, final)
-    metrics["generations"] = generation
-    metrics["timing"] = {"wall_s": wall, "generations_per_s": generations_run / max(wall, 1e-9)}
+    scorer = RuleScorer(net, shape, config)
+    metrics = evolve(NAME, config, shape, strategy, scorer, scorer.judge, rng, **options)
     return HebbianResult(None, metrics, shape, "argmax" if shape.discrete else "scale",
                          {"rules": strategy.solution(), "sizes": net.sizes, "config": config, "plastic": net.plastic})
+
+
+class RuleScorer:
+    """Plays rules ``(P, n_coefficients)``: the fitness of a population on ``P x E`` training
+    environments, and the solution on the evaluation environments (:func:`evolve`'s evaluator and judge)."""
+
+    def __init__(self, net: PlasticNetwork, shape: EnvShape, config: Config):
+        self.net, self.shape, self.config = net, shape, config
+        self.env = make_env_batch(config, config.population * config.episodes_per_member, training=True)
+        self.eval_env: gym.vector.VectorEnv | None = make_env_batch(config, config.eval_episodes)
+
+    def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, None]:
+        """Mean return of each rule ``(P,)`` and the environment steps used."""
+        E = self.config.episodes_per_member
+        episodes = play_rules(self.net, thetas, self.env, self.shape, self.config, seed, E)
+        return episodes.returns.reshape(self.config.population, E).mean(axis=1), int(episodes.lengths.sum()), None
+
+    def judge(self, rules: np.ndarray, episodes: int, seed: int) -> Episodes:
+        """``episodes`` episodes of ``rules`` ``(1, n_coefficients)``: on the evaluation environments
+        while training, on fresh ones after :meth:`close` (the final evaluation)."""
+        if self.eval_env is not None:
+            return play_rules(self.net, rules, self.eval_env, self.shape, self.config, seed, episodes)
+        env = make_env_batch(self.config, episodes)
+        try:
+            return play_rules(self.net, rules, env, self.shape, self.config, seed, episodes)
+        finally:
+            env.close()
+
+    def close(self) -> None:
+        self.env.close()
+        if self.eval_env is not None:
+            self.eval_env.close()
+            self.eval_env = None
 
 
 def initial_rules(net: PlasticNetwork, rng: np.random.Generator) -> np.ndarray:

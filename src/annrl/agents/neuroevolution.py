@@ -5,39 +5,25 @@ into ONE population-axis network (``MLP(..., population=P)``), which drives ``P 
 of one vector environment in lockstep: one batched forward per time step for the whole
 population. The mean return of each network's ``E`` episodes is its fitness (``tell(fitness)``).
 
-Checkpoints are written between generations, where no episode is running: every generation
-resets its environments from a seed drawn from the run's generator, so the strategy's arrays and
-that generator are the whole state, and a resumed run continues bit for bit.
+:func:`evolve` is that loop for any strategy and any way of scoring (GA and ES through
+:func:`train_population`; the evolved Hebbian rules of :mod:`annrl.agents.hebbian`). Checkpoints
+are written between generations, where no episode is running: every generation resets its
+environments from a seed drawn from the run's generator, so the strategy's arrays and that
+generator are the whole state, and a resumed run continues bit for bit.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from annrl.agents.common import (
-    BaseConfig,
-    Checkpoints,
-    Curve,
-    EnvShape,
-    ProgressBar,
-    Result,
-    base_table,
-    draw_seed,
-    eval_seed,
-    evaluate,
-    final_metrics,
-    is_car,
-    make_vector_env,
-    parse_sizes,
-    run_episodes,
-    setting,
-    to_actions,
-)
+from annrl.agents.envs import EnvShape, draw_seed, is_car, make_vector_env, to_actions
+from annrl.agents.evaluation import Episodes, eval_seed, evaluate, run_episodes
+from annrl.agents.run import Result, Run
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
 from annrl.nn import MLP
 
 FITNESSES = ("return", "progress")
@@ -74,6 +60,14 @@ def car_training_table() -> dict[str, list[Any]]:
     from annrl.validate import NON_NEGATIVE, Options
 
     return {"stall_time": NON_NEGATIVE, "fitness": [Options(FITNESSES)]}
+
+
+class Evaluator(Protocol):
+    """Scores a ``(P, D)`` population: ``fitness(thetas, seed) -> (fitness (P,), env steps, laps or None)``."""
+
+    def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]: ...
+
+    def close(self) -> None: ...
 
 
 class Strategy(Protocol):
@@ -157,71 +151,75 @@ class PopulationEvaluator:
         self.env.close()
 
 
-def evolve(algo: str, config: EvolutionConfig, strategy_factory: Any, rng: np.random.Generator, *,
-           out: str | Path | None = None, resume: bool = False, checkpoint_every: Any = None, stop: Any = None,
-           progress: bool = False, ray: str | None = None) -> Result:
-    """Run ``strategy_factory(initial (P, D), rng)`` until ``config.total_steps`` environment steps.
+def train_population(algo: str, config: EvolutionConfig, strategy_factory: Callable[..., Strategy],
+                     rng: np.random.Generator, *, ray: str | None = None, **options: Any) -> Result:
+    """Evolve a policy network with ``strategy_factory(initial (P, D), rng)`` (GA, ES).
 
     ``ray`` ("local" or a cluster address) evaluates the population in shards on Ray workers,
-    with the same results (see :mod:`annrl.agents.ray_shards`).
-    Returns the :class:`~annrl.agents.common.Result` with the strategy's solution as the policy.
+    with the same results (see :mod:`annrl.agents.ray_shards`); ``options`` are those of
+    :class:`annrl.agents.run.Run`. The policy of the result is the strategy's solution.
     """
-    from annrl.io import rng_from_state, rng_state
-
     shape = EnvShape.probe(config)
     net = policy_network(config, shape, config.population, rng)
     strategy = strategy_factory(np.array(net.flat_), rng)
     policy = net.select([0])
-    checkpoints = Checkpoints(out, algo, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    curve, generation, env_steps = Curve(shape.threshold), 0, 0
-    restored = checkpoints.restore()
-    if restored is not None:
-        generation, tensors, state = restored
-        strategy.restore(tensors, state["strategy"])
-        rng = rng_from_state(state["rng"])
-        env_steps = state["env_steps"]
-        curve.restore(state["curve"])
-
-    def snapshot() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        tensors, meta = strategy.state()
-        return tensors, {"strategy": meta, "rng": rng_state(rng), "env_steps": env_steps, "curve": curve.state()}
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        return to_actions(policy.predict(np.asarray(obs, dtype=np.float64))[0], shape, evaluator.mode)
-
     if ray is None:
         evaluator = PopulationEvaluator(config, net, shape)
     else:
         from annrl.agents.ray_shards import RayEvaluator
 
         evaluator = RayEvaluator(config, shape, ray)
-    bar = ProgressBar(config.total_steps, f"{algo} {config.env}", progress)
-    start, generations_run = time.perf_counter(), 0
-    try:
-        while env_steps < config.total_steps and not (config.stop_at_threshold and curve.solved):
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return to_actions(policy.predict(np.asarray(obs, dtype=np.float64))[0], shape, evaluator.mode)
+
+    def judge(solution: np.ndarray, episodes: int, seed: int) -> Episodes:
+        policy.set_flat(solution)
+        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
+
+    metrics = evolve(algo, config, shape, strategy, evaluator, judge, rng, **options)
+    policy.set_flat(strategy.solution())
+    return Result(policy, metrics, shape, evaluator.mode, {"strategy": strategy})
+
+
+def evolve(algo: str, config: EvolutionConfig, shape: EnvShape, strategy: Strategy, evaluator: Evaluator,
+           judge: Callable[[np.ndarray, int, int], Episodes], rng: np.random.Generator,
+           **options: Any) -> dict[str, Any]:
+    """Ask, score, tell until ``config.total_steps`` environment steps; the run's metrics.
+
+    ``judge(solution (1, D), episodes, seed)`` plays the strategy's solution for the learning curve
+    and the final evaluation; ``options`` are those of :class:`annrl.agents.run.Run`.
+    """
+    run = Run(algo, config, rng, total=config.total_steps, threshold=shape.threshold, **options)
+    generation, env_steps, generations_run = 0, 0, 0
+    restored = run.restore()
+    if restored is not None:
+        generation, tensors, state = restored
+        strategy.restore(tensors, state["strategy"])
+        env_steps = state["env_steps"]
+    rng = run.rng
+
+    def snapshot() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        tensors, meta = strategy.state()
+        return tensors, {"strategy": meta, "env_steps": env_steps}
+
+    with run.closing(evaluator):
+        while env_steps < config.total_steps and not run.solved:
             thetas = strategy.ask(rng)
             fitness, steps, _ = evaluator.fitness(thetas, draw_seed(rng))
             strategy.tell(fitness)
             before, env_steps, generation = env_steps, env_steps + steps, generation + 1
             generations_run += 1
-            curve.episodes.append([env_steps, float(fitness.max())])
-            curve.add_loss("mean_fitness", env_steps, float(fitness.mean()))
+            run.curve.episodes.append([env_steps, float(fitness.max())])
+            run.curve.add_loss("mean_fitness", env_steps, float(fitness.mean()))
             if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
-                policy.set_flat(strategy.solution())
-                result = evaluate(act, config.env, config.eval_episodes, eval_seed(config, generation),
-                                  track=config.track, continuous=config.continuous)
-                curve.add_eval(env_steps, float(result.returns.mean()))
-            bar.update(min(env_steps, config.total_steps), float(fitness.max()))
-            checkpoints.after(generation, snapshot)
-    finally:
-        bar.close()
-        evaluator.close()
-    wall = time.perf_counter() - start
-    policy.set_flat(strategy.solution())
-    final = evaluate(act, config.env, config.final_eval_episodes, eval_seed(config, -1), track=config.track,
-                     continuous=config.continuous)
-    checkpoints.after(generation, snapshot, final=True)
-    metrics = final_metrics(algo, config, curve, env_steps, final)
+                result = judge(strategy.solution(), config.eval_episodes, eval_seed(config, generation))
+                run.evaluated(env_steps, float(result.returns.mean()))
+            run.bar.update(min(env_steps, config.total_steps), float(fitness.max()))
+            run.after(generation, snapshot)
+    final = judge(strategy.solution(), config.final_eval_episodes, eval_seed(config, -1))
+    run.after(generation, snapshot, final=True)
+    metrics = run.metrics(env_steps, final)
     metrics["generations"] = generation
-    metrics["timing"] = {"wall_s": wall, "generations_per_s": generations_run / max(wall, 1e-9)}
-    return Result(policy, metrics, shape, evaluator.mode, {"strategy": strategy})
+    metrics["timing"] = run.timing(generations=generations_run)
+    return metrics

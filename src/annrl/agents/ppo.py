@@ -21,32 +21,21 @@ seed names the same run on every backend.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
-from annrl.agents.common import (
-    BaseConfig,
-    Checkpoints,
-    Curve,
-    EnvPool,
-    ProgressBar,
-    Result,
-    base_table,
-    eval_seed,
-    final_metrics,
-    parse_sizes,
-    setting,
-    to_actions,
-)
-from annrl.agents.dqn import clip_grad_norm
+from annrl.agents.envs import EnvPool, to_actions
+from annrl.agents.evaluation import eval_seed
+from annrl.agents.run import Result, Run
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
 from annrl.backend import array_namespace, check_device, to_numpy
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
+from annrl.nn.optim import clip_global_norm
 from annrl.validate import BETA, NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
 
 NAME = "ppo"
@@ -281,11 +270,8 @@ def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, cli
             values, critic_caches = agent.critic.forward(obs)
             v_loss, grad_v = value_output_grad(values[0, :, 0], returns, config.vf_coef)
             agent.critic.backward(grad_v[None, :, None], critic_caches)
-            grads = [agent.grad(name) for name in agent.optimizers if name != "log_std" or not agent.discrete]
-            squares = [float(xp.sum(g * g)) for g in grads]
-            norm = math.sqrt(sum(squares))
-            for g, square in zip(grads, squares, strict=True):
-                clip_grad_norm(g, config.max_grad_norm * math.sqrt(square) / max(norm, 1e-12))
+            clip_global_norm([agent.grad(name) for name in agent.optimizers if name != "log_std" or not agent.discrete],
+                             config.max_grad_norm)
             for name, opt in agent.optimizers.items():
                 if name != "log_std" or not agent.discrete:
                     opt.step(agent.flat(name), agent.grad(name))
@@ -296,14 +282,11 @@ def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, cli
     return stats
 
 
-def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False, on_eval: Any = None) -> Result:
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     """Train a PPO agent; checkpoints are written between rollouts (environments replayed on resume).
 
-    ``on_eval(env_steps, mean_return)``, when given, hears every evaluation of the learning curve as it is made.
+    ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
-    from annrl.io import rng_from_state, rng_state
-
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     schedule = grip.grip_schedule(config, config.num_envs)
     check_device(config.backend, config.device)
@@ -316,32 +299,28 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     mode = "argmax" if shape.discrete else "clip"
     per_rollout = config.num_envs * config.num_steps
     iterations = max(1, config.total_steps // per_rollout)
-    curve, iteration = Curve(shape.threshold), 0
-    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    restored = checkpoints.restore()
+    run, iteration = Run(NAME, config, rng, total=iterations * per_rollout, threshold=shape.threshold, **options), 0
+    restored = run.restore()
     if restored is None:
         obs = envs.reset(rng)
     else:
-        iteration, tensors, state = restored
+        iteration, tensors, _ = restored
         agent.restore(tensors)
         grip.seek(envs, schedule, iteration * config.num_steps, tensors)
         obs = envs.restore(tensors)
-        rng = rng_from_state(state["rng"])
-        curve.restore(state["curve"])
+    rng = run.rng
 
     def snapshot():
-        return {**agent.state(), **envs.state()}, {"rng": rng_state(rng), "curve": curve.state()}
+        return {**agent.state(), **envs.state()}, {}
 
     def deterministic(o: np.ndarray) -> np.ndarray:
         return to_actions(agent.act(o), shape, mode)
 
     T, N = config.num_steps, config.num_envs
     act_shape = () if shape.discrete else (shape.n_outputs,)
-    bar = ProgressBar(iterations * per_rollout, f"ppo {config.env}", progress)
     recent_obs = obs
-    start = time.perf_counter()
-    try:
-        while iteration < iterations and not (config.stop_at_threshold and curve.solved):
+    with run.closing(envs):
+        while iteration < iterations and not run.solved:
             frac = 1.0 - iteration / iterations if config.anneal else 1.0
             for opt in agent.optimizers.values():
                 opt.lr = frac * config.lr
@@ -361,7 +340,7 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                     buf[key][t] = value
                 obs = next_obs
                 step = iteration * per_rollout + (t + 1) * N
-                curve.episodes.extend([step, r] for r in finished)
+                run.curve.episodes.extend([step, r] for r in finished)
             last_values = agent.value(obs)
             advantages, returns = gae(buf["rewards"], buf["values"], buf["dones"], last_values, config.gamma,
                                       config.gae_lambda)
@@ -372,29 +351,22 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             iteration += 1
             env_steps = iteration * per_rollout
             for name, value in stats.items():
-                curve.add_loss(name, env_steps, value)
+                run.curve.add_loss(name, env_steps, value)
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
                 result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,
                                                eval_seed(config, iteration), grip.grip_in_force(envs, schedule))
-                curve.add_eval(env_steps, float(result.returns.mean()))
-                if on_eval is not None:
-                    on_eval(env_steps, float(result.returns.mean()))
-                bar.update(env_steps, curve.points[-1][1])
-            checkpoints.after(iteration, snapshot)
-    finally:
-        bar.close()
+                run.evaluated(env_steps, float(result.returns.mean()))
+            run.after(iteration, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)
-        envs.close()
-    wall = time.perf_counter() - start
     final = grip.evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
-    checkpoints.after(iteration, snapshot, final=True)
+    run.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
-    metrics = final_metrics(NAME, config, curve, env_steps, final)
+    metrics = run.metrics(env_steps, final)
     if schedule is not None:
-        metrics["grip_recovery"] = grip.recovery(curve.points, config.grip_every)
+        metrics["grip_recovery"] = grip.recovery(run.curve.points, config.grip_every)
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, agent.actor.asarray(recent_obs),
                                                                    agent.cbp.get("actor"))
-    metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
+    metrics["timing"] = run.timing(env_steps=env_steps)
     policy = agent.actor if config.backend == "numpy" else agent.actor.to("numpy")  # saved, drawn, replayed on NumPy
     return Result(policy, metrics, shape, mode, {"log_std": to_numpy(agent.log_std).tolist()})

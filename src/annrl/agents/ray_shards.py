@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import EnvShape
+from annrl.agents.envs import EnvShape
 from annrl.agents.neuroevolution import EvolutionConfig, PopulationEvaluator, policy_network
 from annrl.errors import InputError
 
@@ -58,7 +58,7 @@ def check_shardable(env_id: str) -> None:
     """Refuse environments whose vector env starts cannot be reproduced shard by shard."""
     import gymnasium as gym
 
-    from annrl.agents.common import is_car
+    from annrl.agents.envs import is_car
 
     if is_car(env_id) or env_id.startswith("CartPole"):
         return

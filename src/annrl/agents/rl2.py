@@ -26,32 +26,21 @@ CartPoles with random pole lengths, ``--env annrl/CarTrack-v0`` on the car with 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import (
-    BaseConfig,
-    Checkpoints,
-    Curve,
-    EnvShape,
-    ProgressBar,
-    Result,
-    base_table,
-    eval_seed,
-    is_car,
-    make_rng,
-    parse_sizes,
-    setting,
-)
-from annrl.agents.dqn import clip_grad_norm
+from annrl.agents.envs import EnvShape, is_car
+from annrl.agents.evaluation import eval_seed
 from annrl.agents.ppo import gae, log_softmax
+from annrl.agents.run import Result, Run
+from annrl.agents.settings import BaseConfig, base_table, make_rng, parse_sizes, setting
 from annrl.agents.tasks import make_tasks
 from annrl.errors import InputError
 from annrl.nn import GRU, Adam, Dense, Network, PerStep
+from annrl.nn.optim import clip_grad_norm
 from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, Interval, check
 
 NAME = "rl2"
@@ -258,11 +247,11 @@ def epsilon_greedy_regret(probabilities: np.ndarray, pulls: int, epsilon: float,
 
 
 # -- training -------------------------------------------------------------------------------------
-def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False) -> Result:
-    """Meta-train a recurrent policy across tasks; checkpoints between gradient steps resume bit for bit."""
-    from annrl.io import rng_from_state, rng_state
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Meta-train a recurrent policy across tasks; checkpoints between gradient steps resume bit for bit.
 
+    ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
+    """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     sizes = parse_sizes(config.hidden)
     if len(sizes) != 1:
@@ -273,23 +262,18 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
     optimizer.reset(net.flat_)
     per_update = config.lifetimes * config.lifetime
     updates = max(1, config.total_steps // per_update)
-    curve, done = Curve(None), 0
-    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    restored = checkpoints.restore()
+    run, done = Run(NAME, config, rng, total=updates * per_update, threshold=None, **options), 0
+    restored = run.restore()
     if restored is not None:
-        done, tensors, state = restored
+        done, tensors, _ = restored
         net.set_flat(tensors["net"])
         optimizer.load_state_arrays(tensors, "adam.")
-        rng = rng_from_state(state["rng"])
-        curve.restore(state["curve"])
+    rng, curve = run.rng, run.curve
 
     def snapshot():
-        tensors = {"net": np.array(net.flat_), **optimizer.state_arrays("adam.")}
-        return tensors, {"rng": rng_state(rng), "curve": curve.state()}
+        return {"net": np.array(net.flat_), **optimizer.state_arrays("adam.")}, {}
 
-    bar = ProgressBar(updates * per_update, f"rl2 {config.env}", progress)
-    start = time.perf_counter()
-    try:
+    with run.closing(tasks):
         while done < updates:
             lives = live(net, tasks, config.lifetime, rng)
             losses = update(net, optimizer, lives, config, config.ent_coef * (1.0 - done / updates))
@@ -300,22 +284,17 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
                 curve.add_loss(name, steps, value)
             if steps // config.eval_every > (steps - per_update) // config.eval_every or done == updates:
                 result = meta_test(net, config, config.eval_episodes, eval_seed(config, done))
-                curve.add_eval(steps, result["mean_lifetime_return"])
-                bar.update(steps, curve.points[-1][1])
-            checkpoints.after(done, snapshot)
-    finally:
-        bar.close()
-        tasks.close()
-    wall = time.perf_counter() - start
+                run.evaluated(steps, result["mean_lifetime_return"])
+            run.after(done, snapshot)
     final = meta_test(net, config, config.final_eval_episodes, eval_seed(config, -1))
-    checkpoints.after(done, snapshot, final=True)
+    run.after(done, snapshot, final=True)
     returns = np.asarray(final.pop("lifetime_returns"))
     metrics = {"algo": NAME, "env": config.env, "task": task_kind(config.env), "env_steps": done * per_update,
                "config": asdict(config), "final_eval_return": float(returns.mean()),
                "final_eval_std": float(returns.std()), "steps_to_threshold": None, "threshold": None,
                "learning_curve": curve.points, "charts/episodic_return": curve.episodes,
                **{f"losses/{k}": v for k, v in curve.losses.items()}, "meta_test": final,
-               "timing": {"wall_s": wall, "env_steps_per_s": done * per_update / max(wall, 1e-9)}}
+               "timing": run.timing(env_steps=done * per_update)}
     shape = EnvShape(tasks.obs_dim, True, tasks.n_actions)
     return Result(net, metrics, shape, "argmax")
 

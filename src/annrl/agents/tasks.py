@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import draw_seed
+from annrl.agents.envs import draw_seed
 
 TASK_KINDS = ("bandit", "cartpole", "car")
 

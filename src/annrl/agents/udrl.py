@@ -23,28 +23,15 @@ network (that command stays fixed there instead of being counted down).
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import (
-    BaseConfig,
-    Checkpoints,
-    Curve,
-    EnvShape,
-    Episodes,
-    ProgressBar,
-    Result,
-    base_table,
-    draw_seed,
-    eval_seed,
-    final_metrics,
-    make_vector_env,
-    parse_sizes,
-    setting,
-)
+from annrl.agents.envs import EnvShape, draw_seed, make_vector_env
+from annrl.agents.evaluation import Curve, Episodes, eval_seed
+from annrl.agents.run import Result, Run
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
 from annrl.nn import MLP, Adam, SoftmaxCrossEntropy
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, check
 
@@ -217,11 +204,11 @@ def evaluate_command(net: MLP, command: tuple[float, float], episodes: int, seed
 
 
 # -- training -------------------------------------------------------------------------------------
-def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = False, checkpoint_every: Any = None,
-          stop: Any = None, progress: bool = False) -> Result:
-    """Train a behaviour network by UDRL; checkpoints between iterations resume bit for bit."""
-    from annrl.io import rng_from_state, rng_state
+def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
+    """Train a behaviour network by UDRL; checkpoints between iterations resume bit for bit.
 
+    ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
+    """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     shape = EnvShape.probe(config)
     if not shape.discrete:
@@ -230,31 +217,29 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
               init="torch", rng=rng)
     optimizer = Adam(lr=config.lr)
     optimizer.reset(net.flat_)
-    buffer, curve = EpisodeBuffer(config.buffer_episodes), Curve(shape.threshold)
+    buffer = EpisodeBuffer(config.buffer_episodes)
     iteration, env_steps = 0, 0
-    checkpoints = Checkpoints(out, NAME, asdict(config), every=checkpoint_every, resume=resume, stop=stop)
-    restored = checkpoints.restore()
+    run = Run(NAME, config, rng, total=config.total_steps, threshold=shape.threshold, **options)
+    restored = run.restore()
     if restored is not None:
         iteration, tensors, state = restored
         net.set_flat(tensors["net"])
         optimizer.load_state_arrays(tensors, "adam.")
         buffer.restore(tensors)
-        rng, env_steps = rng_from_state(state["rng"]), state["env_steps"]
-        curve.restore(state["curve"])
+        env_steps = state["env_steps"]
+    rng, curve = run.rng, run.curve
 
     def snapshot():
         tensors = {"net": np.array(net.flat_), **buffer.state()}
         tensors.update(optimizer.state_arrays("adam."))
-        return tensors, {"rng": rng_state(rng), "env_steps": env_steps, "curve": curve.state()}
+        return tensors, {"env_steps": env_steps}
 
     env = make_vector_env(config.env, config.episodes_per_iter, track=config.track, continuous=config.continuous)
-    bar = ProgressBar(config.total_steps, f"udrl {config.env}", progress)
-    start = time.perf_counter()
-    try:
+    with run.closing(env):
         if iteration == 0:
             for _ in range(max(1, -(-config.warmup_episodes // config.episodes_per_iter))):
                 env_steps += collect(env, None, (0.0, 1.0), buffer, curve, env_steps, config, rng)
-        while env_steps < config.total_steps and not (config.stop_at_threshold and curve.solved):
+        while env_steps < config.total_steps and not run.solved:
             for _ in range(config.updates_per_iter):
                 obs, commands, actions = buffer.sample(config.batch_size, rng)
                 loss = supervised_step(net, optimizer, behaviour_input(obs, commands, config), actions)
@@ -266,20 +251,15 @@ def train(config: Config, rng: np.random.Generator, *, out=None, resume: bool = 
             if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
                 returns = evaluate_command(net, evaluation_command(buffer, config), config.eval_episodes,
                                            eval_seed(config, iteration), config)
-                curve.add_eval(env_steps, float(returns.mean()))
-                bar.update(min(env_steps, config.total_steps), curve.points[-1][1])
-            checkpoints.after(iteration, snapshot)
-    finally:
-        bar.close()
-        env.close()
-    wall = time.perf_counter() - start
+                run.evaluated(env_steps, float(returns.mean()))
+            run.after(iteration, snapshot)
     command = evaluation_command(buffer, config)
     final = evaluate_command(net, command, config.final_eval_episodes, eval_seed(config, -1), config)
-    checkpoints.after(iteration, snapshot, final=True)
-    metrics = final_metrics(NAME, config, curve, env_steps, Episodes(final, np.zeros(len(final), dtype=np.int64)))
+    run.after(iteration, snapshot, final=True)
+    metrics = run.metrics(env_steps, Episodes(final, np.zeros(len(final), dtype=np.int64)))
     metrics.update({"iterations": iteration, "final_command": list(command),
                     "buffer_mean_return": float(buffer.returns().mean())})
-    metrics["timing"] = {"wall_s": wall, "env_steps_per_s": env_steps / max(wall, 1e-9)}
+    metrics["timing"] = run.timing(env_steps=env_steps)
     return Result(fold_command(net, np.array(command), config), metrics, shape, "argmax",
                   {"behaviour": net, "command": command})
 

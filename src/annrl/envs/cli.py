@@ -227,7 +227,7 @@ def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):
         return policies.KeyboardPolicy(step_seconds=env.settings.dt)
     if not checkpoint:
         raise ValueError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
-    from annrl.agents.common import load_policy
+    from annrl.agents import load_policy
 
     agent = load_policy(checkpoint)
     if agent.shape.obs_dim != env.single_observation_space.shape[0] or agent.shape.discrete == env.continuous:

@@ -6,7 +6,10 @@
 - :class:`RunDir`: the ``--out`` folder: numbered checkpoints, fallback on resume, metrics.
 - :class:`CheckpointSchedule`: when to save (steps or seconds).
 - :func:`graceful_stop`: SIGINT/SIGTERM become a flag the training loop checks.
-- :mod:`annrl.io.intermediate`: what a run has reached so far, told to whoever listens (a Tune scheduler).
+- :class:`~annrl.io.resume.Checkpointer`: ``--out`` / ``--checkpoint-every`` / ``--resume`` of one
+  run, for labs and agents alike: restores, then saves when its training loop says a step is done.
+
+Intermediate reports (what a run has reached, for a Tune scheduler) live in :mod:`annrl.progress`.
 """
 
 from annrl.errors import CheckpointError

@@ -1,18 +1,31 @@
-"""Checkpoints and ``--resume`` for training commands: one object, used the same way by every lab.
+"""Checkpoints and ``--resume`` of a training run: one object, used the same way by labs and agents.
 
 A command builds a :class:`Checkpointer` from its ``--out``, ``--checkpoint-every`` and
-``--resume`` options and its config, then trains through :meth:`Checkpointer.train`, which runs a
-:class:`~annrl.nn.Trainer` in chunks, saves on schedule and on SIGINT/SIGTERM, and on resume
-starts from the newest valid checkpoint. Saving is a pure side effect, so a resumed run ends bit
-for bit where an uninterrupted one does.
+``--resume`` options and its config. The checkpointer restores and saves; the training loop stays
+the caller's (or the :class:`~annrl.nn.Trainer`'s):
 
-Scheduled saves are written by a background thread while training goes on: the training thread
-only copies the (small) weights and optimizer state; appending the loss history to its journal,
-hashing and fsyncing run beside it (file I/O and hashlib release the GIL, so on two cores they cost
-the training almost nothing). At most one save is in flight; an error in it is raised in the
-training thread at the next save or at :meth:`Checkpointer.close` (use the checkpointer as a context
-manager), never dropped. A crash while a save is in flight leaves the previous checkpoint as the
-newest valid one.
+- on ``resume``, the newest valid checkpoint is read when the checkpointer is made (damaged ones
+  skipped with a warning; one made with other settings refused); :meth:`Checkpointer.restore`
+  gives its ``(step, tensors, state)``;
+- after each step, the loop calls :meth:`Checkpointer.after` with the step and a function giving
+  its state: it saves when the schedule says so, at the end (``final``), and on SIGINT/SIGTERM,
+  then raises :class:`Stopped`;
+- :meth:`Checkpointer.train` is the same for a lab's :class:`~annrl.nn.Trainer` phase: it puts the
+  phase's saved state back into the trainer, runs ``trainer.run`` with a per-epoch hook that calls
+  the schedule at the epochs the old chunked loop looked at, and keeps the loss history in an
+  append-only journal (:class:`LossJournal`) instead of the checkpoint.
+
+Saving is a pure side effect, so a resumed run ends bit for bit where an uninterrupted one does.
+A checkpoint's metadata is ``{**identity, "config": config, **payload}``: an agent's identity is
+``{"algo": name}`` and its payload ``{"state": ...}``; a lab's payload is ``{"phases": ...}``.
+
+A lab's scheduled saves are written by a background thread while training goes on: the training
+thread only copies the (small) weights and optimizer state; appending the loss history to its
+journal, hashing and fsyncing run beside it (file I/O and hashlib release the GIL, so on two cores
+they cost the training almost nothing). At most one save is in flight; an error in it is raised in
+the training thread at the next save or at :meth:`Checkpointer.close` (use the checkpointer as a
+context manager), never dropped. A crash while a save is in flight leaves the previous checkpoint
+as the newest valid one. An agent's saves are written synchronously (``background=False``).
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ from annrl.errors import CheckpointError, InputError, Stopped
 from annrl.io.checkpoint import Checkpoint
 from annrl.io.rundir import CheckpointSchedule, RunDir
 from annrl.io.signals import StopRequest
-from annrl.nn.fit import progress_bar
+from annrl.progress import progress_bar
 
 #: with a time-based schedule, the clock is looked at every this many epochs
 TIME_CHECK_EPOCHS = 50
@@ -56,25 +69,32 @@ class Checkpointer:
     config : dict
         The run's settings (JSON-able); a resume with different settings is refused.
     every : str, optional
-        ``--checkpoint-every``: ``"500"`` epochs, ``"90s"``, ``"10m"``, ``"off"``; default 300 s.
+        ``--checkpoint-every``: ``"500"`` steps, ``"90s"``, ``"10m"``, ``"off"``; default 300 s.
     resume : bool, default=False
         Start from the newest valid checkpoint in ``out`` (a fresh start if there is none).
     stop : StopRequest, optional
         From :func:`annrl.io.graceful_stop`; when it trips, the run saves and raises :class:`Stopped`.
+    identity : dict, optional
+        Metadata that names what made the checkpoints (an agent's ``{"algo": name}``); compared on
+        resume as the settings are.
 
     Attributes
     ----------
     restored : Checkpoint or None
         The checkpoint resumed from.
+    last_path : Path or None
+        The checkpoint written last.
     """
 
     def __init__(self, out: str | Path | None, config: dict[str, Any], *, every: str | None = None,
-                 resume: bool = False, stop: StopRequest | None = None):
+                 resume: bool = False, stop: StopRequest | None = None, identity: dict[str, Any] | None = None):
         self.run = RunDir(out) if out is not None else None
         self.schedule = CheckpointSchedule.parse("off" if out is None else every)
         # as JSON reads it back (tuples become lists), so a resumed run compares equal settings
         self.config, self.stop = json.loads(json.dumps(config)), stop or StopRequest()
+        self.identity = dict(identity or {})
         self.restored: Checkpoint | None = None
+        self.last_path: Path | None = None
         self._in_flight: tuple[threading.Thread, list[BaseException]] | None = None
         if self.run is None:
             return
@@ -88,29 +108,39 @@ class Checkpointer:
         checkpoint, skipped = self.run.latest()
         for fault in skipped:
             print(f"annrl: warning: skipped damaged checkpoint {fault}", file=sys.stderr)
-        if checkpoint is not None and checkpoint.metadata.get("config") != self.config:
-            saved = checkpoint.metadata.get("config")
-            saved = saved or {}
-            changed = sorted(k for k in set(saved) | set(self.config) if saved.get(k) != self.config.get(k))
+        if checkpoint is None:
+            return None
+        expected = {**self.identity, **self.config}
+        saved = {**{k: checkpoint.metadata.get(k) for k in self.identity}, **(checkpoint.metadata.get("config") or {})}
+        if saved != expected:
+            changed = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
             raise InputError(f"--resume: the checkpoint in {self.run.path} was made with other settings "
                              f"({', '.join(changed)}); use the same options or another --out")
         return checkpoint
 
-    def restored_state(self, phase: str) -> State | None:
-        """The arrays and info saved for ``phase``, if the run resumed from that phase."""
+    # -- any training loop --------------------------------------------------------------------------
+    def restore(self) -> tuple[int, dict[str, np.ndarray], Any] | None:
+        """``(step, tensors, state)`` of the checkpoint resumed from (``state``: the ``"state"`` given
+        to :meth:`after`), or None for a fresh start."""
         ck = self.restored
-        if ck is None or phase not in ck.metadata.get("phases", {}):
-            return None
-        prefix = f"{phase}/"
-        arrays = {k[len(prefix):]: v for k, v in ck.tensors.items() if k.startswith(prefix)}
-        return arrays, ck.metadata["phases"][phase]
+        return None if ck is None else (int(ck.step), ck.tensors, ck.metadata["state"])
 
-    def save(self, step: int, phases: Phases) -> Path | None:
-        """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``),
-        after any save still in flight."""
+    def after(self, step: int, state: Callable[[], State], *, final: bool = False) -> None:
+        """The loop has done ``step``: save ``state()`` (``(tensors, state)``) when due, or ``final``,
+        or on a stop request; then raise :class:`Stopped` after a stop request."""
+        requested = self.stop.requested
+        if self.run is not None and (final or requested or self.schedule.due(step)):
+            tensors, meta = state()
+            self.last_path = self.save(step, lambda: (tensors, {"state": meta}))
+        if requested and not final:
+            raise Stopped(self.stop.message(self.last_path), self.stop.exit_code)
+
+    def save(self, step: int, payload: Callable[[], State]) -> Path | None:
+        """Write one checkpoint of ``payload()`` (``(tensors, metadata entries)``) now, after any
+        save still in flight."""
         self.wait()
         self.schedule.mark_saved()
-        return self._write(step, phases)
+        return self._write(step, payload)
 
     def wait(self) -> None:
         """Block until the save in flight (if any) is on disk; re-raise its error."""
@@ -136,15 +166,15 @@ class Checkpointer:
         self.close(quiet=error is not None)
 
     def _save_in_background(self, step: int, state: Callable[[], Phases]) -> None:
-        """Copy the run's state now (in this thread); write it while the training goes on."""
+        """Copy the run's phases now (in this thread); write them while the training goes on."""
         self.wait()
         self.schedule.mark_saved()
-        phases = state()
+        payload = _phases_payload(state())
         fault: list[BaseException] = []
 
         def write() -> None:
             try:
-                self._write(step, phases)
+                self._write(step, payload)
             except BaseException as error:  # handed to the training thread by wait()
                 fault.append(error)
 
@@ -152,84 +182,137 @@ class Checkpointer:
         thread.start()
         self._in_flight = (thread, fault)
 
-    def _write(self, step: int, phases: Phases) -> Path | None:
+    def _write(self, step: int, payload: Callable[[], State]) -> Path | None:
         if self.run is None:
             return None
-        phases = {phase: state() if callable(state) else state for phase, state in phases.items()}
-        tensors = {f"{phase}/{name}": value for phase, (arrays, _) in phases.items() for name, value in arrays.items()}
-        metadata = {"config": self.config, "phases": {phase: info for phase, (_, info) in phases.items()}}
-        return self.run.save(step, tensors, metadata)
+        tensors, entries = payload()
+        return self.run.save(step, tensors, {**self.identity, "config": self.config, **entries})
+
+    # -- a lab's Trainer phases ---------------------------------------------------------------------
+    def restored_state(self, phase: str) -> State | None:
+        """The arrays and info saved for ``phase``, if the run resumed from that phase."""
+        ck = self.restored
+        if ck is None or phase not in ck.metadata.get("phases", {}):
+            return None
+        prefix = f"{phase}/"
+        arrays = {k[len(prefix):]: v for k, v in ck.tensors.items() if k.startswith(prefix)}
+        return arrays, ck.metadata["phases"][phase]
+
+    def save_phases(self, step: int, phases: Phases) -> Path | None:
+        """Write one checkpoint holding the state of every phase given (``{phase: (arrays, info)}``),
+        after any save still in flight."""
+        return self.save(step, _phases_payload(phases))
 
     def train(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
               done: Phases | None = None,
               callbacks: Sequence[Callable] = (), progress: bool = False) -> Phases:
         """Run ``trainer`` (an :class:`annrl.nn.Trainer`, or any object with its ``run``, ``epoch``,
         ``losses`` (one ``(P,)`` row per epoch), ``state_dict`` and ``load_state_dict``) to ``epochs``
-        epochs with checkpoints.
+        epochs, with this phase's checkpoints.
 
-        ``extra()`` adds the command's own state to this phase's checkpoint (e.g. the epoch each
-        network first solved its task); ``done`` carries the saved state of earlier phases, so a
-        checkpoint always holds everything needed to resume. The checkpoint step is
+        The trainer runs its own loop (``trainer.run(n, callbacks=...)``); this puts the phase's
+        saved state back first and hands the loop a hook, after the ``callbacks``, that saves on
+        schedule and on a stop request. ``extra()`` adds the command's own state to this phase's
+        checkpoint (e.g. the epoch each network first solved its task); ``done`` carries the saved
+        state of earlier phases, so a checkpoint always holds everything needed to resume. The
+        checkpoint step is
         ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
         ``done`` of the next phase.
         """
-        journal = LossJournal(self.run.checkpoints / f"{phase}-losses.f64" if self.run else None,
-                              trainer.net.population)
-        restored = self.restored_state(phase)
-        if restored is not None:
-            arrays, info = restored
-            fit_arrays = {k[len("fit/"):]: v for k, v in arrays.items() if k.startswith("fit/")}
-            fit_arrays["fit.losses"] = journal.restore(info["losses"], self.restored.path)
-            trainer.load_state_dict(fit_arrays, info["fit"])
-        else:
-            journal.start()
-        extra = extra or (lambda: ({}, {}))
+        state = _PhaseState(self, trainer, phase, extra, done)
+        if trainer.epoch >= epochs:
+            return state()
+        # the epochs the schedule and the stop flag are looked at: where the old chunked loop
+        # looked (a multiple of a step schedule, every 50 epochs of a time schedule, the end)
+        looks = {"next": self._next_look(step_offset, trainer.epoch, epochs), "last": trainer.epoch}
+        callbacks = list(callbacks)
 
-        def snapshot() -> Callable[[], State]:
-            """This phase's state now; its new loss rows go to the journal when the state is read."""
-            arrays, info = trainer.state_dict(losses=False)
-            more_arrays, more_info = extra()
-            more_arrays = {k: np.array(v) for k, v in more_arrays.items()}  # the command may change them later
-            end, read = trainer.epoch, []
-
-            def phase_state() -> State:
-                if not read:
-                    # the loss history grows with the run: it goes to an append-only journal, and the
-                    # checkpoint records how many of its rows are valid and their checksum
-                    losses = journal.append(trainer.losses[journal.rows:end])
-                    read.append(({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
-                                 {"fit": info, "losses": losses, **more_info}))
-                return read[0]
-
-            return phase_state
-
-        def state() -> Phases:
-            return {**(done or {}), phase: snapshot()}
+        def look() -> None:
+            looks["next"], looks["last"] = self._next_look(step_offset, trainer.epoch, epochs), trainer.epoch
+            self._after_epoch(step_offset + trainer.epoch, state)
 
         try:
             with progress_bar(progress, epochs - trainer.epoch) as advance:
-                callbacks = [*callbacks, lambda _: advance()] if progress else list(callbacks)
-                while trainer.epoch < epochs:
-                    ended = trainer.run(self._chunk(step_offset, trainer.epoch, epochs), callbacks=callbacks)
-                    step = step_offset + trainer.epoch
-                    if self.stop.requested:
-                        path = self.save(step, state())
-                        raise Stopped(self.stop.message(path), self.stop.exit_code)
-                    if self.schedule.due(step):
-                        self._save_in_background(step, state)
-                    if ended:
-                        break
+
+                def hook(epoch_state: Any) -> bool:
+                    asked = any(callback(epoch_state) for callback in callbacks)
+                    if trainer.epoch == looks["next"]:
+                        look()
+                    advance()
+                    return asked
+
+                ended = trainer.run(epochs - trainer.epoch, callbacks=[hook])
+                if ended and looks["last"] != trainer.epoch:  # stopped early (all frozen, or a callback)
+                    look()
         except BaseException:
             self.close(quiet=True)
             raise
         return state()  # a save may still be in flight: the next save, or close(), waits for it
 
-    def _chunk(self, offset: int, epoch: int, epochs: int) -> int:
-        """Epochs to run before looking at the schedule and the stop flag again."""
+    def _after_epoch(self, step: int, state: Callable[[], Phases]) -> None:
+        if self.stop.requested:
+            path = self.save_phases(step, state())
+            raise Stopped(self.stop.message(path), self.stop.exit_code)
+        if self.schedule.due(step):
+            self._save_in_background(step, state)
+
+    def _next_look(self, offset: int, epoch: int, epochs: int) -> int:
+        """The epoch after which to look at the schedule and the stop flag again."""
         every = self.schedule.every_steps
         if every is not None:
-            return min(every - (offset + epoch) % every, epochs - epoch)
-        return min(TIME_CHECK_EPOCHS, epochs - epoch)
+            return epoch + min(every - (offset + epoch) % every, epochs - epoch)
+        return epoch + min(TIME_CHECK_EPOCHS, epochs - epoch)
+
+
+def _phases_payload(phases: Phases) -> Callable[[], State]:
+    """The tensors (``phase/name``) and ``{"phases": infos}`` of a lab's checkpoint, read when called."""
+
+    def payload() -> State:
+        states = {phase: state() if callable(state) else state for phase, state in phases.items()}
+        tensors = {f"{phase}/{name}": value for phase, (arrays, _) in states.items() for name, value in arrays.items()}
+        return tensors, {"phases": {phase: info for phase, (_, info) in states.items()}}
+
+    return payload
+
+
+class _PhaseState:
+    """The saved state of a lab's running phase: restores the trainer when made; called, it copies
+    the phase's state now (its new loss rows go to the journal only when that copy is read)."""
+
+    def __init__(self, checkpointer: Checkpointer, trainer: Any, phase: str, extra: ExtraState | None,
+                 done: Phases | None):
+        run = checkpointer.run
+        self.journal = LossJournal(run.checkpoints / f"{phase}-losses.f64" if run else None, trainer.net.population)
+        self.trainer, self.phase, self.extra, self.done = trainer, phase, extra or (lambda: ({}, {})), done or {}
+        restored = checkpointer.restored_state(phase)
+        if restored is not None:
+            arrays, info = restored
+            fit_arrays = {k[len("fit/"):]: v for k, v in arrays.items() if k.startswith("fit/")}
+            fit_arrays["fit.losses"] = self.journal.restore(info["losses"], checkpointer.restored.path)
+            trainer.load_state_dict(fit_arrays, info["fit"])
+        else:
+            self.journal.start()
+
+    def __call__(self) -> Phases:
+        return {**self.done, self.phase: self.snapshot()}
+
+    def snapshot(self) -> Callable[[], State]:
+        trainer, journal = self.trainer, self.journal
+        arrays, info = trainer.state_dict(losses=False)
+        more_arrays, more_info = self.extra()
+        more_arrays = {k: np.array(v) for k, v in more_arrays.items()}  # the command may change them later
+        end, read = trainer.epoch, []
+
+        def phase_state() -> State:
+            if not read:
+                # the loss history grows with the run: it goes to an append-only journal, and the
+                # checkpoint records how many of its rows are valid and their checksum
+                losses = journal.append(trainer.losses[journal.rows:end])
+                read.append(({**{f"fit/{k}": v for k, v in arrays.items()}, **more_arrays},
+                             {"fit": info, "losses": losses, **more_info}))
+            return read[0]
+
+        return phase_state
 
 
 class LossJournal:

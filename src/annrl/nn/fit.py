@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from annrl.backend import array_namespace, is_numpy, keep_freed_memory, to_numpy
-from annrl.io import intermediate
+from annrl import progress as reports
+from annrl.backend import array_namespace, is_numpy, to_numpy
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -189,7 +189,9 @@ def _ensure_state(optimizer: Optimizer, flat: Any) -> None:
 class Trainer:
     """The training loop of :func:`fit`, resumable: run it in pieces, save and restore its state.
 
-    Parameters are those of :func:`fit`. ``run(epochs)`` trains ``epochs`` more epochs;
+    Parameters are those of :func:`fit`, and ``report``: called as ``report(epoch, loss=mean loss)``
+    every :data:`annrl.progress.TRAINER_EVERY` epochs (default: :func:`annrl.progress.report`, heard
+    by whoever listens in the current scope, e.g. a Ray Tune trial). ``run(epochs)`` trains ``epochs`` more epochs;
     ``state_dict()`` returns every array and number the loop needs to continue exactly (the
     parameters, the optimizer state, the per-network bookkeeping, the RNG state), and
     ``load_state_dict`` puts them back, so that a run interrupted and resumed ends bit for bit where
@@ -204,7 +206,8 @@ class Trainer:
     """
 
     def __init__(self, net: Network, X: Any, Y: Any, *, loss: str | Loss = "mse", optimizer: Optimizer | None = None,
-                 batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None):
+                 batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None,
+                 report: Callable[..., None] | None = None):
         self.X, self.Y, self._x_axis, self._y_axis = _check_data(net, X, Y)
         if net.population == 1:
             # one network: shared data are its own, (1, N, ...); arrays of the same rank as the
@@ -215,9 +218,7 @@ class Trainer:
                 raise ValueError(f"batch_size must be >= 1, got {batch_size}")
             if rng is None:
                 raise ValueError("fit with batch_size needs rng (a numpy.random.Generator) to shuffle")
-        if is_numpy(net.xp):
-            keep_freed_memory()
-        self.net, self.loss_fn, self.until, self.rng = net, get_loss(loss), until, rng
+        self.net, self.loss_fn, self.until, self.rng, self.report = net, get_loss(loss), until, rng, report
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
         self.optimizer.reset(net.flat_)
         n_samples = self.X.shape[self._x_axis]
@@ -236,7 +237,7 @@ class Trainer:
         callback asked to stop)."""
         if int(epochs) < 0:
             raise ValueError(f"epochs must be >= 0, got {epochs}")
-        with progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
+        with reports.progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
             for _ in range(int(epochs)):
                 if self.batch_size is None:
                     # the tolerance is checked before the update, so a network is frozen with
@@ -247,7 +248,7 @@ class Trainer:
                     self.check_tolerance(value)
                 self.losses.append(value)
                 self.epoch += 1
-                if intermediate.listened() and self.epoch % intermediate.TRAINER_EVERY == 0:
+                if self.epoch % reports.TRAINER_EVERY == 0 and (self.report is not None or reports.listened()):
                     self._report(value)
                 if callbacks:
                     state = EpochState(self.epoch - 1, value, prediction, self.active)
@@ -261,7 +262,7 @@ class Trainer:
     def _report(self, value: Any) -> None:
         """The mean loss of the networks that have not diverged (a diverged one keeps its last, huge loss)."""
         losses = to_numpy(value)[np.asarray(self.diverged) < 0]
-        intermediate.report(self.epoch, loss=losses.mean() if losses.size else math.inf)
+        (self.report or reports.report)(self.epoch, loss=losses.mean() if losses.size else math.inf)
 
     def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""
@@ -422,37 +423,6 @@ def _own(data: Any, sample_axis: int) -> Any:
 
 def _input_rank(net: Network) -> int:
     return next(getattr(layer, "sample_ndim", 1) for layer in net.layers if hasattr(layer, "n_in"))
-
-
-def progress_bar(show: bool, total: int):
-    """A context giving an ``advance()`` function: a rich progress bar, or nothing when not ``show``."""
-    if not show:
-        return nullcontext(lambda: None)
-    return _RichProgress(total)
-
-
-class _RichProgress:
-    """A rich progress bar advanced once per epoch (redrawn at most ~100 times)."""
-
-    def __init__(self, total: int):
-        from rich.progress import Progress
-
-        self.progress, self.total, self.count = Progress(transient=True), total, 0
-        self.every = max(1, total // 100)
-
-    def __enter__(self):
-        self.progress.start()
-        self.task = self.progress.add_task("training", total=self.total)
-        return self.advance
-
-    def advance(self) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.progress.update(self.task, completed=self.count)
-
-    def __exit__(self, *exc):
-        self.progress.stop()
-        return False
 
 
 def quiet_overflow(xp: Any):

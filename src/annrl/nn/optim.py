@@ -11,10 +11,13 @@ parameters *and* state stay exactly as they are while the others go on.
 Settings may be arrays of shape ``(P,)`` instead of numbers (one learning rate per network), so
 that a grid of hyper-parameters can train as one population. The update rules follow PyTorch's
 ``torch.optim`` (L2 ``weight_decay`` added to the gradient), and tests check them against it.
+:func:`clip_grad_norm` and :func:`clip_global_norm` clip gradients in place before a step.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -242,3 +245,27 @@ def _check_non_negative(name: str, value: Any) -> None:
     bad = [v for v in _values(value) if not v >= 0.0]
     if bad:
         raise ValueError(f"{name} must be >= 0, got {bad[0]}")
+
+
+# -- gradient clipping ----------------------------------------------------------------------------
+def clip_grad_norm(grad: Any, max_norm: float) -> float:
+    """Scale ``grad`` in place so its norm (over all its entries) is at most ``max_norm``; returns
+    the norm before."""
+    norm = math.sqrt(float(array_namespace(grad).sum(grad * grad)))
+    if norm > max_norm:
+        grad *= max_norm / (norm + 1e-6)
+    return norm
+
+
+def clip_global_norm(grads: Sequence[Any], max_norm: float) -> float:
+    """Scale the arrays ``grads`` (e.g. of two networks) in place so that their global norm, taken
+    over all of them together, is at most ``max_norm``; returns that norm before.
+
+    Each array is clipped by :func:`clip_grad_norm` to its share ``max_norm * |g| / |global|``, so
+    every one is scaled by the same factor.
+    """
+    squares = [float(array_namespace(g).sum(g * g)) for g in grads]
+    norm = math.sqrt(sum(squares))
+    for g, square in zip(grads, squares, strict=True):
+        clip_grad_norm(g, max_norm * math.sqrt(square) / max(norm, 1e-12))
+    return norm

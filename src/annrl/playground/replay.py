@@ -35,7 +35,7 @@ from annrl.errors import AnnrlError, InputError
 from annrl.playground.cars import frame_message, track_message
 from annrl.validate import Interval, check
 
-AGENT_FILE = "agent.safetensors"  # what annrl.agents.common.save_policy writes
+AGENT_FILE = "agent.safetensors"  # what annrl.agents.policy_file.save_policy writes
 METRICS_FILE = "metrics.json"
 MAX_DEPTH = 4
 MAX_RUNS = 200
@@ -224,7 +224,7 @@ def _same_episodes(cars: list[dict[str, Any]], record: list[dict[str, Any]]) -> 
 
 # -- what each kind of run needs to drive again ---------------------------------------------------
 def _agent_setup(run: SavedRun, root: Path) -> tuple[Any, Any, int, None]:
-    from annrl.agents.common import load_policy
+    from annrl.agents import load_policy
     from annrl.envs import ENV_ID
 
     path = run.path / AGENT_FILE

@@ -53,8 +53,10 @@ def _parser() -> Any:
 
 def run_command(argv: list[str]) -> tuple[int, str]:
     """Run ``annrl ARGV`` in this process; the exit code and what it printed on stderr."""
+    from annrl.backend import keep_freed_memory
     from annrl.errors import run_cli
 
+    keep_freed_memory()  # as the annrl command does at its entry (a Tune worker enters here)
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         try:

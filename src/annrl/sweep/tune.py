@@ -5,7 +5,7 @@ Tune is used in the two shapes in which it earns its cost:
 - no scheduler: a trial is a chunk of runs, the same chunks as on the plain Ray path. One trial
   per tiny run would pay Tune's cost per trial (about a second here) for a tenth of that in work;
 - ``scheduler: asha``: one run per trial. The run's command reports its intermediate results
-  (:mod:`annrl.io.intermediate`: ``eval_return`` at every evaluation of an RL agent, ``loss``
+  (:mod:`annrl.progress`: ``eval_return`` at every evaluation of an RL agent, ``loss``
   every 100 epochs of the engine's Trainer) to Tune, and ASHA stops the runs that fall behind the
   others at a rung. A run stopped so is recorded as "stopped" with its last report: not failed, not
   dropped, and not run again when the sweep resumes.
@@ -29,8 +29,8 @@ from typing import Any
 
 from ray import tune  # this module is imported only when a sweep runs through Tune
 
+from annrl import progress
 from annrl.errors import InputError
-from annrl.io import intermediate
 from annrl.sweep.config import Run, TuneSettings
 from annrl.sweep.runner import Outcome, chunk_size, chunks, last_line, run_chunk
 
@@ -53,7 +53,7 @@ def trial(config: dict[str, Any], *, parts: list[list[Run]], folder: str, retrie
             last.update(result)
             tune.report(dict(result))
 
-        with intermediate.listening(forward):
+        with progress.listening(forward):
             outcomes = run_chunk(part, folder, retries)
     # a run that reported nothing still needs the keys the scheduler reads (NaN never passes a rung)
     final = {"step": 0, metric: math.nan} if metric else {}

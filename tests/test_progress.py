@@ -4,8 +4,8 @@ agent's every evaluation, and nothing once the listener has left."""
 import numpy as np
 import pytest
 
+from annrl import progress as intermediate
 from annrl.agents import make_rng, ppo
-from annrl.io import intermediate
 from annrl.nn import MLP, SGD, Trainer
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)

@@ -1,0 +1,72 @@
+"""What every agent's config shares: the ``setting`` declaration (a field, its ``--flag`` and help),
+:class:`BaseConfig` and its check table, the one seeding function and small schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from annrl.errors import InputError
+
+
+def make_rng(seed: int) -> np.random.Generator:
+    """The one seeding function: the generator every random draw of a run comes from."""
+    return np.random.default_rng(int(seed))
+
+
+def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
+    """``start`` moving linearly to ``end`` over ``duration`` steps, then ``end``.
+
+    >>> linear_schedule(1.0, 0.05, 100, 50)
+    0.525
+    """
+    if duration <= 0:
+        return end
+    return start + (end - start) * min(max(t / duration, 0.0), 1.0)
+
+
+def setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - reads like argparse
+    """A config field with the help sentence its CLI flag shows."""
+    from dataclasses import field
+
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: default, metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class BaseConfig:
+    """Settings shared by every agent (each agent's ``Config`` adds its hyper-parameters)."""
+
+    env: str = setting("CartPole-v1", "Gymnasium environment id (Box observations), or annrl/CarTrack-v0.")
+    track: str = setting("s_bends", "car track (annrl/CarTrack-v0 only): shipped name, JSON file or random:SEED.")
+    continuous: bool = setting(False, "car only: (steer, throttle) actions instead of Discrete(5).")
+    total_steps: int = setting(100_000, "environment steps to train for.")
+    seed: int = setting(0, "seed of everything random in the run.")
+    eval_every: int = setting(10_000, "environment steps between evaluations (the learning curve).")
+    eval_episodes: int = setting(10, "episodes per evaluation during training.")
+    final_eval_episodes: int = setting(20, "episodes of the final evaluation.")
+    stop_at_threshold: bool = setting(False, "stop as soon as an evaluation reaches the solved threshold.")
+
+
+def base_table() -> dict[str, list[Any]]:
+    from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT
+
+    return {"total_steps": POSITIVE_INT, "eval_every": POSITIVE_INT, "eval_episodes": POSITIVE_INT,
+            "final_eval_episodes": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
+
+
+def parse_sizes(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """``"64,64"`` -> ``(64, 64)``; ``""`` -> ``()`` (no hidden layer)."""
+    if isinstance(text, (tuple, list)):
+        return tuple(int(v) for v in text)
+    parts = [p for p in str(text).replace(" ", "").split(",") if p]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--hidden must be comma-separated layer widths such as 64,64, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise InputError(f"--hidden widths must be >= 1, got {text!r}")
+    return sizes
