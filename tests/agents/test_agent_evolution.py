@@ -28,7 +28,7 @@ def test_es_gradient_estimates_the_true_gradient_of_a_quadratic():
 
 
 def test_open_es_climbs_a_quadratic():
-    strategy = es.OpenES(np.zeros(4), 20, sigma=0.1, lr=0.05)
+    strategy = es.OpenES(np.zeros(4), es.Config(population=20, sigma=0.1, lr=0.05, weight_decay=0.0))
     rng, target = make_rng(1), np.array([1.0, -2.0, 0.5, 3.0])
     for _ in range(300):
         strategy.tell(-np.sum((strategy.ask(rng) - target) ** 2, axis=1))

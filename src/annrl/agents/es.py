@@ -32,6 +32,7 @@ from annrl.agents.neuroevolution import (
 )
 from annrl.agents.run import Result
 from annrl.agents.settings import setting
+from annrl.errors import InputError
 from annrl.nn import Adam
 from annrl.validate import NON_NEGATIVE, POSITIVE, check
 
@@ -90,25 +91,23 @@ def es_gradient(noise: np.ndarray, fitness_plus: np.ndarray, fitness_minus: np.n
 
 
 class OpenES:
-    """Ask/tell OpenAI-ES over a ``(P, D)`` population.
+    """Ask/tell OpenAI-ES over a ``(P, D)`` population; built like :class:`~annrl.agents.ga.GeneticAlgorithm`.
 
     Parameters
     ----------
-    mean : array, shape (D,)
+    initial : array, shape (D,) or (1, D)
         The first mean (a freshly initialised network).
-    population : int
-        ``P``, even.
-    sigma, lr, weight_decay, fitness_shaping
-        As in :class:`Config`.
+    config : Config
+        Uses ``population`` (``P``, even), ``sigma``, ``lr``, ``weight_decay`` and ``fitness_shaping``
+        (any object with those attributes, e.g. the Hebbian agent's config).
     """
 
-    def __init__(self, mean: np.ndarray, population: int, *, sigma: float = 0.2, lr: float = 0.05,
-                 weight_decay: float = 0.0, fitness_shaping: bool = True):
-        if population % 2:
-            raise ValueError(f"population must be even for antithetic sampling, got {population}")
-        self.population, self.sigma, self.fitness_shaping = population, sigma, fitness_shaping
-        self.mean_ = np.array(mean, dtype=np.float64).reshape(1, -1)
-        self.optimizer = Adam(lr=lr, weight_decay=weight_decay)
+    def __init__(self, initial: np.ndarray, config: Any):
+        if config.population % 2:
+            raise InputError.invalid("population", "even for antithetic sampling", config.population)
+        self.population, self.sigma, self.fitness_shaping = config.population, config.sigma, config.fitness_shaping
+        self.mean_ = np.array(initial, dtype=np.float64).reshape(1, -1)
+        self.optimizer = Adam(lr=config.lr, weight_decay=config.weight_decay)
         self.optimizer.reset(self.mean_)
         self.noise_: np.ndarray | None = None
 
@@ -144,7 +143,6 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     check(TABLE, {k: getattr(config, k) for k in TABLE})
 
     def factory(initial: np.ndarray, rng: np.random.Generator) -> OpenES:
-        return OpenES(initial[0], config.population, sigma=config.sigma, lr=config.lr,
-                      weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)
+        return OpenES(initial[0], config)
 
     return train_population(NAME, config, factory, rng, **options)

@@ -250,8 +250,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     shape = EnvShape.probe(config)
     net = PlasticNetwork([shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs], config.plastic)
-    strategy = OpenES(initial_rules(net, rng), config.population, sigma=config.sigma, lr=config.lr,
-                      weight_decay=config.weight_decay, fitness_shaping=config.fitness_shaping)
+    strategy = OpenES(initial_rules(net, rng), config)
     scorer = RuleScorer(net, shape, config)
     metrics = evolve(NAME, config, shape, strategy, scorer, scorer.judge, rng, **options)
     return HebbianResult(None, metrics, shape, "argmax" if shape.discrete else "scale",
