@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.approx_targets import CATALOGUE, grid, parse_domain, resolve_target
+from annrl.labs.approx.targets import CATALOGUE, grid, parse_domain, resolve_target
 
 x, y = sympy.symbols("x y")
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annrl.errors import InputError
-from annrl.labs import logic_cli
-from annrl.labs.logic import LogicConfig, explain, gate, parse_function, single_neuron_limits, train
-from annrl.labs.logic_compile import compile_function, describe, from_table, separable, threshold_unit, truth_inputs
+from annrl.labs.logic import cli as logic_cli
+from annrl.labs.logic.compile import compile_function, describe, from_table, separable, threshold_unit, truth_inputs
+from annrl.labs.logic.lab import LogicConfig, explain, gate, parse_function, single_neuron_limits, train
 from annrl.nn import Network
 from annrl.nn.recurrent import GRU
 from annrl.viz.network_diagram import dense_layers, draw_network

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from annrl.errors import InputError
-from annrl.labs import memory_cli
-from annrl.labs.memory import (
+from annrl.labs.memory import cli as memory_cli
+from annrl.labs.memory.lab import (
     Hopfield,
     MemoryConfig,
     WorkingMemoryConfig,

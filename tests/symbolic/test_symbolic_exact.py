@@ -5,8 +5,8 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.logic import gate
-from annrl.labs.logic_compile import compile_function
+from annrl.labs.logic.compile import compile_function
+from annrl.labs.logic.lab import gate
 from annrl.nn import MLP, ElmanRNN, Network
 from annrl.symbolic import exact_form
 

@@ -5,8 +5,8 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.logic import LogicConfig, gate, learn, parse_function
-from annrl.labs.logic_compile import compile_function, from_formulas, from_table
+from annrl.labs.logic.compile import compile_function, from_formulas, from_table
+from annrl.labs.logic.lab import LogicConfig, gate, learn, parse_function
 from annrl.nn import MLP, ActivationLayer, Dense, Network
 from annrl.symbolic import extract_logic
 

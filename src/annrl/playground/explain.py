@@ -27,7 +27,7 @@ def explain(session: Session, index: int = 0) -> dict[str, Any]:
 
 
 def _logic(session: Session, index: int) -> dict[str, Any]:
-    from annrl.labs.logic_compile import truth_inputs
+    from annrl.labs.logic.compile import truth_inputs
     from annrl.symbolic import extract_logic
 
     net = session.network(index)
@@ -44,7 +44,7 @@ def _logic(session: Session, index: int) -> dict[str, Any]:
 
 
 def _target_bits(session: Session) -> np.ndarray:
-    from annrl.labs.logic import parse_function
+    from annrl.labs.logic.lab import parse_function
 
     return parse_function(session.setup.expression).table[:, 0]
 

@@ -3,7 +3,7 @@
 The network is read, never changed: its outputs on 0/1 inputs are thresholded (the reading depends
 on the output activation, see :func:`output_reading`), each row gets a margin of confidence in
 [0, 1], and the thresholded table is minimised by the logic lab's own routine
-(:func:`annrl.labs.logic_compile.minimal_formula`: the shorter of SymPy's ``SOPform`` and ``POSform``).
+(:func:`annrl.labs.logic.compile.minimal_formula`: the shorter of SymPy's ``SOPform`` and ``POSform``).
 
 Up to ``max_enumerate`` inputs (12) every row is enumerated. Above that the function is sampled:
 the inputs it depends on are found by flipping one bit of random rows (inputs whose first-layer
@@ -11,10 +11,10 @@ weights are all zero are skipped without a look), the relevant ones are enumerat
 held at 0, and the formula is checked on fresh random rows; with ``s`` rows and no disagreement the
 disagreement rate is below ``1 - 0.05**(1/s)`` (about ``3/s``) with 95% confidence.
 
-Hidden neurons of the first hidden layer are explained by :func:`annrl.labs.logic.explain`.
+Hidden neurons of the first hidden layer are explained by :func:`annrl.labs.logic.lab.explain`.
 
->>> from annrl.labs.logic import gate
->>> from annrl.labs.logic_compile import compile_function
+>>> from annrl.labs.logic.lab import gate
+>>> from annrl.labs.logic.compile import compile_function
 >>> result = extract_logic(compile_function(gate("xor")).net, inputs=["a", "b"])
 >>> str(result.outputs[0].formula), result.consistent
 ('(a & ~b) | (b & ~a)', True)
@@ -31,8 +31,8 @@ from sympy.logic import POSform, SOPform
 
 from annrl.errors import InputError
 from annrl.expr import lambdify_numpy
-from annrl.labs.logic import NeuronExplanation, explain
-from annrl.labs.logic_compile import BooleanFunction, minimal_formula, truth_inputs
+from annrl.labs.logic.compile import BooleanFunction, minimal_formula, truth_inputs
+from annrl.labs.logic.lab import NeuronExplanation, explain
 from annrl.nn import ActivationLayer, Dense, Network
 
 READINGS = ("auto", "probability", "logit", "symmetric")

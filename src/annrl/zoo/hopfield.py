@@ -1,7 +1,7 @@
 """The Hopfield network (1982) in the zoo: the memory lab's implementation, drawn and demonstrated.
 
 Nothing is re-implemented here: storage (Hebbian or pseudo-inverse rule), asynchronous recall and
-the energy come from :mod:`annrl.labs.memory`. This module adds the zoo's view of it, one layer of
+the energy come from :mod:`annrl.labs.memory.lab`. This module adds the zoo's view of it, one layer of
 backfed input cells, each connected to every other, and a demo: letters recalled from corrupted cues,
 with the energy ``E = -1/2 s^T W s`` falling sweep after sweep.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from annrl.labs import memory
+from annrl.labs.memory import lab as memory
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
 
@@ -23,7 +23,7 @@ NOISE = 0.15
 
 
 class HopfieldModel:
-    """A :class:`annrl.labs.memory.Hopfield` network with the zoo's diagram (``network`` holds it)."""
+    """A :class:`annrl.labs.memory.lab.Hopfield` network with the zoo's diagram (``network`` holds it)."""
 
     def __init__(self, network: memory.Hopfield, neurons: int):
         self.network, self.neurons = network, int(neurons)

@@ -26,7 +26,7 @@ from annrl.clikit import (
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx import (
+from annrl.labs.approx.lab import (
     CONFIG_TABLE,
     METRICS,
     OPTIMIZERS,
@@ -35,8 +35,8 @@ from annrl.labs.approx import (
     ApproxResult,
     parse_hidden,
 )
-from annrl.labs.approx_studies import STUDIES, StudyResult
-from annrl.labs.approx_targets import catalogue_table, parse_domain, resolve_target
+from annrl.labs.approx.studies import STUDIES, StudyResult
+from annrl.labs.approx.targets import catalogue_table, parse_domain, resolve_target
 from annrl.nn import INITS
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         "lab": "approx", "config": _jsonable(vars(config)),
         "scaling": {"low": scaling.low.tolist(), "high": scaling.high.tolist(), "y_mean": scaling.y_mean,
                     "y_scale": scaling.y_scale}})
-    from annrl.labs.approx_figures import write_figures
+    from annrl.labs.approx.figures import write_figures
 
     write_figures(result, out)
     show(args, result.metrics, f"approx {result.target.label}", summary_rows(result))
@@ -162,14 +162,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(config: ApproxConfig, progress: Any, checkpointer: Checkpointer) -> ApproxResult:
-    from annrl.labs.approx import train
+    from annrl.labs.approx.lab import train
 
     return train(config, progress=progress, checkpointer=checkpointer)
 
 
 def run_study_command(args: argparse.Namespace, config: ApproxConfig, out: Path) -> int:
-    from annrl.labs.approx_figures import study_figures
-    from annrl.labs.approx_studies import run_study
+    from annrl.labs.approx.figures import study_figures
+    from annrl.labs.approx.studies import run_study
 
     options: dict[str, Any] = {}
     if args.study == "capacity":
@@ -265,7 +265,7 @@ def _with_progress(show_bar: bool, work: Any) -> Any:
 # -- the demo's step -------------------------------------------------------------------------------
 def report_section(result: ApproxResult, out: Path, folder: str, study: StudyResult | None = None) -> Section:
     """A run (and optionally a study) as a section of the demo's HTML report (figures under ``out/folder``)."""
-    from annrl.labs.approx_figures import study_figures, write_figures
+    from annrl.labs.approx.figures import study_figures, write_figures
 
     figures = write_figures(result, out / folder)
     m = result.metrics
@@ -286,8 +286,8 @@ def approx_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
 
     To add to :data:`annrl.demo.STEPS` as ``("Function approximation", approx_step)``.
     """
-    from annrl.labs.approx import train
-    from annrl.labs.approx_studies import smoothness
+    from annrl.labs.approx.lab import train
+    from annrl.labs.approx.studies import smoothness
 
     config = ApproxConfig(target="sin", hidden=(16,), tol=1e-2, optimizer="lbfgs", seeds=5 if quick else 20,
                           epochs=2000)

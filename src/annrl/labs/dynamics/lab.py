@@ -6,7 +6,7 @@ in one of two ways:
 - ``derivative``: estimate dx/dt from the observations with an :mod:`annrl.calculus` method, then
   fit the network to those estimates (supervised regression with :func:`annrl.nn.fit`);
 - ``rollout``: fit the trajectory itself, through a differentiable RK4 integrator written in the
-  engine (:mod:`annrl.labs.dynamics_rollout`), on short windows that start from the observed
+  engine (:mod:`annrl.labs.dynamics.rollout`), on short windows that start from the observed
   states (multiple shooting). No derivative estimate is used.
 
 Each learned field is then integrated with SciPy's ``solve_ivp`` (:func:`annrl.systems.integrate`)
@@ -79,7 +79,7 @@ from annrl.calculus import (
     TotalVariation,
 )
 from annrl.io.resume import Checkpointer, Phases
-from annrl.labs.dynamics_rollout import RolloutTrainer
+from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0

@@ -18,7 +18,7 @@ from annrl.clikit import (
     write_metrics,
 )
 from annrl.io.network_file import save_network
-from annrl.labs.xor import FAILURE_KINDS, XOR_TABLE, X, XorConfig, XorResult, Y, compare, train
+from annrl.labs.xor.lab import FAILURE_KINDS, XOR_TABLE, X, XorConfig, XorResult, Y, compare, train
 from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table

@@ -18,7 +18,7 @@ from annrl.clikit import (
     show,
     write_metrics,
 )
-from annrl.labs.memory import (
+from annrl.labs.memory.lab import (
     HEBBIAN_CAPACITY,
     LETTER_SHAPE,
     RULES,

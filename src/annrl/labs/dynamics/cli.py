@@ -25,7 +25,7 @@ from annrl.clikit import (
     write_metrics,
 )
 from annrl.io.network_file import save_network
-from annrl.labs.dynamics import (
+from annrl.labs.dynamics.lab import (
     APPROACHES,
     CONSTRAINTS,
     METHODS,
@@ -148,7 +148,7 @@ def compare_rows(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The comparison rows of :func:`~annrl.labs.dynamics.compare` as a Markdown table."""
+    """The comparison rows of :func:`~annrl.labs.dynamics.lab.compare` as a Markdown table."""
     lines = ["| noise | approach | field RMSE (hull) | field RMSE (on data) | one-step RMSE | rollout RMSE "
              "| valid time | train s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -230,7 +230,7 @@ def time_series(result: DynamicsResult, path: Path) -> Path:
 
 def error_over_time(result: DynamicsResult, path: Path) -> Path:
     """Standardised trajectory error over time: the training start (solid) and unseen starts (dashed)."""
-    from annrl.labs.dynamics import standardised_error
+    from annrl.labs.dynamics.lab import standardised_error
     from annrl.viz.style import figure, save
 
     tr = result.trajectory

@@ -19,7 +19,7 @@ from annrl.clikit import (
     show,
     write_metrics,
 )
-from annrl.labs.logic import ACTIVATIONS, GATES, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
+from annrl.labs.logic.lab import ACTIVATIONS, GATES, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
 from annrl.viz.report import Section, Table
 
 

@@ -433,7 +433,7 @@ def compile_function(fn: BooleanFunction) -> CompiledNetwork:
 
     Examples
     --------
-    >>> from annrl.labs.logic import gate
+    >>> from annrl.labs.logic.lab import gate
     >>> compiled = compile_function(gate("xor"))
     >>> compiled.depth, compiled.hidden, compiled.exact, compiled.minimal
     (2, 2, True, True)

@@ -3,7 +3,7 @@
 Three questions about one Boolean function (a named gate or an expression typed by the user):
 
 - **Compile**: which exact network of threshold units computes it? Built by construction
-  (:mod:`annrl.labs.logic_compile`) and checked on every row of the truth table.
+  (:mod:`annrl.labs.logic.compile`) and checked on every row of the truth table.
 - **Learn**: how reliably does gradient descent find a network for it? ``seeds`` networks (sigmoid
   or tanh hidden units, a logit output, binary cross-entropy, SGD with momentum) train on the truth
   table as one population, for every hidden width from 0 (a single neuron) up, until a width
@@ -38,7 +38,7 @@ from sympy.logic import boolalg
 
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
-from annrl.labs.logic_compile import (
+from annrl.labs.logic.compile import (
     MAX_VARIABLES,
     BooleanFunction,
     CompiledNetwork,
