@@ -9,10 +9,10 @@ import pytest
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.labs.logic.compile import compile_function
-from annrl.labs.logic.lab import gate
 from annrl.nn import MLP
 from annrl.nn.lbfgs import fit_lbfgs
 from annrl.symbolic import cli
+from annrl.symbolic.boolean import gate
 
 
 def run(argv):

@@ -6,9 +6,9 @@ import sympy
 
 from annrl.errors import InputError
 from annrl.labs.logic.compile import compile_function
-from annrl.labs.logic.lab import gate
 from annrl.nn import MLP, ElmanRNN, Network
 from annrl.symbolic import exact_form
+from annrl.symbolic.boolean import gate
 
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "sin", "identity"]
 

@@ -1,6 +1,6 @@
 """Adaptive networks: learning that never stops.
 
-- :mod:`~annrl.labs.adapt.lms`: Adaline (LMS, normalised LMS) and Madaline (MRI);
+- :mod:`~annrl.nn.lms` (engine level, used here): Adaline (LMS, normalised LMS) and Madaline (MRI);
 - :mod:`~annrl.labs.adapt.theory`: Wiener solution, step-size bounds, misadjustment, learning curves;
 - :mod:`~annrl.labs.adapt.filters`: system identification, noise cancelling, tracking;
 - :mod:`~annrl.labs.adapt.drift`: Page-Hinkley and ADWIN drift detectors;
@@ -12,9 +12,9 @@
 
 from annrl.labs.adapt.drift import ADWIN, PageHinkley
 from annrl.labs.adapt.grow import GrowingNetwork
-from annrl.labs.adapt.lms import Adaline, Madaline
 from annrl.labs.adapt.prequential import StreamLearner, recovery
 from annrl.labs.adapt.streams import Stream, make_stream
+from annrl.nn.lms import Adaline, Madaline
 
 __all__ = ["ADWIN", "Adaline", "GrowingNetwork", "Madaline", "PageHinkley", "Stream", "StreamLearner",
            "make_stream", "recovery"]

@@ -15,9 +15,9 @@ from annrl.labs.adapt.lab import (
     run_lms,
     run_stream,
 )
-from annrl.labs.adapt.lms import RULES
 from annrl.labs.adapt.prequential import DETECTORS, MODES
 from annrl.labs.adapt.streams import KINDS
+from annrl.nn.lms import RULES
 from annrl.viz.report import Section, Table
 
 

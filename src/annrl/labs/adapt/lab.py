@@ -17,9 +17,9 @@ import numpy as np
 
 from annrl.labs.adapt import figures, filters
 from annrl.labs.adapt.grow import GrowingNetwork
-from annrl.labs.adapt.lms import RULES, Adaline, Madaline
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
 from annrl.labs.adapt.streams import KINDS, make_stream
+from annrl.nn.lms import RULES, Adaline, Madaline
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from annrl.calculus.targets import catalogue_table, parse_domain, resolve_target
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
@@ -36,7 +37,6 @@ from annrl.labs.approx.lab import (
     parse_hidden,
 )
 from annrl.labs.approx.studies import STUDIES, StudyResult
-from annrl.labs.approx.targets import catalogue_table, parse_domain, resolve_target
 from annrl.nn import INITS
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table

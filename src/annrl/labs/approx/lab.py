@@ -1,7 +1,7 @@
 """The function-approximation lab: how well, how fast and where a network can learn a function.
 
 Networks are universal approximators; this lab tests the claim on any target (a catalogue name
-or an expression, see :mod:`annrl.labs.approx.targets`) with numbers that can be checked:
+or an expression, see :mod:`annrl.calculus.targets`) with numbers that can be checked:
 
 - the target is sampled on a training grid of its box and the networks learn it by full-batch
   gradient descent (Adam by default) on the engine, or by L-BFGS (SciPy) on its flat parameters;
@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from annrl.calculus.targets import Domain, Target, grid, parse_domain, resolve_target
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx.targets import Domain, Target, grid, parse_domain, resolve_target
 from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
 from annrl.nn.lbfgs import fit_lbfgs
 from annrl.nn.optim import optimizer_with_momentum
@@ -155,7 +155,7 @@ class ApproxConfig:
         check(CONFIG_TABLE, asdict(self))
 
     def resolve_target(self) -> Target:
-        """The :class:`~annrl.labs.approx.targets.Target` this config names, on its domain."""
+        """The :class:`~annrl.calculus.targets.Target` this config names, on its domain."""
         return resolve_target(self.target, self.domain, frequency=self.frequency)
 
     def sizes(self, dim: int) -> list[int]:

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from annrl.calculus.targets import grid
 from annrl.errors import InputError
 from annrl.labs.approx.lab import NEAR_FRACTION, ApproxConfig, ApproxResult, error, error_scale, train
-from annrl.labs.approx.targets import grid
 
 STUDIES = ("capacity", "smoothness", "sophistication", "extrapolation", "derivative")
 

@@ -19,7 +19,8 @@ from annrl.clikit import (
     show,
     write_metrics,
 )
-from annrl.labs.logic.lab import ACTIVATIONS, GATES, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
+from annrl.labs.logic.lab import ACTIVATIONS, LogicConfig, LogicResult, threshold_unit_line, train, truth_rows
+from annrl.symbolic.boolean import GATES
 from annrl.viz.report import Section, Table
 
 

@@ -18,16 +18,8 @@ from annrl.clikit import (
     show,
     write_metrics,
 )
-from annrl.labs.memory.lab import (
-    HEBBIAN_CAPACITY,
-    LETTER_SHAPE,
-    RULES,
-    MemoryConfig,
-    MemoryResult,
-    WorkingMemoryConfig,
-    bit_sequences,
-    train,
-)
+from annrl.labs.memory.lab import MemoryConfig, MemoryResult, WorkingMemoryConfig, bit_sequences, train
+from annrl.nn.hopfield import HEBBIAN_CAPACITY, LETTER_SHAPE, RULES
 from annrl.viz.report import Section, Table
 
 
