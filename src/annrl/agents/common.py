@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from annrl.config import setting
 from annrl.errors import InputError, Stopped
 from annrl.io import intermediate
 
@@ -419,15 +420,6 @@ class ProgressBar:
 
 
 # -- settings every agent has ---------------------------------------------------------------------
-def setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - reads like argparse
-    """A config field with the help sentence its CLI flag shows."""
-    from dataclasses import field
-
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata={"help": help, **kwargs})
-    return field(default=default, metadata={"help": help, **kwargs})
-
-
 @dataclass
 class BaseConfig:
     """Settings shared by every agent (each agent's ``Config`` adds its hyper-parameters)."""

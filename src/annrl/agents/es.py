@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import Result, setting
+from annrl.agents.common import Result
 from annrl.agents.neuroevolution import (
     CarTrainingSettings,
     EvolutionConfig,
@@ -31,6 +31,7 @@ from annrl.agents.neuroevolution import (
     evolution_table,
     evolve,
 )
+from annrl.config import setting
 from annrl.nn import Adam
 from annrl.validate import NON_NEGATIVE, POSITIVE, check
 

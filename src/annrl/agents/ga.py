@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import Result, setting
+from annrl.agents.common import Result
 from annrl.agents.neuroevolution import (
     CarTrainingSettings,
     EvolutionConfig,
@@ -28,6 +28,7 @@ from annrl.agents.neuroevolution import (
     evolution_table,
     evolve,
 )
+from annrl.config import setting
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, UNIT, Options, check
 
 NAME = "ga"

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.common import EnvPool, evaluate, is_car, make_vector_env, run_episodes, setting
+from annrl.agents.common import EnvPool, evaluate, is_car, make_vector_env, run_episodes
+from annrl.config import setting
 from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
 from annrl.errors import InputError
 from annrl.validate import NON_NEGATIVE_INT
