@@ -39,7 +39,8 @@ def setting(default: Any, help: str, **flag: Any) -> Any:  # noqa: A002 - reads 
         The flag's help sentence.
     **flag
         Passed on to ``add_argument`` (:data:`FLAG_KEYS`: ``type``, ``choices``, ``metavar``...;
-        ``flags`` replaces the ``--name`` spelling, e.g. ``flags=("-k", "--frequency")``).
+        ``flags`` replaces the ``--name`` spelling, e.g. ``flags=("-k", "--frequency")``, or
+        ``("name",)`` for a positional argument).
     """
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: default, metadata={"help": help, **flag})
@@ -64,11 +65,15 @@ def add_flags(parser: argparse.ArgumentParser, config: type, names: list[str] | 
         kwargs = {k: v for k, v in f.metadata.items() if k in FLAG_KEYS}
         flags = kwargs.pop("flags", (f"--{name.replace('_', '-')}",))
         default = getattr(defaults, name) if defaults is not None else _default(f)
+        if "nargs" in kwargs and isinstance(default, tuple):
+            default = list(default)  # what argparse gives when the flag is used
         if default is False and "action" not in kwargs:
             kwargs["action"] = "store_true"
         elif "type" not in kwargs and "choices" not in kwargs and isinstance(default, (int, float)):
             kwargs["type"] = type(default)
-        parser.add_argument(*flags, dest=name, default=default, help=f.metadata["help"], **kwargs)
+        if flags[0].startswith("-"):
+            kwargs["dest"] = name
+        parser.add_argument(*flags, default=default, help=f.metadata["help"], **kwargs)
 
 
 def from_args(config: type, args: argparse.Namespace, **values: Any) -> Any:

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import add_output_options, positive_float, positive_int, show, write_metrics
-from annrl.labs.adapt.lab import (
-    GrowConfig,
-    LmsConfig,
-    StreamConfig,
-    run_grow,
-    run_lms,
-    run_stream,
-)
-from annrl.labs.adapt.prequential import DETECTORS, MODES
-from annrl.labs.adapt.streams import KINDS
-from annrl.nn.lms import RULES
+from annrl.clikit import add_output_options, show, write_metrics
+from annrl.config import add_flags, from_args
+from annrl.labs.adapt import figures
+from annrl.labs.adapt.lab import GrowConfig, LmsConfig, Result, StreamConfig, run_grow, run_lms, run_stream
+from annrl.labs.adapt.prequential import MODES
 from annrl.viz.report import Section, Table
-
-
-def float_list(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        values = ()
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers > 0 (e.g. 0.01,0.03), got {text!r}")
-    return values
-
-
-def kind_list(text: str) -> tuple[str, ...]:
-    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [k for k in kinds if k not in KINDS]
-    if not kinds or unknown:
-        raise argparse.ArgumentTypeError(f"must be comma-separated among {','.join(KINDS)}, got {text!r}")
-    return kinds
 
 
 def register(subparsers: Any) -> None:
@@ -46,77 +22,20 @@ def register(subparsers: Any) -> None:
         "continual and drift-detecting learners on drifting streams (prequential accuracy, recovery times); "
         "grow: a network that adds hidden units when its error plateaus.")
     experiments = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
-    _register_lms(experiments)
-    _register_stream(experiments)
-    _register_grow(experiments)
+    for name, (help_text, config_type, _, _) in EXPERIMENTS.items():
+        p = experiments.add_parser(name, help=help_text)
+        add_flags(p, config_type)
+        add_output_options(p, f"runs/adapt/{name}")
+        p.set_defaults(handler=run_experiment)
 
 
-def _register_lms(experiments: Any) -> None:
-    d = LmsConfig()
-    p = experiments.add_parser("lms", help="Adaline/LMS: system identification, bounds, misadjustment, "
-                               "noise cancelling, tracking, Madaline")
-    p.add_argument("--mus", type=float_list, default=d.mus, help="step sizes of the learning curves, e.g. 0.01,0.03")
-    p.add_argument("--rule", choices=RULES, default=d.rule, help="lms, or normalised lms")
-    p.add_argument("--steps", type=positive_int, default=d.steps, help="samples per run")
-    p.add_argument("--runs", type=positive_int, default=d.runs, help="independent runs averaged (the population)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of everything random")
-    add_output_options(p, "runs/adapt/lms")
-    p.set_defaults(handler=run_lms_command)
-
-
-def _register_stream(experiments: Any) -> None:
-    d = StreamConfig()
-    p = experiments.add_parser("stream", help="frozen vs continual vs drift-detecting learners on drifting streams")
-    p.add_argument("--kinds", type=kind_list, default=d.kinds, help=f"streams, among {','.join(KINDS)}")
-    p.add_argument("--samples", type=positive_int, default=d.samples, help="samples per stream")
-    p.add_argument("--warmup", type=positive_int, default=d.warmup, help="samples of batch pre-training")
-    p.add_argument("--hidden", type=positive_int, default=d.hidden, help="hidden tanh units")
-    p.add_argument("--lr", type=positive_float, default=d.lr, help="SGD learning rate of the stream updates")
-    p.add_argument("--batch", type=positive_int, default=d.batch, help="samples per test-then-train step")
-    p.add_argument("--detector", choices=DETECTORS, default=d.detector, help="the adaptive learner's detector")
-    p.add_argument("--window", type=positive_int, default=d.window, help="samples of the rolling accuracy")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of everything random")
-    add_output_options(p, "runs/adapt/stream")
-    p.set_defaults(handler=run_stream_command)
-
-
-def _register_grow(experiments: Any) -> None:
-    d = GrowConfig()
-    p = experiments.add_parser("grow", help="a network that adds hidden units when its error plateaus")
-    p.add_argument("--window", type=positive_int, default=d.window, help="epochs between growth decisions")
-    p.add_argument("--threshold", type=float, default=d.threshold,
-                   help="a window improving the loss by less than this fraction is a plateau")
-    p.add_argument("--target", type=positive_float, default=d.target, help="MSE at which training stops")
-    p.add_argument("--max-units", type=int, default=d.max_units, help="hidden units at most")
-    p.add_argument("--epochs", type=positive_int, default=d.epochs, help="epochs at most")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of everything random")
-    add_output_options(p, "runs/adapt/grow")
-    p.set_defaults(handler=run_grow_command)
-
-
-def run_lms_command(args: argparse.Namespace) -> int:
-    config = LmsConfig(mus=tuple(args.mus), rule=args.rule, steps=args.steps, runs=args.runs, seed=args.seed)
-    metrics = run_lms(config, Path(args.out))
-    write_metrics(args.out, metrics)
-    show(args, metrics, "adapt lms", lms_rows(metrics))
-    return 0
-
-
-def run_stream_command(args: argparse.Namespace) -> int:
-    config = StreamConfig(kinds=tuple(args.kinds), samples=args.samples, warmup=args.warmup, hidden=args.hidden,
-                          lr=args.lr, batch=args.batch, detector=args.detector, window=args.window, seed=args.seed)
-    metrics = run_stream(config, Path(args.out))
-    write_metrics(args.out, metrics)
-    show(args, metrics, "adapt stream", stream_rows(metrics))
-    return 0
-
-
-def run_grow_command(args: argparse.Namespace) -> int:
-    config = GrowConfig(window=args.window, threshold=args.threshold, target=args.target, max_units=args.max_units,
-                        epochs=args.epochs, seed=args.seed)
-    metrics = run_grow(config, Path(args.out))
-    write_metrics(args.out, metrics)
-    show(args, metrics, "adapt grow", grow_rows(metrics))
+def run_experiment(args: argparse.Namespace) -> int:
+    """``annrl adapt EXPERIMENT``: run it, write its figures and metrics.json, show its table."""
+    _, config_type, run, rows = EXPERIMENTS[args.experiment]
+    result = run(from_args(config_type, args))
+    figures.write_figures(result, Path(args.out))
+    write_metrics(args.out, result.metrics)
+    show(args, result.metrics, f"adapt {args.experiment}", rows(result.metrics))
     return 0
 
 
@@ -165,9 +84,19 @@ def grow_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
             for task, r in m.items() if task != "config"]
 
 
+#: experiment -> (help, config, run, table rows)
+EXPERIMENTS: dict[str, tuple[str, type, Callable[[Any], Result], Callable[[dict[str, Any]], list]]] = {
+    "lms": ("Adaline/LMS: system identification, bounds, misadjustment, noise cancelling, tracking, Madaline",
+            LmsConfig, run_lms, lms_rows),
+    "stream": ("frozen vs continual vs drift-detecting learners on drifting streams", StreamConfig, run_stream,
+               stream_rows),
+    "grow": ("a network that adds hidden units when its error plateaus", GrowConfig, run_grow, grow_rows),
+}
+
+
 def demo_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
     """Demo step: LMS against its theory, a sudden drift on the activity stream, a growing network."""
-    from annrl.labs.adapt import figures, filters
+    from annrl.labs.adapt import filters
     from annrl.labs.adapt.prequential import compare_learners
     from annrl.labs.adapt.streams import make_stream
 
@@ -177,7 +106,9 @@ def demo_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
     stream = make_stream("activity", samples=3000 if quick else 5000, warmup=800)
     result = compare_learners(stream, warmup=800)
     figures.stream_accuracy(result, folder / "stream_activity.png")
-    grow = run_grow(GrowConfig(epochs=2000 if quick else 5000), folder)
+    grown = run_grow(GrowConfig(epochs=2000 if quick else 5000))
+    figures.write_figures(grown, folder)
+    grow = grown.metrics
     after = {mode: result.recoveries[mode][0] for mode in MODES}
     text = (f"An Adaline identifies an unknown FIR filter by LMS; its ensemble learning curve follows the "
             f"independence theory down to the Wiener error J_min = {curves[0].j_min:.4f}. On a stream of "

@@ -12,29 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import (
-    add_checkpoint_options,
-    add_output_options,
-    checkpointer_from_args,
-    non_negative_float,
-    positive_float,
-    positive_int,
-    show,
-    write_metrics,
-)
+from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
+from annrl.config import add_flags, from_args
 from annrl.io.network_file import save_network
 from annrl.labs.dynamics.figures import compare_figure, fmt, write_figures
-from annrl.labs.dynamics.lab import (
-    APPROACHES,
-    CONSTRAINTS,
-    METHODS,
-    SYSTEMS,
-    VALID_ERROR,
-    DynamicsConfig,
-    DynamicsResult,
-    compare,
-    train,
-)
+from annrl.labs.dynamics.lab import VALID_ERROR, DynamicsConfig, DynamicsResult, compare, train
 from annrl.viz.report import Section, Table
 
 
@@ -45,32 +27,7 @@ def register(subparsers: Any) -> None:
         "small network: from numerical derivatives (--approach derivative) or through a differentiable RK4 "
         "integrator (--approach rollout). The learned fields are integrated with solve_ivp from the training "
         "and from unseen initial states and compared with the true system.")
-    defaults = DynamicsConfig()
-    parser.add_argument("system", choices=sorted(SYSTEMS), help="the system to learn")
-    parser.add_argument("--noise", type=non_negative_float, default=defaults.noise,
-                        help="measurement noise as a fraction of each state's std (0.01 = 1%%)")
-    parser.add_argument("--method", choices=sorted(METHODS), default=defaults.method,
-                        help="derivative estimator of the derivative approach")
-    parser.add_argument("--approach", choices=[*APPROACHES, "both"], default=defaults.approach,
-                        help="fit estimated derivatives, fit RK4 rollouts, or both")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs,
-                        help="epochs of the derivative fit")
-    parser.add_argument("--rollout-epochs", type=positive_int, default=defaults.rollout_epochs,
-                        help="epochs of the rollout fit (each costs about 4 x WINDOW derivative epochs)")
-    parser.add_argument("--hidden", type=positive_int, nargs="+", default=list(defaults.hidden),
-                        help="hidden layer widths of the field network")
-    parser.add_argument("--activation", default=defaults.activation, help="hidden activation (smooth: tanh, sin)")
-    parser.add_argument("--lr", type=positive_float, default=defaults.lr,
-                        help="Adam learning rate of both fits (decays 100x over the epochs)")
-    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
-                        help="samples (derivative) or windows (rollout) per update")
-    parser.add_argument("--window", type=positive_int, default=defaults.window,
-                        help="RK4 steps per window of the rollout fit (multiple shooting)")
-    parser.add_argument("--substeps", type=positive_int, default=defaults.substeps,
-                        help="RK4 steps per sample interval in the rollout fit")
-    parser.add_argument("--sample-every", type=positive_int, default=defaults.sample_every,
-                        help="observe every K-th sample of the system's grid (coarser data)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the noise, weights and batches")
+    add_flags(parser, DynamicsConfig)
     parser.add_argument("--compare", action="store_true",
                         help="train both approaches at 0%% and 1%% noise and print the comparison table")
     add_output_options(parser, "runs/dynamics")
@@ -79,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> DynamicsConfig:
-    return DynamicsConfig(**{name: getattr(args, name) for name in CONSTRAINTS if hasattr(args, name)})
+    return from_args(DynamicsConfig, args)
 
 
 def run(args: argparse.Namespace) -> int:

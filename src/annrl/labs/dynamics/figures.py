@@ -7,11 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.labs.dynamics.lab import (
-    APPROACHES,
-    VALID_ERROR,
-    DynamicsResult,
-)
+from annrl.labs.dynamics.lab import APPROACHES, VALID_ERROR, DynamicsResult
 
 COLORS = {"true": "#222222", "derivative": "#2a7ab0", "rollout": "#d1495b"}
 

@@ -78,6 +78,8 @@ from annrl.calculus import (
     SmoothingSpline,
     TotalVariation,
 )
+from annrl.clikit import non_negative_float, positive_float, positive_int
+from annrl.config import setting
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
@@ -192,21 +194,26 @@ class DynamicsConfig:
         Seeds the noise, the initial weights (the same for both approaches) and the batch order.
     """
 
-    system: str = "lotka-volterra"
-    noise: float = 0.01
-    method: str = "spline"
-    approach: str = "both"
-    epochs: int = 600
-    rollout_epochs: int = 150
-    hidden: tuple[int, ...] = (32, 32)
-    activation: str = "tanh"
-    lr: float = 1e-2
-    batch_size: int = 32
-    window: int = 3
-    substeps: int = 1
-    sample_every: int = 1
+    system: str = setting("lotka-volterra", "the system to learn", flags=("system",), choices=sorted(SYSTEMS))
+    noise: float = setting(0.01, "measurement noise as a fraction of each state's std (0.01 = 1%%)",
+                           type=non_negative_float)
+    method: str = setting("spline", "derivative estimator of the derivative approach", choices=sorted(METHODS))
+    approach: str = setting("both", "fit estimated derivatives, fit RK4 rollouts, or both",
+                            choices=[*APPROACHES, "both"])
+    epochs: int = setting(600, "epochs of the derivative fit", type=positive_int)
+    rollout_epochs: int = setting(150, "epochs of the rollout fit (each costs about 4 x WINDOW derivative epochs)",
+                                  type=positive_int)
+    hidden: tuple[int, ...] = setting((32, 32), "hidden layer widths of the field network", type=positive_int,
+                                      nargs="+")
+    activation: str = setting("tanh", "hidden activation (smooth: tanh, sin)", type=str)
+    lr: float = setting(1e-2, "Adam learning rate of both fits (decays 100x over the epochs)", type=positive_float)
+    batch_size: int = setting(32, "samples (derivative) or windows (rollout) per update", type=positive_int)
+    window: int = setting(3, "RK4 steps per window of the rollout fit (multiple shooting)", type=positive_int)
+    substeps: int = setting(1, "RK4 steps per sample interval in the rollout fit", type=positive_int)
+    sample_every: int = setting(1, "observe every K-th sample of the system's grid (coarser data)",
+                                type=positive_int)
     grid: int = 30
-    seed: int = 0
+    seed: int = setting(0, "seed of the noise, weights and batches")
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden

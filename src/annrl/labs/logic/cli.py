@@ -7,18 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import (
-    add_checkpoint_options,
-    add_output_options,
-    checkpointer_from_args,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    show,
-    write_metrics,
-)
+from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
+from annrl.config import add_flags, from_args
 from annrl.labs.logic.figures import write_figures
-from annrl.labs.logic.lab import ACTIVATIONS, LogicConfig, LogicResult, train
+from annrl.labs.logic.lab import LogicConfig, LogicResult, train
 from annrl.symbolic.boolean import GATES
 from annrl.viz.report import Section, Table
 
@@ -30,22 +22,10 @@ def register(subparsers: Any) -> None:
         description="Compile a gate or Boolean expression into an exact threshold network, train networks on its "
         f"truth table across many seeds and explain what every hidden neuron computes. Gates: {gates}. "
         "Expressions: & | ~ ^ >> == (e.g. \"(a & ~b) | (c ^ d)\"); several outputs separated by ';'.")
-    defaults = LogicConfig()
-    parser.add_argument("expression", nargs="?", default=defaults.expression,
-                        help="a gate name or a Boolean expression (default: xor)")
+    add_flags(parser, LogicConfig, ["expression"])
     parser.add_argument("--compile", action="store_true", help="only compile (with --learn: both; default both)")
     parser.add_argument("--learn", action="store_true", help="only learn (with --compile: both; default both)")
-    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds, help="networks trained per width")
-    parser.add_argument("--hidden", type=non_negative_int, default=None,
-                        help="train this hidden width only (0: a single neuron); default: sweep 0..--max-hidden")
-    parser.add_argument("--max-hidden", type=non_negative_int, default=defaults.max_hidden,
-                        help="widest hidden layer of the sweep")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation, help="hidden activation")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="full-batch epochs per width")
-    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help="SGD learning rate")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
-    parser.add_argument("--limits", action="store_true",
-                        help="also test which of the 16 two-input functions a single neuron can represent")
+    add_flags(parser, LogicConfig, ["seeds", "hidden", "max_hidden", "activation", "epochs", "lr", "seed", "limits"])
     add_output_options(parser, "runs/logic")
     add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
@@ -53,9 +33,7 @@ def register(subparsers: Any) -> None:
 
 def config_from_args(args: argparse.Namespace) -> LogicConfig:
     both = not args.compile and not args.learn
-    return LogicConfig(expression=args.expression, compile=both or args.compile, learn=both or args.learn,
-                       seeds=args.seeds, hidden=args.hidden, max_hidden=args.max_hidden, activation=args.activation,
-                       epochs=args.epochs, lr=args.lr, seed=args.seed, limits=args.limits)
+    return from_args(LogicConfig, args, compile=both or args.compile, learn=both or args.learn)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from annrl.clikit import non_negative_int, positive_float, positive_int
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
@@ -87,19 +89,21 @@ class LogicConfig:
         Also test the 16 two-input functions on a single neuron.
     """
 
-    expression: str = "xor"
+    expression: str = setting("xor", "a gate name or a Boolean expression (default: xor)", flags=("expression",),
+                              nargs="?")
     compile: bool = True
     learn: bool = True
-    seeds: int = 100
-    hidden: int | None = None
-    max_hidden: int = 8
+    seeds: int = setting(100, "networks trained per width", type=positive_int)
+    hidden: int | None = setting(None, "train this hidden width only (0: a single neuron); default: sweep "
+                                 "0..--max-hidden", type=non_negative_int)
+    max_hidden: int = setting(8, "widest hidden layer of the sweep", type=non_negative_int)
     reliable: float = 0.95
-    activation: str = "tanh"
-    epochs: int = 2000
-    lr: float = 0.1
+    activation: str = setting("tanh", "hidden activation", choices=ACTIVATIONS)
+    epochs: int = setting(2000, "full-batch epochs per width", type=positive_int)
+    lr: float = setting(0.1, "SGD learning rate", type=positive_float)
     momentum: float = 0.9
-    seed: int = 0
-    limits: bool = False
+    seed: int = setting(0, "seed of the initial weights")
+    limits: bool = setting(False, "also test which of the 16 two-input functions a single neuron can represent")
 
     def __post_init__(self):
         for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):

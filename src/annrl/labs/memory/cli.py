@@ -7,36 +7,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import (
-    add_checkpoint_options,
-    add_output_options,
-    checkpointer_from_args,
-    non_negative_float,
-    positive_int,
-    show,
-    write_metrics,
-)
+from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
+from annrl.config import add_flags, from_args
 from annrl.labs.memory.figures import write_figures
 from annrl.labs.memory.lab import MemoryConfig, MemoryResult, WorkingMemoryConfig, train
-from annrl.nn.hopfield import RULES
 from annrl.viz.report import Section, Table
-
-
-def delay_list(text: str) -> tuple[int, ...]:
-    try:
-        delays = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        delays = ()
-    if not delays or min(delays) < 0:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 (e.g. 1,5,10), got {text!r}")
-    return delays
-
-
-def fraction(text: str) -> float:
-    value = non_negative_float(text)
-    if not value <= 0.5:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -45,21 +20,14 @@ def register(subparsers: Any) -> None:
         description="Store letters (7x9 bitmaps) in a Hopfield network by the Hebbian or pseudo-inverse rule, recall "
         "them from corrupted cues and count spurious states; --capacity measures recall against the number of random "
         "patterns (vs 0.138 N); --working-memory trains Elman and GRU networks to hold a bit over a delay.")
-    defaults, wm = MemoryConfig(), WorkingMemoryConfig()
-    parser.add_argument("--rule", choices=RULES, default=defaults.rule, help="storage rule")
-    parser.add_argument("--patterns", default=defaults.patterns,
-                        help="letters to store (e.g. HTLX) or how many of the most distinct letters (e.g. 5)")
-    parser.add_argument("--noise", type=fraction, default=defaults.noise, help="fraction of bits flipped in each cue")
+    add_flags(parser, MemoryConfig, ["rule", "patterns", "noise"])
     parser.add_argument("--capacity", action="store_true",
                         help="measure recall against the number of random patterns, both rules")
-    parser.add_argument("--neurons", type=positive_int, default=defaults.neurons, help="neurons of --capacity")
+    add_flags(parser, MemoryConfig, ["neurons"])
     parser.add_argument("--working-memory", action="store_true",
                         help="train Elman and GRU networks to hold a bit over delays (BPTT)")
-    parser.add_argument("--delays", type=delay_list, default=wm.delays, help="delays of --working-memory, e.g. 1,5,10")
-    parser.add_argument("--steps", type=positive_int, default=wm.steps, help="Adam steps per cell and delay")
-    parser.add_argument("--update-bias", type=float, default=wm.update_bias,
-                        help="initial GRU update-gate bias (0: PyTorch's initialisation)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of everything random")
+    add_flags(parser, WorkingMemoryConfig)
+    add_flags(parser, MemoryConfig, ["seed"])
     add_output_options(parser, "runs/memory")
     add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
@@ -68,9 +36,8 @@ def register(subparsers: Any) -> None:
 def config_from_args(args: argparse.Namespace) -> MemoryConfig:
     wm = None
     if args.working_memory:
-        wm = WorkingMemoryConfig(delays=args.delays, steps=args.steps, update_bias=args.update_bias)
-    return MemoryConfig(rule=args.rule, patterns=args.patterns, noise=args.noise, capacity=args.capacity,
-                        neurons=args.neurons, working_memory=wm, seed=args.seed)
+        wm = from_args(WorkingMemoryConfig, args)
+    return from_args(MemoryConfig, args, capacity=args.capacity, working_memory=wm)
 
 
 def run(args: argparse.Namespace) -> int:

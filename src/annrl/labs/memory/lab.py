@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from annrl.clikit import non_negative_float, positive_int
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import Adam, Dense, Network, get_loss
@@ -241,6 +244,26 @@ class WorkingMemoryTrainer:
 # -- the experiment -----------------------------------------------------------------------------
 
 
+# -- the flags' types ---------------------------------------------------------------------
+
+
+def delay_list(text: str) -> tuple[int, ...]:
+    try:
+        delays = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        delays = ()
+    if not delays or min(delays) < 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 (e.g. 1,5,10), got {text!r}")
+    return delays
+
+
+def fraction(text: str) -> float:
+    value = non_negative_float(text)
+    if not value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
+    return value
+
+
 @dataclass
 class WorkingMemoryConfig:
     """Settings of the working-memory task (see the module docstring).
@@ -264,14 +287,14 @@ class WorkingMemoryConfig:
     """
 
     cells: tuple[str, ...] = CELLS
-    delays: tuple[int, ...] = (1, 5, 10, 20, 40)
+    delays: tuple[int, ...] = setting((1, 5, 10, 20, 40), "delays of --working-memory, e.g. 1,5,10", type=delay_list)
     noise: float = 0.5
     hidden: int = 8
     seeds: int = 5
-    steps: int = 500
+    steps: int = setting(500, "Adam steps per cell and delay", type=positive_int)
     batch: int = 64
     lr: float = 0.01
-    update_bias: float = 2.0
+    update_bias: float = setting(2.0, "initial GRU update-gate bias (0: PyTorch's initialisation)")
     test_trials: int = 1000
 
     def __post_init__(self):
@@ -318,17 +341,17 @@ class MemoryConfig:
     seed : int, default=0
     """
 
-    rule: str = "hebbian"
-    patterns: str = "5"
-    noise: float = 0.1
+    rule: str = setting("hebbian", "storage rule", choices=RULES)
+    patterns: str = setting("5", "letters to store (e.g. HTLX) or how many of the most distinct letters (e.g. 5)")
+    noise: float = setting(0.1, "fraction of bits flipped in each cue", type=fraction)
     cues: int = 20
     spurious_starts: int = 500
     capacity: bool = False
-    neurons: int = 100
+    neurons: int = setting(100, "neurons of --capacity", type=positive_int)
     trials: int = 10
     letters_curve: bool = True
     working_memory: WorkingMemoryConfig | None = None
-    seed: int = 0
+    seed: int = setting(0, "seed of everything random")
 
     def __post_init__(self):
         if self.rule not in RULES:

@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.backend import check_device
-from annrl.clikit import (
-    add_checkpoint_options,
-    add_output_options,
-    checkpointer_from_args,
-    show,
-    write_metrics,
-)
+from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
 from annrl.config import add_flags, from_args
 from annrl.io.network_file import save_network
 from annrl.labs.xor.figures import write_figures

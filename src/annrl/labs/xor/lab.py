@@ -33,15 +33,7 @@ from annrl.config import check_config, setting
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
-from annrl.validate import (
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    Options,
-    array_nbytes,
-    check_memory,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_memory
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
