@@ -83,8 +83,11 @@ def from_args(config: type, args: argparse.Namespace, **values: Any) -> Any:
 
 
 def check_config(table: dict[str, list[Any]], config: Any) -> None:
-    """Check dataclass ``config`` against its constraint table; an error names the field and the value."""
-    check(table, asdict(config))
+    """Check dataclass ``config`` against its constraint table; an error names the field and the value.
+
+    Fields the table has no rule for are free (a dataclass field cannot be a typo).
+    """
+    check(table, asdict(config), allow_unknown=True)
 
 
 def _default(f: Field) -> Any:
