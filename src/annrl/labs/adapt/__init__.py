@@ -7,7 +7,8 @@
 - :mod:`~annrl.labs.adapt.streams`: drifting streams (sudden, gradual, recurring, activity);
 - :mod:`~annrl.labs.adapt.prequential`: stream learners and test-then-train evaluation;
 - :mod:`~annrl.labs.adapt.grow`: a network that adds hidden units when its error plateaus;
-- :mod:`~annrl.labs.adapt.lab`: the experiments of ``annrl adapt``.
+- :mod:`~annrl.labs.adapt.lab`: the experiments of ``annrl adapt``, each ``run_*(config) -> Result``;
+- :mod:`~annrl.labs.adapt.cli` and :mod:`~annrl.labs.adapt.figures`: the command and its figures.
 """
 
 from annrl.labs.adapt.drift import ADWIN, PageHinkley
