@@ -31,8 +31,8 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from annrl.labs.approx_lbfgs import fit_lbfgs
 from annrl.nn import MLP, Adam, fit
+from annrl.nn.lbfgs import fit_lbfgs
 
 X = np.linspace(-np.pi, np.pi, 256)[:, None]
 Y = np.sin(X)

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict
 
 from annrl.io.resume import Checkpointer
-from annrl.labs.xor import XorConfig, train
+from annrl.labs.xor.lab import XorConfig, train
 
 #: seconds the training thread spent in checkpointing calls during the current run
 SAVING = [0.0]

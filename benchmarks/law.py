@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from annrl.labs.dynamics import DynamicsConfig, train
+from annrl.labs.dynamics.lab import DynamicsConfig, train
 from annrl.symbolic.law import coefficient_errors, extract_law
 
 TRUTH = {"x": {"x": 1.1, "x*y": -0.4}, "y": {"y": -0.4, "x*y": 0.1}}

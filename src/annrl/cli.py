@@ -19,12 +19,12 @@ from annrl.errors import run_cli
 #: being run is imported (a lab's imports take a second or two), all of them for ``annrl --help``
 COMMANDS = {
     "demo": "annrl.demo",
-    "xor": "annrl.labs.xor_cli",
-    "logic": "annrl.labs.logic_cli",
-    "approx": "annrl.labs.approx_cli",
-    "dynamics": "annrl.labs.dynamics_cli",
-    "memory": "annrl.labs.memory_cli",
-    "adapt": "annrl.labs.adapt_cli",
+    "xor": "annrl.labs.xor.cli",
+    "logic": "annrl.labs.logic.cli",
+    "approx": "annrl.labs.approx.cli",
+    "dynamics": "annrl.labs.dynamics.cli",
+    "memory": "annrl.labs.memory.cli",
+    "adapt": "annrl.labs.adapt.cli",
     "extract": "annrl.symbolic.cli",
     "car": "annrl.envs.cli",
     "rl": "annrl.agents.cli",

@@ -19,15 +19,15 @@ from annrl.viz.report import Section, Table, write_report
 
 
 def xor_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
-    from annrl.labs.xor import XorConfig, train
-    from annrl.labs.xor_cli import report_section
+    from annrl.labs.xor.cli import report_section
+    from annrl.labs.xor.lab import XorConfig, train
 
     result = train(XorConfig(seeds=500 if quick else 3000))
     return report_section(result, out, "xor"), {"xor_success_rate": result.metrics["success_rate"]}
 
 
 def xor_recipes_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
-    from annrl.labs.xor import XorConfig, compare
+    from annrl.labs.xor.lab import XorConfig, compare
     from annrl.viz.training import bar_table
 
     rows = compare(replace(XorConfig(), seeds=200 if quick else 1000, extend=0))
@@ -65,11 +65,11 @@ def agents_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
 STEPS: list[tuple[str, str]] = [
     ("XOR seeds", "annrl.demo:xor_step"),
     ("XOR recipes", "annrl.demo:xor_recipes_step"),
-    ("Logic", "annrl.labs.logic_cli:logic_step"),
-    ("Function approximation", "annrl.labs.approx_cli:approx_step"),
-    ("Learned dynamics", "annrl.labs.dynamics_cli:dynamics_step"),
-    ("Memory", "annrl.labs.memory_cli:memory_step"),
-    ("Adaptive networks", "annrl.labs.adapt_cli:demo_step"),
+    ("Logic", "annrl.labs.logic.cli:logic_step"),
+    ("Function approximation", "annrl.labs.approx.cli:approx_step"),
+    ("Learned dynamics", "annrl.labs.dynamics.cli:dynamics_step"),
+    ("Memory", "annrl.labs.memory.cli:memory_step"),
+    ("Adaptive networks", "annrl.labs.adapt.cli:demo_step"),
     ("The zoo", "annrl.zoo.cli:demo_step"),
     ("Agents", "annrl.demo:agents_step"),
 ]

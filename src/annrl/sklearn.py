@@ -36,8 +36,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "annrl.sklearn needs scikit-learn: pip install 'annrl[sklearn]' (or pip install scikit-learn)"
     ) from err
 
-from annrl.labs.approx_lbfgs import fit_lbfgs
 from annrl.nn import MLP, SGD, Adam, Trainer
+from annrl.nn.lbfgs import fit_lbfgs
 from annrl.validate import Boolean, InstanceOf, Interval, ListOf, Options, check
 
 #: scikit-learn's activation names, mapped to the engine's; the engine's own names work too
@@ -250,7 +250,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     See Also
     --------
-    annrl.labs.approx : the function-approximation lab on the same engine.
+    annrl.labs.approx.lab : the function-approximation lab on the same engine.
     """
 
     def __sklearn_tags__(self):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from annrl.labs import adapt_cli
+from annrl.labs.adapt import cli as adapt_cli
 
 
 def parse(argv):

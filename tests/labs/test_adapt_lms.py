@@ -6,9 +6,9 @@ import pytest
 from annrl.errors import InputError
 from annrl.labs.adapt import filters, theory
 from annrl.labs.adapt.lab import band_task
-from annrl.labs.adapt.lms import Adaline, Madaline
 from annrl.nn import SGD
 from annrl.nn.fit import partial_fit
+from annrl.nn.lms import Adaline, Madaline
 
 
 def test_an_lms_step_is_the_engines_sgd_step_on_the_squared_error():

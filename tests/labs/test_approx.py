@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from annrl.errors import InputError
-from annrl.labs.approx import ApproxConfig, Approximant, HeldOutTrainer, Scaling, train
-from annrl.labs.approx_lbfgs import fit_lbfgs
+from annrl.labs.approx.lab import ApproxConfig, Approximant, HeldOutTrainer, Scaling, train
 from annrl.nn import MLP, Adam
+from annrl.nn.lbfgs import fit_lbfgs
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from annrl.errors import run_cli
-from annrl.labs import approx_cli
+from annrl.labs.approx import cli as approx_cli
 
 
 def parse(argv):

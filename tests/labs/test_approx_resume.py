@@ -8,7 +8,7 @@ import pytest
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx import ApproxConfig, train
+from annrl.labs.approx.lab import ApproxConfig, train
 
 CONFIG = ApproxConfig(target="sin", hidden=(8,), seeds=4, epochs=1200, tol=0.03, lr=0.01)  # 3 of 4 seeds reach tol
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from annrl.errors import InputError
-from annrl.labs.approx import ApproxConfig
-from annrl.labs.approx_studies import capacity, derivative, extrapolation, run_study, smoothness, sophistication
+from annrl.labs.approx.lab import ApproxConfig
+from annrl.labs.approx.studies import capacity, derivative, extrapolation, run_study, smoothness, sophistication
 
 FAST = ApproxConfig(target="sin", optimizer="lbfgs", epochs=300, tol=1e-2)
 

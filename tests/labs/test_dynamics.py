@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from annrl.labs.dynamics import (
+from annrl.labs.dynamics.cli import register
+from annrl.labs.dynamics.lab import (
     SYSTEMS,
     DynamicsConfig,
     LearnedField,
@@ -15,7 +16,6 @@ from annrl.labs.dynamics import (
     train,
     valid_time,
 )
-from annrl.labs.dynamics_cli import register
 from annrl.nn import MLP
 from annrl.systems.lotka_volterra import BENCHMARK_PARAMETERS
 

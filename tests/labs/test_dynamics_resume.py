@@ -9,7 +9,7 @@ import pytest
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
 from annrl.io.resume import Checkpointer
-from annrl.labs.dynamics import DynamicsConfig, train
+from annrl.labs.dynamics.lab import DynamicsConfig, train
 
 CONFIG = DynamicsConfig(system="lotka-volterra", epochs=60, rollout_epochs=30, hidden=(8,), grid=10, batch_size=64)
 

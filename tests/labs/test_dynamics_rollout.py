@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from annrl.labs.dynamics_rollout import (
+from annrl.labs.dynamics.rollout import (
     fit_rollout,
     rk4_step,
     rk4_step_backward,

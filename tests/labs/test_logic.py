@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annrl.errors import InputError
-from annrl.labs import logic_cli
-from annrl.labs.logic import LogicConfig, explain, gate, parse_function, single_neuron_limits, train
-from annrl.labs.logic_compile import compile_function, describe, from_table, separable, threshold_unit, truth_inputs
+from annrl.labs.logic import cli as logic_cli
+from annrl.labs.logic.compile import compile_function, separable, threshold_unit
+from annrl.labs.logic.lab import LogicConfig, single_neuron_limits, train
 from annrl.nn import Network
 from annrl.nn.recurrent import GRU
+from annrl.symbolic.boolean import describe, from_table, gate, parse_function, truth_inputs
+from annrl.symbolic.logic import explain
 from annrl.viz.network_diagram import dense_layers, draw_network
 
 TABLES = {  # rows 00, 01, 10, 11

@@ -9,7 +9,7 @@ import pytest
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
 from annrl.io.resume import Checkpointer
-from annrl.labs.logic import LogicConfig, train
+from annrl.labs.logic.lab import LogicConfig, train
 
 # xor: width 0 never solves it, width 1 rarely, width 2 mostly: the sweep runs three phases
 CONFIG = LogicConfig(expression="xor", compile=False, seeds=40, max_hidden=3, epochs=600, reliable=0.9)

@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 
 from annrl.errors import InputError
-from annrl.labs import memory_cli
-from annrl.labs.memory import (
-    Hopfield,
+from annrl.labs.memory import cli as memory_cli
+from annrl.labs.memory.lab import (
     MemoryConfig,
     WorkingMemoryConfig,
     capacity_curve,
     capacity_estimate,
+    train,
+    train_working_memory,
+)
+from annrl.nn.hopfield import (
+    Hopfield,
     corrupt,
     distinct_letters,
     energy,
@@ -22,8 +26,6 @@ from annrl.labs.memory import (
     load_letters,
     pseudoinverse_weights,
     recall,
-    train,
-    train_working_memory,
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
 from annrl.io.resume import Checkpointer
-from annrl.labs.memory import MemoryConfig, WorkingMemoryConfig, train
+from annrl.labs.memory.lab import MemoryConfig, WorkingMemoryConfig, train
 
 WM = WorkingMemoryConfig(cells=("elman", "gru"), delays=(2, 6), hidden=4, seeds=3, steps=60, batch=16,
                          test_trials=100)

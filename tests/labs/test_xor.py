@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from annrl.cli import main
-from annrl.labs.xor import FAILURE_KINDS, X, XorConfig, Y, correct, train
+from annrl.labs.xor.lab import FAILURE_KINDS, X, XorConfig, Y, correct, train
 
 
 @pytest.fixture(scope="module")

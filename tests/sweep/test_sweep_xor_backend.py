@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from annrl.cli import main
-from annrl.labs.xor import XorConfig, train
+from annrl.labs.xor.lab import XorConfig, train
 
 
 def test_the_xor_lab_on_torch_agrees_with_numpy():

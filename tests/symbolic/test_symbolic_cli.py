@@ -8,11 +8,11 @@ import pytest
 
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
-from annrl.labs.approx_lbfgs import fit_lbfgs
-from annrl.labs.logic import gate
-from annrl.labs.logic_compile import compile_function
+from annrl.labs.logic.compile import compile_function
 from annrl.nn import MLP
+from annrl.nn.lbfgs import fit_lbfgs
 from annrl.symbolic import cli
+from annrl.symbolic.boolean import gate
 
 
 def run(argv):

@@ -5,10 +5,10 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.logic import gate
-from annrl.labs.logic_compile import compile_function
+from annrl.labs.logic.compile import compile_function
 from annrl.nn import MLP, ElmanRNN, Network
 from annrl.symbolic import exact_form
+from annrl.symbolic.boolean import gate
 
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "sin", "identity"]
 

@@ -5,8 +5,8 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.approx_lbfgs import fit_lbfgs
 from annrl.nn import MLP
+from annrl.nn.lbfgs import fit_lbfgs
 from annrl.symbolic import extract_formula, fit_formula
 from annrl.symbolic.library import build_library, fit_frequency
 

@@ -7,7 +7,7 @@ import pytest
 
 from annrl.cli import main
 from annrl.errors import InputError
-from annrl.labs.dynamics import DynamicsConfig, train
+from annrl.labs.dynamics.lab import DynamicsConfig, train
 from annrl.symbolic.law import coefficient_errors, extract_law, resimulate
 from annrl.systems import DampedPendulum, LotkaVolterra
 from annrl.systems.lotka_volterra import lotka_volterra_benchmark

@@ -5,10 +5,11 @@ import pytest
 import sympy
 
 from annrl.errors import InputError
-from annrl.labs.logic import LogicConfig, gate, learn, parse_function
-from annrl.labs.logic_compile import compile_function, from_formulas, from_table
+from annrl.labs.logic.compile import compile_function
+from annrl.labs.logic.lab import LogicConfig, learn
 from annrl.nn import MLP, ActivationLayer, Dense, Network
 from annrl.symbolic import extract_logic
+from annrl.symbolic.boolean import from_formulas, from_table, gate, parse_function
 
 
 def same_function(formula, fn, j=0):

@@ -85,6 +85,6 @@ def test_som_topographic_error_counts_non_neighbours():
 def test_hopfield_recalls_letters_through_the_memory_lab(tmp_path):
     metrics = hopfield.demo(tmp_path, quick=True)
     assert metrics["recall_rate"] >= 0.9 and metrics["energy_never_rose"] == 1.0
-    from annrl.labs import memory
+    from annrl.labs.memory import lab as memory
 
     assert isinstance(hopfield.build().network, memory.Hopfield)  # one implementation, not two

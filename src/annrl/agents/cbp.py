@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.settings import setting
+from annrl.config import setting
 from annrl.nn import MLP
 from annrl.nn.continual_backprop import ContinualBackprop, dead_fraction, hidden_activations
 from annrl.validate import NON_NEGATIVE_INT, UNIT

@@ -31,7 +31,8 @@ from annrl.agents import grip
 from annrl.agents.envs import EnvPool
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes, setting
+from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes
+from annrl.config import setting
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
 from annrl.nn.optim import clip_grad_norm

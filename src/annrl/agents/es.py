@@ -31,7 +31,7 @@ from annrl.agents.neuroevolution import (
     train_population,
 )
 from annrl.agents.run import Result
-from annrl.agents.settings import setting
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import Adam
 from annrl.validate import NON_NEGATIVE, POSITIVE, check

@@ -28,7 +28,7 @@ from annrl.agents.neuroevolution import (
     train_population,
 )
 from annrl.agents.run import Result
-from annrl.agents.settings import setting
+from annrl.config import setting
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, UNIT, Options, check
 
 NAME = "ga"

@@ -16,7 +16,7 @@ import numpy as np
 
 from annrl.agents.envs import EnvPool, is_car, make_vector_env
 from annrl.agents.evaluation import evaluate, run_episodes
-from annrl.agents.settings import setting
+from annrl.config import setting
 from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
 from annrl.errors import InputError
 from annrl.validate import NON_NEGATIVE_INT

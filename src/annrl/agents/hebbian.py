@@ -37,7 +37,8 @@ from annrl.agents.es import OpenES
 from annrl.agents.evaluation import Episodes, run_episodes
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
 from annrl.agents.run import Result
-from annrl.agents.settings import parse_sizes, setting
+from annrl.agents.settings import parse_sizes
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check
 

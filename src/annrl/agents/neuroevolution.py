@@ -23,7 +23,8 @@ import numpy as np
 from annrl.agents.envs import EnvShape, draw_seed, is_car, make_vector_env, to_actions
 from annrl.agents.evaluation import Episodes, eval_seed, evaluate, run_episodes
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.config import setting
 from annrl.nn import MLP
 
 FITNESSES = ("return", "progress")

@@ -31,8 +31,9 @@ from annrl.agents import grip
 from annrl.agents.envs import EnvPool, to_actions
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes
 from annrl.backend import array_namespace, check_device, to_numpy
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
 from annrl.nn.optim import clip_global_norm

@@ -36,8 +36,9 @@ from annrl.agents.envs import EnvShape, is_car
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.ppo import gae, log_softmax
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, make_rng, parse_sizes, setting
+from annrl.agents.settings import BaseConfig, base_table, make_rng, parse_sizes
 from annrl.agents.tasks import make_tasks
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import GRU, Adam, Dense, Network, PerStep
 from annrl.nn.optim import clip_grad_norm

@@ -1,5 +1,5 @@
-"""What every agent's config shares: the ``setting`` declaration (a field, its ``--flag`` and help),
-:class:`BaseConfig` and its check table, the one seeding function and small schedules."""
+"""What every agent's config shares: :class:`BaseConfig` (declared with :func:`annrl.config.setting`)
+and its check table, the one seeding function and small schedules."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.config import setting
 from annrl.errors import InputError
 
 
@@ -25,15 +26,6 @@ def linear_schedule(start: float, end: float, duration: float, t: float) -> floa
     if duration <= 0:
         return end
     return start + (end - start) * min(max(t / duration, 0.0), 1.0)
-
-
-def setting(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - reads like argparse
-    """A config field with the help sentence its CLI flag shows."""
-    from dataclasses import field
-
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata={"help": help, **kwargs})
-    return field(default=default, metadata={"help": help, **kwargs})
 
 
 @dataclass

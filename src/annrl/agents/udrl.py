@@ -31,7 +31,8 @@ import numpy as np
 from annrl.agents.envs import EnvShape, draw_seed, make_vector_env
 from annrl.agents.evaluation import Curve, Episodes, eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes, setting
+from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.config import setting
 from annrl.nn import MLP, Adam, SoftmaxCrossEntropy
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, check
 

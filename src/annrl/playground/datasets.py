@@ -159,7 +159,7 @@ GENERATORS = {"xor": xor_points, "circle": circle_points, "gauss": gauss_points,
 def boolean_dataset(setup: Setup, rng: np.random.Generator) -> Dataset:
     """Every row of the expression's truth table, repeated up to ``points`` samples (noise jitters
     the 0/1 inputs); labels +1 where the expression is true. Parsed by the logic lab, never evaluated."""
-    from annrl.labs.logic import parse_function
+    from annrl.symbolic.boolean import parse_function
 
     fn = parse_function(setup.expression)
     if len(fn.outputs) != 1:
@@ -178,7 +178,7 @@ def boolean_dataset(setup: Setup, rng: np.random.Generator) -> Dataset:
 
 def function_dataset(setup: Setup, rng: np.random.Generator) -> Dataset:
     """Samples of a function of the approximation lab (a catalogue name or an expression in x, y)."""
-    from annrl.labs.approx_targets import resolve_target
+    from annrl.calculus.targets import resolve_target
 
     target = resolve_target(setup.function, field="setup.function")
     if target.dim > 2:

@@ -36,8 +36,8 @@ def explain(session: Session, index: int = 0) -> dict[str, Any]:
 
 
 def _logic(session: Session, index: int) -> dict[str, Any]:
-    from annrl.labs.logic_compile import truth_inputs
     from annrl.symbolic import extract_logic
+    from annrl.symbolic.boolean import truth_inputs
 
     net = session.network(index)
     names = list(session.data.inputs)
@@ -53,7 +53,7 @@ def _logic(session: Session, index: int) -> dict[str, Any]:
 
 
 def _target_bits(session: Session) -> np.ndarray:
-    from annrl.labs.logic import parse_function
+    from annrl.symbolic.boolean import parse_function
 
     return parse_function(session.setup.expression).table[:, 0]
 

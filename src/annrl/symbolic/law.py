@@ -131,7 +131,7 @@ def extract_law(field: Callable[[np.ndarray], np.ndarray], states: Any, *, varia
     """The sparse equations of ``field`` read at ``states`` ``(n, d)`` (see the module docstring).
 
     ``field`` maps ``(n, d)`` states to ``(n, d)`` derivatives: a learned field
-    (:class:`annrl.labs.dynamics.LearnedField`) or any other.
+    (:class:`annrl.systems.learned.LearnedField`) or any other.
     """
     X = np.asarray(states, dtype=float)
     if X.ndim != 2 or len(X) < 2 * blocks:

@@ -44,7 +44,7 @@ def extract_saved_law(net: Network, metadata: dict[str, Any], *, degree: int = 2
     if metadata.get("lab") != "dynamics":
         raise InputError("--kind law needs a vector field saved by `annrl dynamics` (model-<approach>.safetensors); "
                          f"this file comes from {metadata.get('lab') or 'an unknown source'}")
-    from annrl.labs.dynamics import LearnedField, Standardiser
+    from annrl.systems.learned import LearnedField, Standardiser
 
     try:
         scaler = Standardiser(*(np.asarray(metadata["scaler"][k], dtype=float) for k in ("mean", "std", "rate")))

@@ -2,8 +2,8 @@
 
 The network is read, never changed: its outputs on 0/1 inputs are thresholded (the reading depends
 on the output activation, see :func:`output_reading`), each row gets a margin of confidence in
-[0, 1], and the thresholded table is minimised by the logic lab's own routine
-(:func:`annrl.labs.logic_compile.minimal_formula`: the shorter of SymPy's ``SOPform`` and ``POSform``).
+[0, 1], and the thresholded table is minimised by
+:func:`annrl.symbolic.boolean.minimal_formula` (the shorter of SymPy's ``SOPform`` and ``POSform``).
 
 Up to ``max_enumerate`` inputs (12) every row is enumerated. Above that the function is sampled:
 the inputs it depends on are found by flipping one bit of random rows (inputs whose first-layer
@@ -11,11 +11,13 @@ weights are all zero are skipped without a look), the relevant ones are enumerat
 held at 0, and the formula is checked on fresh random rows; with ``s`` rows and no disagreement the
 disagreement rate is below ``1 - 0.05**(1/s)`` (about ``3/s``) with 95% confidence.
 
-Hidden neurons of the first hidden layer are explained by :func:`annrl.labs.logic.explain`.
+Hidden neurons of the first hidden layer are explained by :func:`explain`.
 
->>> from annrl.labs.logic import gate
->>> from annrl.labs.logic_compile import compile_function
->>> result = extract_logic(compile_function(gate("xor")).net, inputs=["a", "b"])
+>>> from annrl.nn import ActivationLayer, Dense, Network
+>>> net = Network([Dense(2, 2), ActivationLayer("step"), Dense(2, 1), ActivationLayer("step")], seed=0)
+>>> net.params_["0.weight"][0], net.params_["0.bias"][0] = [[1, -1], [-1, 1]], [-1, -1]  # a & ~b, b & ~a
+>>> net.params_["2.weight"][0], net.params_["2.bias"][0] = [[1], [1]], [-1]  # either
+>>> result = extract_logic(net, inputs=["a", "b"])
 >>> str(result.outputs[0].formula), result.consistent
 ('(a & ~b) | (b & ~a)', True)
 """
@@ -31,15 +33,44 @@ from sympy.logic import POSform, SOPform
 
 from annrl.errors import InputError
 from annrl.expr import lambdify_numpy
-from annrl.labs.logic import NeuronExplanation, explain
-from annrl.labs.logic_compile import BooleanFunction, minimal_formula, truth_inputs
 from annrl.nn import ActivationLayer, Dense, Network
+from annrl.symbolic.boolean import BooleanFunction, describe, minimal_formula, truth_inputs
 
 READINGS = ("auto", "probability", "logit", "symmetric")
 #: the most inputs whose every row is enumerated
 MAX_ENUMERATE = 12
 #: the most inputs for which each hidden neuron is explained (a formula of every neuron)
 MAX_NEURON_INPUTS = 8
+
+
+@dataclass
+class NeuronExplanation:
+    """What one hidden neuron of a learned network computes on the truth table.
+
+    ``formula`` is the Boolean function of its thresholded output (sigmoid > 0.5, tanh > 0);
+    ``margin`` is in [0, 1]: 1 when the neuron is fully saturated (binary) on every row.
+    """
+
+    unit: int
+    formula: str
+    column: list[int]
+    margin: float
+
+
+def explain(net: Network, fn: BooleanFunction, index: int = 0) -> list[NeuronExplanation]:
+    """The Boolean function each hidden neuron of network ``index`` computes, in order."""
+    outputs = net.layer_outputs(fn.X)
+    if len(outputs) < 4:
+        return []  # a single neuron: no hidden layer
+    a = np.asarray(outputs[1])[index]  # (rows, hidden)
+    name = net.layers[1].activation.name
+    center, half = {"sigmoid": (0.5, 0.5), "tanh": (0.0, 1.0), "step": (0.5, 0.5)}.get(name, (0.0, 1.0))
+    explanations = []
+    for k in range(a.shape[1]):
+        column = a[:, k] > center
+        margin = float(np.min(np.abs(a[:, k] - center)) / half)
+        explanations.append(NeuronExplanation(k, describe(fn.inputs, column), column.astype(int).tolist(), margin))
+    return explanations
 
 
 @dataclass

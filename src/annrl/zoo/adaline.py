@@ -1,6 +1,6 @@
 """Adaline: Widrow and Hoff's adaptive linear neuron, trained sample by sample by the LMS rule.
 
-The model is :class:`annrl.labs.adapt.lms.Adaline` (one implementation): a ``Dense(n, 1)`` network
+The model is :class:`annrl.nn.lms.Adaline` (one implementation): a ``Dense(n, 1)`` network
 whose weights follow ``w <- w + mu (d - x . w) x``.
 """
 
@@ -11,7 +11,7 @@ import pathlib
 import numpy as np
 
 from annrl.labs.adapt import figures, filters
-from annrl.labs.adapt.lms import Adaline
+from annrl.nn.lms import Adaline
 
 NAME = "adaline"
 SUMMARY = "Adaptive linear neuron (Widrow-Hoff LMS): an adaptive FIR filter and a linear classifier"

@@ -82,7 +82,7 @@ def train(net: Network, data: dict[str, np.ndarray], epochs: int, seed: int = 0)
 
 def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     """Train the CNN; write ``cnn.png`` and ``cnn_errors.png`` into ``out``; return the accuracies."""
-    from annrl.labs.approx_lbfgs import single_threaded_blas
+    from annrl.nn.lbfgs import single_threaded_blas
 
     data, net = load_data(seed), build(seed)
     epochs = QUICK_EPOCHS if quick else EPOCHS

@@ -1,7 +1,7 @@
-"""The Hopfield network (1982) in the zoo: the memory lab's implementation, drawn and demonstrated.
+"""The Hopfield network (1982) in the zoo: the engine's implementation (the memory lab's), drawn and demonstrated.
 
 Nothing is re-implemented here: storage (Hebbian or pseudo-inverse rule), asynchronous recall and
-the energy come from :mod:`annrl.labs.memory`. This module adds the zoo's view of it, one layer of
+the energy come from :mod:`annrl.nn.hopfield`. This module adds the zoo's view of it, one layer of
 backfed input cells, each connected to every other, and a demo: letters recalled from corrupted cues,
 with the energy ``E = -1/2 s^T W s`` falling sweep after sweep.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from annrl.labs import memory
+from annrl.nn import hopfield
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
 
@@ -23,9 +23,9 @@ NOISE = 0.15
 
 
 class HopfieldModel:
-    """A :class:`annrl.labs.memory.Hopfield` network with the zoo's diagram (``network`` holds it)."""
+    """A :class:`annrl.nn.hopfield.Hopfield` network with the zoo's diagram (``network`` holds it)."""
 
-    def __init__(self, network: memory.Hopfield, neurons: int):
+    def __init__(self, network: hopfield.Hopfield, neurons: int):
         self.network, self.neurons = network, int(neurons)
 
     def zoo_layers(self) -> list[ZooLayer]:
@@ -35,16 +35,16 @@ class HopfieldModel:
 
 def build(seed: int = 0) -> HopfieldModel:
     """The demo's network: the most distinct letters stored by the Hebbian rule (63 neurons)."""
-    patterns = memory.letter_patterns(memory.distinct_letters(LETTERS))
-    return HopfieldModel(memory.Hopfield("hebbian").store(patterns), patterns.shape[1])
+    patterns = hopfield.letter_patterns(hopfield.distinct_letters(LETTERS))
+    return HopfieldModel(hopfield.Hopfield("hebbian").store(patterns), patterns.shape[1])
 
 
-def energy_path(net: memory.Hopfield, cue: np.ndarray, rng: np.random.Generator, sweeps: int = 6) -> list[float]:
+def energy_path(net: hopfield.Hopfield, cue: np.ndarray, rng: np.random.Generator, sweeps: int = 6) -> list[float]:
     """The energy of ``cue`` ``(N,)`` and after each of ``sweeps`` asynchronous sweeps."""
-    state, path = cue[None], [float(memory.energy(net.weights_, cue[None])[0])]
+    state, path = cue[None], [float(hopfield.energy(net.weights_, cue[None])[0])]
     for _ in range(sweeps):
         state, _ = net.recall(state, rng, max_sweeps=1)
-        path.append(float(memory.energy(net.weights_, state)[0]))
+        path.append(float(hopfield.energy(net.weights_, state)[0]))
     return path
 
 
@@ -56,7 +56,7 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     net = model.network
     repeats = 10 if quick else 50
     targets = np.repeat(net.patterns_, repeats, axis=0)
-    cues = memory.corrupt(targets, NOISE, rng)
+    cues = hopfield.corrupt(targets, NOISE, rng)
     final, sweeps = net.recall(cues, rng)
     recalled = np.all(final == targets, axis=1)
     paths = [energy_path(net, cues[i * repeats], rng) for i in range(len(net.patterns_))]
@@ -76,7 +76,7 @@ def _figure(path: Path, cues: np.ndarray, final: np.ndarray, paths: list[list[fl
     for i in range(k):
         for row, (images, title) in enumerate(((cues, "cue"), (final, "recalled"))):
             ax = fig.add_subplot(grid[row, i])
-            ax.imshow(images[i].reshape(memory.LETTER_SHAPE), cmap="gray_r", vmin=-1, vmax=1)
+            ax.imshow(images[i].reshape(hopfield.LETTER_SHAPE), cmap="gray_r", vmin=-1, vmax=1)
             ax.set_axis_off()
             ax.set_title(title, fontsize=8)
     ax = fig.add_subplot(grid[:, k:])

@@ -88,7 +88,7 @@ def held_out_mse(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
 
 def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     """Train the three cells on the same data; write ``sequence.png``; return each one's test MSE and accuracy."""
-    from annrl.labs.approx_lbfgs import single_threaded_blas
+    from annrl.nn.lbfgs import single_threaded_blas
 
     test = adding_problem(TEST_SEQUENCES, STEPS, np.random.default_rng(10_000 + seed))
     updates = QUICK_UPDATES if quick else UPDATES

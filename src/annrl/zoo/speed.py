@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from annrl.labs.approx_lbfgs import single_threaded_blas
+from annrl.nn.lbfgs import single_threaded_blas
 
 F = TypeVar("F", bound=Callable[..., Any])
 

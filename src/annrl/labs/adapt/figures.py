@@ -10,6 +10,7 @@ import numpy as np
 
 from annrl.labs.adapt.filters import NoiseCancellation, StepSizeSweep, SystemIdentification, Tracking
 from annrl.labs.adapt.grow import Growth
+from annrl.labs.adapt.lab import Result
 from annrl.labs.adapt.prequential import StreamComparison, rolling_accuracy
 
 COLORS = {"frozen": "#888888", "continual": "#2a7ab0", "adaptive": "#d1495b"}
@@ -113,3 +114,17 @@ def growth(records: dict[str, Growth], target: float, path: Path) -> Path:
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
     return save(fig, path)
+
+
+def write_figures(result: Result, out: Path) -> list[Path]:
+    """The figures of one ``annrl adapt`` experiment, under ``out``."""
+    out, parts = Path(out), result.parts
+    if result.experiment == "lms":
+        return [learning_curves(parts["curves"], out / "lms_learning_curves.png"),
+                step_sizes(parts["sweep"], out / "lms_step_sizes.png"),
+                noise_cancellation(parts["cancel"], out / "lms_noise_cancellation.png"),
+                tracking(parts["track"], out / "lms_tracking.png")]
+    if result.experiment == "stream":
+        return [stream_accuracy(comparison, out / f"stream_{kind}.png")
+                for kind, comparison in parts["comparisons"].items()]
+    return [growth(parts["records"], result.config.target, out / "grow_size.png")]

@@ -1,4 +1,4 @@
-"""Adaptive filters built from one :class:`~annrl.labs.adapt.lms.Adaline`: system identification,
+"""Adaptive filters built from one :class:`~annrl.nn.lms.Adaline`: system identification,
 noise cancellation and tracking a drifting system.
 
 Every experiment runs ``runs`` independent realisations as the Adaline's population axis, so an
@@ -14,7 +14,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from annrl.labs.adapt import theory
-from annrl.labs.adapt.lms import Adaline
+from annrl.nn.lms import Adaline
 
 
 def tapped_delay_line(x: np.ndarray, taps: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The three experiments of ``annrl adapt``, each ``run_*(config, out) -> metrics`` (figures under ``out``).
+"""The three experiments of ``annrl adapt``, each ``run_*(config) -> Result`` (figures: :mod:`.figures`).
 
 - :func:`run_lms`: Adaline as an adaptive filter (system identification against the Wiener
   solution and the theory's learning curve; step sizes against the stability bounds and the
@@ -9,38 +9,74 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.labs.adapt import figures, filters
+from annrl.clikit import positive_float, positive_int
+from annrl.config import check_config, setting
+from annrl.labs.adapt import filters
 from annrl.labs.adapt.grow import GrowingNetwork
-from annrl.labs.adapt.lms import RULES, Adaline, Madaline
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
 from annrl.labs.adapt.streams import KINDS, make_stream
-from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
+from annrl.nn.lms import RULES, Adaline, Madaline
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """``--mus``: comma-separated numbers > 0."""
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers > 0 (e.g. 0.01,0.03), got {text!r}")
+    return values
+
+
+def kind_list(text: str) -> tuple[str, ...]:
+    """``--kinds``: comma-separated stream kinds."""
+    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(f"must be comma-separated among {','.join(KINDS)}, got {text!r}")
+    return kinds
 
 
 @dataclass(frozen=True)
 class LmsConfig:
     """``annrl adapt lms``: step sizes of the learning curves, rule, samples, ensemble runs."""
 
-    mus: tuple[float, ...] = (0.01, 0.03, 0.06)
-    rule: str = "lms"
-    steps: int = 2000
-    runs: int = 100
-    seed: int = 0
+    mus: tuple[float, ...] = setting((0.01, 0.03, 0.06), "step sizes of the learning curves, e.g. 0.01,0.03",
+                                     type=float_list)
+    rule: str = setting("lms", "lms, or normalised lms", choices=RULES)
+    steps: int = setting(2000, "samples per run", type=positive_int)
+    runs: int = setting(100, "independent runs averaged (the population)", type=positive_int)
+    seed: int = setting(0, "seed of everything random")
+
+    def __post_init__(self):
+        check_config(LMS_TABLE, self)
 
 
 LMS_TABLE = {"mus": [ListOf(Interval(float, 0, None, closed="neither"), min_length=1)], "rule": [Options(RULES)],
              "steps": [Interval(int, 100, None)], "runs": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
 
 
-def run_lms(config: LmsConfig, out: Path) -> dict[str, Any]:
-    """Adaptive filters and classifiers from one Adaline; writes lms_*.png under ``out``."""
-    check(LMS_TABLE, asdict(config))
+@dataclass
+class Result:
+    """What one experiment of ``annrl adapt`` produced: its ``metrics`` (``metrics.json``) and, under
+    ``parts``, what its figures draw (:func:`annrl.labs.adapt.figures.write_figures`)."""
+
+    experiment: str
+    config: Any
+    metrics: dict[str, Any]
+    parts: dict[str, Any]
+
+
+def run_lms(config: LmsConfig) -> Result:
+    """Adaptive filters and classifiers from one Adaline."""
     c = config
     curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=c.seed) for mu in c.mus]
     short = filters.identify_system(taps=3, mu=0.02, steps=4 * c.steps, runs=max(c.runs // 4, 1), seed=c.seed)
@@ -48,12 +84,8 @@ def run_lms(config: LmsConfig, out: Path) -> dict[str, Any]:
     cancel = filters.cancel_noise(seed=c.seed)
     track = filters.track_drift(seed=c.seed)
     classifier = _classifiers(c.seed)
-    figures.learning_curves(curves, out / "lms_learning_curves.png")
-    figures.step_sizes(sweep, out / "lms_step_sizes.png")
-    figures.noise_cancellation(cancel, out / "lms_noise_cancellation.png")
-    figures.tracking(track, out / "lms_tracking.png")
     b = curves[0].bounds
-    return {
+    metrics = {
         "config": asdict(c),
         "system_identification": [
             {"mu": r.mu, "rule": r.rule, "final_mse": float(r.mse[-c.steps // 4 :].mean()), "j_min": r.j_min,
@@ -72,6 +104,7 @@ def run_lms(config: LmsConfig, out: Path) -> dict[str, Any]:
         "tracking": {"mus": track.mus.tolist(), "excess_mse": track.excess_mse.tolist(), "best_mu": track.best_mu},
         "classifier": classifier,
     }
+    return Result("lms", c, metrics, {"curves": curves, "sweep": sweep, "cancel": cancel, "track": track})
 
 
 def _time_constants(result: filters.SystemIdentification) -> np.ndarray:
@@ -106,15 +139,18 @@ def _classifiers(seed: int) -> dict[str, float]:
 class StreamConfig:
     """``annrl adapt stream``: which drift, how long, the learners' settings."""
 
-    kinds: tuple[str, ...] = KINDS
-    samples: int = 6000
-    warmup: int = 1000
-    hidden: int = 16
-    lr: float = 0.05
-    batch: int = 10
-    detector: str = "page-hinkley"
-    window: int = 300
-    seed: int = 0
+    kinds: tuple[str, ...] = setting(KINDS, f"streams, among {','.join(KINDS)}", type=kind_list)
+    samples: int = setting(6000, "samples per stream", type=positive_int)
+    warmup: int = setting(1000, "samples of batch pre-training", type=positive_int)
+    hidden: int = setting(16, "hidden tanh units", type=positive_int)
+    lr: float = setting(0.05, "SGD learning rate of the stream updates", type=positive_float)
+    batch: int = setting(10, "samples per test-then-train step", type=positive_int)
+    detector: str = setting("page-hinkley", "the adaptive learner's detector", choices=DETECTORS)
+    window: int = setting(300, "samples of the rolling accuracy", type=positive_int)
+    seed: int = setting(0, "seed of everything random")
+
+    def __post_init__(self):
+        check_config(STREAM_TABLE, self)
 
 
 STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Interval(int, 1000, None)],
@@ -122,30 +158,33 @@ STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Int
                 "detector": [Options(DETECTORS)], "window": [Interval(int, 20, None)], "seed": NON_NEGATIVE_INT}
 
 
-def run_stream(config: StreamConfig, out: Path) -> dict[str, Any]:
-    """Every stream kind of ``config``: metrics per learner and drift, stream_<kind>.png under ``out``."""
-    check(STREAM_TABLE, asdict(config))
+def run_stream(config: StreamConfig) -> Result:
+    """Every stream kind of ``config``: metrics per learner and drift."""
     c = config
     metrics: dict[str, Any] = {"config": asdict(c)}
+    comparisons = {}
     for kind in c.kinds:
         stream = make_stream(kind, samples=c.samples, warmup=c.warmup, seed=c.seed)
         result = compare_learners(stream, warmup=c.warmup, hidden=c.hidden, lr=c.lr, batch=c.batch,
                                   detector=c.detector, window=c.window, seed=c.seed)
-        figures.stream_accuracy(result, out / f"stream_{kind}.png")
+        comparisons[kind] = result
         metrics[kind] = comparison_metrics(result)
-    return metrics
+    return Result("stream", c, metrics, {"comparisons": comparisons})
 
 
 @dataclass(frozen=True)
 class GrowConfig:
     """``annrl adapt grow``: the growth rule's settings."""
 
-    window: int = 100
-    threshold: float = 0.05
-    target: float = 1e-3
-    max_units: int = 30
-    epochs: int = 5000
-    seed: int = 0
+    window: int = setting(100, "epochs between growth decisions", type=positive_int)
+    threshold: float = setting(0.05, "a window improving the loss by less than this fraction is a plateau")
+    target: float = setting(1e-3, "MSE at which training stops", type=positive_float)
+    max_units: int = setting(30, "hidden units at most")
+    epochs: int = setting(5000, "epochs at most", type=positive_int)
+    seed: int = setting(0, "seed of everything random")
+
+    def __post_init__(self):
+        check_config(GROW_CONFIG_TABLE, self)
 
 
 GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)], "target": POSITIVE,
@@ -160,9 +199,8 @@ def growth_tasks(rng: np.random.Generator, samples: int = 200) -> dict[str, tupl
             "sin(3 x1) cos(2 x2)": (X, (np.sin(3 * X[:, 0]) * np.cos(2 * X[:, 1]))[:, None])}
 
 
-def run_grow(config: GrowConfig, out: Path) -> dict[str, Any]:
-    """Grow a network on every task; grow_size.png under ``out``."""
-    check(GROW_CONFIG_TABLE, asdict(config))
+def run_grow(config: GrowConfig) -> Result:
+    """Grow a network on every task."""
     c = config
     records, metrics = {}, {"config": asdict(c)}
     for name, (X, Y) in growth_tasks(np.random.default_rng(c.seed)).items():
@@ -172,5 +210,4 @@ def run_grow(config: GrowConfig, out: Path) -> dict[str, Any]:
         records[name] = record
         metrics[name] = {"units": net.units, "added_at": record.added_at, "reached_at": record.reached_at,
                          "final_loss": float(record.loss[-1]), "epochs": len(record.loss)}
-    figures.growth(records, c.target, out / "grow_size.png")
-    return metrics
+    return Result("grow", c, metrics, {"records": records})

@@ -6,7 +6,7 @@ in one of two ways:
 - ``derivative``: estimate dx/dt from the observations with an :mod:`annrl.calculus` method, then
   fit the network to those estimates (supervised regression with :func:`annrl.nn.fit`);
 - ``rollout``: fit the trajectory itself, through a differentiable RK4 integrator written in the
-  engine (:mod:`annrl.labs.dynamics_rollout`), on short windows that start from the observed
+  engine (:mod:`annrl.labs.dynamics.rollout`), on short windows that start from the observed
   states (multiple shooting). No derivative estimate is used.
 
 Each learned field is then integrated with SciPy's ``solve_ivp`` (:func:`annrl.systems.integrate`)
@@ -78,10 +78,13 @@ from annrl.calculus import (
     SmoothingSpline,
     TotalVariation,
 )
+from annrl.clikit import non_negative_float, positive_float, positive_int
+from annrl.config import setting
 from annrl.io.resume import Checkpointer, Phases
-from annrl.labs.dynamics_rollout import RolloutTrainer
+from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
+from annrl.systems.learned import LearnedField, Standardiser
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
 
@@ -191,21 +194,26 @@ class DynamicsConfig:
         Seeds the noise, the initial weights (the same for both approaches) and the batch order.
     """
 
-    system: str = "lotka-volterra"
-    noise: float = 0.01
-    method: str = "spline"
-    approach: str = "both"
-    epochs: int = 600
-    rollout_epochs: int = 150
-    hidden: tuple[int, ...] = (32, 32)
-    activation: str = "tanh"
-    lr: float = 1e-2
-    batch_size: int = 32
-    window: int = 3
-    substeps: int = 1
-    sample_every: int = 1
+    system: str = setting("lotka-volterra", "the system to learn", flags=("system",), choices=sorted(SYSTEMS))
+    noise: float = setting(0.01, "measurement noise as a fraction of each state's std (0.01 = 1%%)",
+                           type=non_negative_float)
+    method: str = setting("spline", "derivative estimator of the derivative approach", choices=sorted(METHODS))
+    approach: str = setting("both", "fit estimated derivatives, fit RK4 rollouts, or both",
+                            choices=[*APPROACHES, "both"])
+    epochs: int = setting(600, "epochs of the derivative fit", type=positive_int)
+    rollout_epochs: int = setting(150, "epochs of the rollout fit (each costs about 4 x WINDOW derivative epochs)",
+                                  type=positive_int)
+    hidden: tuple[int, ...] = setting((32, 32), "hidden layer widths of the field network", type=positive_int,
+                                      nargs="+")
+    activation: str = setting("tanh", "hidden activation (smooth: tanh, sin)", type=str)
+    lr: float = setting(1e-2, "Adam learning rate of both fits (decays 100x over the epochs)", type=positive_float)
+    batch_size: int = setting(32, "samples (derivative) or windows (rollout) per update", type=positive_int)
+    window: int = setting(3, "RK4 steps per window of the rollout fit (multiple shooting)", type=positive_int)
+    substeps: int = setting(1, "RK4 steps per sample interval in the rollout fit", type=positive_int)
+    sample_every: int = setting(1, "observe every K-th sample of the system's grid (coarser data)",
+                                type=positive_int)
     grid: int = 30
-    seed: int = 0
+    seed: int = setting(0, "seed of the noise, weights and batches")
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden
@@ -240,57 +248,6 @@ CONSTRAINTS = {
     "grid": [Interval(int, 2, None, closed="left")],
     "seed": NON_NEGATIVE_INT,
 }
-
-
-@dataclass
-class Standardiser:
-    """The affine change of units between states and the network (see the module docstring).
-
-    Attributes
-    ----------
-    mean, std : ndarray, shape (d,)
-        ``m`` and ``s``: per state variable, over the observations.
-    rate : ndarray, shape (d,)
-        ``r``: RMS of the central-difference derivative of the standardised observations.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-    rate: np.ndarray
-
-    @classmethod
-    def from_observations(cls, x: np.ndarray, t: np.ndarray) -> Standardiser:
-        """From observed states ``x`` ``(n, d)`` at times ``t`` ``(n,)``."""
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
-        rate = np.sqrt(np.mean(CentralDifference()((x - mean) / std, t) ** 2, axis=0))
-        return cls(mean, std, np.where(rate > 0, rate, 1.0))
-
-    def to_z(self, x: np.ndarray) -> np.ndarray:
-        """Standardised states ``(x - m) / s``, same shape as ``x`` ``(..., d)``."""
-        return (x - self.mean) / self.std
-
-    def to_u(self, dxdt: np.ndarray) -> np.ndarray:
-        """Network targets ``dxdt / (s r)``, same shape as ``dxdt`` ``(..., d)``."""
-        return dxdt / (self.std * self.rate)
-
-
-@dataclass
-class LearnedField:
-    """``f_theta(x) = s r net((x - m) / s)``: a trained network as a vector field in the state's units.
-
-    Call it on states of shape ``(d,)`` or ``(..., d)``; the result has the same shape. Only the
-    first network of the population is used.
-    """
-
-    net: Network
-    scaler: Standardiser
-
-    def __call__(self, states: Any) -> np.ndarray:
-        x = np.asarray(states, dtype=float)
-        flat = x.reshape(-1, x.shape[-1])
-        u = self.net.forward(self.scaler.to_z(flat))[0][0]
-        return (u * (self.scaler.std * self.scaler.rate)).reshape(x.shape)
 
 
 @dataclass

@@ -14,30 +14,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from annrl.calculus.targets import catalogue_table, parse_domain, resolve_target
 from annrl.clikit import (
     add_checkpoint_options,
     add_output_options,
     checkpointer_from_args,
     positive_float,
-    positive_int,
     show,
     write_metrics,
 )
+from annrl.config import add_flags, from_args
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx import (
-    CONFIG_TABLE,
-    METRICS,
-    OPTIMIZERS,
-    TRAINABLE_ACTIVATIONS,
-    ApproxConfig,
-    ApproxResult,
-    parse_hidden,
-)
-from annrl.labs.approx_studies import STUDIES, StudyResult
-from annrl.labs.approx_targets import catalogue_table, parse_domain, resolve_target
-from annrl.nn import INITS
+from annrl.labs.approx.lab import CONFIG_TABLE, ApproxConfig, ApproxResult
+from annrl.labs.approx.studies import STUDIES, StudyResult
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
 
@@ -53,39 +44,7 @@ def register(subparsers: Any) -> None:
         "the error on a held-out grid meets --tol, or run one of the studies.",
         epilog="catalogue: " + "; ".join(f"{n} = {e} on {d}" for n, e, d, _ in catalogue_table()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    defaults = ApproxConfig()
-    parser.add_argument("target", nargs="?", default=defaults.target,
-                        help="catalogue name or expression, e.g. sin, peaks, 'x*exp(-x**2)', 'sin(x)*cos(y)'")
-    parser.add_argument("--domain", default=None,
-                        help="LOW:HIGH for every axis, or LOW:HIGH,LOW:HIGH per axis (bounds may be -pi, 2*pi); "
-                        "default: the catalogue's box, or -1:1")
-    parser.add_argument("-k", "--frequency", type=positive_float, default=defaults.frequency,
-                        help="k of the sin_k target, sin(k x)")
-    parser.add_argument("--hidden", type=_hidden, default=defaults.hidden, help="hidden widths, e.g. 16 or 32,32")
-    parser.add_argument("--activation", choices=TRAINABLE_ACTIVATIONS, default=defaults.activation,
-                        help="hidden activation (the output is linear)")
-    parser.add_argument("--init", choices=sorted(INITS), default=defaults.init, help="initial weights")
-    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds,
-                        help="networks trained at once, each from its own initial weights")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
-    parser.add_argument("--tol", type=_tolerance, default=defaults.tol,
-                        help="target held-out error; a network that meets it stops ('none': train the whole budget)")
-    parser.add_argument("--metric", choices=METRICS, default=defaults.metric,
-                        help="max: largest absolute error; rmse: root-mean-square error (held-out grid)")
-    parser.add_argument("--relative", action="store_true", help="errors relative to the target's range")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs,
-                        help="budget: epochs (iterations for lbfgs)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                        help="adam/sgd/rmsprop train the seeds as one population; lbfgs (SciPy) one after another, "
-                        "and is usually 5-10x faster")
-    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help="learning rate (not lbfgs)")
-    parser.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum (sgd, rmsprop)")
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size (default: full batch)")
-    parser.add_argument("--points", type=positive_int, default=None,
-                        help="training points per axis (default 128, 24 or 10 for 1, 2 or 3 variables)")
-    parser.add_argument("--check-every", type=positive_int, default=None,
-                        help="epochs between held-out checks (default 50; 5 iterations for lbfgs)")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default=defaults.dtype, help="float precision")
+    add_flags(parser, ApproxConfig)
     parser.add_argument("--study", choices=STUDIES, default=None, help="run a study instead of one fit")
     parser.add_argument("--widths", default="1,2,4,8,16,32", help="capacity study: units per hidden layer")
     parser.add_argument("--depths", default="1,2", help="capacity study: numbers of hidden layers")
@@ -108,19 +67,6 @@ def accept_negative_values(parser: argparse.ArgumentParser) -> None:
         parser._negative_number_matcher = NEGATIVE_VALUE
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return parse_hidden(text, field="--hidden")
-    except InputError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix("--hidden ")) from None
-
-
-def _tolerance(text: str) -> float | None:
-    if text.strip().lower() == "none":
-        return None
-    return positive_float(text)
-
-
 def _numbers(text: str, field: str, kind: type = int) -> tuple:
     try:
         values = tuple(kind(part) for part in text.split(","))
@@ -137,8 +83,7 @@ def config_from_args(args: argparse.Namespace) -> ApproxConfig:
     check_cli(CONFIG_TABLE, args)
     target = resolve_target(args.target, frequency=args.frequency)
     domain = None if args.domain is None else parse_domain(args.domain, target.dim, field="--domain")
-    names = [n for n in ApproxConfig.__dataclass_fields__ if n not in ("domain", "held_out_points")]
-    return ApproxConfig(**{name: getattr(args, name) for name in names}, domain=domain)
+    return from_args(ApproxConfig, args, domain=domain)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         "lab": "approx", "config": _jsonable(vars(config)),
         "scaling": {"low": scaling.low.tolist(), "high": scaling.high.tolist(), "y_mean": scaling.y_mean,
                     "y_scale": scaling.y_scale}})
-    from annrl.labs.approx_figures import write_figures
+    from annrl.labs.approx.figures import write_figures
 
     write_figures(result, out)
     show(args, result.metrics, f"approx {result.target.label}", summary_rows(result))
@@ -162,14 +107,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(config: ApproxConfig, progress: Any, checkpointer: Checkpointer) -> ApproxResult:
-    from annrl.labs.approx import train
+    from annrl.labs.approx.lab import train
 
     return train(config, progress=progress, checkpointer=checkpointer)
 
 
 def run_study_command(args: argparse.Namespace, config: ApproxConfig, out: Path) -> int:
-    from annrl.labs.approx_figures import study_figures
-    from annrl.labs.approx_studies import run_study
+    from annrl.labs.approx.figures import study_figures
+    from annrl.labs.approx.studies import run_study
 
     options: dict[str, Any] = {}
     if args.study == "capacity":
@@ -265,7 +210,7 @@ def _with_progress(show_bar: bool, work: Any) -> Any:
 # -- the demo's step -------------------------------------------------------------------------------
 def report_section(result: ApproxResult, out: Path, folder: str, study: StudyResult | None = None) -> Section:
     """A run (and optionally a study) as a section of the demo's HTML report (figures under ``out/folder``)."""
-    from annrl.labs.approx_figures import study_figures, write_figures
+    from annrl.labs.approx.figures import study_figures, write_figures
 
     figures = write_figures(result, out / folder)
     m = result.metrics
@@ -286,8 +231,8 @@ def approx_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
 
     To add to :data:`annrl.demo.STEPS` as ``("Function approximation", approx_step)``.
     """
-    from annrl.labs.approx import train
-    from annrl.labs.approx_studies import smoothness
+    from annrl.labs.approx.lab import train
+    from annrl.labs.approx.studies import smoothness
 
     config = ApproxConfig(target="sin", hidden=(16,), tol=1e-2, optimizer="lbfgs", seeds=5 if quick else 20,
                           epochs=2000)

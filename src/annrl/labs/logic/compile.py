@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +40,9 @@ import numpy as np
 import sympy
 from sympy.logic import POSform, SOPform
 
-from annrl.errors import InputError
 from annrl.nn import ActivationLayer, Dense, Network
+from annrl.symbolic.boolean import BooleanFunction, describe
 
-#: the most variables a function may have (a truth table of 256 rows)
-MAX_VARIABLES = 8
 #: integer weights are searched in [-WEIGHT_BOUND, WEIGHT_BOUND]
 WEIGHT_BOUND = 10_000
 #: at most this many combinations of per-output constructions are tried (else the smallest of each)
@@ -54,122 +51,6 @@ MAX_COMBINATIONS = 27
 COVER_WEIGHT = 64.0
 #: the threshold cover (one integer program per unit, a binary per row) is tried up to this many variables
 COVER_MAX_VARIABLES = 6
-
-
-def truth_inputs(n: int) -> np.ndarray:
-    """All ``2**n`` input rows ``(2**n, n)`` of 0/1 floats, first variable the most significant bit."""
-    rows = np.arange(2**n)[:, None]
-    return ((rows >> np.arange(n - 1, -1, -1)[None, :]) & 1).astype(float)
-
-
-@dataclass(frozen=True)
-class BooleanFunction:
-    """A Boolean function with named inputs and outputs, held as its truth table.
-
-    Parameters
-    ----------
-    inputs : tuple of str
-        Variable names, in column order.
-    outputs : tuple of str
-        Output names.
-    table : ndarray of bool, shape (2**n, m)
-        ``table[k, j]``: output ``j`` on input row ``k`` of :func:`truth_inputs`.
-    formulas : tuple of sympy Boolean
-        One formula per output (for display; the table is the definition).
-    """
-
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    table: np.ndarray
-    formulas: tuple[Any, ...]
-
-    @property
-    def X(self) -> np.ndarray:
-        """Input rows ``(2**n, n)``, 0/1 floats."""
-        return truth_inputs(len(self.inputs))
-
-    @property
-    def Y(self) -> np.ndarray:
-        """Targets ``(2**n, m)``, 0/1 floats."""
-        return self.table.astype(float)
-
-    def formula_text(self) -> dict[str, str]:
-        return {name: str(f) for name, f in zip(self.outputs, self.formulas, strict=True)}
-
-
-def from_formulas(formulas: Sequence[Any], outputs: Sequence[str] | None = None,
-                  inputs: Sequence[str] | None = None) -> BooleanFunction:
-    """A :class:`BooleanFunction` from SymPy formulas (variables sorted by name unless ``inputs`` given)."""
-    from annrl.expr import lambdify_numpy
-
-    formulas = [sympy.sympify(f) if isinstance(f, bool) else f for f in formulas]
-    names = list(inputs) if inputs is not None else sorted({str(s) for f in formulas for s in f.free_symbols})
-    if not names:
-        values = ", ".join(str(f) for f in formulas)
-        raise InputError(f"expression is constant ({values}) once simplified; it must depend on a variable",
-                         field="expression")
-    if len(names) > MAX_VARIABLES:
-        raise InputError.invalid("number of variables", f"<= {MAX_VARIABLES}", len(names))
-    X = truth_inputs(len(names)).astype(bool)
-    columns = [lambdify_numpy(f, names)(*X.T) for f in formulas]
-    table = np.column_stack([np.broadcast_to(np.asarray(c, dtype=bool), (len(X),)) for c in columns])
-    outputs = list(outputs) if outputs is not None else (["y"] if len(formulas) == 1 else
-                                                          [f"y{i + 1}" for i in range(len(formulas))])
-    return BooleanFunction(tuple(names), tuple(outputs), table, tuple(formulas))
-
-
-def from_table(inputs: Sequence[str], table: Any, outputs: Sequence[str] | None = None) -> BooleanFunction:
-    """A :class:`BooleanFunction` from a truth table ``(2**n,)`` or ``(2**n, m)``; formulas are minimised."""
-    table = np.asarray(table, dtype=bool)
-    table = table[:, None] if table.ndim == 1 else table
-    if table.shape[0] != 2 ** len(inputs):
-        raise InputError.invalid("table rows", f"2**{len(inputs)} = {2 ** len(inputs)}", table.shape[0])
-    outputs = tuple(outputs) if outputs is not None else (("y",) if table.shape[1] == 1 else
-                                                          tuple(f"y{i + 1}" for i in range(table.shape[1])))
-    formulas = tuple(minimal_formula(inputs, table[:, j]) for j in range(table.shape[1]))
-    return BooleanFunction(tuple(inputs), outputs, table, formulas)
-
-
-def minimal_formula(inputs: Sequence[str], column: Any) -> Any:
-    """The shorter of the minimal sum of products and product of sums of a truth-table column."""
-    column = np.asarray(column, dtype=bool)
-    if column.all():
-        return sympy.true
-    if not column.any():
-        return sympy.false
-    symbols = [sympy.Symbol(n) for n in inputs]
-    rows = truth_inputs(len(inputs)).astype(int)
-    minterms = rows[column].tolist()
-    sop = SOPform(symbols, minterms)
-    pos = POSform(symbols, minterms)
-    return min((sop, pos), key=lambda f: (sympy.count_ops(f), len(str(f))))
-
-
-def describe(inputs: Sequence[str], column: Any) -> str:
-    """A truth-table column as a short formula: ``"a & ~b"``, or ``"at least 2 of (a, b, c)"`` for a
-    count of literals that neither AND (all of them) nor OR (one of them) says as briefly."""
-    column = np.asarray(column, dtype=bool)
-    counted = at_least_label(inputs, column)
-    return counted if counted is not None else str(minimal_formula(inputs, column))
-
-
-def at_least_label(inputs: Sequence[str], column: Any) -> str | None:
-    """``"at least k of (x, ~y, z)"`` when ``column`` is exactly that, for some ``1 < k < r`` (the ``r``
-    variables it depends on, each as ``x`` or ``~x``); None otherwise."""
-    column = np.asarray(column, dtype=bool)
-    n = len(inputs)
-    rows = np.arange(2**n)
-    relevant = [i for i in range(n) if np.any(column != column[rows ^ (1 << (n - 1 - i))])]
-    if len(relevant) < 3:
-        return None
-    X = truth_inputs(n)
-    for signs in itertools.product([True, False], repeat=len(relevant)):
-        count = sum(X[:, v] if pos else 1 - X[:, v] for v, pos in zip(relevant, signs, strict=True))
-        for k in range(2, len(relevant)):
-            if np.array_equal(count >= k, column):
-                names = ", ".join(("" if pos else "~") + inputs[v] for v, pos in zip(relevant, signs, strict=True))
-                return f"at least {k} of ({names})"
-    return None
 
 
 # -- one threshold unit ---------------------------------------------------------------------
@@ -433,7 +314,7 @@ def compile_function(fn: BooleanFunction) -> CompiledNetwork:
 
     Examples
     --------
-    >>> from annrl.labs.logic import gate
+    >>> from annrl.symbolic.boolean import gate
     >>> compiled = compile_function(gate("xor"))
     >>> compiled.depth, compiled.hidden, compiled.exact, compiled.minimal
     (2, 2, True, True)

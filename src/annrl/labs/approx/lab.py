@@ -1,7 +1,7 @@
 """The function-approximation lab: how well, how fast and where a network can learn a function.
 
 Networks are universal approximators; this lab tests the claim on any target (a catalogue name
-or an expression, see :mod:`annrl.labs.approx_targets`) with numbers that can be checked:
+or an expression, see :mod:`annrl.calculus.targets`) with numbers that can be checked:
 
 - the target is sampled on a training grid of its box and the networks learn it by full-batch
   gradient descent (Adam by default) on the engine, or by L-BFGS (SciPy) on its flat parameters;
@@ -24,6 +24,7 @@ target's units (:class:`Approximant` undoes the scaling, including in the chain 
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -32,11 +33,13 @@ from typing import Any
 
 import numpy as np
 
+from annrl.calculus.targets import Domain, Target, grid, parse_domain, resolve_target
+from annrl.clikit import positive_float, positive_int
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx_lbfgs import fit_lbfgs
-from annrl.labs.approx_targets import Domain, Target, grid, parse_domain, resolve_target
 from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
+from annrl.nn.lbfgs import fit_lbfgs
 from annrl.nn.optim import optimizer_with_momentum
 from annrl.validate import Boolean, InstanceOf, Interval, ListOf, Options, check
 
@@ -75,6 +78,21 @@ CONFIG_TABLE = {
     "check_every": [Interval(int, 1, None), None],
     "dtype": [Options(("float64", "float32"))],
 }
+
+
+def hidden_flag(text: str) -> tuple[int, ...]:
+    """``--hidden``: widths such as ``32,32``; a bad one is an argparse error naming the flag."""
+    try:
+        return parse_hidden(text, field="--hidden")
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--hidden ")) from None
+
+
+def tolerance_flag(text: str) -> float | None:
+    """``--tol``: a number > 0, or ``none`` (train the whole budget)."""
+    if text.strip().lower() == "none":
+        return None
+    return positive_float(text)
 
 
 @dataclass
@@ -126,26 +144,35 @@ class ApproxConfig:
     dtype : {"float64", "float32"}, default="float64"
     """
 
-    target: str = "sin"
-    domain: str | Sequence[Sequence[float]] | None = None
-    frequency: float = 3.0
-    hidden: tuple[int, ...] = (16,)
-    activation: str = "tanh"
-    init: str = "torch"
-    seeds: int = 1
-    seed: int = 0
-    tol: float | None = 1e-2
-    metric: str = "max"
-    relative: bool = False
-    epochs: int = 5000
-    optimizer: str = "adam"
-    lr: float = 0.01
-    momentum: float = 0.9
-    batch_size: int | None = None
-    points: int | None = None
+    target: str = setting("sin", "catalogue name or expression, e.g. sin, peaks, 'x*exp(-x**2)', 'sin(x)*cos(y)'",
+                          flags=("target",), nargs="?")
+    domain: str | Sequence[Sequence[float]] | None = setting(
+        None, "LOW:HIGH for every axis, or LOW:HIGH,LOW:HIGH per axis (bounds may be -pi, 2*pi); default: the "
+        "catalogue's box, or -1:1")
+    frequency: float = setting(3.0, "k of the sin_k target, sin(k x)", flags=("-k", "--frequency"),
+                               type=positive_float)
+    hidden: tuple[int, ...] = setting((16,), "hidden widths, e.g. 16 or 32,32", type=hidden_flag)
+    activation: str = setting("tanh", "hidden activation (the output is linear)", choices=TRAINABLE_ACTIVATIONS)
+    init: str = setting("torch", "initial weights", choices=sorted(INITS))
+    seeds: int = setting(1, "networks trained at once, each from its own initial weights", type=positive_int)
+    seed: int = setting(0, "seed of the initial weights")
+    tol: float | None = setting(1e-2, "target held-out error; a network that meets it stops ('none': train the "
+                                "whole budget)", type=tolerance_flag)
+    metric: str = setting("max", "max: largest absolute error; rmse: root-mean-square error (held-out grid)",
+                          choices=METRICS)
+    relative: bool = setting(False, "errors relative to the target's range")
+    epochs: int = setting(5000, "budget: epochs (iterations for lbfgs)", type=positive_int)
+    optimizer: str = setting("adam", "adam/sgd/rmsprop train the seeds as one population; lbfgs (SciPy) one after "
+                             "another, and is usually 5-10x faster", choices=OPTIMIZERS)
+    lr: float = setting(0.01, "learning rate (not lbfgs)", type=positive_float)
+    momentum: float = setting(0.9, "momentum (sgd, rmsprop)")
+    batch_size: int | None = setting(None, "mini-batch size (default: full batch)", type=positive_int)
+    points: int | None = setting(None, "training points per axis (default 128, 24 or 10 for 1, 2 or 3 variables)",
+                                 type=positive_int)
     held_out_points: int | None = None
-    check_every: int | None = None
-    dtype: str = "float64"
+    check_every: int | None = setting(None, "epochs between held-out checks (default 50; 5 iterations for lbfgs)",
+                                      type=positive_int)
+    dtype: str = setting("float64", "float precision", choices=["float64", "float32"])
 
     def __post_init__(self):
         if isinstance(self.hidden, (int, np.integer)) and not isinstance(self.hidden, bool):
@@ -155,7 +182,7 @@ class ApproxConfig:
         check(CONFIG_TABLE, asdict(self))
 
     def resolve_target(self) -> Target:
-        """The :class:`~annrl.labs.approx_targets.Target` this config names, on its domain."""
+        """The :class:`~annrl.calculus.targets.Target` this config names, on its domain."""
         return resolve_target(self.target, self.domain, frequency=self.frequency)
 
     def sizes(self, dim: int) -> list[int]:

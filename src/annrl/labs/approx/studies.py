@@ -1,7 +1,7 @@
 """Studies of the approximation lab: what makes a function hard for a network, in tables.
 
 Each study is one function ``study(config, ...) -> StudyResult`` that trains a few runs of
-:func:`annrl.labs.approx.train` (the network, optimizer, budget, tolerance and seeds of
+:func:`annrl.labs.approx.lab.train` (the network, optimizer, budget, tolerance and seeds of
 ``config``) and returns one table:
 
 - :func:`capacity`: error reached against hidden units and depth; the smallest network that
@@ -13,7 +13,7 @@ Each study is one function ``study(config, ...) -> StudyResult`` that trains a f
 - :func:`derivative`: the network's derivative (the engine's backward pass with respect to its
   input) against the exact derivative from SymPy, and against finite differences of the net.
 
->>> from annrl.labs.approx import ApproxConfig
+>>> from annrl.labs.approx.lab import ApproxConfig
 >>> study = capacity(ApproxConfig(target="sin", optimizer="lbfgs", epochs=300), widths=(1, 8), depths=(1,))
 >>> study.rows[0]["error"] > study.rows[1]["error"]
 True
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from annrl.calculus.targets import grid
 from annrl.errors import InputError
-from annrl.labs.approx import NEAR_FRACTION, ApproxConfig, ApproxResult, error, error_scale, train
-from annrl.labs.approx_targets import grid
+from annrl.labs.approx.lab import NEAR_FRACTION, ApproxConfig, ApproxResult, error, error_scale, train
 
 STUDIES = ("capacity", "smoothness", "sophistication", "extrapolation", "derivative")
 
@@ -128,7 +128,7 @@ SMOOTHNESS_TARGETS = ("square", "abs", "sign")
 def smoothness(config: ApproxConfig, *, targets: Sequence[str] = SMOOTHNESS_TARGETS) -> StudyResult:
     """The same network on a smooth, a kinked and a discontinuous target.
 
-    Errors are measured overall, within :data:`~annrl.labs.approx.NEAR_FRACTION` of the domain's
+    Errors are measured overall, within :data:`~annrl.labs.approx.lab.NEAR_FRACTION` of the domain's
     width of the kink or jump, and away from it (for a smooth target: near and away from 0).
     Every target gets the whole budget (no early stop), so the errors compare like with like.
 

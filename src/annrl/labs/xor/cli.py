@@ -7,19 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from annrl.backend import check_device
-from annrl.clikit import (
-    add_checkpoint_options,
-    add_output_options,
-    checkpointer_from_args,
-    show,
-    write_metrics,
-)
+from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
+from annrl.config import add_flags, from_args
 from annrl.io.network_file import save_network
-from annrl.labs.xor import FAILURE_KINDS, XOR_TABLE, X, XorConfig, XorResult, Y, compare, train
-from annrl.nn import ACTIVATIONS, INITS, OPTIMIZERS
+from annrl.labs.xor.figures import write_figures
+from annrl.labs.xor.lab import FAILURE_KINDS, XOR_TABLE, XorConfig, XorResult, compare, train
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
 
@@ -29,25 +22,7 @@ def register(subparsers: Any) -> None:
         "xor", help="train many XOR networks at once and explain the seeds that fail",
         description="Train --seeds 2-H-1 networks on XOR as one population (the classic tutorial's recipe by "
         "default) and report the success rate, epochs to solve and why each failure failed.")
-    defaults = XorConfig()
-    parser.add_argument("--seeds", type=int, default=defaults.seeds, help="networks trained at once")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initial weights")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="full-batch epochs")
-    parser.add_argument("--hidden", type=int, default=defaults.hidden,
-                        help="hidden units (0: a single neuron, no hidden layer)")
-    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
-                        help="hidden activation")
-    parser.add_argument("--output", choices=sorted(ACTIVATIONS), default=defaults.output,
-                        help="output activation (the tutorial's output is linear: identity)")
-    parser.add_argument("--init", choices=sorted(INITS), default=defaults.init,
-                        help="initial weights: normal is N(0, 1), as the tutorial's")
-    parser.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss, help="mse, or bce on a logit output")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=defaults.optimizer, help="update rule")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
-    parser.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum (sgd, rmsprop)")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default=defaults.dtype, help="float precision")
-    parser.add_argument("--extend", type=int, default=defaults.extend,
-                        help="train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
+    add_flags(parser, XorConfig)
     parser.add_argument("--compare", action="store_true", help="run the built-in grid of recipes and print a table")
     parser.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
                         help="array library the engine runs on (torch: pip install 'annrl[torch]')")
@@ -58,15 +33,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def config_from_args(args: argparse.Namespace) -> XorConfig:
-    names = XorConfig.__dataclass_fields__
-    return XorConfig(**{name: getattr(args, name) for name in names})
-
-
 def run(args: argparse.Namespace) -> int:
     check_cli(XOR_TABLE, args)
     device = check_device(args.backend, args.device)
-    config = config_from_args(args)
+    config = from_args(XorConfig, args)
     out = Path(args.out)
     if args.compare:
         rows = compare(config)
@@ -102,44 +72,6 @@ def summary_rows(result: XorResult) -> list[tuple[str, Any]]:
     rows.append(("first failed seeds", ", ".join(map(str, m["failed_seeds"][:12])) or "none"))
     rows.append(("net-epochs per second", m["timing"]["net_epochs_per_s"]))
     return rows
-
-
-def write_figures(result: XorResult, out: Path) -> list[Path]:
-    """The lab's figures: loss curves, success over epochs, histograms, two decision surfaces."""
-    from annrl.viz import training as plots
-
-    cfg = result.config
-    paths = [
-        plots.loss_curves(result.loss, result.solved, out / "loss_curves.png"),
-        plots.success_over_epochs(result.solved_epoch, cfg.epochs, out / "success_vs_epochs.png"),
-        plots.histogram(result.loss[-1], out / "final_loss_hist.png", xlabel="final loss", log=True,
-                        title="Final loss of every seed"),
-    ]
-    solved_epochs = result.solved_epoch[result.solved]
-    if len(solved_epochs):
-        paths.append(plots.histogram(solved_epochs, out / "epochs_to_solve_hist.png", xlabel="epochs to solve",
-                                     title="Epochs to solve (solved seeds)"))
-    picks, titles = _surface_picks(result)
-    if picks:
-        threshold = 0.0 if cfg.loss == "bce" else 0.5
-        net = result.net.select(picks)
-        paths.append(plots.decision_surfaces(net.predict, X, Y, titles, out / "decision_surfaces.png",
-                                             threshold=threshold))
-    return paths
-
-
-def _surface_picks(result: XorResult) -> tuple[list[int], list[str]]:
-    picks, titles = [], []
-    solved = np.flatnonzero(result.solved)
-    if len(solved):
-        picks.append(int(solved[0]))
-        titles.append(f"seed {solved[0]}: solved")
-    for kind in FAILURE_KINDS:
-        failed = np.flatnonzero(result.kinds == kind)
-        if len(failed) and len(picks) < 3:
-            picks.append(int(failed[0]))
-            titles.append(f"seed {failed[0]}: {kind.replace('_', ' ')}")
-    return picks, titles
 
 
 def report_section(result: XorResult, out: Path, folder: str) -> Section:

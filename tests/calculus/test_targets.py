@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sympy
 
+from annrl.calculus.targets import CATALOGUE, grid, parse_domain, resolve_target
 from annrl.errors import InputError
-from annrl.labs.approx_targets import CATALOGUE, grid, parse_domain, resolve_target
 
 x, y = sympy.symbols("x y")
 

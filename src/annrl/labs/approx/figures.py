@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from annrl.labs.approx import ApproxResult, error_scale
-from annrl.labs.approx_studies import StudyResult
+from annrl.labs.approx.lab import ApproxResult, error_scale
+from annrl.labs.approx.studies import StudyResult
 from annrl.viz.style import figure, save
 
 TARGET, NETWORK, OTHERS, TOL = "#222222", "#2a7ab0", "#9ec3dd", "#d1495b"

@@ -3,7 +3,7 @@
 Three questions about one Boolean function (a named gate or an expression typed by the user):
 
 - **Compile**: which exact network of threshold units computes it? Built by construction
-  (:mod:`annrl.labs.logic_compile`) and checked on every row of the truth table.
+  (:mod:`annrl.labs.logic.compile`) and checked on every row of the truth table.
 - **Learn**: how reliably does gradient descent find a network for it? ``seeds`` networks (sigmoid
   or tanh hidden units, a logit output, binary cross-entropy, SGD with momentum) train on the truth
   table as one population, for every hidden width from 0 (a single neuron) up, until a width
@@ -14,7 +14,7 @@ Three questions about one Boolean function (a named gate or an expression typed 
 And one about single neurons: which of the 16 two-input functions can one threshold unit represent
 (linear separability, decided by an LP), and does training a single neuron agree?
 
-Gates (:data:`GATES`): ``and or nand nor xor xnor implies not``, ``parity<n>``, ``majority<n>``,
+Gates (:data:`annrl.symbolic.boolean.GATES`): ``and or nand nor xor xnor implies not``, ``parity<n>``, ``majority<n>``,
 ``mux`` (``s ? b : a``), ``mux4``, ``half_adder`` and ``full_adder`` (two outputs). Expressions use
 :func:`annrl.expr.parse_expression` (``& | ~ ^ >>``, ``==``, ``Xor(...)``...; several outputs are
 separated by ``;``); nothing the user types is evaluated.
@@ -26,41 +26,21 @@ separated by ``;``); nothing the user types is evaluated.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
-from itertools import combinations
 from typing import Any
 
 import numpy as np
-import sympy
-from sympy.logic import boolalg
 
+from annrl.clikit import non_negative_int, positive_float, positive_int
+from annrl.config import setting
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
-from annrl.labs.logic_compile import (
-    MAX_VARIABLES,
-    BooleanFunction,
-    CompiledNetwork,
-    compile_function,
-    describe,
-    from_formulas,
-    from_table,
-    separable,
-    threshold_unit,
-    truth_inputs,
-)
+from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
 from annrl.nn import MLP, Network, Trainer, get_optimizer
+from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
+from annrl.symbolic.logic import NeuronExplanation, explain
 
-#: named functions and what they compute
-GATES: dict[str, str] = {
-    "and": "a & b", "or": "a | b", "nand": "~(a & b)", "nor": "~(a | b)", "xor": "a ^ b",
-    "xnor": "~(a ^ b)", "implies": "a >> b (not a, or b)", "not": "~a",
-    "parity<n>": "odd number of n inputs true (parity = parity3)",
-    "majority<n>": "more than half of n inputs true (majority = majority3)",
-    "mux": "2-to-1 multiplexer: s ? b : a", "mux4": "4-to-1 multiplexer: data d0..d3 selected by s1 s0",
-    "half_adder": "sum = a ^ b, carry = a & b", "full_adder": "sum = a ^ b ^ cin, cout = majority(a, b, cin)",
-}
 ACTIVATIONS = ("tanh", "sigmoid")
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
 TWO_INPUT_NAMES: dict[tuple[int, int, int, int], str] = {
@@ -69,87 +49,6 @@ TWO_INPUT_NAMES: dict[tuple[int, int, int, int], str] = {
     (1, 0, 0, 0): "NOR", (1, 0, 0, 1): "XNOR", (1, 0, 1, 0): "NOT b", (1, 0, 1, 1): "b IMPLIES a",
     (1, 1, 0, 0): "NOT a", (1, 1, 0, 1): "a IMPLIES b", (1, 1, 1, 0): "NAND", (1, 1, 1, 1): "TRUE",
 }
-
-
-def _symbols(names: str) -> list[sympy.Symbol]:
-    return [sympy.Symbol(n) for n in names.split()]
-
-
-def _majority(variables: list[sympy.Symbol]) -> Any:
-    need = len(variables) // 2 + 1
-    return sympy.Or(*(sympy.And(*group) for group in combinations(variables, need)))
-
-
-def gate(name: str) -> BooleanFunction:
-    """The named function ``name`` (see :data:`GATES`; case-insensitive) as a truth table.
-
-    Examples
-    --------
-    >>> gate("half_adder").outputs
-    ('sum', 'carry')
-    >>> gate("parity4").table[:, 0].astype(int).tolist()[:4]
-    [0, 1, 1, 0]
-    """
-    key = name.strip().lower().replace("-", "_")
-    a, b = _symbols("a b")
-    simple = {"and": a & b, "or": a | b, "nand": boolalg.Nand(a, b), "nor": boolalg.Nor(a, b), "xor": a ^ b,
-              "xnor": boolalg.Equivalent(a, b), "implies": boolalg.Implies(a, b)}
-    if key in simple:
-        return from_formulas([simple[key]], inputs=["a", "b"])
-    if key == "not":
-        return from_formulas([~a], inputs=["a"])
-    if key in ("mux", "mux2"):
-        s, a, b = _symbols("s a b")
-        return from_formulas([(~s & a) | (s & b)], inputs=["s", "a", "b"])
-    if key == "mux4":
-        s1, s0, *d = _symbols("s1 s0 d0 d1 d2 d3")
-        picks = [~s1 & ~s0 & d[0], ~s1 & s0 & d[1], s1 & ~s0 & d[2], s1 & s0 & d[3]]
-        return from_formulas([sympy.Or(*picks)], inputs=["s1", "s0", "d0", "d1", "d2", "d3"])
-    if key == "half_adder":
-        return from_formulas([a ^ b, a & b], outputs=["sum", "carry"], inputs=["a", "b"])
-    if key == "full_adder":
-        a, b, c = _symbols("a b cin")
-        return from_formulas([boolalg.Xor(a, b, c), _majority([a, b, c])], outputs=["sum", "cout"],
-                             inputs=["a", "b", "cin"])
-    match = re.fullmatch(r"(parity|majority)(\d*)", key)
-    if match:
-        n = int(match.group(2) or 3)
-        if not 2 <= n <= MAX_VARIABLES:
-            raise InputError.invalid(f"{match.group(1)} size", f"between 2 and {MAX_VARIABLES}", n)
-        variables = [sympy.Symbol(f"x{i + 1}") for i in range(n)]
-        formula = boolalg.Xor(*variables) if match.group(1) == "parity" else _majority(variables)
-        return from_formulas([formula], inputs=[str(v) for v in variables])
-    raise KeyError(name)
-
-
-def parse_function(text: str) -> BooleanFunction:
-    """A gate name or Boolean expression(s) as a :class:`BooleanFunction`.
-
-    Parameters
-    ----------
-    text : str
-        ``"xor"``, ``"full_adder"``, ``"(a & ~b) | (c ^ d)"``, or several expressions separated by
-        ``;`` for several outputs (``"a ^ b; a & b"``). Variables are sorted by name.
-
-    Raises
-    ------
-    InputError
-        For an expression outside the grammar of :func:`annrl.expr.parse_expression`, with no
-        variable, or with more than :data:`MAX_VARIABLES` variables.
-    """
-    from annrl.expr import parse_expression
-
-    if not isinstance(text, str) or not text.strip():
-        raise InputError.invalid("expression", "a gate name or a Boolean expression", text)
-    try:
-        return gate(text)
-    except KeyError:
-        pass
-    parts = text.split(";")
-    if any(not part.strip() for part in parts):
-        raise InputError(f"expression {text!r} has an empty part between ';'", field="expression")
-    formulas = [parse_expression(part, boolean=True) for part in parts]
-    return from_formulas(formulas)
 
 
 def two_input_functions() -> list[tuple[str, BooleanFunction]]:
@@ -190,19 +89,21 @@ class LogicConfig:
         Also test the 16 two-input functions on a single neuron.
     """
 
-    expression: str = "xor"
+    expression: str = setting("xor", "a gate name or a Boolean expression (default: xor)", flags=("expression",),
+                              nargs="?")
     compile: bool = True
     learn: bool = True
-    seeds: int = 100
-    hidden: int | None = None
-    max_hidden: int = 8
+    seeds: int = setting(100, "networks trained per width", type=positive_int)
+    hidden: int | None = setting(None, "train this hidden width only (0: a single neuron); default: sweep "
+                                 "0..--max-hidden", type=non_negative_int)
+    max_hidden: int = setting(8, "widest hidden layer of the sweep", type=non_negative_int)
     reliable: float = 0.95
-    activation: str = "tanh"
-    epochs: int = 2000
-    lr: float = 0.1
+    activation: str = setting("tanh", "hidden activation", choices=ACTIVATIONS)
+    epochs: int = setting(2000, "full-batch epochs per width", type=positive_int)
+    lr: float = setting(0.1, "SGD learning rate", type=positive_float)
     momentum: float = 0.9
-    seed: int = 0
-    limits: bool = False
+    seed: int = setting(0, "seed of the initial weights")
+    limits: bool = setting(False, "also test which of the 16 two-input functions a single neuron can represent")
 
     def __post_init__(self):
         for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
@@ -291,36 +192,6 @@ def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.
     solved = correct(net, fn)
     solved_epoch[~solved] = -1
     return LearnRun(hidden, net, solved, solved_epoch), done
-
-
-@dataclass
-class NeuronExplanation:
-    """What one hidden neuron of a learned network computes on the truth table.
-
-    ``formula`` is the Boolean function of its thresholded output (sigmoid > 0.5, tanh > 0);
-    ``margin`` is in [0, 1]: 1 when the neuron is fully saturated (binary) on every row.
-    """
-
-    unit: int
-    formula: str
-    column: list[int]
-    margin: float
-
-
-def explain(net: Network, fn: BooleanFunction, index: int = 0) -> list[NeuronExplanation]:
-    """The Boolean function each hidden neuron of network ``index`` computes, in order."""
-    outputs = net.layer_outputs(fn.X)
-    if len(outputs) < 4:
-        return []  # a single neuron: no hidden layer
-    a = np.asarray(outputs[1])[index]  # (rows, hidden)
-    name = net.layers[1].activation.name
-    center, half = {"sigmoid": (0.5, 0.5), "tanh": (0.0, 1.0), "step": (0.5, 0.5)}.get(name, (0.0, 1.0))
-    explanations = []
-    for k in range(a.shape[1]):
-        column = a[:, k] > center
-        margin = float(np.min(np.abs(a[:, k] - center)) / half)
-        explanations.append(NeuronExplanation(k, describe(fn.inputs, column), column.astype(int).tolist(), margin))
-    return explanations
 
 
 def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Generator | None = None,

@@ -29,19 +29,11 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import is_numpy, to_numpy
+from annrl.config import check_config, setting
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
-from annrl.validate import (
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    Options,
-    array_nbytes,
-    check,
-    check_memory,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_memory
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -104,22 +96,23 @@ class XorConfig:
         stuck ones; 0 skips that.
     """
 
-    seeds: int = 1000
-    seed: int = 0
-    epochs: int = 2000
-    hidden: int = 2
-    activation: str = "sigmoid"
-    output: str = "identity"
-    init: str = "normal"
-    loss: str = "mse"
-    optimizer: str = "sgd"
-    lr: float = 0.02
-    momentum: float = 0.9
-    dtype: str = "float64"
-    extend: int = 5
+    seeds: int = setting(1000, "networks trained at once")
+    seed: int = setting(0, "seed of the initial weights")
+    epochs: int = setting(2000, "full-batch epochs")
+    hidden: int = setting(2, "hidden units (0: a single neuron, no hidden layer)")
+    activation: str = setting("sigmoid", "hidden activation", choices=sorted(ACTIVATIONS))
+    output: str = setting("identity", "output activation (the tutorial's output is linear: identity)",
+                          choices=sorted(ACTIVATIONS))
+    init: str = setting("normal", "initial weights: normal is N(0, 1), as the tutorial's", choices=sorted(INITS))
+    loss: str = setting("mse", "mse, or bce on a logit output", choices=["mse", "bce"])
+    optimizer: str = setting("sgd", "update rule", choices=sorted(OPTIMIZERS))
+    lr: float = setting(0.02, "learning rate")
+    momentum: float = setting(0.9, "momentum (sgd, rmsprop)")
+    dtype: str = setting("float64", "float precision", choices=["float64", "float32"])
+    extend: int = setting(5, "train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
 
     def __post_init__(self):
-        check(XOR_TABLE, asdict(self))
+        check_config(XOR_TABLE, self)
 
     def sizes(self) -> list[int]:
         return [2, self.hidden, 1] if self.hidden else [2, 1]

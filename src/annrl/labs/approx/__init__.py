@@ -1,0 +1,1 @@
+"""The approximation lab: ``lab`` (fit to a tolerance), ``studies``, ``cli`` (``annrl approx``), ``figures``."""

@@ -1,0 +1,1 @@
+"""The logic lab: ``lab`` (learn and explain), ``compile`` (exact threshold networks), ``cli``, ``figures``."""

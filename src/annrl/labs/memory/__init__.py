@@ -1,0 +1,1 @@
+"""The memory lab: ``lab`` (Hopfield recall, working memory), ``cli`` (``annrl memory``), ``figures``."""

@@ -1,0 +1,1 @@
+"""The XOR lab: ``lab`` (config, ``train(config, rng) -> XorResult``), ``cli`` (``annrl xor``), ``figures``."""
