@@ -162,7 +162,7 @@ def fails_with(err):
 @pytest.mark.parametrize(
     "err",
     [InputError.invalid("--lr", "> 0", -0.1), CheckpointError("out/c.safetensors", "truncated"),
-     ValueError("bad value\nsecond line"), MemoryBudgetError("too big", needed=2, limit=1)],
+     InputError("bad value\nsecond line"), MemoryBudgetError("too big", needed=2, limit=1)],
 )
 def test_run_cli_prints_one_line_and_exits_2(capsys, err):
     assert run_cli(fails_with(err), None) == 2
@@ -186,6 +186,15 @@ def test_run_cli_passes_codes_through_and_lets_bugs_propagate(capsys):
     assert capsys.readouterr().err == "annrl: interrupted\n"
     with pytest.raises(ZeroDivisionError):
         run_cli(lambda args: 1 / 0, None)
+    assert capsys.readouterr().err == ("annrl: this is a bug in annrl, not in your input: please report it with "
+                                       "the traceback below\n")
+
+
+def test_a_plain_value_error_is_a_bug_not_bad_input(capsys):
+    # bad input is raised as InputError; a ValueError from anywhere else is a bug and keeps its traceback
+    with pytest.raises(ValueError, match="operands could not be broadcast"):
+        run_cli(fails_with(ValueError("operands could not be broadcast together")), None)
+    assert "this is a bug in annrl" in capsys.readouterr().err
 
 
 def test_error_hierarchy():

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from annrl.errors import InputError
+
 BACKENDS = ("numpy", "torch", "array_api_strict")
 
 
@@ -105,7 +107,7 @@ def to_backend(x: np.ndarray, backend: str = "numpy", device: str | None = None)
     """Move a NumPy array to ``backend`` ("numpy" or "torch") on ``device`` ("cpu", "cuda", ...)."""
     if backend == "numpy":
         if device not in (None, "cpu"):
-            raise ValueError(f"device must be 'cpu' for the numpy backend, got {device!r}")
+            raise InputError(f"device must be 'cpu' for the numpy backend, got {device!r}")
         return np.asarray(x)
     if backend == "torch":
         torch = require_torch()
@@ -114,7 +116,7 @@ def to_backend(x: np.ndarray, backend: str = "numpy", device: str | None = None)
         import array_api_strict
 
         return array_api_strict.asarray(x)
-    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
 def require_torch() -> Any:

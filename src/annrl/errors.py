@@ -3,7 +3,9 @@
 Every error a user can cause (a bad option, config value, expression, track file or
 checkpoint) is an :class:`AnnrlError` whose message is one line: what is wrong, the rule it
 breaks and the value received. The command line prints that line, ``annrl: error: ...``,
-and exits with status 2; the traceback is shown only with ``--debug``.
+and exits with status 2; the traceback is shown only with ``--debug``. Bad input raises
+:class:`InputError` (a ``ValueError`` too, for callers of the Python API); any other
+exception is a bug in annrl and is shown as one, with its traceback.
 """
 
 from __future__ import annotations
@@ -128,19 +130,25 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
     Returns
     -------
     int
-        The handler's code; 2 after an :class:`AnnrlError` or a ``ValueError`` (bad input);
-        130 after a ``KeyboardInterrupt`` (a second Ctrl-C). Any other exception is a bug
-        and propagates with its traceback.
+        The handler's code; 2 after an :class:`AnnrlError` (bad input, a damaged checkpoint);
+        130 after a ``KeyboardInterrupt`` (a second Ctrl-C). Any other exception is a bug in
+        annrl, not the user's input: a line asking to report it is printed, and the exception
+        propagates with its traceback.
     """
     try:
         return int(handler(args) or 0)
     except Stopped as err:
         print(str(err), file=sys.stderr)
         return err.exit_code
-    except (AnnrlError, ValueError) as err:
+    except AnnrlError as err:
         return _report(f"error: {err}", EXIT_BAD_INPUT, debug)
     except KeyboardInterrupt:
         return _report("interrupted", EXIT_INTERRUPTED, debug)
+    except Exception:
+        # anything else is a bug in annrl: say so, and let Python print the traceback (exit status 1)
+        print("annrl: this is a bug in annrl, not in your input: please report it with the traceback below",
+              file=sys.stderr)
+        raise
 
 
 def _report(line: str, code: int, debug: bool) -> int:

@@ -36,6 +36,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "annrl.sklearn needs scikit-learn: pip install 'annrl[sklearn]' (or pip install scikit-learn)"
     ) from err
 
+from annrl.errors import InputError
 from annrl.nn import MLP, SGD, Adam, Trainer
 from annrl.nn.lbfgs import fit_lbfgs
 from annrl.validate import Boolean, InstanceOf, Interval, ListOf, Options, check
@@ -161,7 +162,7 @@ class _BaseMLP(BaseEstimator):
         for _ in range(epochs):
             trainer.run(1)
             if trainer.all_frozen():  # the loss stopped being finite: the last finite weights are kept
-                raise ValueError("training diverged (the loss became NaN or infinite); lower learning_rate_init")
+                raise InputError("training diverged (the loss became NaN or infinite); lower learning_rate_init")
             loss = float(np.asarray(trainer.losses[-1])[0])
             self.loss_curve_.append(loss)
             self.n_iter_ += 1
@@ -277,7 +278,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self.n_outputs_ = Y.shape[1]
             self._build(X.shape[1], self.n_outputs_)
         elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y must have {self.n_outputs_} outputs, as in the first fit, got {Y.shape[1]}")
+            raise InputError(f"y must have {self.n_outputs_} outputs, as in the first fit, got {Y.shape[1]}")
         self._train(X, Y, incremental=incremental)
         return self
 
@@ -317,7 +318,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if first:
             labels = np.unique(y) if classes is None or not incremental else np.unique(np.asarray(classes))
             if len(labels) < 2:
-                raise ValueError(f"MLPClassifier needs samples of at least 2 classes, got 1 class ({labels[0]!r})")
+                raise InputError(f"MLPClassifier needs samples of at least 2 classes, got 1 class ({labels[0]!r})")
             self.classes_ = labels
             self._binarizer = LabelBinarizer().fit(labels)
             self._loss = "bce" if len(labels) == 2 else "softmax_ce"
@@ -325,7 +326,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._build(X.shape[1], self.n_outputs_)
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
-            raise ValueError(f"y must hold labels among classes {self.classes_.tolist()}, got {unknown.tolist()}")
+            raise InputError(f"y must hold labels among classes {self.classes_.tolist()}, got {unknown.tolist()}")
         Y = self._binarizer.transform(y).astype(np.float64)
         self._train(X, Y, incremental=incremental)
         return self

@@ -33,6 +33,7 @@ from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes
 from annrl.config import setting
+from annrl.errors import InputError
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
 from annrl.nn.optim import clip_grad_norm
@@ -170,7 +171,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     grip.follow(envs, schedule)
     shape = envs.shape
     if not shape.discrete:
-        raise ValueError(f"dqn needs discrete actions; {config.env} has a Box action space (use ppo, ga or es)")
+        raise InputError(f"dqn needs discrete actions; {config.env} has a Box action space (use ppo, ga or es)")
     sizes = [shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs]
     q = MLP(sizes, hidden="relu", output="identity", init="torch", rng=rng)
     target = q.select([0])

@@ -28,6 +28,7 @@ import numpy as np
 from annrl.agents import dqn
 from annrl.agents.evaluation import run_episodes
 from annrl.agents.settings import linear_schedule, parse_sizes
+from annrl.errors import InputError
 from annrl.nn import MLP, Adam
 
 
@@ -68,10 +69,10 @@ def grow_output(net: MLP, n_new: int, *, copy_from: int | None = None) -> MLP:
         Sizes ``net.sizes[:-1] + [net.sizes[-1] + n_new]``, same activations and population.
     """
     if n_new < 1:
-        raise ValueError(f"n_new must be >= 1, got {n_new}")
+        raise InputError(f"n_new must be >= 1, got {n_new}")
     old_out = net.sizes[-1]
     if copy_from is not None and not 0 <= copy_from < old_out:
-        raise ValueError(f"copy_from must index an old output (0..{old_out - 1}), got {copy_from}")
+        raise InputError(f"copy_from must index an old output (0..{old_out - 1}), got {copy_from}")
     grown = MLP([*net.sizes[:-1], old_out + n_new], hidden=net.hidden, output=net.output,
                 population=net.population, seed=0)
     grown.set_flat(widen(net, grown, np.array(net.flat_), copy_from))
@@ -135,7 +136,7 @@ def train(config: GrowConfig, rng: np.random.Generator) -> dict[str, Any]:
     from annrl.envs import ACTION_NAMES, CarTrackEnv
 
     if not 0 < config.grow_at < config.total_steps:
-        raise ValueError(f"grow_at must lie strictly between 0 and total_steps, got {config.grow_at}")
+        raise InputError(f"grow_at must lie strictly between 0 and total_steps, got {config.grow_at}")
     copy_from = ACTION_NAMES.index(config.copy_from) if config.copy_from else None
     env = CarTrackEnv(config.track, extra_actions=(config.new_action,), max_episode_steps=config.max_episode_steps)
     n_old = len(ACTION_NAMES)

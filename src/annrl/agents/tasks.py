@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from annrl.agents.envs import draw_seed
+from annrl.errors import InputError
 
 TASK_KINDS = ("bandit", "cartpole", "car")
 
@@ -42,7 +43,7 @@ class BanditTasks:
 
     def __init__(self, n: int, arms: int = 10):
         if arms < 2:
-            raise ValueError(f"a bandit needs at least 2 arms, got {arms}")
+            raise InputError(f"a bandit needs at least 2 arms, got {arms}")
         self.n, self.n_actions = n, arms
         self.probabilities_ = np.zeros((n, arms))
 
@@ -138,5 +139,5 @@ def make_tasks(kind: str, n: int, **options: Any) -> Any:
     """A task batch of ``kind`` ("bandit", "cartpole" or "car") with ``n`` lifetimes."""
     builders = {"bandit": BanditTasks, "cartpole": CartPoleTasks, "car": CarGripTasks}
     if kind not in builders:
-        raise ValueError(f"task kind must be one of {list(TASK_KINDS)}, got {kind!r}")
+        raise InputError(f"task kind must be one of {list(TASK_KINDS)}, got {kind!r}")
     return builders[kind](n, **options)

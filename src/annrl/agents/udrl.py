@@ -33,6 +33,7 @@ from annrl.agents.evaluation import Curve, Episodes, eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, parse_sizes
 from annrl.config import setting
+from annrl.errors import InputError
 from annrl.nn import MLP, Adam, SoftmaxCrossEntropy
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, check
 
@@ -213,7 +214,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     shape = EnvShape.probe(config)
     if not shape.discrete:
-        raise ValueError(f"udrl needs discrete actions; {config.env} has a Box action space (try --no-continuous)")
+        raise InputError(f"udrl needs discrete actions; {config.env} has a Box action space (try --no-continuous)")
     net = MLP([shape.obs_dim + 2, *parse_sizes(config.hidden), shape.n_outputs], hidden="relu", output="identity",
               init="torch", rng=rng)
     optimizer = Adam(lr=config.lr)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
+
 from .base import Differentiator
 from .finite_difference import BackwardDifference, CentralDifference, FivePointStencil, ForwardDifference
 from .savgol import SavitzkyGolay
@@ -129,9 +131,9 @@ def accuracy_table(t: np.ndarray, x: np.ndarray, dxdt: np.ndarray, *, rng: np.ra
     AccuracyTable
     """
     if trials < 1:
-        raise ValueError(f"trials must be >= 1, got {trials}")
+        raise InputError(f"trials must be >= 1, got {trials}")
     if np.shape(dxdt) != np.shape(x):
-        raise ValueError(f"dxdt must have the shape of x {np.shape(x)}, got {np.shape(dxdt)}")
+        raise InputError(f"dxdt must have the shape of x {np.shape(x)}, got {np.shape(dxdt)}")
     methods = dict(methods or default_methods())
     x, dxdt = np.asarray(x, dtype=float), np.asarray(dxdt, dtype=float)
     rmse = np.zeros((len(methods), len(noise_levels)))

@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 from numpy.typing import ArrayLike
 
+from annrl.errors import InputError
+
 # Relative spread of the time steps below which a grid counts as uniform (rounding in t).
 UNIFORM_RTOL = 1e-6
 
@@ -54,15 +56,15 @@ class Differentiator(ABC):
         """
         x = np.asarray(x, dtype=float)
         if x.ndim not in (1, 2):
-            raise ValueError(f"x must have shape (n,) or (n, d), got shape {x.shape}")
+            raise InputError(f"x must have shape (n,) or (n, d), got shape {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise ValueError("x must be finite, got NaN or inf")
+            raise InputError("x must be finite, got NaN or inf")
         n = x.shape[0]
         if n < self.min_samples:
-            raise ValueError(f"x must have at least {self.min_samples} samples for {self!r}, got {n}")
+            raise InputError(f"x must have at least {self.min_samples} samples for {self!r}, got {n}")
         t = sample_times(t, n)
         if not self.supports_nonuniform and not is_uniform(t):
-            raise ValueError(f"t must be uniformly spaced for {self!r}, got steps from "
+            raise InputError(f"t must be uniformly spaced for {self!r}, got steps from "
                              f"{np.diff(t).min():g} to {np.diff(t).max():g}")
         dxdt = self._differentiate(x.reshape(n, -1), t)
         return dxdt.reshape(x.shape)
@@ -83,16 +85,16 @@ def sample_times(t: ArrayLike | float, n: int) -> np.ndarray:
     t = np.asarray(t, dtype=float)
     if t.ndim == 0:
         if not (np.isfinite(t) and t > 0):
-            raise ValueError(f"dt must be > 0, got {float(t):g}")
+            raise InputError(f"dt must be > 0, got {float(t):g}")
         return float(t) * np.arange(n)
     if t.shape != (n,):
-        raise ValueError(f"t must have shape ({n},) to match x, got shape {t.shape}")
+        raise InputError(f"t must have shape ({n},) to match x, got shape {t.shape}")
     if not np.all(np.isfinite(t)):
-        raise ValueError("t must be finite, got NaN or inf")
+        raise InputError("t must be finite, got NaN or inf")
     steps = np.diff(t)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
-        raise ValueError(f"t must be strictly increasing, got t[{i}]={t[i]:g} then t[{i + 1}]={t[i + 1]:g}")
+        raise InputError(f"t must be strictly increasing, got t[{i}]={t[i]:g} then t[{i + 1}]={t[i + 1]:g}")
     return t
 
 

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from annrl.errors import InputError
+
 from .base import Differentiator
 
 
@@ -49,7 +51,7 @@ class FiniteDifference(Differentiator):
         offsets = tuple(int(o) for o in offsets)
         consecutive = offsets == tuple(range(offsets[0], offsets[0] + len(offsets))) if offsets else False
         if len(offsets) < 2 or not consecutive or 0 not in offsets:
-            raise ValueError(f"offsets must be at least 2 consecutive integers containing 0, got {offsets}")
+            raise InputError(f"offsets must be at least 2 consecutive integers containing 0, got {offsets}")
         self.offsets = offsets
 
     @property

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
+from annrl.errors import InputError
+
 from .base import Differentiator
 
 
@@ -32,9 +34,9 @@ class SavitzkyGolay(Differentiator):
 
     def __init__(self, window_length: int = 11, polyorder: int = 3):
         if window_length < 3 or window_length % 2 == 0:
-            raise ValueError(f"window_length must be an odd integer >= 3, got {window_length}")
+            raise InputError(f"window_length must be an odd integer >= 3, got {window_length}")
         if not 1 <= polyorder < window_length:
-            raise ValueError(f"polyorder must be in [1, window_length - 1] = [1, {window_length - 1}], "
+            raise InputError(f"polyorder must be in [1, window_length - 1] = [1, {window_length - 1}], "
                              f"got {polyorder}")
         self.window_length = int(window_length)
         self.polyorder = int(polyorder)

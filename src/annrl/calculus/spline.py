@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import make_smoothing_spline
 
+from annrl.errors import InputError
+
 from .base import Differentiator
 
 
@@ -28,7 +30,7 @@ class SmoothingSpline(Differentiator):
 
     def __init__(self, lam: float | None = None):
         if lam is not None and not lam >= 0:
-            raise ValueError(f"lam must be >= 0 or None, got {lam}")
+            raise InputError(f"lam must be >= 0 or None, got {lam}")
         self.lam = lam
 
     @property

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy
 
+from annrl.errors import InputError
+
 Variables = str | Sequence[str | sympy.Symbol] | None
 Expression = sympy.Expr | str
 
@@ -89,11 +91,11 @@ def time_derivative(expr: Expression, variables: Variables = None, *, time: str 
     (x*y' + x'*y)*cos(x*y)
     """
     if order < 1:
-        raise ValueError(f"order must be >= 1, got {order}")
+        raise InputError(f"order must be >= 1, got {order}")
     t = sympy.Symbol(time)
     variables = as_symbols(variables, expr, exclude=t)
     if t in variables:
-        raise ValueError(f"variables must not contain the time symbol {time!r}")
+        raise InputError(f"variables must not contain the time symbol {time!r}")
     f = as_expression(expr, [*variables, t])
     moving = {v: sympy.Function(v.name)(t) for v in variables}
     derivative = sympy.diff(f.xreplace(moving), t, order)
@@ -133,14 +135,14 @@ def to_numpy(exprs: Expression | Sequence[Expression] | sympy.Matrix, variables:
     extra = set().union(*(f.free_symbols for f in values)) - set(variables)
     if extra:
         names = ", ".join(sorted(s.name for s in extra))
-        raise ValueError(f"variables must include every free symbol, got {names} outside them")
+        raise InputError(f"variables must include every free symbol, got {names} outside them")
     evaluate = sympy.lambdify(variables, values, modules="numpy")
     shape = exprs.shape if isinstance(exprs, sympy.MatrixBase) else (len(values),)
     scalar = not isinstance(exprs, (sympy.MatrixBase, list, tuple))
 
     def function(*arrays):
         if len(arrays) != len(variables):
-            raise ValueError(f"arguments must be {len(variables)} arrays, one per variable, got {len(arrays)}")
+            raise InputError(f"arguments must be {len(variables)} arrays, one per variable, got {len(arrays)}")
         arrays = [np.asarray(a, dtype=float) for a in arrays]
         batch = np.broadcast_shapes(*(a.shape for a in arrays))
         # Constant components come back as Python numbers: broadcast them to the batch.

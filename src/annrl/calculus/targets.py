@@ -186,7 +186,7 @@ class Target:
     def _check_points(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.dim:
-            raise ValueError(f"points must have shape (N, {self.dim}) for target {self.name!r}, got {X.shape}")
+            raise InputError(f"points must have shape (N, {self.dim}) for target {self.name!r}, got {X.shape}")
         return X
 
 

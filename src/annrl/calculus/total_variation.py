@@ -31,6 +31,8 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.sparse.linalg import spsolve
 
+from annrl.errors import InputError
+
 from .base import Differentiator
 
 
@@ -53,9 +55,9 @@ class TotalVariation(Differentiator):
     def __init__(self, alpha: float = 1e-6, iterations: int = 20, tol: float = 1e-4, epsilon: float = 1e-6):
         for name, value in (("alpha", alpha), ("tol", tol), ("epsilon", epsilon)):
             if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
+                raise InputError(f"{name} must be > 0, got {value}")
         if iterations < 1:
-            raise ValueError(f"iterations must be >= 1, got {iterations}")
+            raise InputError(f"iterations must be >= 1, got {iterations}")
         self.alpha = alpha
         self.iterations = int(iterations)
         self.tol = tol

@@ -20,6 +20,7 @@ from gymnasium.vector.utils import batch_space
 from annrl.envs.core import ACTION_NAMES, CarSimulator
 from annrl.envs.settings import CarSettings
 from annrl.envs.tracks import Track
+from annrl.errors import InputError
 
 RENDER_FPS = 20  # = 1 / dt with the default settings
 
@@ -27,7 +28,7 @@ RENDER_FPS = 20  # = 1 / dt with the default settings
 def _spaces(settings: CarSettings, continuous: bool, n_extra: int = 0) -> tuple[spaces.Space, spaces.Box]:
     if continuous:
         if n_extra:
-            raise ValueError("extra_actions are discrete actions; they need continuous=False")
+            raise InputError("extra_actions are discrete actions; they need continuous=False")
         action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     else:
         action_space = spaces.Discrete(len(ACTION_NAMES) + n_extra)
@@ -100,12 +101,12 @@ class _MidRunChanges:
             return
         unknown = sorted(set(options) - set(allowed))
         if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; known: {list(allowed)}")
+            raise InputError(f"unknown reset option(s) {unknown}; known: {list(allowed)}")
         if "track" in options:
             self.set_track(options["track"])
         if "settings" in options:
             if not isinstance(options["settings"], dict):
-                raise ValueError(f"options['settings'] must be a dict of CarSettings fields, "
+                raise InputError(f"options['settings'] must be a dict of CarSettings fields, "
                                  f"got {options['settings']!r}")
             self.set_settings(**options["settings"])
         if "enable_actions" in options:
@@ -222,7 +223,7 @@ class CarTrackEnv(_MidRunChanges, gym.Env[np.ndarray, np.ndarray | int]):
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+            raise InputError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.settings = _settings(settings, overrides)
         self.action_space, self.observation_space = _spaces(self.settings, continuous, len(extra_actions))
         self.sim = CarSimulator(track, 1, self.settings, continuous=continuous, autoreset_mode=AutoresetMode.DISABLED,
@@ -325,12 +326,12 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+            raise InputError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         try:
             mode = AutoresetMode(autoreset_mode)
         except ValueError:
             names = [m.value for m in AutoresetMode]
-            raise ValueError(f"autoreset_mode must be one of {names}, got {autoreset_mode!r}") from None
+            raise InputError(f"autoreset_mode must be one of {names}, got {autoreset_mode!r}") from None
         if max_episode_steps is not None:  # gymnasium.make_vec passes the registered limit
             overrides["max_episode_steps"] = max_episode_steps
         self.settings = _settings(settings, overrides)
@@ -417,7 +418,7 @@ def _car_seeds(seed: int | list[int] | None, n: int) -> list[int | None]:
         return [int(seed) + k for k in range(n)]
     seeds = list(seed)
     if len(seeds) != n:
-        raise ValueError(f"seed must be an int or a list of {n} ints, got a list of {len(seeds)}")
+        raise InputError(f"seed must be an int or a list of {n} ints, got a list of {len(seeds)}")
     return seeds
 
 
@@ -426,5 +427,5 @@ def _reset_mask(options: dict[str, Any] | None, n: int) -> np.ndarray | None:
         return None
     mask = options["reset_mask"]
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (n,):
-        raise ValueError(f"options['reset_mask'] must be a bool array of shape ({n},), got {mask!r}")
+        raise InputError(f"options['reset_mask'] must be a bool array of shape ({n},), got {mask!r}")
     return mask

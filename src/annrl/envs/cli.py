@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from annrl.clikit import write_metrics
+from annrl.errors import InputError
 
 POLICIES = ("heuristic", "random", "keyboard", "checkpoint")
 
@@ -120,11 +121,11 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
               ("max-frames", max_frames))
     for name, value in checks:
         if value < 1:
-            raise ValueError(f"--{name} must be >= 1, got {value}")
+            raise InputError(f"--{name} must be >= 1, got {value}")
     if policy not in POLICIES:
-        raise ValueError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
+        raise InputError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
     if policy == "keyboard" and (cars != 1 or continuous):
-        raise ValueError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
+        raise InputError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
     changes = changes or {}
     env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
                          max_episode_steps=max_steps, **changes.get("settings", {}))
@@ -138,7 +139,7 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     out = Path(out)
     animate = bool(video) and video.lower() != "none"
     if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
-        raise ValueError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
+        raise InputError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
     renderer = TrackRenderer(env.track) if animate else None
     recorder = AnimationRecorder(every=frame_every, max_frames=max_frames)
     records = []
@@ -182,7 +183,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     from annrl.envs.nonstationary import Cycle, Schedule
 
     if args.every < 1:
-        raise ValueError(f"--every must be >= 1, got {args.every}")
+        raise InputError(f"--every must be >= 1, got {args.every}")
     settings = {"sensor_dropout": args.sensor_dropout, "sensor_noise": args.sensor_noise,
                 "steer_bias": args.steer_bias}
     cycles = []
@@ -192,7 +193,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 values = tuple(float(v) for v in text.split(","))
             except ValueError:
-                raise ValueError(f"{flag} must be comma-separated numbers such as 9,4, got {text!r}") from None
+                raise InputError(f"{flag} must be comma-separated numbers such as 9,4, got {text!r}") from None
             cycles.append(Cycle(name, values, args.every))
     return {"settings": settings, "schedule": Schedule(cycles=tuple(cycles)) if cycles else None}
 
@@ -205,7 +206,7 @@ def demo_command(args: argparse.Namespace) -> int:
         for flag, value, low in (("generations", args.generations, 1), ("population", args.population, 2),
                                  ("animate", args.animate, 0)):
             if value < low:
-                raise ValueError(f"--{flag} must be >= {low}, got {value}")
+                raise InputError(f"--{flag} must be >= {low}, got {value}")
         config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
                              seed=args.seed)
         metrics = run_demo(args.out, config, animate=args.animate)
@@ -226,13 +227,13 @@ def _make_policy(policy: str, env: Any, seed: int, checkpoint: str | None):
     if policy == "keyboard":
         return policies.KeyboardPolicy(step_seconds=env.settings.dt)
     if not checkpoint:
-        raise ValueError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
+        raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
     from annrl.agents import load_policy
 
     agent = load_policy(checkpoint)
     if agent.shape.obs_dim != env.single_observation_space.shape[0] or agent.shape.discrete == env.continuous:
         kind = "continuous" if not agent.shape.discrete else "discrete"
-        raise ValueError(f"{checkpoint} drives a {kind} car seeing {agent.shape.obs_dim} inputs; "
+        raise InputError(f"{checkpoint} drives a {kind} car seeing {agent.shape.obs_dim} inputs; "
                          f"use {'--continuous' if kind == 'continuous' else 'no --continuous'} and the same sensors")
     return agent
 
@@ -290,7 +291,7 @@ def show_command(args: argparse.Namespace) -> int:
     try:
         track = load_track(args.track)
         if args.checkpoints < 1:
-            raise ValueError(f"--checkpoints must be >= 1, got {args.checkpoints}")
+            raise InputError(f"--checkpoints must be >= 1, got {args.checkpoints}")
     except ValueError as err:
         print(f"annrl car show: error: {err}", file=sys.stderr)
         return 2

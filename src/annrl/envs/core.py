@@ -29,6 +29,7 @@ from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
 from annrl.envs.track_tables import TrackTables, build_tables
 from annrl.envs.tracks import Track, load_track
+from annrl.errors import InputError
 
 ACTION_NAMES = ("left", "right", "straight", "faster", "slower")
 # (steer, throttle) for each discrete action, in the order of ACTION_NAMES.
@@ -145,9 +146,9 @@ class CarSimulator:
         extra_actions: tuple[str, ...] = (),
     ):
         if isinstance(num_cars, bool) or not isinstance(num_cars, (int, np.integer)) or num_cars < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_cars!r}")
+            raise InputError(f"num_envs must be a positive integer, got {num_cars!r}")
         if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+            raise InputError(f"num_threads must be a positive integer, got {num_threads!r}")
         self.track = load_track(track)
         self.settings = settings or CarSettings()
         self.n = int(num_cars)
@@ -216,7 +217,7 @@ class CarSimulator:
         """
         old = self.settings
         if settings.n_rays != old.n_rays:
-            raise ValueError(f"n_rays fixes the observation space and cannot change mid-run ({old.n_rays} -> "
+            raise InputError(f"n_rays fixes the observation space and cannot change mid-run ({old.n_rays} -> "
                              f"{settings.n_rays}); make a new environment instead")
         sized_for = (old.max_range, old.car_radius)
         # Tables built for longer steps stay valid for shorter ones (they only search further).
@@ -238,7 +239,7 @@ class CarSimulator:
     def _set_actions(self, extra_actions: tuple[str, ...]) -> None:
         unknown = [a for a in extra_actions if a not in EXTRA_CONTROLS]
         if unknown or len(set(extra_actions)) != len(extra_actions):
-            raise ValueError(f"extra_actions must be distinct names from {sorted(EXTRA_CONTROLS)}, "
+            raise InputError(f"extra_actions must be distinct names from {sorted(EXTRA_CONTROLS)}, "
                              f"got {list(extra_actions)}")
         self.action_names = ACTION_NAMES + tuple(extra_actions)
         self._all_controls = np.vstack([DISCRETE_CONTROLS, *[[EXTRA_CONTROLS[a]] for a in extra_actions]])
@@ -249,7 +250,7 @@ class CarSimulator:
         """Make extra discrete actions (given at construction) available, or no-ops again."""
         for name in [names] if isinstance(names, str) else list(names):
             if name not in self.action_names[len(ACTION_NAMES):]:
-                raise ValueError(f"{name!r} is not an extra action of this environment; "
+                raise InputError(f"{name!r} is not an extra action of this environment; "
                                  f"it has {list(self.action_names[len(ACTION_NAMES):])}")
             self.action_mask[self.action_names.index(name)] = enabled
         self._update_controls()
@@ -274,7 +275,7 @@ class CarSimulator:
         info : dict of arrays, shape (num_cars,)
         """
         if len(rngs) != self.n:
-            raise ValueError(f"reset needs one generator per car ({self.n}), got {len(rngs)}")
+            raise InputError(f"reset needs one generator per car ({self.n}), got {len(rngs)}")
         self.rngs = list(rngs)
         if mask is None or self.state is None:
             # A child of car 0's generator: seeded with it, yet drawing nothing from it.
@@ -466,16 +467,16 @@ class CarSimulator:
         shape = tuple(actions.shape)
         if self.continuous:
             if shape != (self.n, 2) or not xp.isdtype(actions.dtype, "real floating"):
-                raise ValueError(
+                raise InputError(
                     f"continuous actions must be floats of shape ({self.n}, 2), got {actions.dtype} {shape}"
                 )
             controls = xp.clip(xp.astype(actions, xp.float64), -1.0, 1.0)
         else:
             if shape != (self.n,) or not xp.isdtype(actions.dtype, "integral"):
-                raise ValueError(f"discrete actions must be integers of shape ({self.n},), got {actions.dtype} {shape}")
+                raise InputError(f"discrete actions must be integers of shape ({self.n},), got {actions.dtype} {shape}")
             low, high = int(xp.min(actions)), int(xp.max(actions))
             if low < 0 or high >= self.controls.shape[0]:
-                raise ValueError(f"discrete actions must lie in [0, {self.controls.shape[0] - 1}], got {low}..{high}")
+                raise InputError(f"discrete actions must lie in [0, {self.controls.shape[0] - 1}], got {low}..{high}")
             controls = xp.take(self.controls, actions, axis=0)
         steer = controls[:, 0]
         if self.settings.steer_bias != 0.0:
@@ -614,7 +615,7 @@ def _check_start_clearance(track: Track, s: CarSettings) -> None:
     clearance = float(geometry.distance_to_segments(np.array([track.start[:2]]), a, b).min())
     needed = s.car_radius + s.start_jitter * math.sqrt(2.0)
     if clearance <= needed:
-        raise ValueError(
+        raise InputError(
             f"track {track.source!r}: start must be more than car_radius + start_jitter * sqrt(2) = "
             f"{needed:.2f} m from the walls, got {clearance:.2f} m"
         )

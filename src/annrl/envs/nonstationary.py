@@ -40,6 +40,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from annrl.envs.settings import CarSettings
+from annrl.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class Cycle:
 
     def __post_init__(self):
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
-            raise ValueError(f"Cycle.every must be a positive integer, got {self.every!r}")
+            raise InputError(f"Cycle.every must be a positive integer, got {self.every!r}")
         if len(self.values) < 1:
-            raise ValueError(f"Cycle of {self.setting!r} needs at least one value")
+            raise InputError(f"Cycle of {self.setting!r} needs at least one value")
         for value in self.values:  # checked by the settings table now, not at step 200k
             CarSettings().updated(**{self.setting: value})
 
@@ -70,7 +71,7 @@ class Change:
 
     def __post_init__(self):
         if isinstance(self.at, bool) or not isinstance(self.at, int) or self.at < 0:
-            raise ValueError(f"Change.at must be a step number >= 0, got {self.at!r}")
+            raise InputError(f"Change.at must be a step number >= 0, got {self.at!r}")
         if self.settings:
             CarSettings().updated(**self.settings)
 
@@ -123,19 +124,19 @@ class Schedule:
     def from_dict(cls, data: Any) -> Schedule:
         """A schedule from :meth:`to_dict`'s JSON, checked: ``ValueError`` names what is wrong."""
         if not isinstance(data, dict) or set(data) - {"cycles", "changes"}:
-            raise ValueError(f"a schedule is an object with 'cycles' and 'changes', got {data!r:.80}")
+            raise InputError(f"a schedule is an object with 'cycles' and 'changes', got {data!r:.80}")
         cycles, changes = data.get("cycles", []), data.get("changes", [])
         for name, items, keys in (("cycles", cycles, {"setting", "values", "every"}),
                                   ("changes", changes, {"at", "settings", "track", "enable_actions"})):
             if not isinstance(items, list) or not all(isinstance(i, dict) and set(i) <= keys for i in items):
-                raise ValueError(f"schedule {name} must be a list of objects with keys {sorted(keys)}, "
+                raise InputError(f"schedule {name} must be a list of objects with keys {sorted(keys)}, "
                                  f"got {items!r:.80}")
         try:
             return cls(cycles=tuple(Cycle(c["setting"], tuple(c["values"]), c["every"]) for c in cycles),
                        changes=tuple(Change(c["at"], dict(c.get("settings", {})), c.get("track"),
                                             tuple(c.get("enable_actions", ()))) for c in changes))
         except (KeyError, TypeError) as err:
-            raise ValueError(f"schedule entry is incomplete or of the wrong type: {err}") from None
+            raise InputError(f"schedule entry is incomplete or of the wrong type: {err}") from None
 
 
 def every(n: int, **values: list[float]) -> Schedule:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from annrl.envs.settings import CarSettings
+from annrl.errors import InputError
 
 LEFT, RIGHT, STRAIGHT, FASTER, SLOWER = range(5)
 
@@ -89,7 +90,7 @@ class KeyboardPolicy:
     def __init__(self, *, step_seconds: float = 0.05, stream: Any = None):
         self.stream = stream or sys.stdin
         if not hasattr(self.stream, "isatty") or not self.stream.isatty():
-            raise ValueError("--policy keyboard needs an interactive terminal, but stdin is not a TTY")
+            raise InputError("--policy keyboard needs an interactive terminal, but stdin is not a TTY")
         import termios
         import tty
 
@@ -101,7 +102,7 @@ class KeyboardPolicy:
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         if obs.shape[0] != 1:
-            raise ValueError(f"the keyboard drives exactly one car, got a batch of {obs.shape[0]}")
+            raise InputError(f"the keyboard drives exactly one car, got a batch of {obs.shape[0]}")
         key = self._read_key()
         if key in ("q", "Q"):
             raise KeyboardInterrupt("quit from the keyboard")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from annrl.envs.tracks import Track
+from annrl.errors import InputError
 
 GRASS, ASPHALT, WALL = (86, 140, 76), (70, 70, 74), (235, 235, 235)
 CENTRE, START = (120, 120, 126), (250, 250, 250)
@@ -136,7 +137,7 @@ class AnimationRecorder:
 
     def __init__(self, every: int = 1, max_frames: int = 600):
         if every < 1 or max_frames < 1:
-            raise ValueError(f"every and max_frames must be >= 1, got {every} and {max_frames}")
+            raise InputError(f"every and max_frames must be >= 1, got {every} and {max_frames}")
         self.every, self.max_frames = every, max_frames
         self.frames: list = []
         self._offered = 0
@@ -177,9 +178,9 @@ def save_animation(frames: list, path: str | Path, fps: int = 25) -> Path:
 
     path = Path(path)
     if not frames:
-        raise ValueError(f"an animation needs at least one frame, got 0 for {path}")
+        raise InputError(f"an animation needs at least one frame, got 0 for {path}")
     if fps < 1:
-        raise ValueError(f"fps must be >= 1, got {fps}")
+        raise InputError(f"fps must be >= 1, got {fps}")
     path.parent.mkdir(parents=True, exist_ok=True)
     images = [f if isinstance(f, Image.Image) else Image.fromarray(f) for f in frames]
     suffix = path.suffix.lower()
@@ -189,14 +190,14 @@ def save_animation(frames: list, path: str | Path, fps: int = 25) -> Path:
     elif suffix == ".mp4":
         _write_mp4([np.asarray(img.convert("RGB")) for img in images], path, fps)
     else:
-        raise ValueError(f"animation path must end in .gif or .mp4, got {path.name!r}")
+        raise InputError(f"animation path must end in .gif or .mp4, got {path.name!r}")
     return path
 
 
 def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise ValueError(f"writing {path.name} needs ffmpeg on the PATH (apt install ffmpeg); use a .gif path instead")
+        raise InputError(f"writing {path.name} needs ffmpeg on the PATH (apt install ffmpeg); use a .gif path instead")
     height, width = frames[0].shape[:2]
     even = (height - height % 2, width - width % 2)  # H.264 wants even sizes
     cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{even[1]}x{even[0]}",

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from annrl.errors import InputError
+
 # field -> (low, high, low_inclusive); None means unbounded.
 _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "dt": (0.0, 1.0, False),
@@ -131,7 +133,7 @@ class CarSettings:
             if isinstance(value, (np.integer, np.floating)):  # NumPy scalars stored as Python numbers
                 object.__setattr__(self, f.name, value.item())
         if self.max_speed * self.dt > self.car_radius + 1e-12:
-            raise ValueError(
+            raise InputError(
                 f"max_speed * dt must not exceed car_radius ({self.car_radius:g} m) or a car could jump a "
                 f"wall, got {self.max_speed:g} m/s * {self.dt:g} s = {self.max_speed * self.dt:g} m"
             )
@@ -152,7 +154,7 @@ class CarSettings:
         """A copy with some fields changed (and checked); unknown names raise ``ValueError``."""
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
         if unknown:
-            raise ValueError(f"unknown car setting(s) {unknown}; known: {sorted(f.name for f in fields(self))}")
+            raise InputError(f"unknown car setting(s) {unknown}; known: {sorted(f.name for f in fields(self))}")
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,9 +175,9 @@ def _check(name: str, value: Any) -> None:
                                                                                      np.floating))
     if isinstance(value, bool) or not kind_ok or not math.isfinite(value):
         kind = "an integer" if integer else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
+        raise InputError(f"{name} must be {kind}, got {value!r}")
     too_low = low is not None and (value < low or (value == low and not low_inclusive))
     if too_low or (high is not None and value > high):
         sign = ">=" if low_inclusive else ">"
         rule = f"{sign} {low}" + (f" and <= {high}" if high is not None else "") if low is not None else f"<= {high}"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
+        raise InputError(f"{name} must be {rule}, got {value!r}")

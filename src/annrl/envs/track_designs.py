@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from annrl.envs.tracks import Track
+from annrl.errors import InputError
 
 ARC_STEP_DEG = 15.0  # heading change between wall vertices on curves: fewer vertices, faster rays
 CENTRE_STEP_DEG = 3.0  # finer for the centre line, along which progress is measured
@@ -56,7 +57,7 @@ def centre_from_pieces(pieces: list[tuple], *, arc_step_deg: float | None = None
         heading += turn
         x, y = cx + side * radius * math.sin(heading), cy - side * radius * math.cos(heading)
     if math.hypot(x, y) > 1e-6 or abs(math.remainder(heading, 2 * math.pi)) > 1e-9:
-        raise ValueError(f"pieces must close the loop, ended at ({x:.3f}, {y:.3f}) heading {heading:.3f} rad")
+        raise InputError(f"pieces must close the loop, ended at ({x:.3f}, {y:.3f}) heading {heading:.3f} rad")
     return np.array(points)
 
 
@@ -152,7 +153,7 @@ def random_track(rng: np.random.Generator, *, width: float | None = None, max_tr
                                      description="Seeded random track.")
         except ValueError:
             continue
-    raise ValueError(f"random_track: no valid track after {max_tries} tries with width {width}")
+    raise InputError(f"random_track: no valid track after {max_tries} tries with width {width}")
 
 
 def _thin(dense: np.ndarray, max_turn_deg: float = ARC_STEP_DEG, max_length: float = 30.0) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from annrl.envs import geometry
+from annrl.errors import InputError
 
 FORMAT = "annrl-track/1"
 MIN_POINTS = 3
@@ -142,7 +143,7 @@ class _Checker:
         self.source = source
 
     def fail(self, message: str):
-        raise ValueError(f"track {self.source!r}: {message}")
+        raise InputError(f"track {self.source!r}: {message}")
 
     def polyline(self, data: dict, key: str, label: str) -> np.ndarray:
         raw = data.get(key)
@@ -241,7 +242,7 @@ def load_track(track: str | Path | Track) -> Track:
     shipped = tracks_folder() / f"{text}.json"
     if not shipped.exists():
         names = sorted(p.stem for p in tracks_folder().glob("*.json"))
-        raise ValueError(f"track must be one of {names}, a .json path or 'random:SEED', got {text!r}")
+        raise InputError(f"track must be one of {names}, a .json path or 'random:SEED', got {text!r}")
     return _load_file(str(shipped), shipped.stat().st_mtime_ns)
 
 
@@ -251,9 +252,9 @@ def _load_file(path: str, mtime_ns: int) -> Track:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ValueError(f"track {path!r}: file not found") from None
+        raise InputError(f"track {path!r}: file not found") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"track {path!r}: not valid JSON ({err})") from None
+        raise InputError(f"track {path!r}: not valid JSON ({err})") from None
     return Track.from_dict(data, source=Path(path).name)
 
 
@@ -264,5 +265,5 @@ def _random_track(spec: str) -> Track:
     try:
         seed = int(spec.split(":", 1)[1])
     except ValueError:
-        raise ValueError(f"track 'random:SEED' needs an integer seed, got {spec!r}") from None
+        raise InputError(f"track 'random:SEED' needs an integer seed, got {spec!r}") from None
     return random_track(np.random.default_rng(seed))

@@ -26,6 +26,7 @@ import numpy as np
 
 from annrl.clikit import write_metrics
 from annrl.envs.settings import CarSettings
+from annrl.errors import InputError
 
 #: The demo's settings, as CarSettings fields: five rays over 90 degrees, one lap, 7 s stall rule.
 UNITY_SETTINGS: dict[str, Any] = {
@@ -108,7 +109,7 @@ class UnityDemo:
         from annrl.envs.car_env import CarTrackVecEnv
 
         if config.population < 2 or config.generations < 1:
-            raise ValueError(f"population must be >= 2 and generations >= 1, got {config.population} and "
+            raise InputError(f"population must be >= 2 and generations >= 1, got {config.population} and "
                              f"{config.generations}")
         self.config = config
         self.settings = unity_settings(**config.settings)

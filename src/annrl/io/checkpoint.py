@@ -485,6 +485,6 @@ def _like(value: Any, template: Any) -> Any:
     if isinstance(template, np.ndarray):
         array = np.asarray(value, dtype=template.dtype)
         if array.shape != template.shape:
-            raise ValueError(f"expected an array of shape {template.shape}, got {array.shape}")
+            raise InputError(f"expected an array of shape {template.shape}, got {array.shape}")
         return array
     return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from annrl.backend import array_namespace
+from annrl.errors import InputError
 
 
 class Activation:
@@ -127,7 +128,7 @@ class _ForwardOnly(Activation):
     differentiable = False
 
     def backward(self, grad_a, cache):
-        raise ValueError(
+        raise InputError(
             f"activation {self.name!r} has zero gradient almost everywhere and cannot be trained "
             "by backpropagation; use it only in hand-built networks (or use sigmoid/tanh)"
         )
@@ -161,5 +162,5 @@ def get_activation(spec: str | Activation) -> Activation:
     if spec == "linear":
         spec = "identity"
     if spec not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {spec!r}")
+        raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}, got {spec!r}")
     return ACTIVATIONS[spec]()

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import to_numpy
+from annrl.errors import InputError
 from annrl.nn.layers import ActivationLayer, Dense
 from annrl.nn.model import Network
 from annrl.nn.params import ParamSpec
@@ -58,10 +59,10 @@ def hidden_layers(net: Network) -> list[HiddenLayer]:
     for first, second in zip(dense[:-1], dense[1:], strict=True):
         between = net.layers[first + 1 : second]
         if not all(isinstance(layer, ActivationLayer) for layer in between):
-            raise ValueError(f"continual backprop needs dense layers separated by activations, got {between}")
+            raise InputError(f"continual backprop needs dense layers separated by activations, got {between}")
         found.append(HiddenLayer(first, second, net.layers[first].n_out))
     if not found:
-        raise ValueError("continual backprop needs a network with at least one hidden layer")
+        raise InputError("continual backprop needs a network with at least one hidden layer")
     return found
 
 
@@ -94,11 +95,11 @@ class ContinualBackprop:
     def __init__(self, net: Network, *, replacement_rate: float = 1e-4, decay_rate: float = 0.99,
                  maturity_threshold: int = 100):
         if not 0.0 <= replacement_rate <= 1.0:
-            raise ValueError(f"replacement_rate must be in [0, 1], got {replacement_rate}")
+            raise InputError(f"replacement_rate must be in [0, 1], got {replacement_rate}")
         if not 0.0 <= decay_rate < 1.0:
-            raise ValueError(f"decay_rate must be in [0, 1), got {decay_rate}")
+            raise InputError(f"decay_rate must be in [0, 1), got {decay_rate}")
         if int(maturity_threshold) < 0:
-            raise ValueError(f"maturity_threshold must be >= 0, got {maturity_threshold}")
+            raise InputError(f"maturity_threshold must be >= 0, got {maturity_threshold}")
         self.net, self.layers = net, hidden_layers(net)
         self.replacement_rate, self.decay_rate = float(replacement_rate), float(decay_rate)
         self.maturity_threshold = int(maturity_threshold)

@@ -26,6 +26,7 @@ from typing import Any
 from numpy.lib.stride_tricks import as_strided
 
 from annrl.backend import array_namespace, is_numpy
+from annrl.errors import InputError
 from annrl.nn.layers import Layer
 from annrl.nn.params import ParamSpec
 
@@ -34,7 +35,7 @@ def _pair(value: int | tuple[int, int], name: str, minimum: int) -> tuple[int, i
     """``value`` as a (height, width) pair of ints, checked against ``minimum``."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) != 2 or any(int(v) != v or v < minimum for v in pair):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+        raise InputError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -55,7 +56,7 @@ class _Windowed(Layer):
         """``(H', W')`` for an input of ``height x width`` pixels."""
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         if height + 2 * ph < kh or width + 2 * pw < kw:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} input of {height}x{width} pixels (padded {height + 2 * ph}x"
                 f"{width + 2 * pw}) is smaller than its {kh}x{kw} kernel"
             )
@@ -106,7 +107,7 @@ class _Windowed(Layer):
             ok = shape[0] == population
         if not ok:
             p = "P" if population is None else str(population)
-            raise ValueError(f"{name} input must have shape (N, H, W, {c}) or ({p}, N, H, W, {c}), got {shape}")
+            raise InputError(f"{name} input must have shape (N, H, W, {c}) or ({p}, N, H, W, {c}), got {shape}")
         self.output_size(shape[-3], shape[-2])
 
     def _settings(self) -> dict[str, Any]:
@@ -149,7 +150,7 @@ class Conv2D(_Windowed):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0):
         if int(in_channels) < 1 or int(out_channels) < 1:
-            raise ValueError(f"Conv2D channels must be >= 1, got in_channels={in_channels}, "
+            raise InputError(f"Conv2D channels must be >= 1, got in_channels={in_channels}, "
                              f"out_channels={out_channels}")
         super().__init__(kernel_size, stride, padding)
         self.n_in, self.n_out = int(in_channels), int(out_channels)
@@ -205,7 +206,7 @@ class _Pool2D(_Windowed):
         super().__init__(kernel_size, kernel_size if stride is None else stride, padding)
         (kh, kw), (ph, pw) = self.kernel, self.padding
         if 2 * ph > kh or 2 * pw > kw:
-            raise ValueError(f"{type(self).__name__} padding must be at most half the kernel {self.kernel}, "
+            raise InputError(f"{type(self).__name__} padding must be at most half the kernel {self.kernel}, "
                              f"got {self.padding}")
 
 
@@ -296,13 +297,13 @@ class Flatten(Layer):
 
     def __init__(self, ndim: int = 3):
         if int(ndim) < 1:
-            raise ValueError(f"Flatten ndim must be >= 1, got {ndim}")
+            raise InputError(f"Flatten ndim must be >= 1, got {ndim}")
         self.ndim = int(ndim)
 
     def forward(self, params, x):
         xp = array_namespace(x)
         if x.ndim < self.ndim + 1:
-            raise ValueError(f"Flatten({self.ndim}) input needs a sample axis and {self.ndim} axes to fold, "
+            raise InputError(f"Flatten({self.ndim}) input needs a sample axis and {self.ndim} axes to fold, "
                              f"got shape {tuple(x.shape)}")
         lead, folded = tuple(x.shape[: -self.ndim]), 1
         for size in x.shape[-self.ndim :]:

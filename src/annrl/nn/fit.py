@@ -17,6 +17,7 @@ import numpy as np
 
 from annrl import progress as reports
 from annrl.backend import array_namespace, is_numpy, to_numpy
+from annrl.errors import InputError
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -182,7 +183,7 @@ def _ensure_state(optimizer: Optimizer, flat: Any) -> None:
     for name, value in optimizer.state_.items():
         expected = (flat.shape[0], 1) if name == "steps" else tuple(flat.shape)
         if tuple(value.shape) != tuple(expected):
-            raise ValueError(f"optimizer state {name!r} has shape {tuple(value.shape)}, made for another network "
+            raise InputError(f"optimizer state {name!r} has shape {tuple(value.shape)}, made for another network "
                              f"than this one {tuple(flat.shape)}; use a new optimizer")
 
 
@@ -215,9 +216,9 @@ class Trainer:
             self.X, self.Y, self._x_axis, self._y_axis = _own(self.X, self._x_axis), _own(self.Y, self._y_axis), 1, 1
         if batch_size is not None:
             if not 1 <= int(batch_size):
-                raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+                raise InputError(f"batch_size must be >= 1, got {batch_size}")
             if rng is None:
-                raise ValueError("fit with batch_size needs rng (a numpy.random.Generator) to shuffle")
+                raise InputError("fit with batch_size needs rng (a numpy.random.Generator) to shuffle")
         self.net, self.loss_fn, self.until, self.rng, self.report = net, get_loss(loss), until, rng, report
         self.optimizer = optimizer if optimizer is not None else SGD(lr=0.02, momentum=0.9)
         self.optimizer.reset(net.flat_)
@@ -236,7 +237,7 @@ class Trainer:
         """Train ``epochs`` more epochs; True when training ended early (all networks frozen or a
         callback asked to stop)."""
         if int(epochs) < 0:
-            raise ValueError(f"epochs must be >= 0, got {epochs}")
+            raise InputError(f"epochs must be >= 0, got {epochs}")
         with reports.progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
             for _ in range(int(epochs)):
                 if self.batch_size is None:
@@ -383,14 +384,14 @@ def _check_data(net: Network, X: Any, Y: Any) -> tuple[Any, Any, int, int]:
     own = Y.ndim == len(sample) + 2 and shape[0] == net.population and shape[2:] == sample
     if not (shared or own):
         each = ", ".join(map(str, sample))
-        raise ValueError(f"targets must have shape (N, {each}) or ({net.population}, N, {each}), got {shape}")
+        raise InputError(f"targets must have shape (N, {each}) or ({net.population}, N, {each}), got {shape}")
     y_axis = 0 if shared else 1
     if shape[y_axis] != X.shape[x_axis]:
-        raise ValueError("inputs and targets must have the same number of samples, "
+        raise InputError("inputs and targets must have the same number of samples, "
                          f"got {X.shape[x_axis]} and {shape[y_axis]}")
     for name, data in (("inputs", X), ("targets", Y)):
         if not bool(xp.all(xp.isfinite(data))):
-            raise ValueError(f"{name} contain NaN or infinite values")
+            raise InputError(f"{name} contain NaN or infinite values")
     return X, Y, x_axis, y_axis
 
 

@@ -40,7 +40,7 @@ def load_letters() -> dict[str, np.ndarray]:
     for i in range(0, len(lines), rows + 1):
         name, bitmap = lines[i], lines[i + 1 : i + 1 + rows]
         if len(name) != 1 or len(bitmap) != rows or any(len(r) != LETTER_SHAPE[1] for r in bitmap):
-            raise ValueError(f"letters file: letter {name!r} is not a name and {rows} rows of {LETTER_SHAPE[1]}")
+            raise InputError(f"letters file: letter {name!r} is not a name and {rows} rows of {LETTER_SHAPE[1]}")
         letters[name] = np.array([[c == "#" for c in r] for r in bitmap])
     return letters
 

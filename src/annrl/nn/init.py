@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.nn.params import ParamSpec
 
 
@@ -32,7 +33,7 @@ class Normal(Init):
 
     def __init__(self, mean: float = 0.0, std: float = 1.0):
         if not std >= 0:
-            raise ValueError(f"init std must be >= 0, got {std}")
+            raise InputError(f"init std must be >= 0, got {std}")
         self.mean, self.std = float(mean), float(std)
 
     def sample(self, rng, spec, population):
@@ -49,7 +50,7 @@ class Uniform(Init):
 
     def __init__(self, low: float = -1.0, high: float = 1.0):
         if not high > low:
-            raise ValueError(f"init high must be > low, got low={low}, high={high}")
+            raise InputError(f"init high must be > low, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)
 
     def sample(self, rng, spec, population):
@@ -103,5 +104,5 @@ def get_init(spec: str | Init) -> Init:
     if isinstance(spec, Init):
         return spec
     if spec not in INITS:
-        raise ValueError(f"init must be one of {sorted(INITS)}, got {spec!r}")
+        raise InputError(f"init must be one of {sorted(INITS)}, got {spec!r}")
     return INITS[spec]()

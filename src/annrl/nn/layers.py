@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from annrl.backend import array_namespace, is_numpy
+from annrl.errors import InputError
 from annrl.nn.activations import Activation, get_activation
 from annrl.nn.params import LARGE_POPULATION, SMALL_FAN_IN, ParamSpec
 
@@ -71,7 +72,7 @@ class Dense(Layer):
 
     def __init__(self, n_in: int, n_out: int):
         if n_in < 1 or n_out < 1:
-            raise ValueError(f"dense layer sizes must be >= 1, got n_in={n_in}, n_out={n_out}")
+            raise InputError(f"dense layer sizes must be >= 1, got n_in={n_in}, n_out={n_out}")
         self.n_in, self.n_out = int(n_in), int(n_out)
 
     def param_specs(self):

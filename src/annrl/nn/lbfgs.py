@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from annrl.backend import to_numpy
+from annrl.errors import InputError
 from annrl.nn import History, Network, get_loss
 from annrl.nn.fit import quiet_overflow
 from annrl.nn.losses import Loss
@@ -98,9 +99,9 @@ def fit_lbfgs(
         ``loss`` ``(iterations + 1, P)``: the loss before each iteration and after the last.
     """
     if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        raise InputError(f"max_iter must be >= 1, got {max_iter}")
     if not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        raise InputError(f"weight_decay must be >= 0, got {weight_decay}")
     loss_fn = get_loss(loss)
     X_all, Y_all = net.check_input(X), net.asarray(Y)
     P = net.population

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from annrl.backend import array_namespace
+from annrl.errors import InputError
 
 
 def _mean_per_network(xp: Any, values: Any) -> Any:
@@ -103,7 +104,7 @@ class Huber(Loss):
 
     def __init__(self, delta: float = 1.0):
         if not delta > 0:
-            raise ValueError(f"huber delta must be > 0, got {delta}")
+            raise InputError(f"huber delta must be > 0, got {delta}")
         self.delta = float(delta)
 
     def __call__(self, pred, target):
@@ -126,5 +127,5 @@ def get_loss(spec: str | Loss) -> Loss:
     if isinstance(spec, Loss):
         return spec
     if spec not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {spec!r}")
+        raise InputError(f"loss must be one of {sorted(LOSSES)}, got {spec!r}")
     return LOSSES[spec]()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import array_namespace, to_backend, to_numpy
+from annrl.errors import InputError
 from annrl.nn.activations import Activation, get_activation
 from annrl.nn.init import Init, get_init
 from annrl.nn.layers import ActivationLayer, Dense, Layer
@@ -63,9 +64,9 @@ class Network:
         dtype: str = "float64",
     ):
         if int(population) < 1:
-            raise ValueError(f"population must be >= 1, got {population}")
+            raise InputError(f"population must be >= 1, got {population}")
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+            raise InputError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self.layers = list(layers)
         self.population = int(population)
         self.dtype = dtype
@@ -123,7 +124,7 @@ class Network:
         """Copy ``values`` of shape ``(P, D)`` into the parameters."""
         values = self.asarray(values)
         if tuple(values.shape) != tuple(self.flat_.shape):
-            raise ValueError(f"parameters must have shape {tuple(self.flat_.shape)}, got {tuple(values.shape)}")
+            raise InputError(f"parameters must have shape {tuple(self.flat_.shape)}, got {tuple(values.shape)}")
         self.flat_[...] = values
 
     def asarray(self, x: Any) -> Any:
@@ -193,7 +194,7 @@ class Network:
         if x.ndim == rank + 2 and shape[0] == self.population and shape[-1] == n_in:
             return x
         sample = getattr(first, "sample_axes", "T, " * (rank - 1)) + str(n_in)  # images: "H, W, C"
-        raise ValueError(
+        raise InputError(
             f"input must have shape (N, {sample}) or ({self.population}, N, {sample}), got {shape}"
         )
 
@@ -278,7 +279,7 @@ class MLP(Network):
     ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes must list at least 2 positive widths, got {sizes}")
+            raise InputError(f"sizes must list at least 2 positive widths, got {sizes}")
         self.sizes = sizes
         self.hidden, self.output = get_activation(hidden), get_activation(output)
         layers: list[Layer] = []

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import array_namespace, to_numpy
+from annrl.errors import InputError
 
 
 class Optimizer:
@@ -110,7 +111,7 @@ class SGD(Optimizer):
         super().__init__(lr, weight_decay)
         _check_non_negative("momentum", momentum)
         if nesterov and not _nonzero(momentum):
-            raise ValueError("nesterov momentum needs momentum > 0, got momentum=0")
+            raise InputError("nesterov momentum needs momentum > 0, got momentum=0")
         self.momentum, self.nesterov = momentum, bool(nesterov)
         self._state_names = ("momentum",) if _nonzero(momentum) else ()
 
@@ -146,7 +147,7 @@ class Adam(Optimizer):
         super().__init__(lr, weight_decay)
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
-                raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
+                raise InputError(f"betas[{i}] must be in [0, 1), got {beta}")
         _check_positive("eps", eps)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
 
@@ -183,7 +184,7 @@ class RMSprop(Optimizer):
                  weight_decay: Any = 0.0):
         super().__init__(lr, weight_decay)
         if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+            raise InputError(f"alpha must be in [0, 1), got {alpha}")
         _check_positive("eps", eps)
         _check_non_negative("momentum", momentum)
         self.alpha, self.eps, self.momentum = float(alpha), float(eps), momentum
@@ -208,7 +209,7 @@ def get_optimizer(spec: str | Optimizer, **settings: Any) -> Optimizer:
     if isinstance(spec, Optimizer):
         return spec
     if spec not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {spec!r}")
+        raise InputError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {spec!r}")
     return OPTIMIZERS[spec](**settings)
 
 
@@ -238,13 +239,13 @@ def _nonzero(value: Any) -> bool:
 def _check_positive(name: str, value: Any) -> None:
     bad = [v for v in _values(value) if not v > 0.0]
     if bad:
-        raise ValueError(f"{name} must be > 0, got {bad[0]}")
+        raise InputError(f"{name} must be > 0, got {bad[0]}")
 
 
 def _check_non_negative(name: str, value: Any) -> None:
     bad = [v for v in _values(value) if not v >= 0.0]
     if bad:
-        raise ValueError(f"{name} must be >= 0, got {bad[0]}")
+        raise InputError(f"{name} must be >= 0, got {bad[0]}")
 
 
 # -- gradient clipping ----------------------------------------------------------------------------

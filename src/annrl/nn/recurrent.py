@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from annrl.backend import array_namespace
+from annrl.errors import InputError
 from annrl.nn.activations import Activation, get_activation
 from annrl.nn.layers import Layer
 from annrl.nn.params import ParamSpec
@@ -44,7 +45,7 @@ class _Recurrent(Layer):
 
     def __init__(self, n_in: int, hidden: int):
         if int(n_in) < 1 or int(hidden) < 1:
-            raise ValueError(f"recurrent layer sizes must be >= 1, got n_in={n_in}, hidden={hidden}")
+            raise InputError(f"recurrent layer sizes must be >= 1, got n_in={n_in}, hidden={hidden}")
         self.n_in, self.hidden = int(n_in), int(hidden)
         self.n_out = self.hidden
 
@@ -86,7 +87,7 @@ class _Recurrent(Layer):
             x.ndim == 4 and shape[0] == population and shape[3] == self.n_in
         )
         if not ok:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} input must have shape (N, T, {self.n_in}) or "
                 f"({population}, N, T, {self.n_in}), got {shape}"
             )

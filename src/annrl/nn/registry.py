@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from annrl.errors import InputError
 from annrl.nn.activations import get_activation
 from annrl.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from annrl.nn.layers import ActivationLayer, Dense, Layer
@@ -50,5 +51,5 @@ def layer_from_spec(spec: dict[str, Any]) -> Layer:
     """Build a layer from :meth:`Layer.spec` output (the inverse of ``spec``)."""
     kind = spec.get("type")
     if kind not in LAYER_BUILDERS:
-        raise ValueError(f"layer type must be one of {sorted(LAYER_BUILDERS)}, got {kind!r}")
+        raise InputError(f"layer type must be one of {sorted(LAYER_BUILDERS)}, got {kind!r}")
     return LAYER_BUILDERS[kind](spec)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from annrl.errors import InputError
 from annrl.nn.layers import Layer
 from annrl.nn.params import ParamSpec
 
@@ -43,10 +44,10 @@ class Residual(Layer):
         self.layers = list(layers)
         widths = [layer for layer in self.layers if hasattr(layer, "n_in")]
         if not widths:
-            raise ValueError("a residual block needs at least one layer with weights (e.g. Dense)")
+            raise InputError("a residual block needs at least one layer with weights (e.g. Dense)")
         self.n_in, self.n_out = widths[0].n_in, widths[-1].n_out
         if self.n_in != self.n_out:
-            raise ValueError(f"a residual block must map n features to n, got {self.n_in} -> {self.n_out}")
+            raise InputError(f"a residual block must map n features to n, got {self.n_in} -> {self.n_out}")
 
     def param_specs(self) -> dict[str, ParamSpec]:
         return {f"{i}.{name}": spec for i, layer in enumerate(self.layers)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import require_torch, to_numpy
+from annrl.errors import InputError
 from annrl.nn.activations import LeakyReLU, get_activation
 from annrl.nn.conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
 from annrl.nn.layers import ActivationLayer, Dense, Layer
@@ -104,7 +105,7 @@ def to_torch(net: Network) -> Any:
     """An equivalent ``torch.nn.Sequential`` (float64 or float32 as ``net``) for a P = 1 network."""
     torch = require_torch()
     if net.population != 1:
-        raise ValueError(f"to_torch exports one network; select one first (population is {net.population})")
+        raise InputError(f"to_torch exports one network; select one first (population is {net.population})")
     params = {name: to_numpy(value)[0] for name, value in net.params_.items()}
     return _export_sequence(torch, net.layers, params, getattr(torch, net.dtype))
 
@@ -143,7 +144,7 @@ def _export_layer(torch: Any, layer: Layer, params: dict[str, np.ndarray], dtype
         return w.EveryStep(_export_layer(torch, layer.layer, params, dtype))
     if isinstance(layer, Residual):
         return w.ResidualBlock(_export_sequence(torch, layer.layers, params, dtype))
-    raise ValueError(f"to_torch does not know layer {layer!r}")
+    raise InputError(f"to_torch does not know layer {layer!r}")
 
 
 def _export_recurrent(torch: Any, layer: Layer, params: dict[str, np.ndarray], dtype: Any) -> Any:
@@ -172,7 +173,7 @@ def _torch_activation(torch: Any, activation: Any) -> Any:
         return nn.LeakyReLU(activation.negative_slope)
     if activation.name == "sin":
         return wrappers().Sin()
-    raise ValueError(f"activation {activation.name!r} has no PyTorch counterpart in to_torch")
+    raise InputError(f"activation {activation.name!r} has no PyTorch counterpart in to_torch")
 
 
 # -- import ---------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def from_torch(module: Any) -> Network:
     and the modules :func:`to_torch` writes (channels-last convolutions, recurrent layers, ...)."""
     torch = require_torch()
     if not isinstance(module, torch.nn.Sequential):
-        raise ValueError(f"from_torch expects a torch.nn.Sequential, got {type(module).__name__}")
+        raise InputError(f"from_torch expects a torch.nn.Sequential, got {type(module).__name__}")
     weights: dict[str, np.ndarray] = {}
     layers = _import_sequence(torch, module, "", weights)
     dtypes = {value.dtype for value in weights.values()}
@@ -212,7 +213,7 @@ def _import_module(torch: Any, child: Any, prefix: str, weights: dict[str, np.nd
         return _import_image_module(nn, child.inner, prefix, weights, index)
     if isinstance(child, nn.Flatten):
         if child.end_dim != -1 or child.start_dim >= 0:
-            raise ValueError(f"from_torch: module {index}: only a Flatten of the trailing axes "
+            raise InputError(f"from_torch: module {index}: only a Flatten of the trailing axes "
                              f"(start_dim < 0, end_dim=-1) has an annrl counterpart")
         return Flatten(-child.start_dim)
     if isinstance(child, w.SequenceOutput):
@@ -223,14 +224,14 @@ def _import_module(torch: Any, child: Any, prefix: str, weights: dict[str, np.nd
         return PerStep(_import_module(torch, child.inner, prefix, weights, index))
     if isinstance(child, w.ResidualBlock):
         return Residual(_import_sequence(torch, child.branch, prefix, weights))
-    raise ValueError(f"from_torch does not know module {index}: {type(child).__name__}")
+    raise InputError(f"from_torch does not know module {index}: {type(child).__name__}")
 
 
 def _import_image_module(nn: Any, inner: Any, prefix: str, weights: dict[str, np.ndarray], index: int) -> Layer:
     if isinstance(inner, nn.Conv2d):
         if (inner.groups != 1 or inner.dilation != (1, 1) or inner.padding_mode != "zeros"
                 or isinstance(inner.padding, str)):
-            raise ValueError(f"from_torch: module {index}: only plain convolutions (groups=1, dilation=1, "
+            raise InputError(f"from_torch: module {index}: only plain convolutions (groups=1, dilation=1, "
                              "zero padding) have an annrl counterpart")
         bias = _numpy(inner.bias) if inner.bias is not None else np.zeros(inner.out_channels)
         weights.update({f"{prefix}weight": _numpy(inner.weight).transpose(2, 3, 1, 0), f"{prefix}bias": bias[None]})
@@ -240,12 +241,12 @@ def _import_image_module(nn: Any, inner: Any, prefix: str, weights: dict[str, np
     if (isinstance(inner, nn.AvgPool2d) and inner.count_include_pad and not inner.ceil_mode
             and inner.divisor_override is None):
         return AvgPool2D(inner.kernel_size, inner.stride, inner.padding)
-    raise ValueError(f"from_torch: module {index}: {type(inner).__name__} with these settings has no annrl counterpart")
+    raise InputError(f"from_torch: module {index}: {type(inner).__name__} with these settings has no annrl counterpart")
 
 
 def _import_recurrent(rnn: Any, prefix: str, weights: dict[str, np.ndarray], index: int) -> Layer:
     if rnn.num_layers != 1 or rnn.bidirectional or not rnn.batch_first or not rnn.bias or getattr(rnn, "proj_size", 0):
-        raise ValueError(f"from_torch: module {index}: only one-layer, one-direction, batch-first recurrent "
+        raise InputError(f"from_torch: module {index}: only one-layer, one-direction, batch-first recurrent "
                          "layers with biases have an annrl counterpart")
     kind = type(rnn).__name__
     layer = {"RNN": lambda: ElmanRNN(rnn.input_size, rnn.hidden_size, getattr(rnn, "nonlinearity", "tanh")),

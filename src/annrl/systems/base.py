@@ -17,6 +17,8 @@ import sympy
 from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 
+from annrl.errors import InputError
+
 from .trajectory import Trajectory
 
 # Tolerances of the reference integration: tight enough that integration error (~1e-9 relative)
@@ -115,7 +117,7 @@ class DynamicalSystem(ABC):
         """
         x0 = self._check_state(x0)
         if x0.ndim != 1:
-            raise ValueError(f"x0 must have shape ({self.dim},), got shape {x0.shape}")
+            raise InputError(f"x0 must have shape ({self.dim},), got shape {x0.shape}")
         t = sample_grid(t_span, dt)
         x_clean = integrate(lambda state: self.rhs(0.0, state), x0, t, rtol=rtol, atol=atol)
         observed = add_noise(x_clean, noise, rng)
@@ -153,7 +155,7 @@ class DynamicalSystem(ABC):
     def _check_state(self, state: ArrayLike) -> np.ndarray:
         state = np.asarray(state, dtype=float)
         if state.ndim == 0 or state.shape[-1] != self.dim:
-            raise ValueError(f"state must have shape (..., {self.dim}) for {self.names}, got shape {state.shape}")
+            raise InputError(f"state must have shape (..., {self.dim}) for {self.names}, got shape {state.shape}")
         return state
 
 
@@ -186,7 +188,7 @@ def integrate(field: Callable[[np.ndarray], np.ndarray], x0: ArrayLike, t: np.nd
     """
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim != 1 or not np.all(np.isfinite(x0)):
-        raise ValueError(f"x0 must be a finite vector of shape (d,), got {x0!r}")
+        raise InputError(f"x0 must be a finite vector of shape (d,), got {x0!r}")
     solution = solve_ivp(lambda _, state: field(state), (t[0], t[-1]), x0, method="DOP853",
                          t_eval=t, rtol=rtol, atol=atol)
     if not solution.success:
@@ -198,23 +200,23 @@ def sample_grid(t_span: Sequence[float], dt: float) -> np.ndarray:
     """Sample times ``t0, t0 + dt, ...`` up to ``t1`` (inclusive, to rounding), shape ``(n,)``."""
     t0, t1 = (float(v) for v in t_span)
     if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
-        raise ValueError(f"t_span must be (t0, t1) with t0 < t1, got {tuple(t_span)}")
+        raise InputError(f"t_span must be (t0, t1) with t0 < t1, got {tuple(t_span)}")
     if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be > 0, got {dt}")
+        raise InputError(f"dt must be > 0, got {dt}")
     steps = int(np.floor((t1 - t0) / dt + 1e-9))  # 1e-9: 50 / 0.1 is 499.99999... in binary
     if steps < 1:
-        raise ValueError(f"dt must be at most t1 - t0 = {t1 - t0:g}, got {dt}")
+        raise InputError(f"dt must be at most t1 - t0 = {t1 - t0:g}, got {dt}")
     return t0 + dt * np.arange(steps + 1)
 
 
 def add_noise(x: np.ndarray, noise: float, rng: np.random.Generator | None) -> np.ndarray:
     """``x`` ``(n, d)`` plus Gaussian noise of ``noise`` times each column's standard deviation."""
     if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be >= 0, got {noise}")
+        raise InputError(f"noise must be >= 0, got {noise}")
     if noise == 0:
         return x.copy()
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator when noise > 0, got {rng!r}")
+        raise InputError(f"rng must be a numpy.random.Generator when noise > 0, got {rng!r}")
     return x + noise * x.std(axis=0) * rng.standard_normal(x.shape)
 
 
@@ -236,5 +238,5 @@ def check_parameter(name: str, value: float, *, allow_zero: bool = False) -> flo
     value = float(value)
     ok = value >= 0 if allow_zero else value > 0
     if not (np.isfinite(value) and ok):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value:g}")
+        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value:g}")
     return value

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.viz.style import figure, save
 
 from .base import DynamicalSystem
@@ -92,16 +93,16 @@ def plot_trajectory(trajectory: Trajectory, field: Field | None = None, path: st
 def _as_vector_field(field: Field) -> Callable[[np.ndarray], np.ndarray]:
     if isinstance(field, DynamicalSystem):
         if field.dim != 2:
-            raise ValueError(f"field must be a 2-D system for a phase portrait, got {field.dim} variables")
+            raise InputError(f"field must be a 2-D system for a phase portrait, got {field.dim} variables")
         return lambda states: field.rhs(0.0, states)
     if not callable(field):
-        raise ValueError(f"field must be a DynamicalSystem or a callable, got {type(field).__name__}")
+        raise InputError(f"field must be a DynamicalSystem or a callable, got {type(field).__name__}")
     return field
 
 
 def _fit_bounds(trajectories: Sequence[Trajectory]) -> tuple[float, float, float, float]:
     if not trajectories:
-        raise ValueError("bounds must be given when there are no trajectories, got None")
+        raise InputError("bounds must be given when there are no trajectories, got None")
     states = np.concatenate([tr.x[:, :2] for tr in trajectories] + [tr.x_clean[:, :2] for tr in trajectories])
     low, high = states.min(axis=0), states.max(axis=0)
     margin = 0.1 * np.maximum(high - low, 1e-9)

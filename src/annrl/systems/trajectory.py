@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from annrl.errors import InputError
+
 
 @dataclass(frozen=True, eq=False)
 class Trajectory:
@@ -44,7 +46,7 @@ class Trajectory:
         for field in ("x", "x_clean", "dxdt_clean"):
             shape = np.shape(getattr(self, field))
             if shape != (n, d):
-                raise ValueError(f"{field} must have shape (n, d) = ({n}, {d}), got {shape}")
+                raise InputError(f"{field} must have shape (n, d) = ({n}, {d}), got {shape}")
 
     @property
     def dim(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.viz.style import figure, save
 
 POSITIVE, NEGATIVE = "#0877bd", "#f59322"
@@ -29,7 +30,7 @@ def dense_layers(net: Any, index: int = 0) -> list[tuple[np.ndarray, np.ndarray,
     from annrl.nn import ActivationLayer, Dense
 
     if not 0 <= index < net.population:
-        raise ValueError(f"index must be in [0, {net.population}), got {index}")
+        raise InputError(f"index must be in [0, {net.population}), got {index}")
     layers: list[tuple[np.ndarray, np.ndarray, str]] = []
     for i, layer in enumerate(net.layers):
         if isinstance(layer, Dense):
@@ -40,9 +41,9 @@ def dense_layers(net: Any, index: int = 0) -> list[tuple[np.ndarray, np.ndarray,
             weight, bias, _ = layers[-1]
             layers[-1] = (weight, bias, layer.activation.name)
         else:
-            raise ValueError(f"draw_network draws Dense and activation layers, got {layer!r}")
+            raise InputError(f"draw_network draws Dense and activation layers, got {layer!r}")
     if not layers:
-        raise ValueError("draw_network needs at least one Dense layer")
+        raise InputError("draw_network needs at least one Dense layer")
     return layers
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.nn import MLP, Adam, get_loss
 from annrl.zoo.datasets import digits, image_grid, split
 from annrl.zoo.diagram import ZooLayer, network_layers
@@ -55,9 +56,9 @@ class AutoEncoder:
     def __init__(self, sizes, *, code: str = "identity", mask: float = 0.0,
                  sparsity: tuple[float, float] | None = None, seed: int = 0):
         if not 0.0 <= mask < 1.0:
-            raise ValueError(f"mask must be in [0, 1), got {mask}")
+            raise InputError(f"mask must be in [0, 1), got {mask}")
         if sparsity is not None and (code != "sigmoid" or not 0 < sparsity[0] < 1):
-            raise ValueError("a sparsity target needs a sigmoid code and 0 < rho < 1")
+            raise InputError("a sparsity target needs a sigmoid code and 0 < rho < 1")
         rng = np.random.default_rng(seed)
         self.sizes, self.mask, self.sparsity = list(sizes), float(mask), sparsity
         self.encoder = MLP(self.sizes, hidden="tanh", output=code, init="xavier", rng=rng)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from annrl.errors import InputError
+
 YELLOW, GREEN, ORANGE, BLUE, PINK = "#f7e26b", "#8fcf6e", "#f2a25c", "#5b9bd5", "#e58fd0"
 
 
@@ -43,7 +45,7 @@ CELLS: dict[str, Cell] = {
 def check_kind(kind: str) -> Cell:
     """The :class:`Cell` of ``kind``; ValueError naming the known kinds otherwise."""
     if kind not in CELLS:
-        raise ValueError(f"cell kind must be one of {sorted(CELLS)}, got {kind!r}")
+        raise InputError(f"cell kind must be one of {sorted(CELLS)}, got {kind!r}")
     return CELLS[kind]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from annrl.errors import InputError
 from annrl.zoo.cells import check_kind, draw_cell
 
 #: at most this many cells are drawn per column; a larger layer shows an ellipsis in the middle
@@ -58,9 +59,9 @@ class ZooLayer:
     def __post_init__(self):
         check_kind(self.kind)
         if int(self.size) < 1:
-            raise ValueError(f"a zoo layer's size must be >= 1, got {self.size}")
+            raise InputError(f"a zoo layer's size must be >= 1, got {self.size}")
         if self.link not in LINKS:
-            raise ValueError(f"link must be one of {LINKS}, got {self.link!r}")
+            raise InputError(f"link must be one of {LINKS}, got {self.link!r}")
 
 
 # -- from an annrl.nn.Network -------------------------------------------------------------------
@@ -75,7 +76,7 @@ def _width(layer: Any, *names: str) -> int:
     for name in names:
         if getattr(layer, name, None) is not None:
             return int(getattr(layer, name))
-    raise ValueError(f"cannot tell the width of layer {layer!r} (none of {names})")
+    raise InputError(f"cannot tell the width of layer {layer!r} (none of {names})")
 
 
 def _input_size(net: Any) -> int:
@@ -103,7 +104,7 @@ def _columns(layer: Any, previous: ZooLayer) -> list[ZooLayer]:
     if name == "Residual":
         inner = _network_columns(layer.layers, previous)
         return [*inner[:-1], replace(inner[-1], skip=len(inner))]
-    raise ValueError(f"diagram: no zoo cell for layer class {name}; known: {', '.join(KNOWN)}")
+    raise InputError(f"diagram: no zoo cell for layer class {name}; known: {', '.join(KNOWN)}")
 
 
 def _fold(column: ZooLayer, layer: Any) -> ZooLayer:
@@ -148,7 +149,7 @@ def zoo_layers(model: Any) -> list[ZooLayer]:
         return list(model.zoo_layers())
     if hasattr(model, "layers") and hasattr(model, "layout"):
         return network_layers(model)
-    raise ValueError(f"cannot draw {type(model).__name__}: give it a zoo_layers() method or use an annrl.nn.Network")
+    raise InputError(f"cannot draw {type(model).__name__}: give it a zoo_layers() method or use an annrl.nn.Network")
 
 
 # -- drawing ------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def draw_diagram(model: Any, path: str | Path | None = None, *, title: str | Non
     from annrl.viz.style import figure, save
 
     if cap < 3:
-        raise ValueError(f"cap must be >= 3, got {cap}")
+        raise InputError(f"cap must be >= 3, got {cap}")
     runs = collapse(zoo_layers(model))
     width = 1.5 * len(runs) + 1.2
     fig, ax = figure(size=(width, 0.62 * cap + 1.6))

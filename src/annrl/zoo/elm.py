@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.nn import ActivationLayer, Dense, Network, Normal
 from annrl.zoo.datasets import digits, split
 from annrl.zoo.diagram import ZooLayer, network_layers
@@ -45,7 +46,7 @@ class ExtremeLearningMachine:
 
     def __init__(self, n_in: int, n_out: int, hidden: int, *, ridge: float = RIDGE, seed: int = 0):
         if min(n_in, n_out) < 1 or hidden < 0 or ridge < 0:
-            raise ValueError(f"need n_in, n_out >= 1, hidden >= 0, ridge >= 0; got {n_in}, {n_out}, {hidden}, {ridge}")
+            raise InputError(f"need n_in, n_out >= 1, hidden >= 0, ridge >= 0; got {n_in}, {n_out}, {hidden}, {ridge}")
         self.n_in, self.n_out, self.ridge = int(n_in), int(n_out), float(ridge)
         self.hidden_layer = None
         if hidden:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
 
@@ -37,7 +38,7 @@ def mackey_glass(n: int, *, tau: float = 17.0, dt: float = 0.1, sample_every: in
     """
     lag = int(round(tau / dt))
     if not np.isclose(lag * dt, tau):
-        raise ValueError(f"tau / dt must be a whole number, got tau={tau}, dt={dt}")
+        raise InputError(f"tau / dt must be a whole number, got tau={tau}, dt={dt}")
     steps = (n + discard) * sample_every
     x = np.full(steps + lag + 1, x0)  # x[i] is x at time (i - lag) dt
 
@@ -87,7 +88,7 @@ class EchoStateNetwork:
     def __init__(self, reservoir: int = 400, *, spectral_radius: float = 0.9, leak: float = 0.3,
                  input_scale: float = 1.0, ridge: float = 1e-8, rng: np.random.Generator | None = None):
         if reservoir < 1 or not 0 < leak <= 1 or not spectral_radius > 0 or not ridge >= 0:
-            raise ValueError("need reservoir >= 1, 0 < leak <= 1, spectral_radius > 0, ridge >= 0")
+            raise InputError("need reservoir >= 1, 0 < leak <= 1, spectral_radius > 0, ridge >= 0")
         rng = rng if rng is not None else np.random.default_rng(0)
         self.leak, self.ridge = float(leak), float(ridge)
         self.W_in = input_scale * rng.uniform(-1, 1, size=(reservoir, 2))

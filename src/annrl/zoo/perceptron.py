@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
+from annrl.errors import InputError
 from annrl.nn import ActivationLayer, Dense, Network
 from annrl.zoo.speed import one_blas_thread
 
@@ -48,14 +49,14 @@ class Perceptron:
 
     def __init__(self, n_in: int, *, max_epochs: int = 100):
         if n_in < 1 or max_epochs < 1:
-            raise ValueError(f"n_in and max_epochs must be >= 1, got {n_in}, {max_epochs}")
+            raise InputError(f"n_in and max_epochs must be >= 1, got {n_in}, {max_epochs}")
         self.n_in, self.max_epochs = int(n_in), int(max_epochs)
 
     def fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> Perceptron:
         """Train on ``X`` ``(N, n_in)`` with labels ``y`` ``(N,)`` of +-1, visiting samples in a random order."""
         X_aug, y = _augment(X), np.asarray(y, dtype=float)
         if not np.all(np.abs(y) == 1):
-            raise ValueError("perceptron labels must be +1 or -1")
+            raise InputError("perceptron labels must be +1 or -1")
         w = np.zeros(self.n_in + 1)
         self.mistakes_, self.errors_per_epoch_, self.accuracy_per_epoch_, self.converged_ = 0, [], [], False
         for _ in range(self.max_epochs):
@@ -103,7 +104,7 @@ def novikoff_bound(X: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     result = minimize(lambda w: w @ w, start * 2.0, jac=lambda w: 2 * w, method="SLSQP",
                       constraints=[{"type": "ineq", "fun": lambda w: A @ w - 1.0, "jac": lambda w: A}])
     if not result.success or np.min(A @ result.x) < 1.0 - 1e-6:
-        raise ValueError("the data are not linearly separable (no margin found)")
+        raise InputError("the data are not linearly separable (no margin found)")
     R = float(np.max(np.linalg.norm(X_aug, axis=1)))
     gamma = 1.0 / float(np.linalg.norm(result.x))
     return (R / gamma) ** 2, R, gamma

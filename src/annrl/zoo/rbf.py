@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.cluster.vq import kmeans2
 
+from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
 
@@ -49,7 +50,7 @@ class RBFNetwork:
 
     def __init__(self, n_centres: int, n_in: int = 1, n_out: int = 1):
         if min(n_centres, n_in, n_out) < 1:
-            raise ValueError(f"sizes must be >= 1, got n_centres={n_centres}, n_in={n_in}, n_out={n_out}")
+            raise InputError(f"sizes must be >= 1, got n_centres={n_centres}, n_in={n_in}, n_out={n_out}")
         self.n_centres, self.n_in, self.n_out = int(n_centres), int(n_in), int(n_out)
 
     def features(self, X: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.zoo.datasets import digits, image_grid, split
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
@@ -52,7 +53,7 @@ class RBM:
     def __init__(self, n_visible: int, n_hidden: int, *, k: int = 1, lr: float = 0.05, momentum: float = 0.5,
                  rng: np.random.Generator | None = None):
         if min(n_visible, n_hidden, k) < 1 or not lr > 0:
-            raise ValueError(f"need sizes and k >= 1 and lr > 0, got {n_visible}, {n_hidden}, k={k}, lr={lr}")
+            raise InputError(f"need sizes and k >= 1 and lr > 0, got {n_visible}, {n_hidden}, k={k}, lr={lr}")
         rng = rng if rng is not None else np.random.default_rng(0)
         self.k, self.lr, self.momentum = int(k), float(lr), float(momentum)
         self.W = 0.01 * rng.normal(size=(n_visible, n_hidden))

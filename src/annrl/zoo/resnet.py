@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.nn import MLP, ActivationLayer, Adam, Dense, Network, fit
 from annrl.nn.residual import Residual
 from annrl.zoo.speed import one_blas_thread
@@ -35,7 +36,7 @@ def plain_mlp(depth: int = DEPTH, width: int = WIDTH, seed: int = 0) -> MLP:
 def residual_mlp(depth: int = DEPTH, width: int = WIDTH, seed: int = 0) -> Network:
     """``depth`` dense layers too: ``Dense(2, width)`` + tanh, ``depth - 2`` residual blocks, ``Dense(width, 1)``."""
     if depth < 3:
-        raise ValueError(f"a residual MLP needs depth >= 3 (input layer, one block, output layer), got {depth}")
+        raise InputError(f"a residual MLP needs depth >= 3 (input layer, one block, output layer), got {depth}")
     blocks = [Residual([Dense(width, width), ActivationLayer("tanh")]) for _ in range(depth - 2)]
     return Network([Dense(2, width), ActivationLayer("tanh"), *blocks, Dense(width, 1)], init="torch", seed=seed)
 

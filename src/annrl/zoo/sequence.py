@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.nn import GRU, LSTM, Adam, Dense, ElmanRNN, Network, TakeLast
 from annrl.nn.fit import Trainer
 
@@ -40,7 +41,7 @@ def adding_problem(n: int, steps: int, rng: np.random.Generator) -> tuple[np.nda
     One marker falls in the first half of each sequence and one in the second half.
     """
     if steps < 2:
-        raise ValueError(f"the adding problem needs sequences of at least 2 steps, got {steps}")
+        raise InputError(f"the adding problem needs sequences of at least 2 steps, got {steps}")
     X = np.zeros((n, steps, 2))
     X[..., 0] = rng.random((n, steps))
     rows = np.arange(n)
@@ -52,7 +53,7 @@ def adding_problem(n: int, steps: int, rng: np.random.Generator) -> tuple[np.nda
 def model(cell: str, seed: int = 0) -> Network:
     """``cell`` ("Elman", "GRU" or "LSTM") of ``HIDDEN`` units, its last step read by one linear unit."""
     if cell not in CELLS:
-        raise ValueError(f"cell must be one of {list(CELLS)}, got {cell!r}")
+        raise InputError(f"cell must be one of {list(CELLS)}, got {cell!r}")
     return Network([CELLS[cell](2, HIDDEN), TakeLast(), Dense(HIDDEN, 1)], init="torch", seed=seed)
 
 

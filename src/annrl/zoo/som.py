@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
 
@@ -49,7 +50,7 @@ class SelfOrganisingMap:
 
     def __init__(self, rows: int, cols: int, dim: int, rng: np.random.Generator | None = None):
         if min(rows, cols, dim) < 1 or rows * cols < 2:
-            raise ValueError(f"a map needs at least 2 nodes and dim >= 1, got {rows}x{cols}, dim={dim}")
+            raise InputError(f"a map needs at least 2 nodes and dim >= 1, got {rows}x{cols}, dim={dim}")
         rng = rng if rng is not None else np.random.default_rng(0)
         self.rows, self.cols, self.dim = int(rows), int(cols), int(dim)
         self.prototypes = 0.5 + 0.05 * (rng.random((rows * cols, dim)) - 0.5)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from annrl.errors import InputError
 from annrl.labs.adapt.drift import ADWIN, PageHinkley
 from annrl.labs.adapt.streams import Stream
 from annrl.nn import MLP, SGD, fit
@@ -140,7 +141,7 @@ def prequential(model: StreamingModel, X: np.ndarray, y: np.ndarray, *, batch: i
     estimate of accuracy over time, with no held-out set.
     """
     if int(batch) < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
+        raise InputError(f"batch must be >= 1, got {batch}")
     hits = np.zeros(len(y))
     for start in range(0, len(y), int(batch)):
         part = slice(start, start + int(batch))

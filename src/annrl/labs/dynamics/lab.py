@@ -80,6 +80,7 @@ from annrl.calculus import (
 )
 from annrl.clikit import non_negative_float, positive_float, positive_int
 from annrl.config import setting
+from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
@@ -220,10 +221,10 @@ class DynamicsConfig:
         check(CONSTRAINTS, {name: getattr(self, name) for name in CONSTRAINTS})
         samples = SYSTEMS[self.system].samples(self.sample_every)
         if samples < 11:
-            raise ValueError(f"sample_every must leave at least 11 samples of {self.system}, got {self.sample_every} "
+            raise InputError(f"sample_every must leave at least 11 samples of {self.system}, got {self.sample_every} "
                              f"({samples} samples)")
         if self.window > samples - 1:
-            raise ValueError(f"window must be <= {samples - 1} (samples of {self.system} - 1), got {self.window}")
+            raise InputError(f"window must be <= {samples - 1} (samples of {self.system} - 1), got {self.window}")
 
     @property
     def approaches(self) -> tuple[str, ...]:

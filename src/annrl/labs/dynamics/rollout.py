@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from annrl.backend import array_namespace, to_numpy
+from annrl.errors import InputError
 from annrl.nn.model import Network
 from annrl.nn.optim import Optimizer
 
@@ -196,7 +197,7 @@ def windows(z: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """
     n = len(z)
     if not 1 <= window <= n - 1:
-        raise ValueError(f"window must be in [1, {n - 1}] for {n} samples, got {window}")
+        raise InputError(f"window must be in [1, {n - 1}] for {n} samples, got {window}")
     count = n - window
     targets = np.stack([z[j : j + count] for j in range(window + 1)], axis=0)
     return targets[0], targets
@@ -306,7 +307,7 @@ class RolloutTrainer:
         self.starts, self.targets = windows(np.asarray(z, dtype=float), window)
         count = len(self.starts)
         if batch_size is not None and rng is None:
-            raise ValueError("fit_rollout with batch_size needs rng (a numpy.random.Generator) to shuffle")
+            raise InputError("fit_rollout with batch_size needs rng (a numpy.random.Generator) to shuffle")
         self.batch = count if batch_size is None else min(int(batch_size), count)
         self.net, self.optimizer, self.rng, self.schedule = net, optimizer, rng, schedule
         self.dt, self.scale, self.substeps = dt, scale, substeps
