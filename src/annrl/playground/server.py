@@ -113,8 +113,10 @@ def _index(text: str) -> int:
 
 
 async def input_error(request: Request, err: Exception) -> Response:
-    status = getattr(err, "status_code", 422)  # 413 for a body over its limit
-    return JSONResponse({"error": str(err), "field": getattr(err, "field", None)}, status_code=status)
+    status = getattr(err, "status_code", 422)
+    # 413: the rest of the body is unread; closing the connection stops the client from sending it
+    headers = {"Connection": "close"} if status == 413 else None
+    return JSONResponse({"error": str(err), "field": getattr(err, "field", None)}, status_code=status, headers=headers)
 
 
 async def playground_socket(websocket: WebSocket) -> None:
