@@ -27,8 +27,8 @@ import asyncio
 import json
 import logging
 import secrets
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
