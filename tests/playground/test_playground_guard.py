@@ -241,3 +241,37 @@ def test_a_real_server_refuses_a_foreign_websocket_handshake_and_serves_its_own(
         assert rebound.value.response.status_code == 400
         with ws_connect(socket_url, origin=own, open_timeout=10) as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+
+
+def test_a_real_server_closes_a_socket_sent_a_message_over_its_frame_limit():
+    from playground_browser import running_server
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect as ws_connect
+
+    from annrl.playground.cli import MAX_FRAME_BYTES
+
+    with running_server() as url, ws_connect(url.replace("http://", "ws://") + "ws", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        ws.send("x" * (MAX_FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosedError) as closed:
+            while True:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 1009  # "message too big", sent by uvicorn before the message is whole
+
+
+def test_a_server_fault_is_answered_and_the_socket_closed_with_a_frame(client, monkeypatch):
+    from starlette.websockets import WebSocketDisconnect
+
+    from annrl.playground.live import LiveSession
+
+    async def broken(self, text):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(LiveSession, "handle", broken)
+    with connect(client, "/ws", OWN) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_json({"type": "play"})
+        assert "the server failed on this message" in ws.receive_json()["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 1011

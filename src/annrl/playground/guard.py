@@ -107,7 +107,8 @@ class Guard:
         if where is None or where[0].lower() not in self.hosts:
             names = ", ".join(sorted(f"[{name}]" if ":" in name else name for name in self.hosts - {""}))
             return 400, (f"Host {host!r} is not served: the playground answers only to {names} "
-                         "(a guard against DNS rebinding; start it with --host NAME to serve another name)")
+                         "(a guard against DNS rebinding; to use another address, start it with --host ADDRESS "
+                         "or --allow-origin http://NAME:PORT)")
         if scope["type"] == "http" and scope["method"] in SAFE_METHODS:
             return None
         origin = headers.get("origin")
