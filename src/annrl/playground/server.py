@@ -24,6 +24,7 @@ At most :data:`MAX_SESSIONS` sessions of each kind run at once; one more is refu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -145,8 +146,9 @@ async def _serve(websocket: WebSocket, live: Any, start: Any = None) -> None:
         pass
     except Exception:  # a bug, not bad input (that is answered and the session goes on): say so, close cleanly
         logger.exception("playground session failed")
-        await _refuse(websocket, "the server failed on this message (a bug: see its log); reload the page",
-                      code=CLOSE_INTERNAL_ERROR)
+        with contextlib.suppress(Exception):  # the socket may be gone already; the fault is logged
+            await _refuse(websocket, "the server failed on this message (a bug: see its log); reload the page",
+                          code=CLOSE_INTERNAL_ERROR)
     finally:
         await live.stop()
 
