@@ -37,16 +37,19 @@ def test_previous_handlers_are_restored_even_after_an_error():
     def mine(signum, frame):
         pass
 
-    before = signal.signal(signal.SIGTERM, mine)
+    # both found as `mine`, whatever the process started with (a background job starts with SIGINT ignored)
+    before = {sig: signal.signal(sig, mine) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with pytest.raises(RuntimeError):
             with graceful_stop():
                 assert signal.getsignal(signal.SIGTERM) is not mine
+                assert signal.getsignal(signal.SIGINT) is not mine
                 raise RuntimeError("boom")
         assert signal.getsignal(signal.SIGTERM) is mine
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is mine
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def test_the_message_is_one_line_with_the_checkpoint():

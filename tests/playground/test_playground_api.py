@@ -16,7 +16,7 @@ from annrl.playground.snapshot import unpack
 
 @pytest.fixture
 def app():
-    return create_app()
+    return create_app(host="testserver")  # the Host name TestClient sends (the guard serves only the names it is given)
 
 
 @pytest.fixture

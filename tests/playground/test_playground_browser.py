@@ -1,7 +1,8 @@
 """End to end in real headless Chromium: build 2-4-1 with the buttons, train XOR, share the URL;
 and replay a saved car run in the cars tab.
 
-Chromium must be installed at /usr/bin/chromium (CI installs it): without it these tests fail.
+Chromium must be installed at /usr/bin/chromium (CI installs it): without it these tests are skipped with a
+reason naming `apt-get install chromium`, except under CI (`CI=true`), where they fail.
 The screenshots are written to pytest's tmp folder (the first one's path is printed).
 """
 
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import time
 
-from playground_browser import chromium, running_server
+from playground_browser import chromium, require_chromium, running_server
+
+require_chromium()
 
 SURFACE_PIXELS = "Array.from(document.getElementById('surface').getContext('2d')" \
                  ".getImageData(0, 0, 320, 320).data.filter((_, i) => i % 16 === 0))"

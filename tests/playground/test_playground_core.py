@@ -132,14 +132,26 @@ def test_minibatch_epoch_is_the_textbook_loop():
     assert session.epoch == 2
 
 
-def test_numpy_and_torch_exports_compute_what_the_network_computes(tmp_path):
+@pytest.fixture(scope="module")
+def spiral_session():
+    """A trained spiral network, 50 points and its predictions ``(50, 1)``: what the exports must reproduce."""
     session = Session(Setup(dataset="spiral", layers=(5, 3), features=("x", "y", "x2", "xy", "sinx", "siny"),
                             activation="leaky_relu", points=100))
     session.train(3)
     points = np.random.default_rng(0).uniform(-6, 6, size=(50, 2))
-    expected = session.predict_one(points, 0)
+    return session, points, session.predict_one(points, 0)
+
+
+def test_the_numpy_export_computes_what_the_network_computes(tmp_path, spiral_session):
+    session, points, expected = spiral_session
     numpy_module = load_module(tmp_path, "np_export", numpy_source(session))
     np.testing.assert_allclose(numpy_module.predict(points), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_the_torch_export_computes_what_the_network_computes(tmp_path, spiral_session):
+    pytest.importorskip("torch", reason="the torch export needs PyTorch: pip install torch==2.13.0 "
+                        "(CPU; or the annrl[torch] extra)")
+    session, points, expected = spiral_session
     torch_module = load_module(tmp_path, "torch_export", torch_source(session))
     got = torch_module.PlaygroundNet()(points).detach().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

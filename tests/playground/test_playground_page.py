@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playground_browser import chromium, running_server
+from playground_browser import chromium, require_chromium, running_server
+
+require_chromium()
 
 SIZES = [(360, 740), (800, 900), (1280, 720), (1920, 1080)]
 SURFACE_PIXELS = "Array.from(document.getElementById('surface').getContext('2d')" \
@@ -15,6 +17,11 @@ SURFACE_PIXELS = "Array.from(document.getElementById('surface').getContext('2d')
 BOXES = """() => Object.fromEntries(['surface', 'explain-panel', 'explain', 'output-panel'].map(
   (id) => [id, document.getElementById(id).getBoundingClientRect().toJSON()]).concat(
   [['page', document.documentElement.scrollWidth], ['header', document.querySelector('header').offsetWidth]]))"""
+OPEN_SOCKETS = """(port) => Promise.all(['/ws', '/ws/cars'].map((path) => new Promise((done) => {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+  ws.onopen = () => { done('open'); ws.close(); };
+  ws.onclose = (event) => done(`closed ${event.code}`);
+})))"""
 
 
 @pytest.fixture(scope="module")
@@ -145,4 +152,29 @@ def test_hovering_an_edge_shows_its_weight_and_clicking_it_sets_one(browser_and_
     page.once("dialog", lambda dialog: dialog.accept("-1.25"))
     page.mouse.click(x, y)
     page.wait_for_function("window.playground.lastState.weights[0].w[1][0] === -1.25")
+    page.close()
+
+
+def test_another_site_cannot_drive_the_playground_but_the_page_itself_trains(browser_and_url):
+    browser, url = browser_and_url
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    evil = browser.new_page()  # a page of a web site, in the same browser, trying to reach the playground
+    evil.route("http://evil.example/**", lambda route: route.fulfill(content_type="text/html", body="<p>hi</p>"))
+    evil.goto("http://evil.example/")
+    assert evil.evaluate(OPEN_SOCKETS, port) == ["closed 1006", "closed 1006"]  # answered 403: never opened
+    # Chromium itself blocks a web site's fetch to 127.0.0.1, but not one from another local origin (a dev server)
+    with running_server() as other_origin:
+        evil.goto(other_origin + "api/limits")
+        assert evil.evaluate(OPEN_SOCKETS, port) == ["closed 1006", "closed 1006"]
+        with evil.expect_response(f"http://127.0.0.1:{port}/api/setup") as answer:
+            evil.evaluate("(port) => fetch(`http://127.0.0.1:${port}/api/setup`, "
+                          "{method: 'POST', mode: 'no-cors', body: '{}'})", port)
+        assert answer.value.status == 403
+    evil.close()
+    # the page itself, under another of this machine's names, connects and trains
+    page = open_page((browser, url.replace("127.0.0.1", "localhost")), "#dataset=xor")
+    page.click("#play")
+    page.wait_for_function("window.playground.lastState.epoch >= 20")
+    page.click("#play")
+    assert page.errors == []
     page.close()

@@ -14,6 +14,8 @@ from annrl.errors import InputError
 from annrl.playground import create_app
 from annrl.playground.replay import Replay, find_runs
 
+TEST_HOST = "testserver"  # the Host name TestClient sends (the guard serves only the names it is given)
+
 
 def save_car_agent(folder, *, seed=0, env="annrl/CarTrack-v0", track="oval"):
     """A car policy as annrl rl train saves it (an untrained network: the replay, not the driving, is tested)."""
@@ -167,11 +169,11 @@ def test_the_runs_folder_must_exist(tmp_path):
 
 
 def test_runs_endpoint_lists_the_runs_or_says_how_to_give_a_folder(root):
-    with TestClient(create_app(runs=root)) as client:
+    with TestClient(create_app(runs=root, host=TEST_HOST)) as client:
         answer = client.get("/api/runs")
         assert answer.status_code == 200 and answer.json()["root"] == root.name
         assert [r["id"] for r in answer.json()["runs"]][:3] == ["agents/ga_oval", "cartpole", "drive_bad_schedule"]
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(host=TEST_HOST)) as client:
         answer = client.get("/api/runs")
         assert answer.status_code == 404 and "--runs DIR" in answer.json()["error"]
 
@@ -187,7 +189,7 @@ def receive_until(socket, kind, limit=2000):
 
 
 def test_cars_socket_lists_and_replays_a_run(root):
-    with TestClient(create_app(runs=root)) as client, client.websocket_connect("/ws/cars") as socket:
+    with TestClient(create_app(runs=root, host=TEST_HOST)) as client, client.websocket_connect("/ws/cars") as socket:
         socket.send_json({"type": "runs"})
         runs = socket.receive_json()
         listed = {run["id"]: run for run in runs["runs"]}
@@ -211,7 +213,7 @@ def test_cars_socket_lists_and_replays_a_run(root):
     ({"type": "runs", "all": True}, "unknown ['all']"),
 ])
 def test_cars_socket_refuses_bad_replays_and_goes_on(root, message, words):
-    with TestClient(create_app(runs=root)) as client, client.websocket_connect("/ws/cars") as socket:
+    with TestClient(create_app(runs=root, host=TEST_HOST)) as client, client.websocket_connect("/ws/cars") as socket:
         socket.send_json(message)
         error = socket.receive_json()
         assert error["type"] == "error" and words in error["message"]
@@ -220,7 +222,7 @@ def test_cars_socket_refuses_bad_replays_and_goes_on(root, message, words):
 
 
 def test_cars_socket_without_a_runs_folder_says_how_to_give_one():
-    with TestClient(create_app()) as client, client.websocket_connect("/ws/cars") as socket:
+    with TestClient(create_app(host=TEST_HOST)) as client, client.websocket_connect("/ws/cars") as socket:
         for message in ({"type": "runs"}, {"type": "replay", "run": "x"}):
             socket.send_json(message)
             error = socket.receive_json()

@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def create_app(runs: Any = None) -> Any:
-    """The Starlette app (see :mod:`annrl.playground.server`); ``runs``: a folder of saved car runs to replay."""
+def create_app(runs: Any = None, *, host: str = "127.0.0.1", allow_origins: Any = ()) -> Any:
+    """The Starlette app (see :mod:`annrl.playground.server`); ``runs``: a folder of saved car runs to replay,
+    ``host``: a name it answers to besides the loopback ones, ``allow_origins``: other pages that may drive it."""
     from annrl.playground.server import create_app as build
 
-    return build(runs)
+    return build(runs, host=host, allow_origins=allow_origins)
 
 
 __all__ = ["create_app"]

@@ -18,6 +18,7 @@ from annrl.errors import InputError
 from annrl.playground.cars import CarsRun, parse_start
 from annrl.playground.live import WINDOW, BackgroundLoop, allowed
 from annrl.playground.replay import Replay, find_runs, parse_replay
+from annrl.userfiles import parse_json
 
 logger = logging.getLogger(__name__)
 CAR_MESSAGES = ("start", "stop", "ack", "runs", "replay")
@@ -107,10 +108,7 @@ class CarsLive(BackgroundLoop):
 def _decode(text: Any) -> dict[str, Any]:
     if not isinstance(text, str) or len(text) > 10_000:
         raise InputError("cars messages must be JSON text of at most 10000 characters", field="message")
-    try:
-        message = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"message is not valid JSON: {err.msg} (at character {err.pos})", field="message") from None
+    message = parse_json(text, "message")
     if not isinstance(message, dict) or message.get("type") not in CAR_MESSAGES:
         raise InputError.invalid("cars message type", f"one of {list(CAR_MESSAGES)}",
                                  message.get("type") if isinstance(message, dict) else message)

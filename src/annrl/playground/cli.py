@@ -12,6 +12,8 @@ from typing import Any
 from annrl.errors import InputError
 
 DEFAULT_PORT = 8765
+#: the largest WebSocket message read at all: 300 000 characters of 4-byte UTF-8, and some room
+MAX_FRAME_BYTES = 4 * 300_000 + 4096
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +24,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"TCP port (default: {DEFAULT_PORT}; 0: any free one)")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; another address exposes the page to the network)")
+                        help="address to bind, and a name requests may give as Host besides localhost, 127.0.0.1 and "
+                        "[::1] (default 127.0.0.1; another address exposes the page to the network)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web page of another origin (scheme://host[:port], e.g. http://localhost:3000) that "
+                        "may open the playground's WebSockets and POST to it; repeatable. Without it only the "
+                        "playground's own page may")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument("--runs", default=None, metavar="DIR",
                         help="folder of saved car runs (annrl rl train --env annrl/CarTrack-v0 --out, annrl car drive "
@@ -55,13 +62,15 @@ def require_server() -> Any:
 def server_config(app: Any, host: str, port: int) -> Any:
     """uvicorn's settings for the playground (the tests and the benchmark serve it with these too).
 
+    WebSocket messages over :data:`MAX_FRAME_BYTES` are refused by uvicorn (close code 1009) before they
+    are buffered whole; the session's own limit (300 000 characters) then answers with a message.
     No per-message compression: the page and the server share a machine, and compressing a state's
     packed grids (which hardly shrink) cost the server ~3 ms of every ~30 ms update.
     """
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-                          ws_per_message_deflate=False)
+                          ws_per_message_deflate=False, ws_max_size=MAX_FRAME_BYTES)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     uvicorn = require_server()
     from annrl.playground import create_app
 
-    app = create_app(runs=args.runs)  # refuses a --runs folder that does not exist before anything starts
+    # refuses a --runs folder that does not exist, or a malformed --allow-origin, before anything starts
+    app = create_app(runs=args.runs, host=args.host, allow_origins=args.allow_origin)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"annrl: warning: serving on {args.host}: other machines can reach the playground", file=sys.stderr)
     server = uvicorn.Server(server_config(app, args.host, args.port))

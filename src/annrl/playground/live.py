@@ -43,6 +43,7 @@ from annrl.playground.config import PLAIN, Setup, fallback_notice, limits, parse
 from annrl.playground.datasets import parse_csv, parse_points
 from annrl.playground.session import Session
 from annrl.playground.snapshot import data_message, state_message
+from annrl.userfiles import parse_json
 
 logger = logging.getLogger(__name__)
 MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "clear", "weight", "explain", "ack")
@@ -330,10 +331,7 @@ def decode(text: Any) -> dict[str, Any]:
     if len(text) > MAX_MESSAGE_CHARS:
         raise InputError(f"message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}",
                          field="message")
-    try:
-        message = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"message is not valid JSON: {err.msg} (at character {err.pos})", field="message") from None
+    message = parse_json(text, "message")  # nesting bounded: a deep one is an error reply, not a RecursionError
     if not isinstance(message, dict):
         raise InputError(f"message must be a JSON object, got {show_value(message)}", field="message")
     if message.get("type") not in MESSAGE_TYPES:

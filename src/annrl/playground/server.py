@@ -8,12 +8,15 @@ path                                    method  answer
 ``/api/limits``                         GET     bounds, choices and defaults of every setup field
 ``/api/setup``                          POST    a setup checked: 200 with the full setup, or 422 with the error
 ``/api/csv``                            POST    CSV text checked and read: 200 with the points, or 422
+                                                (a body over :data:`MAX_BODY` bytes: 413, read no further)
 ``/api/session/{sid}/export/{kind}``    GET     a download: checkpoint, torch, numpy, png, svg (``?index=``)
 ``/api/runs``                           GET     the saved car runs under ``--runs DIR`` (404 without one)
 ``/ws``                                 WS      one playground session per connection (:mod:`.live`)
 ``/ws/cars``                            WS      one cars run or replay per connection (:mod:`.cars_live`)
 ======================================  ======  =================================================================
 
+Every request passes :class:`~annrl.playground.guard.Guard` first: a foreign ``Host`` gets 400, and a
+WebSocket handshake or POST from a foreign ``Origin`` 403 (so no other web site can drive a session).
 Every session lives as long as its WebSocket: a closed tab cancels its training task and frees it.
 At most :data:`MAX_SESSIONS` sessions of each kind run at once; one more is refused with a message.
 """
@@ -21,12 +24,16 @@ At most :data:`MAX_SESSIONS` sessions of each kind run at once; one more is refu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -36,12 +43,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from annrl.errors import InputError
 from annrl.playground.config import Setup, limits, parse_setup
 from annrl.playground.datasets import parse_csv
+from annrl.playground.guard import Guard, parse_origin, read_body
 from annrl.playground.live import LiveSession
+from annrl.userfiles import parse_json
 
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 32
 MAX_BODY = 300_000
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_INTERNAL_ERROR = 1011
+logger = logging.getLogger(__name__)
 
 
 async def page(request: Request) -> Response:
@@ -53,13 +64,8 @@ async def api_limits(request: Request) -> Response:
 
 
 async def read_json(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InputError(f"request body is {len(body)} bytes; the limit is {MAX_BODY}", field="body")
-    try:
-        return json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"request body is not valid JSON: {err}", field="body") from None
+    body = await read_body(request, MAX_BODY, "request body")
+    return parse_json(body or b"null", "request body")
 
 
 async def api_setup(request: Request) -> Response:
@@ -68,9 +74,7 @@ async def api_setup(request: Request) -> Response:
 
 
 async def api_csv(request: Request) -> Response:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InputError(f"CSV is {len(body)} bytes; the limit is {MAX_BODY}", field="csv")
+    body = await read_body(request, MAX_BODY, "csv")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -110,7 +114,10 @@ def _index(text: str) -> int:
 
 
 async def input_error(request: Request, err: Exception) -> Response:
-    return JSONResponse({"error": str(err), "field": getattr(err, "field", None)}, status_code=422)
+    status = getattr(err, "status_code", 422)
+    # 413: the rest of the body is unread; closing the connection stops the client from sending it
+    headers = {"Connection": "close"} if status == 413 else None
+    return JSONResponse({"error": str(err), "field": getattr(err, "field", None)}, status_code=status, headers=headers)
 
 
 async def playground_socket(websocket: WebSocket) -> None:
@@ -137,6 +144,11 @@ async def _serve(websocket: WebSocket, live: Any, start: Any = None) -> None:
             await live.handle(await _receive_text(websocket))
     except WebSocketDisconnect:
         pass
+    except Exception:  # a bug, not bad input (that is answered and the session goes on): say so, close cleanly
+        logger.exception("playground session failed")
+        with contextlib.suppress(Exception):  # the socket may be gone already; the fault is logged
+            await _refuse(websocket, "the server failed on this message (a bug: see its log); reload the page",
+                          code=CLOSE_INTERNAL_ERROR)
     finally:
         await live.stop()
 
@@ -148,9 +160,9 @@ async def _receive_text(websocket: WebSocket) -> Any:
     return message.get("text") if message.get("text") is not None else message.get("bytes")
 
 
-async def _refuse(websocket: WebSocket, reason: str) -> None:
+async def _refuse(websocket: WebSocket, reason: str, code: int = CLOSE_TRY_AGAIN_LATER) -> None:
     await websocket.send_text(json.dumps({"type": "error", "message": reason, "field": None}))
-    await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
+    await websocket.close(code=code)
 
 
 async def cars_socket(websocket: WebSocket) -> None:
@@ -169,13 +181,18 @@ async def cars_socket(websocket: WebSocket) -> None:
         runs.discard(live)
 
 
-def create_app(runs: str | Path | None = None) -> Starlette:
+def create_app(runs: str | Path | None = None, *, host: str = "127.0.0.1",
+               allow_origins: Iterable[str] = ()) -> Starlette:
     """The playground app; ``app.state.sessions`` maps session ids to the live tabs.
 
     ``runs`` is the folder whose saved car runs the cars tab may replay (checked here: it must exist).
+    ``host`` (``--host``) is a name requests may address besides localhost, 127.0.0.1 and [::1];
+    ``allow_origins`` (``--allow-origin``) are the pages of other origins that may drive it (:mod:`.guard`).
     """
     from annrl.playground.replay import check_root
 
+    origins = [parse_origin(origin) for origin in allow_origins]  # checked now: Starlette builds middleware late
+    guard = Middleware(Guard, host=host, allow_origins=origins)
     runs_root = None if runs is None else check_root(runs)
     routes = [
         Route("/", page),
@@ -188,7 +205,7 @@ def create_app(runs: str | Path | None = None) -> Starlette:
         WebSocketRoute("/ws/cars", cars_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={InputError: input_error})
+    app = Starlette(routes=routes, middleware=[guard], exception_handlers={InputError: input_error})
     app.state.sessions = {}
     app.state.cars = set()
     app.state.runs_root = runs_root
