@@ -307,7 +307,8 @@ def list_tracks() -> list[str]:
 
 
 def load_track(track: str | Path | Track) -> Track:
-    """A track from a shipped name, a JSON path, ``"random:SEED"`` or an existing :class:`Track`.
+    """A track from a shipped name, a JSON path, ``"random:SEED"``, ``"family:NAME:SEED"`` (see
+    :mod:`annrl.envs.track_families`) or an existing :class:`Track`.
 
     Raises
     ------
@@ -319,13 +320,16 @@ def load_track(track: str | Path | Track) -> Track:
     text = str(track)
     if text.startswith("random:"):
         return _random_track(text)
+    if text.startswith("family:"):
+        return _family_track(text)
     path = Path(text)
     if path.suffix == ".json" or path.exists():
         return _load_file(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
     shipped = tracks_folder() / f"{text}.json"
     if not shipped.exists():
         names = sorted(p.stem for p in tracks_folder().glob("*.json"))
-        raise ValueError(f"track must be one of {names}, a .json path or 'random:SEED', got {text!r}")
+        raise InputError(f"track must be one of {names}, a .json path, 'random:SEED' or 'family:NAME:SEED', "
+                         f"got {text!r}", field="track")
     return _load_file(str(shipped), shipped.stat().st_mtime_ns)
 
 
@@ -350,3 +354,10 @@ def _random_track(spec: str) -> Track:
     except ValueError:
         raise ValueError(f"track 'random:SEED' needs an integer seed, got {spec!r}") from None
     return random_track(np.random.default_rng(seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _family_track(spec: str) -> Track:
+    from annrl.envs.track_families import parse_spec
+
+    return parse_spec(spec)
