@@ -31,40 +31,56 @@ class RandomPolicy:
 
 
 class HeuristicDriver:
-    """Steer towards open space and brake for what lies ahead: a baseline with no learning.
+    """Aim at the open space the rays see, keep off the walls, brake for what lies ahead.
 
-    Steering is proportional to the space on the left minus the space on the right (each ray
-    weighted by the sine of its angle). The target speed is the one from which the car could
-    still stop before the wall straight ahead, capped by what the tyres allow on the curve the
-    side rays suggest; throttle closes the gap to it. The discrete version picks, in order:
-    brake when too fast, turn when the steering signal is strong, accelerate when too slow.
+    No learning and no map, only the rays (in metres, ``d_i`` at angle ``a_i``):
+
+    * **aim**: pure pursuit of the point where the rays reach furthest, the average of the ray
+      ends weighted by ``d_i**4`` (the longest ray dominates, its neighbours pull it towards the
+      middle of the gap); curvature ``2 y / (x**2 + y**2)`` of the circle through that point;
+    * **keep off the walls**: add curvature towards the side with more room, in proportion to
+      the imbalance of each left/right pair of rays relative to the pair's sum (so a 5 m wide
+      track steers as firmly as a 14 m one);
+    * **speed**: the highest speed from which the car could still stop before the wall straight
+      ahead (with a ``caution`` margin) and take a curve of radius ``forward ray`` within grip.
+
+    The discrete version picks, in order: brake when too fast, turn when the steering is strong,
+    accelerate when too slow.
 
     Parameters
     ----------
     settings : CarSettings
     continuous : bool, default=False
-    steer_gain : float, default=4.0
-        Steering per unit of (normalised) left-minus-right space.
+    centring : float, default=0.3
+        Curvature (1/m) added per unit of left-right imbalance.
     caution : float, default=0.5
-        Fraction of the braking distance the car allows itself (lower is braver).
+        Fraction of the braking and grip limits the car allows itself (lower is slower).
     """
 
-    def __init__(self, settings: CarSettings, *, continuous: bool = False, steer_gain: float = 4.0,
+    def __init__(self, settings: CarSettings, *, continuous: bool = False, centring: float = 0.3,
                  caution: float = 0.5):
         self.settings, self.continuous = settings, continuous
-        self.steer_gain, self.caution = steer_gain, caution
+        self.centring, self.caution = centring, caution
         angles = np.array(settings.ray_angles())
-        self.side = np.sin(angles) / max(np.abs(np.sin(angles)).sum(), 1e-9)
+        self.cos, self.sin = np.cos(angles), np.sin(angles)
         self.ahead = int(np.argmin(np.abs(angles)))
+        # Left/right mirror pairs (ray k and ray n - 1 - k), those pointing sideways only.
+        k = np.arange(len(angles) // 2)
+        self.right, self.left = k[np.abs(angles[k]) > 1e-6], (len(angles) - 1 - k)[np.abs(angles[k]) > 1e-6]
 
     def controls(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steer and throttle in [-1, 1], each ``(n,)``."""
         s = self.settings
-        rays, speed = obs[:, :-1].astype(np.float64), obs[:, -1] * s.max_speed
-        steer = np.clip(self.steer_gain * (rays @ self.side), -1.0, 1.0)
-        room = np.maximum(rays[:, self.ahead] * s.max_range - 2.0 * s.car_radius, 0.0)
-        target = np.minimum(np.sqrt(2.0 * s.brake * self.caution * room), s.max_speed)
-        throttle = np.clip((target - speed) / 2.0, -1.0, 1.0)
+        rays, speed = obs[:, :-1].astype(np.float64) * s.max_range, obs[:, -1] * s.max_speed
+        w = np.maximum(rays, 1e-3) ** 4
+        x, y = (w * rays * self.cos).sum(1) / w.sum(1), (w * rays * self.sin).sum(1) / w.sum(1)
+        aim = 2.0 * y / np.maximum(x * x + y * y, 1e-6)
+        left, right = rays[:, self.left], rays[:, self.right]
+        balance = ((left - right) / np.maximum(left + right, 1e-6)).mean(1) if len(self.left) else 0.0
+        steer = np.clip((aim + self.centring * balance) / s.steer_gain, -1.0, 1.0)
+        room = np.maximum(rays[:, self.ahead] - 2.0 * s.car_radius, 0.0)
+        target = np.minimum(np.sqrt(2.0 * s.brake * self.caution * room), np.sqrt(s.grip * self.caution * room + 1.0))
+        throttle = np.clip((np.minimum(target, s.max_speed) - speed) / 2.0, -1.0, 1.0)
         return steer, throttle
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
