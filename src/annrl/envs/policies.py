@@ -31,21 +31,22 @@ class RandomPolicy:
 
 
 class HeuristicDriver:
-    """Aim at the open space the rays see, keep off the walls, brake for what lies ahead.
+    """Aim at the open space the rays see, keep off the walls, slow down for what lies ahead.
 
     No learning and no map, only the rays (in metres, ``d_i`` at angle ``a_i``):
 
     * **aim**: pure pursuit of the point where the rays reach furthest, the average of the ray
-      ends weighted by ``d_i**4`` (the longest ray dominates, its neighbours pull it towards the
-      middle of the gap); curvature ``2 y / (x**2 + y**2)`` of the circle through that point;
-    * **keep off the walls**: add curvature towards the side with more room, in proportion to
-      the imbalance of each left/right pair of rays relative to the pair's sum (so a 5 m wide
-      track steers as firmly as a 14 m one);
-    * **speed**: the highest speed from which the car could still stop before the wall straight
-      ahead (with a ``caution`` margin) and take a curve of radius ``forward ray`` within grip.
+      ends weighted by ``d_i**4`` (the longest ray dominates, its neighbours pull the point
+      towards the middle of the gap): curvature ``2 y / (x**2 + y**2)``, the circle through it;
+    * **keep off the walls**: add curvature ``centring`` towards the side with more room, times
+      the mean imbalance ``(left - right) / (left + right)`` of the mirrored ray pairs, which
+      does not shrink on a narrow track;
+    * **speed**: a wall ``d`` metres ahead needs a turn of radius about ``d``, which the tyres
+      hold up to ``sqrt(grip * d)``; the car aims at ``cornering`` times that share of the grip
+      (``d`` less the car's diameter), never above ``max_speed``.
 
-    The discrete version picks, in order: brake when too fast, turn when the steering is strong,
-    accelerate when too slow.
+    The discrete version picks, in order: a turn when the steering is strong (braking cannot
+    steer), brake when too fast, a turn when the steering is mild, accelerate when too slow.
 
     Parameters
     ----------
@@ -53,18 +54,20 @@ class HeuristicDriver:
     continuous : bool, default=False
     centring : float, default=0.3
         Curvature (1/m) added per unit of left-right imbalance.
-    caution : float, default=0.5
-        Fraction of the braking and grip limits the car allows itself (lower is slower).
+    cornering : float, optional
+        Share of the grip the speed target uses: 1.0 for continuous steering, 0.6 for the
+        discrete actions, whose full-lock-or-nothing steering needs the margin.
     """
 
     def __init__(self, settings: CarSettings, *, continuous: bool = False, centring: float = 0.3,
-                 caution: float = 0.5):
+                 cornering: float | None = None):
         self.settings, self.continuous = settings, continuous
-        self.centring, self.caution = centring, caution
+        self.centring = centring
+        self.cornering = cornering if cornering is not None else (1.0 if continuous else 0.6)
         angles = np.array(settings.ray_angles())
         self.cos, self.sin = np.cos(angles), np.sin(angles)
         self.ahead = int(np.argmin(np.abs(angles)))
-        # Left/right mirror pairs (ray k and ray n - 1 - k), those pointing sideways only.
+        # Mirrored pairs (ray k on the right, ray n - 1 - k on the left), sideways rays only.
         k = np.arange(len(angles) // 2)
         self.right, self.left = k[np.abs(angles[k]) > 1e-6], (len(angles) - 1 - k)[np.abs(angles[k]) > 1e-6]
 
@@ -79,17 +82,19 @@ class HeuristicDriver:
         balance = ((left - right) / np.maximum(left + right, 1e-6)).mean(1) if len(self.left) else 0.0
         steer = np.clip((aim + self.centring * balance) / s.steer_gain, -1.0, 1.0)
         room = np.maximum(rays[:, self.ahead] - 2.0 * s.car_radius, 0.0)
-        target = np.minimum(np.sqrt(2.0 * s.brake * self.caution * room), np.sqrt(s.grip * self.caution * room + 1.0))
-        throttle = np.clip((np.minimum(target, s.max_speed) - speed) / 2.0, -1.0, 1.0)
+        target = np.minimum(np.sqrt(self.cornering * s.grip * room), s.max_speed)
+        throttle = np.clip((target - speed) / 2.0, -1.0, 1.0)
         return steer, throttle
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         steer, throttle = self.controls(obs)
         if self.continuous:
             return np.column_stack([steer, throttle])
+        turn = np.where(steer > 0, LEFT, RIGHT)
         action = np.where(throttle > 0.25, FASTER, STRAIGHT)
-        action = np.where(steer > 0.3, LEFT, np.where(steer < -0.3, RIGHT, action))
-        return np.where(throttle < -0.25, SLOWER, action)
+        action = np.where(np.abs(steer) > 0.2, turn, action)
+        action = np.where(throttle < -0.25, SLOWER, action)
+        return np.where(np.abs(steer) > 0.5, turn, action)  # a sharp turn first: braking cannot steer
 
 
 class KeyboardPolicy:
