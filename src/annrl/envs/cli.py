@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
     demo.set_defaults(handler=demo_command)
 
-    bench = commands.add_parser("benchmark", help="drive the held-out suite (54 tracks training never sees), 3 laps each")
+    bench = commands.add_parser("benchmark", help="drive the 54 held-out tracks training never sees, 3 laps each")
     bench.add_argument("--policy", default="heuristic", choices=BENCHMARK_POLICIES,
                        help="who drives: the heuristic driver or a trained agent (--checkpoint).")
     bench.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")

@@ -305,7 +305,8 @@ def _env(run: SavedRun, root: Path, track: Any, cars: int, **options: Any) -> An
 
 
 def _track(run: SavedRun, root: Path, name: Any) -> str:
-    """A shipped track, ``random:SEED``, ``family:NAME:SEED``, or a track file under the root (next to the run, or from the root)."""
+    """A shipped track, ``random:SEED``, ``family:NAME:SEED``, or a track file under the root (next to the run,
+    or from the root)."""
     from annrl.envs import list_tracks
 
     if not isinstance(name, str) or not name:
