@@ -97,3 +97,21 @@ def test_the_animation_shows_the_numbers_and_says_when_it_is_cut_short(tmp_path)
     assert run(["car", "drive", "--episodes", "1", "--laps", "1", "--frame-every", "50", "--out", str(full)]) == 0
     metrics = json.loads((full / "metrics.json").read_text())
     assert metrics["video_complete"] is True and metrics["video_steps"] == metrics["per_episode"][0]["steps"]
+
+
+def test_a_checkpoint_drives_the_benchmark_with_the_actions_it_was_trained_on(tmp_path):
+    from annrl.agents.common import EnvShape, save_policy
+    from annrl.nn import MLP
+
+    shape = EnvShape(6, True, 5)  # five rays and the speed in, Discrete(5) out
+    save_policy(tmp_path / "agent.safetensors", MLP([6, 6, 5], hidden="tanh", population=1, seed=0), algo="ga",
+                env_id="annrl/CarTrack-v0", shape=shape, mode="argmax", track="oval")
+    out = tmp_path / "bench"
+    assert run(["car", "benchmark", "--policy", "checkpoint", "--checkpoint", str(tmp_path / "agent.safetensors"),
+                "--continuous", "--limit", "1", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["policy"] == "checkpoint" and metrics["continuous"] is False  # as trained, whatever the flag
+    record = metrics["per_track"][0]
+    # an untrained network makes no lap: it crashes, or stops for 30 s (600 steps) without a new checkpoint
+    assert metrics["success_rate"] == 0.0 and record["laps"] == 0
+    assert record["crashed"] or record["steps"] <= 600 + 1
