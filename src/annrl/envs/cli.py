@@ -5,6 +5,7 @@
     annrl car show s_bends --out s_bends.png
     annrl car drive --grip-schedule 9,4 --every 300 --sensor-dropout 0.1 --out runs/car_ns
     annrl car demo --out runs/car_demo        # the Unity "cars that learn to drive" demo
+    annrl car benchmark --policy heuristic --continuous --out runs/bench   # 54 held-out tracks, 3 laps each
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from annrl.clikit import write_metrics
 from annrl.errors import InputError
 
 POLICIES = ("heuristic", "random", "keyboard", "checkpoint")
+BENCHMARK_POLICIES = ("heuristic", "checkpoint")
+TRACK_HELP = "shipped track name, a track JSON file, random:SEED or family:easy|medium|hard:SEED."
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +34,7 @@ def register(subparsers: Any) -> None:
     commands = car.add_subparsers(dest="car_command", metavar="SUBCOMMAND")
 
     drive = commands.add_parser("drive", help="play episodes with a policy; write a GIF and metrics.json")
-    drive.add_argument("--track", default="oval", help="shipped track name, a track JSON file or random:SEED.")
+    drive.add_argument("--track", default="oval", help=TRACK_HELP)
     drive.add_argument("--policy", default="heuristic", choices=POLICIES,
                        help="who drives: the wall-following heuristic, random actions, you, or a trained agent.")
     drive.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
@@ -60,8 +63,7 @@ def register(subparsers: Any) -> None:
     drive.set_defaults(handler=drive_command)
 
     demo = commands.add_parser("demo", help="recreate the Unity 'cars that learn to drive' demo (GIF + figure)")
-    demo.add_argument("--track", default="rounded_rectangle",
-                      help="shipped track name, a track JSON file or random:SEED.")
+    demo.add_argument("--track", default="rounded_rectangle", help=TRACK_HELP)
     demo.add_argument("--generations", type=int, default=30, help="generations to evolve.")
     demo.add_argument("--population", type=int, default=30, help="cars (networks) per generation.")
     demo.add_argument("--seed", type=int, default=0, help="seed of the first weights, the GA and the start pose.")
@@ -70,12 +72,27 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
     demo.set_defaults(handler=demo_command)
 
+    bench = commands.add_parser("benchmark", help="drive the 54 held-out tracks training never sees, 3 laps each")
+    bench.add_argument("--policy", default="heuristic", choices=BENCHMARK_POLICIES,
+                       help="who drives: the heuristic driver or a trained agent (--checkpoint).")
+    bench.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
+    bench.add_argument("--suite", default="heldout", choices=("heldout",),
+                       help="the tracks: heldout = the hard family's 50 held-out seeds + the shipped tracks.")
+    bench.add_argument("--continuous", action="store_true",
+                       help="the heuristic steers continuously (a checkpoint drives as it was trained).")
+    bench.add_argument("--laps", type=int, default=3, help="laps that make a success.")
+    bench.add_argument("--limit", type=int, default=None, help="drive only the suite's first LIMIT tracks.")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the start jitter.")
+    bench.add_argument("--out", default="runs/car_benchmark", help="folder for metrics.json and trajectories.png.")
+    bench.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
+    bench.set_defaults(handler=benchmark_command)
+
     tracks = commands.add_parser("tracks", help="list the shipped tracks")
     tracks.add_argument("--json", action="store_true", help="print the list as JSON instead of a table.")
     tracks.set_defaults(handler=tracks_command)
 
     show = commands.add_parser("show", help="draw a track as a PNG figure")
-    show.add_argument("track", help="shipped track name, a track JSON file or random:SEED.")
+    show.add_argument("track", help=TRACK_HELP)
     show.add_argument("--out", default=None, help="PNG file to write (default: TRACK.png).")
     show.add_argument("--checkpoints", type=int, default=20, help="checkpoints to mark along the centre line.")
     show.set_defaults(handler=show_command)
@@ -142,26 +159,30 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         raise InputError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
     renderer = TrackRenderer(env.track) if animate else None
     recorder = AnimationRecorder(every=frame_every, max_frames=max_frames)
-    records = []
+    records, video_steps = [], None
     try:
         for episode in range(episodes):
             obs, info = stepper.reset(seed=seed + episode * cars)
-            total, done, steps = np.zeros(cars), np.zeros(cars, dtype=bool), 0
+            total, done, steps = np.zeros(cars), np.zeros(cars, dtype=bool), np.zeros(cars, dtype=np.int64)
+            film = animate and episode == 0
             try:
                 while not done.all():
-                    if animate and episode == 0:
-                        recorder.add(renderer.frame(env.sim) if recorder.wants_frame() else None)
+                    if film:
+                        recorder.add(renderer.frame(env.sim, caption=_caption(env, info, steps, total))
+                                     if recorder.wants_frame() else None)
                     obs, reward, terminated, truncated, info = stepper.step(driver(obs))
                     total += reward
+                    steps += ~done  # a finished car waits, parked: its own episode is over
                     done |= terminated | truncated
-                    steps += 1
             except KeyboardInterrupt:  # Q at the keyboard (or Ctrl-C): keep what was driven
                 quit_now = True
             else:
                 quit_now = False
+            if film:
+                video_steps = _last_frame(recorder, renderer, env, info, steps, total)
             records.extend({"episode": episode, "car": k, "return": float(total[k]), "laps": int(info["laps"][k]),
                             "progress": float(info["progress"][k]), "crashed": bool(info["crashed"][k]),
-                            "steps": steps} for k in range(cars))
+                            "steps": int(steps[k])} for k in range(cars))
             if quit_now:
                 break
     finally:
@@ -173,9 +194,79 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         metrics["schedule"] = changes["schedule"].to_dict()
     if animate:
         metrics["video"] = str(recorder.save(out / video, fps=fps))
+        metrics["video_steps"], metrics["video_complete"] = video_steps
     out.mkdir(parents=True, exist_ok=True)
     write_metrics(out, metrics)
     return metrics
+
+
+def _caption(env: Any, info: dict[str, Any], steps: np.ndarray, total: np.ndarray, note: str = "") -> list[str]:
+    """The text on a frame: step, then lap, speed and return of the first cars (all, up to 4)."""
+    laps, speed = np.asarray(info["laps"]), np.asarray(env.sim.state.speed)
+    lines = [f"step {int(steps.max())}" + (f"  {note}" if note else "")]
+    for k in range(min(len(steps), 4)):
+        car = f"car {k}: " if len(steps) > 1 else ""
+        lines.append(f"{car}lap {min(int(laps[k]) + 1, env.settings.laps)}/{env.settings.laps}  "
+                     f"{float(speed[k]):4.1f} m/s  return {float(total[k]):6.1f}")
+    return lines
+
+
+def _last_frame(recorder: Any, renderer: Any, env: Any, info, steps, total) -> tuple[int, bool]:
+    """End the animation on the drive's last state; when --max-frames cut it short, say so on that frame.
+
+    Returns the steps the animation shows and whether that is the whole drive.
+    """
+    shown = recorder.last_kept if recorder.full else int(steps.max())
+    complete = not recorder.full or shown >= int(steps.max())
+    note = "" if complete else f"(the animation skips steps {shown}-{int(steps.max())}: raise --max-frames)"
+    recorder.add(renderer.frame(env.sim, caption=_caption(env, info, steps, total, note)), force=True)
+    return int(steps.max()) if complete else shown, complete
+
+
+def benchmark_command(args: argparse.Namespace) -> int:
+    """Drive the held-out suite and write ``metrics.json`` and ``trajectories.png``."""
+    from annrl.clikit import write_metrics
+    from annrl.envs import benchmark
+
+    try:
+        if args.laps < 1:
+            raise InputError(f"--laps must be >= 1, got {args.laps}")
+        tracks = benchmark.suite_tracks(args.suite, args.limit)
+        continuous = args.continuous
+        if args.policy == "checkpoint":
+            from annrl.agents.common import load_policy
+
+            if not args.checkpoint:
+                raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
+            continuous = not load_policy(args.checkpoint).shape.discrete  # as it was trained
+        metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, args.checkpoint),
+                                              continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed)
+    except ValueError as err:
+        print(f"annrl car benchmark: error: {err}", file=sys.stderr)
+        return 2
+    metrics = {"policy": args.policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **metrics}
+    out = Path(args.out)
+    metrics["figure"] = str(benchmark.plot_suite(metrics["per_track"], traces, out / "trajectories.png"))
+    write_metrics(out, metrics)
+    if args.json:
+        print(json.dumps(metrics, indent=2, sort_keys=True))
+        return 0
+    _benchmark_table(metrics)
+    return 0
+
+
+def _benchmark_table(metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"car benchmark: {metrics['policy']} on {metrics['tracks']} held-out tracks, "
+                        f"{metrics['laps_required']} laps: success {metrics['success_rate']:.0%}")
+    for column in ("track", "laps", "crashed", "progress", "steps", "mean_speed"):
+        table.add_column(column, justify="left" if column == "track" else "right")
+    for r in metrics["per_track"]:
+        table.add_row(r["track"], str(r["laps"]), "x" if r["crashed"] else "", f"{r['progress']:.2f}",
+                      str(r["steps"]), f"{r['mean_speed']:.1f}")
+    Console().print(table)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:

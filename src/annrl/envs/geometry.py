@@ -40,16 +40,11 @@ def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
 
 
-def crossing_pairs(a0, a1, b0, b1) -> np.ndarray:
-    """Which segments ``a0->a1`` (n) touch or cross which segments ``b0->b1`` (m).
+def _meet(p, r, q, s) -> np.ndarray:
+    """Elementwise: do the closed segments ``p -> p + r`` and ``q -> q + s`` share a point?
 
-    Returns
-    -------
-    hits : bool array, shape (n, m)
-        True where the two closed segments share at least one point.
+    Arrays ``(..., 2)`` that broadcast together; returns bool ``(...)``.
     """
-    p, r = a0[:, None, :], (a1 - a0)[:, None, :]
-    q, s = b0[None, :, :], (b1 - b0)[None, :, :]
     denom = _cross(r, s)
     qp = q - p
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -65,17 +60,126 @@ def crossing_pairs(a0, a1, b0, b1) -> np.ndarray:
     return proper | overlap
 
 
+def crossing_pairs(a0, a1, b0, b1) -> np.ndarray:
+    """Which segments ``a0->a1`` (n) touch or cross which segments ``b0->b1`` (m).
+
+    Builds ``(n, m)`` arrays: for short lists; :func:`first_meeting` scales to long ones.
+
+    Returns
+    -------
+    hits : bool array, shape (n, m)
+        True where the two closed segments share at least one point.
+    """
+    return _meet(a0[:, None, :], (a1 - a0)[:, None, :], b0[None, :, :], (b1 - b0)[None, :, :])
+
+
+def point_segment_distance(points, a, b) -> np.ndarray:
+    """Elementwise distance from ``points`` to the segments ``a -> b`` (arrays ``(..., 2)`` that broadcast)."""
+    d = b - a
+    t = np.clip(np.sum((points - a) * d, axis=-1) / np.maximum(np.sum(d * d, axis=-1), 1e-300), 0.0, 1.0)
+    return np.hypot(*np.moveaxis(points - a - t[..., None] * d, -1, 0))
+
+
+def near_pairs(a0, a1, b0, b1, pad: float = 0.0, *, chunk: int = 1 << 20):
+    """Pairs ``(i, j)`` of segments ``a0->a1`` and ``b0->b1`` that may lie within ``pad`` of each other.
+
+    A superset of the true pairs, found on a grid rather than by testing all ``n * m``: each
+    segment is cut into pieces no longer than a cell, every piece is filed under the cells its
+    box (grown by ``pad / 2``) covers, and segments sharing a cell are paired. Cells are at least
+    as large as the median segment and as ``pad``, so a piece covers at most 3 x 3 cells and the
+    memory stays linear in the segments plus the pairs of one chunk.
+
+    Yields
+    ------
+    i, j : int arrays, shape (k,)
+        At most about ``chunk`` pairs at a time; a pair may come twice.
+    """
+    lengths = np.hypot(*np.vstack([a1 - a0, b1 - b0]).T)
+    points = np.vstack([a0, a1, b0, b1])
+    extent = float(np.max(points.max(axis=0) - points.min(axis=0))) or 1.0
+    cell = max(float(np.median(lengths)), pad, extent / 4096.0, 1e-9)
+    origin = points.min(axis=0) - pad - cell
+    keys_a, idx_a = _file_pieces(a0, a1, cell, 0.5 * pad, origin)
+    keys_b, idx_b = _file_pieces(b0, b1, cell, 0.5 * pad, origin)
+    order = np.argsort(keys_b, kind="stable")
+    keys_b, idx_b = keys_b[order], idx_b[order]
+    lo = np.searchsorted(keys_b, keys_a, "left")
+    count = np.searchsorted(keys_b, keys_a, "right") - lo
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(keys_a):  # chunks of A-pieces whose pairs number about `chunk`
+        stop = max(start + 1, int(np.searchsorted(ends, (ends[start - 1] if start else 0) + chunk, "right")))
+        c = count[start:stop]
+        rep = np.repeat(np.arange(start, stop), c)
+        offset = np.arange(len(rep)) - np.repeat(np.cumsum(c) - c, c)
+        pairs = np.sort(idx_a[rep].astype(np.int64) * (len(b0) + 1) + idx_b[lo[rep] + offset])
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])] if len(pairs) else pairs  # np.unique: slower
+        yield pairs // (len(b0) + 1), pairs % (len(b0) + 1)
+        start = stop
+
+
+def _file_pieces(a, b, cell, grow, origin) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cells (as int64 keys) covered by the pieces of each segment, and the segment of each."""
+    pieces = np.maximum(np.ceil(np.hypot(*(b - a).T) / cell).astype(np.int64), 1)
+    seg = np.repeat(np.arange(len(a)), pieces)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    f0, f1 = (k / pieces[seg])[:, None], ((k + 1) / pieces[seg])[:, None]
+    p, q = a[seg] + f0 * (b - a)[seg], a[seg] + f1 * (b - a)[seg]
+    lo = np.floor((np.minimum(p, q) - grow - origin) / cell).astype(np.int64)
+    hi = np.floor((np.maximum(p, q) + grow - origin) / cell).astype(np.int64)
+    keys, owners = [], []
+    for dx in range(3):  # a piece's grown box spans at most 3 cells per axis
+        for dy in range(3):
+            cx, cy = lo[:, 0] + dx, lo[:, 1] + dy
+            ok = (cx <= hi[:, 0]) & (cy <= hi[:, 1])
+            keys.append(cx[ok] * (1 << 31) + cy[ok])
+            owners.append(seg[ok])
+    return np.concatenate(keys), np.concatenate(owners)
+
+
+def first_meeting(a0, a1, b0, b1, *, skip=None) -> tuple[int, int] | None:
+    """The first pair ``(i, j)`` (smallest ``i``, then ``j``) of segments that touch or cross, or None.
+
+    Memory linear in the number of segments (see :func:`near_pairs`). ``skip(i, j)`` may mark
+    pairs to ignore (bool arrays), e.g. neighbours along one polyline.
+    """
+    best = None
+    for i, j in near_pairs(a0, a1, b0, b1):
+        hit = _meet(a0[i], a1[i] - a0[i], b0[j], b1[j] - b0[j])
+        if skip is not None:
+            hit &= ~skip(i, j)
+        if hit.any():
+            k = np.lexsort((j[hit], i[hit]))[0]
+            pair = (int(i[hit][k]), int(j[hit][k]))
+            best = pair if best is None else min(best, pair)
+    return best
+
+
 def self_crossing(poly: np.ndarray) -> tuple[int, int] | None:
-    """The first pair of non-neighbouring segments of a closed polyline that touch, or None."""
+    """The first pair ``i < j`` of non-neighbouring segments of a closed polyline that touch, or None."""
     a, b = segments(poly)
-    hits = crossing_pairs(a, b, a, b)
     n = len(poly)
-    idx = np.arange(n)
-    hits[idx, idx] = False
-    hits[idx, (idx + 1) % n] = False
-    hits[(idx + 1) % n, idx] = False
-    i, j = np.nonzero(np.triu(hits))
-    return (int(i[0]), int(j[0])) if len(i) else None
+
+    def neighbours(i, j):
+        return (i >= j) | (j == i + 1) | ((i == 0) & (j == n - 1))
+
+    return first_meeting(a, b, a, b, skip=neighbours)
+
+
+def closest_approach(points_a, points_b, wall_a, wall_b, pad: float) -> tuple[float, int]:
+    """The shortest distance below ``pad`` from segments ``points_a -> points_b`` to wall segments.
+
+    Assumes no segment crosses a wall. Returns ``(distance, i)`` with ``i`` the segment that comes
+    closest, or ``(inf, -1)`` when none comes within ``pad``. Memory linear (see :func:`near_pairs`).
+    """
+    best, where = np.inf, -1
+    for i, j in near_pairs(points_a, points_b, wall_a, wall_b, pad):
+        p0, p1, q0, q1 = points_a[i], points_b[i], wall_a[j], wall_b[j]
+        d = np.minimum.reduce([point_segment_distance(p0, q0, q1), point_segment_distance(p1, q0, q1),
+                               point_segment_distance(q0, p0, p1), point_segment_distance(q1, p0, p1)])
+        if len(d) and d.min() < best:
+            best, where = float(d.min()), int(i[np.argmin(d)])
+    return (best, where) if best < pad else (np.inf, -1)
 
 
 def inside(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
@@ -91,6 +195,9 @@ def inside(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     bool array, shape (p,)
     """
     a, b = segments(poly)
+    rows = max(1, (1 << 22) // max(len(poly), 1))  # points per pass: memory bounded, not (p, n) at once
+    if len(points) > rows:
+        return np.concatenate([inside(points[k : k + rows], poly) for k in range(0, len(points), rows)])
     px, py = points[:, None, 0], points[:, None, 1]
     straddles = (a[None, :, 1] > py) != (b[None, :, 1] > py)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -32,39 +32,58 @@ class RandomPolicy:
 
 
 class HeuristicDriver:
-    """Steer towards open space and brake for what lies ahead: a baseline with no learning.
+    """Aim at the open space the rays see, keep off the walls, slow down for what lies ahead.
 
-    Steering is proportional to the space on the left minus the space on the right (each ray
-    weighted by the sine of its angle). The target speed is the one from which the car could
-    still stop before the wall straight ahead, capped by what the tyres allow on the curve the
-    side rays suggest; throttle closes the gap to it. The discrete version picks, in order:
-    brake when too fast, turn when the steering signal is strong, accelerate when too slow.
+    No learning and no map, only the rays (in metres, ``d_i`` at angle ``a_i``):
+
+    * **aim**: pure pursuit of the point where the rays reach furthest, the average of the ray
+      ends weighted by ``d_i**4`` (the longest ray dominates, its neighbours pull the point
+      towards the middle of the gap): curvature ``2 y / (x**2 + y**2)``, the circle through it;
+    * **keep off the walls**: add curvature ``centring`` towards the side with more room, times
+      the mean imbalance ``(left - right) / (left + right)`` of the mirrored ray pairs, which
+      does not shrink on a narrow track;
+    * **speed**: a wall ``d`` metres ahead needs a turn of radius about ``d``, which the tyres
+      hold up to ``sqrt(grip * d)``; the car aims at ``cornering`` times that share of the grip
+      (``d`` less the car's diameter), never above ``max_speed``.
+
+    The discrete version picks, in order: a turn when the steering is strong (braking cannot
+    steer), brake when too fast, a turn when the steering is mild, accelerate when too slow.
 
     Parameters
     ----------
     settings : CarSettings
     continuous : bool, default=False
-    steer_gain : float, default=4.0
-        Steering per unit of (normalised) left-minus-right space.
-    caution : float, default=0.5
-        Fraction of the braking distance the car allows itself (lower is braver).
+    centring : float, default=0.3
+        Curvature (1/m) added per unit of left-right imbalance.
+    cornering : float, optional
+        Share of the grip the speed target uses: 1.0 for continuous steering, 0.6 for the
+        discrete actions, whose full-lock-or-nothing steering needs the margin.
     """
 
-    def __init__(self, settings: CarSettings, *, continuous: bool = False, steer_gain: float = 4.0,
-                 caution: float = 0.5):
+    def __init__(self, settings: CarSettings, *, continuous: bool = False, centring: float = 0.3,
+                 cornering: float | None = None):
         self.settings, self.continuous = settings, continuous
-        self.steer_gain, self.caution = steer_gain, caution
+        self.centring = centring
+        self.cornering = cornering if cornering is not None else (1.0 if continuous else 0.6)
         angles = np.array(settings.ray_angles())
-        self.side = np.sin(angles) / max(np.abs(np.sin(angles)).sum(), 1e-9)
+        self.cos, self.sin = np.cos(angles), np.sin(angles)
         self.ahead = int(np.argmin(np.abs(angles)))
+        # Mirrored pairs (ray k on the right, ray n - 1 - k on the left), sideways rays only.
+        k = np.arange(len(angles) // 2)
+        self.right, self.left = k[np.abs(angles[k]) > 1e-6], (len(angles) - 1 - k)[np.abs(angles[k]) > 1e-6]
 
     def controls(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steer and throttle in [-1, 1], each ``(n,)``."""
         s = self.settings
-        rays, speed = obs[:, :-1].astype(np.float64), obs[:, -1] * s.max_speed
-        steer = np.clip(self.steer_gain * (rays @ self.side), -1.0, 1.0)
-        room = np.maximum(rays[:, self.ahead] * s.max_range - 2.0 * s.car_radius, 0.0)
-        target = np.minimum(np.sqrt(2.0 * s.brake * self.caution * room), s.max_speed)
+        rays, speed = obs[:, :-1].astype(np.float64) * s.max_range, obs[:, -1] * s.max_speed
+        w = np.maximum(rays, 1e-3) ** 4
+        x, y = (w * rays * self.cos).sum(1) / w.sum(1), (w * rays * self.sin).sum(1) / w.sum(1)
+        aim = 2.0 * y / np.maximum(x * x + y * y, 1e-6)
+        left, right = rays[:, self.left], rays[:, self.right]
+        balance = ((left - right) / np.maximum(left + right, 1e-6)).mean(1) if len(self.left) else 0.0
+        steer = np.clip((aim + self.centring * balance) / s.steer_gain, -1.0, 1.0)
+        room = np.maximum(rays[:, self.ahead] - 2.0 * s.car_radius, 0.0)
+        target = np.minimum(np.sqrt(self.cornering * s.grip * room), s.max_speed)
         throttle = np.clip((target - speed) / 2.0, -1.0, 1.0)
         return steer, throttle
 
@@ -72,9 +91,11 @@ class HeuristicDriver:
         steer, throttle = self.controls(obs)
         if self.continuous:
             return np.column_stack([steer, throttle])
+        turn = np.where(steer > 0, LEFT, RIGHT)
         action = np.where(throttle > 0.25, FASTER, STRAIGHT)
-        action = np.where(steer > 0.3, LEFT, np.where(steer < -0.3, RIGHT, action))
-        return np.where(throttle < -0.25, SLOWER, action)
+        action = np.where(np.abs(steer) > 0.2, turn, action)
+        action = np.where(throttle < -0.25, SLOWER, action)
+        return np.where(np.abs(steer) > 0.5, turn, action)  # a sharp turn first: braking cannot steer
 
 
 class KeyboardPolicy:

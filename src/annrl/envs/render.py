@@ -70,7 +70,8 @@ class TrackRenderer:
             self._background = img
         return self._background
 
-    def frame(self, sim: Any, cars: np.ndarray | None = None, rays: bool | None = None) -> np.ndarray:
+    def frame(self, sim: Any, cars: np.ndarray | None = None, rays: bool | None = None,
+              caption: list[str] | None = None) -> np.ndarray:
         """One RGB frame of the simulator's cars.
 
         Parameters
@@ -80,6 +81,8 @@ class TrackRenderer:
             Which cars to draw (all by default).
         rays : bool, optional
             Draw sensor rays; by default only when at most 16 cars are drawn.
+        caption : list of str, optional
+            Lines of text written in the top-left corner (step, lap, speed, return).
 
         Returns
         -------
@@ -106,7 +109,17 @@ class TrackRenderer:
         for k in range(len(idx)):
             body = self.to_pixels(_car_outline(xy[k], heading[k], radius))
             draw.polygon([tuple(p) for p in body], fill=CRASHED if crashed[k] else CAR, outline=OUTLINE)
+        if caption:
+            _write(draw, caption)
         return np.asarray(img)
+
+
+def _write(draw: Any, lines: list[str]) -> None:
+    """Light text on a dark box in the top-left corner (colours from the GIF palette)."""
+    text = "\n".join(lines)
+    box = draw.multiline_textbbox((4, 4), text)
+    draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=OUTLINE)
+    draw.multiline_text((4, 4), text, fill=WALL)
 
 
 def _car_outline(xy: np.ndarray, heading: float, radius: float) -> np.ndarray:
@@ -141,17 +154,28 @@ class AnimationRecorder:
         self.every, self.max_frames = every, max_frames
         self.frames: list = []
         self._offered = 0
+        self.last_kept = 0  # which offer (counting from 0) the last kept frame was: the step it shows
+
+    @property
+    def full(self) -> bool:
+        """Whether ``max_frames`` frames are kept (later ones are dropped)."""
+        return len(self.frames) >= self.max_frames
 
     def wants_frame(self) -> bool:
         """Whether the next :meth:`add` keeps its frame (so the caller may skip drawing it)."""
-        return len(self.frames) < self.max_frames and self._offered % self.every == 0
+        return not self.full and self._offered % self.every == 0
 
-    def add(self, frame: np.ndarray | None) -> None:
-        """Offer a frame ``(height, width, 3)``; None counts a skipped frame."""
+    def add(self, frame: np.ndarray | None, *, force: bool = False) -> None:
+        """Offer a frame ``(height, width, 3)``; None counts a skipped frame.
+
+        ``force`` keeps it whatever ``every`` and ``max_frames`` say (the closing frame of a drive).
+        """
         from PIL import Image
 
-        if frame is not None and self.wants_frame():
+        if frame is not None and (force or self.wants_frame()):
             self.frames.append(Image.fromarray(frame).quantize(palette=_palette(), dither=Image.Dither.NONE))
+            if not force:
+                self.last_kept = self._offered
         self._offered += 1
 
     def save(self, path: str | Path, fps: int = 25) -> Path:

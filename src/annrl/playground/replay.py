@@ -169,6 +169,7 @@ class Replay:
         self.obs, self.info = self.stepper.reset(seed=self.seed)
         n = self.env.num_envs
         self.returns, self.done, self.steps, self.finished = np.zeros(n), np.zeros(n, dtype=bool), 0, False
+        self.car_steps = np.zeros(n, dtype=np.int64)  # each car's own episode length, as `car drive` records it
 
     def track_message(self) -> dict[str, Any]:
         return {**track_message(self.env.sim), "replay": self.run.id, "seed": self.seed}
@@ -180,6 +181,7 @@ class Replay:
                 break
             self.obs, reward, terminated, truncated, self.info = self.stepper.step(self.driver(self.obs))
             self.returns += reward
+            self.car_steps += ~self.done
             self.done |= terminated | truncated
             self.steps += 1
         messages = [{**frame_message(self.env.sim, self.info), "step": self.steps, "replay": self.run.id}]
@@ -193,8 +195,8 @@ class Replay:
         """Each car's episode, in the fields ``annrl car drive`` records."""
         info = self.info
         return [{"car": k, "return": float(self.returns[k]), "laps": int(info["laps"][k]),
-                 "progress": float(info["progress"][k]), "crashed": bool(info["crashed"][k]), "steps": self.steps}
-                for k in range(self.env.num_envs)]
+                 "progress": float(info["progress"][k]), "crashed": bool(info["crashed"][k]),
+                 "steps": int(self.car_steps[k])} for k in range(self.env.num_envs)]
 
     def end_message(self) -> dict[str, Any]:
         cars = self.outcome()
@@ -303,12 +305,13 @@ def _env(run: SavedRun, root: Path, track: Any, cars: int, **options: Any) -> An
 
 
 def _track(run: SavedRun, root: Path, name: Any) -> str:
-    """A shipped track, ``random:SEED``, or a track file under the root (next to the run, or from the root)."""
+    """A shipped track, ``random:SEED``, ``family:NAME:SEED``, or a track file under the root (next to the run,
+    or from the root)."""
     from annrl.envs import list_tracks
 
     if not isinstance(name, str) or not name:
         raise InputError(f"run {run.id}: no track recorded")
-    if name in list_tracks() or name.startswith("random:"):
+    if name in list_tracks() or name.startswith(("random:", "family:")):
         return name
     for base in (run.path, root):
         candidate = base / name
