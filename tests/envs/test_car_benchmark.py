@@ -100,8 +100,8 @@ def test_the_animation_shows_the_numbers_and_says_when_it_is_cut_short(tmp_path)
 
 
 def test_a_checkpoint_drives_the_benchmark_with_the_actions_it_was_trained_on(tmp_path):
-    from annrl.agents.common import EnvShape, save_policy
-
+    from annrl.agents.envs import EnvShape
+    from annrl.agents.policy_file import save_policy
     from annrl.nn import MLP
 
     shape = EnvShape(6, True, 5)  # five rays and the speed in, Discrete(5) out

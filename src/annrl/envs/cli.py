@@ -113,7 +113,7 @@ def drive_command(args: argparse.Namespace) -> int:
             continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
             frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
         )
-    except ValueError as err:
+    except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car drive: error: {err}", file=sys.stderr)
         return 2
     _show(args, f"car drive: {metrics['policy']} on {metrics['track']}", metrics)
@@ -234,14 +234,14 @@ def benchmark_command(args: argparse.Namespace) -> int:
         tracks = benchmark.suite_tracks(args.suite, args.limit)
         continuous = args.continuous
         if args.policy == "checkpoint":
-            from annrl.agents.common import load_policy
+            from annrl.agents import load_policy
 
             if not args.checkpoint:
                 raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
             continuous = not load_policy(args.checkpoint).shape.discrete  # as it was trained
         metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, args.checkpoint),
                                               continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed)
-    except ValueError as err:
+    except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car benchmark: error: {err}", file=sys.stderr)
         return 2
     metrics = {"policy": args.policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **metrics}
@@ -301,7 +301,7 @@ def demo_command(args: argparse.Namespace) -> int:
         config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
                              seed=args.seed)
         metrics = run_demo(args.out, config, animate=args.animate)
-    except ValueError as err:
+    except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car demo: error: {err}", file=sys.stderr)
         return 2
     _show(args, f"car demo: {config.population} cars on {config.track}", metrics)
@@ -383,7 +383,7 @@ def show_command(args: argparse.Namespace) -> int:
         track = load_track(args.track)
         if args.checkpoints < 1:
             raise InputError(f"--checkpoints must be >= 1, got {args.checkpoints}")
-    except ValueError as err:
+    except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car show: error: {err}", file=sys.stderr)
         return 2
     ax = plot_track(track, checkpoints=args.checkpoints)
