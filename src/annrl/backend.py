@@ -169,8 +169,6 @@ def check_device(backend: str, device: str | None) -> str | None:
     NumPy runs on the CPU only; torch needs PyTorch installed, and ``cuda`` needs a CUDA build
     of PyTorch that sees a GPU. Returns the device to pass to :func:`to_backend` (None: default).
     """
-    from annrl.errors import InputError
-
     if backend not in ("numpy", "torch"):
         raise InputError(f"--backend must be numpy or torch, got {backend!r}", field="--backend")
     if backend == "numpy":
@@ -191,3 +189,18 @@ def check_device(backend: str, device: str | None) -> str | None:
         raise InputError(f"--device {device!r} cannot be used by torch: {str(err).splitlines()[0]}",
                          field="--device") from None
     return device
+
+
+def connect_ray(address: str, num_cpus: int | None = None) -> bool:
+    """Start a local Ray (``"local"``) or join the cluster at ``address``; True if this call started it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise InputError("--ray needs Ray: pip install 'annrl[ray]'", field="--ray") from err
+    if ray.is_initialized():
+        return False
+    if address == "local":
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+    return True

@@ -97,7 +97,7 @@ class RayEvaluator:
     """
 
     def __init__(self, config: EvolutionConfig, shape: EnvShape, address: str, shards: int | None = None):
-        from annrl.sweep.runner import connect_ray
+        from annrl.backend import connect_ray
 
         check_shardable(config.env)
         self.started = connect_ray(address)

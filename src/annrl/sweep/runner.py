@@ -131,23 +131,6 @@ def run_in_process(runs: list[Run], folder: Path, retries: int, done: Callable[[
         done(run, run_chunk([run], str(folder), retries)[0])
 
 
-def connect_ray(address: str, num_cpus: int | None = None) -> bool:
-    """Start a local Ray (``"local"``) or join the cluster at ``address``; True if this call started it."""
-    try:
-        import ray
-    except ImportError as err:
-        from annrl.errors import InputError
-
-        raise InputError("--ray needs Ray: pip install 'annrl[ray]'", field="--ray") from err
-    if ray.is_initialized():
-        return False
-    if address == "local":
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-    else:
-        ray.init(address=address, log_to_driver=False)
-    return True
-
-
 def chunks(items: list[Run], size: int) -> Iterable[list[Run]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -85,7 +85,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
     if ray is None:
         run_in_process(pending, folder, config.retries, done)
     else:
-        from annrl.sweep.runner import connect_ray
+        from annrl.backend import connect_ray
 
         started = connect_ray(ray, num_cpus)
         try:
