@@ -291,7 +291,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Evolve the Unity-style demo and write its GIF, figure and metrics."""
-    from annrl.envs.unity import UnityConfig, run_demo
+    from annrl.agents.unity import UnityConfig, run_demo
 
     try:
         for flag, value, low in (("generations", args.generations, 1), ("population", args.population, 2),

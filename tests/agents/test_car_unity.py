@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from annrl.envs.unity import UNITY_LAYERS, UnityConfig, UnityDemo, fitness_of, run_demo, unity_settings
+from annrl.agents.unity import UNITY_LAYERS, UnityConfig, UnityDemo, fitness_of, run_demo, unity_settings
 
 
 def test_the_preset_has_the_stated_settings():
