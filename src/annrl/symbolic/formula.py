@@ -40,7 +40,7 @@ from annrl.symbolic.exact import _try_simplify
 from annrl.symbolic.search.base import Candidate, Problem, function, lstsq, pareto_front, rmse, split_terms
 from annrl.symbolic.search.constants import round_constants
 from annrl.symbolic.search.powerlaw import power_law_candidates
-from annrl.symbolic.search.separable import Oracle, decompose
+from annrl.symbolic.search.separable import Oracle, new_variable, separable, slice_oracle, symmetries
 from annrl.symbolic.search.sparse import forward_supports, sparse_candidates, stlsq_supports
 from annrl.symbolic.search.trees import grow, tree_candidates
 
@@ -160,7 +160,7 @@ class _Search:
     def __init__(self, *, tolerance: float, max_terms: int, degree: int | None, seconds: float,
                  rng: np.random.Generator, per_level: int):
         self.tolerance, self.max_terms, self.degree, self.per_level = tolerance, max_terms, degree, per_level
-        self.deadline = time.monotonic() + seconds
+        self.deadline = time.process_time() + seconds
         self.rng = rng
         self.guidance: list[str] = []
 
@@ -183,25 +183,17 @@ class _Search:
         """Some candidate is exact to rounding (no later search can do better)."""
         return any(c.error <= 1e-9 * self.limit(problem) / self.tolerance for c in candidates)
 
-    def solve(self, oracle: Oracle, symbols: list[Any], depth: int = 2) -> Any:
-        """A formula of the oracle within the tolerance, or None (sampled, searched, split if need be)."""
-        if time.monotonic() > self.deadline:
-            return None
+    def solve_slice(self, oracle: Oracle, symbols: list[Any]) -> Any:
+        """A formula of the oracle on its domain within 10x the tolerance (the oracle is the network, or an
+        interpolant: only its form matters, the constants are refitted on the data), or None."""
         X = oracle.sample(400, self.rng)
         y = oracle.f(X)
-        if not np.all(np.isfinite(y)):
+        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
             return None
         problem = Problem(X[:300], y[:300], X[300:], y[300:], symbols)
-        found = self.candidates(problem)
-        chosen = choose(found, self.limit(problem))
-        if chosen is not None and chosen.error <= self.limit(problem):
-            return finish(problem, chosen, self.limit(problem))[0]
-        if len(symbols) < 2 or depth == 0:
-            return None
-        for how, expr in decompose(oracle, symbols, lambda o, s: self.solve(o, s, depth - 1), self.rng):
-            self.guidance.append(how)
-            return expr
-        return None
+        limit = 10 * self.limit(problem)
+        chosen = choose(self.candidates(problem), limit)
+        return finish(problem, chosen, limit)[0] if chosen is not None and chosen.error <= limit else None
 
 
 def _scale(y: np.ndarray) -> float:
@@ -243,7 +235,7 @@ def finish(problem: Problem, chosen: Candidate, limit: float) -> tuple[Any, list
 def fit_formula(
     X: Any, y: Any, *, inputs: list[str] | None = None, tolerance: float = 1e-3, max_terms: int = 6,
     degree: int | None = None, holdout: float = 0.25, X_data: Any = None, y_data: Any = None,
-    oracle: Callable[[np.ndarray], np.ndarray] | None = None, max_seconds: float = 60.0, per_level: int = 600,
+    oracle: Callable[[np.ndarray], np.ndarray] | None = None, max_seconds: float = 40.0, per_level: int = 600,
     rng: np.random.Generator | None = None,
 ) -> FormulaExtraction:
     """A closed form ``y = f(X)`` for samples ``X`` ``(N, n)``, ``y`` ``(N,)``, n <= 3 (see the module docstring).
@@ -261,8 +253,8 @@ def fit_formula(
         tested on it. Default: an interpolant of the training points (thin-plate RBF).
     X_data, y_data : array-like, optional
         Original data, reported as ``data_error`` (not used to fit).
-    max_seconds : float, default=60
-        When to stop splitting the problem further (the direct searches always run).
+    max_seconds : float, default=40
+        CPU seconds after which the problem is not split further (the direct searches always run).
     per_level : int, default=600
         Trees kept per complexity in the enumeration.
     """
@@ -291,13 +283,11 @@ def fit_formula(
     limit = search.limit(problem)
     found = search.candidates(problem)
     best = choose(found, limit)
-    if n >= 2 and (best is None or best.error > limit):
+    if n >= 2 and not search.solved(found, problem):  # an inexact fit may hide a simpler exact form
         oracle_ = Oracle(oracle or _interpolant(problem.X, problem.y), list(zip(X.min(0), X.max(0), strict=True)))
-        for how, expr in decompose(oracle_, symbols, search.solve, rng):
-            c = problem.candidate(split_terms(expr), "separable")
-            if c is not None:
-                search.guidance.append(how)
-                found.append(c)
+        found += _split_by_separability(X, y, problem, oracle_, search, rng, names)
+        if not search.solved(found, problem):
+            found += _reduce_by_symmetry(X, y, problem, oracle_, search, rng, names)
         best = choose(found, limit)
     expr, rounded = finish(problem, best, limit)
     f = function(expr, symbols)
@@ -312,6 +302,59 @@ def fit_formula(
                              error, max_error, data_error, best, pareto_front(found),
                              [c for c in found if c is not best], rounded, search.guidance,
                              time.monotonic() - start)
+
+
+def _split_by_separability(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: _Search,
+                           rng: np.random.Generator, names: list[str]) -> list[Candidate]:
+    """Where ``f = g(x_i) * h(rest)`` (or ``+``): ``g`` from a slice of the oracle, then ``h`` from the data
+    divided by ``g`` (or less ``g``), an exact problem with one input fewer, searched afresh."""
+    out = []
+    x0 = oracle.sample(1, rng)[0]
+    for kind in ("mul", "add"):
+        for i in range(len(names)):
+            seconds = search.deadline - time.process_time()
+            if seconds <= 0 or separable(oracle, [i], kind, rng) >= 1e-2:
+                continue
+            g = search.solve_slice(slice_oracle(oracle, [i], x0), [problem.symbols[i]])
+            if g is None:
+                continue
+            gi = function(g, [problem.symbols[i]])(X[:, [i]])
+            if kind == "mul" and np.any(np.abs(gi) < 1e-12 * np.max(np.abs(gi))):
+                continue
+            rest = [k for k in range(len(names)) if k != i]
+            sub = fit_formula(X[:, rest], y / gi if kind == "mul" else y - gi, inputs=[names[k] for k in rest],
+                              tolerance=search.tolerance, max_seconds=seconds, rng=rng)
+            expr = g * sub.expression if kind == "mul" else g + sub.expression
+            c = problem.candidate(split_terms(expr), "separable")
+            if c is not None:
+                out.append(c)
+                search.guidance += [f"{'multiplicatively' if kind == 'mul' else 'additively'} separable in "
+                                    f"{names[i]}"] + sub.guidance
+                if search.solved([c], problem):
+                    return out
+    return out
+
+
+def _reduce_by_symmetry(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: _Search,
+                        rng: np.random.Generator, names: list[str]) -> list[Candidate]:
+    """Where ``f`` depends on two inputs through one symmetric variable only, the formula of the data with one
+    input fewer (an exact change of variables, searched afresh), substituted back."""
+    for i, j, kind in symmetries(oracle, rng):
+        seconds = search.deadline - time.process_time()
+        if seconds <= 0:
+            break
+        U = np.delete(X, j, axis=1)
+        U[:, i if i < j else i - 1] = new_variable(X, i, j, kind)
+        reduced = [s for k, s in enumerate(names) if k != j]
+        reduced[i if i < j else i - 1] = f"u_{names[i]}_{names[j]}"
+        sub = fit_formula(U, y, inputs=reduced, tolerance=search.tolerance, max_seconds=seconds, rng=rng)
+        u = sympy.Symbol(f"u_{names[i]}_{names[j]}", real=True)
+        expr = sub.expression.subs(u, new_variable(problem.symbols, i, j, kind))
+        c = problem.candidate(split_terms(expr), "symmetry")
+        if c is not None:
+            search.guidance += [f"{kind} symmetric in {names[i]}, {names[j]}"] + sub.guidance
+            return [c]
+    return []
 
 
 def _node_count(expr: Any) -> int:

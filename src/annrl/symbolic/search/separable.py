@@ -11,9 +11,9 @@ Given an oracle (a trained network, or an interpolant of the data), these tests 
   on ``x_i / x_j`` only), or ``x_i`` scaled up and ``x_j`` down (``x_i x_j``), or both shifted by
   one amount (``x_i - x_j``); then one input fewer.
 
-Each test passes when the two sides differ by under ``threshold`` (relative RMS). The parts are
-solved by the caller's ``solve`` (recursively), and the combined expression is refitted on the data,
-so a test passed by chance costs time, not a wrong answer.
+Each test passes when the two sides differ by under ``threshold`` (relative RMS). The caller
+(:func:`annrl.symbolic.formula.fit_formula`) then solves the smaller problems on the data itself
+and refits the combined expression there, so a test passed by chance costs time, not a wrong answer.
 """
 
 from __future__ import annotations
@@ -80,72 +80,27 @@ def symmetric(oracle: Oracle, i: int, j: int, kind: str, rng: np.random.Generato
     return float(np.sqrt(np.mean((fx - fy) ** 2)) / max(np.std(fx), 1e-300))
 
 
-def reduce_symmetric(oracle: Oracle, i: int, j: int, kind: str) -> Oracle:
-    """The oracle of the inputs without ``j``, ``x_i`` replaced by the symmetric variable ``u``; ``x_j`` is
-    held as near the middle of its range as keeps ``x_i`` inside its own."""
-    new = SYMMETRIES[kind][1]
-    (li, hi), (lj, hj) = oracle.domain[i], oracle.domain[j]
-    corners = [new(a, b) for a in (li, hi) for b in (lj, hj)]
-    domain = list(oracle.domain)
-    domain[i] = (min(corners), max(corners))
-    del domain[j]
-    keep = [k for k in range(len(oracle.domain)) if k != j]
-
-    def f(U: np.ndarray) -> np.ndarray:
-        X = np.zeros((len(U), len(oracle.domain)))
-        X[:, keep] = U
-        u = X[:, i]
-        with np.errstate(all="ignore"):
-            bounds = {"ratio": (li / u, hi / u), "product": (u / hi, u / li), "difference": (li - u, hi - u)}[kind]
-        low, high = np.maximum(lj, np.minimum(*bounds)), np.minimum(hj, np.maximum(*bounds))
-        X[:, j] = np.clip((lj + hj) / 2, low, np.maximum(low, high))
-        X[:, i] = {"ratio": u * X[:, j], "product": u / X[:, j], "difference": u + X[:, j]}[kind]
-        return oracle.f(X)
-
-    return Oracle(f, domain)
-
-
-def decompose(oracle: Oracle, symbols: list[Any], solve: Callable[[Oracle, list[Any]], Any],
-              rng: np.random.Generator, *, threshold: float = 1e-2) -> list[tuple[str, Any]]:
-    """Expressions of ``f`` built from the solved parts of each split the tests allow: ``(how, expr)``."""
-    n = len(symbols)
-    out: list[tuple[str, Any]] = []
-    x0 = oracle.sample(1, rng)[0]
-    for kind in ("mul", "add"):
-        for i in range(n):
-            if separable(oracle, [i], kind, rng) >= threshold:
-                continue
-            rest = [k for k in range(n) if k != i]
-            g = solve(_slice(oracle, [i], x0), [symbols[i]])
-            h = solve(_slice(oracle, rest, x0), [symbols[k] for k in rest]) if g is not None else None
-            if g is not None and h is not None:
-                f0 = float(oracle.f(x0[None])[0])
-                expr = g * h / f0 if kind == "mul" else g + h - f0
-                out.append((f"{'multiplicatively' if kind == 'mul' else 'additively'} separable in "
-                            f"{symbols[i]}", expr))
-        if out:
-            return out
+def symmetries(oracle: Oracle, rng: np.random.Generator, *, threshold: float = 1e-2) -> list[tuple[int, int, str]]:
+    """Every ``(i, j, kind)`` whose symmetry test passes."""
+    n = len(oracle.domain)
+    found = []
     for i in range(n):
         for j in range(n):
-            if i == j:
-                continue
             for kind in SYMMETRIES:
-                if kind != "ratio" and j < i:
+                if i == j or (kind != "ratio" and j < i):
                     continue  # product and difference: (i, j) as (j, i) up to a sign
-                if symmetric(oracle, i, j, kind, rng) >= threshold:
-                    continue
-                reduced = [s for k, s in enumerate(symbols) if k != j]
-                u = sympy.Symbol(f"u_{symbols[i]}_{symbols[j]}", real=True)
-                reduced[i if i < j else i - 1] = u
-                g = solve(reduce_symmetric(oracle, i, j, kind), reduced)
-                if g is not None:
-                    out.append((f"{kind} symmetric in {symbols[i]}, {symbols[j]}",
-                                g.subs(u, SYMMETRIES[kind][2](symbols[i], symbols[j]))))
-                    return out
-    return out
+                if symmetric(oracle, i, j, kind, rng) < threshold:
+                    found.append((i, j, kind))
+    return found
 
 
-def _slice(oracle: Oracle, cols: list[int], x0: np.ndarray) -> Oracle:
+def new_variable(values: Any, i: int, j: int, kind: str) -> Any:
+    """The symmetric variable of inputs ``i, j``: from a list of symbols, or from the columns of an array."""
+    return SYMMETRIES[kind][2](values[i], values[j]) if isinstance(values, list) else \
+        SYMMETRIES[kind][1](values[:, i], values[:, j])
+
+
+def slice_oracle(oracle: Oracle, cols: list[int], x0: np.ndarray) -> Oracle:
     """``f`` as a function of inputs ``cols`` only, the others fixed at ``x0``."""
 
     def f(U: np.ndarray) -> np.ndarray:

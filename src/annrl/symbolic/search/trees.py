@@ -37,24 +37,33 @@ class Pool:
         self.values: list[np.ndarray] = []
         self.complexity: list[int] = []
         self.levels: dict[int, list[int]] = {}
-        self.seen: set[bytes] = set()
+        self.seen = np.zeros(0)
+        self._weights: np.ndarray | None = None
         self._staged: list[tuple[Tree, np.ndarray]] = []
 
     def offer(self, c: int, make_tree: Callable[[int], Tree], values: np.ndarray) -> None:
         """Stage the new trees of level ``c`` (``make_tree(k)`` builds row ``k``'s tree, for kept rows only)."""
         if not len(values):
             return
-        ok = np.all(np.isfinite(values), axis=1) & np.all(np.abs(values) < LIMIT, axis=1)
-        if c > 1:  # constants are leaves only: inside a fit, a constant tree adds nothing
-            ok &= np.ptp(values, axis=1) > 1e-12 * (1 + np.abs(values).max(axis=1))
-        keys = np.round(values, 9) + 0.0  # + 0.0 turns -0.0 into 0.0
-        for i in np.flatnonzero(ok):
-            key = keys[i].tobytes()
-            if key not in self.seen:
-                self.seen.add(key)
-                self._staged.append((make_tree(int(i)), values[i]))
+        with np.errstate(all="ignore"):
+            ok = np.all(np.isfinite(values), axis=1) & np.all(np.abs(values) < LIMIT, axis=1)
+            if c > 1:  # constants are leaves only: inside a fit, a constant tree adds nothing
+                ok &= np.ptp(values, axis=1) > 1e-12 * (1 + np.abs(values).max(axis=1))
+        rows = np.flatnonzero(ok)
+        # one number per row: equal rows give equal keys, different rows differ almost surely
+        keys = (np.round(values[rows], 9) + 0.0) @ self._projection(values.shape[1])
+        keys, first = np.unique(keys, return_index=True)
+        fresh = ~np.isin(keys, self.seen)
+        self.seen = np.union1d(self.seen, keys[fresh])
+        for i in rows[first[fresh]]:
+            self._staged.append((make_tree(int(i)), values[i]))
         if len(self._staged) > 4 * self.per_level:
             self._thin()
+
+    def _projection(self, n: int) -> np.ndarray:
+        if self._weights is None:
+            self._weights = self.rng.uniform(0.5, 1.5, size=n)
+        return self._weights
 
     def close(self, c: int) -> None:
         """Thin level ``c`` to ``per_level`` trees and add it to the pool."""
@@ -157,8 +166,9 @@ def tree_candidates(problem: Problem, pool: Pool, *, per_complexity: int = 4, fi
     out = [_fit(problem, pool, [i], "tree") for i in chosen]
     best = set(np.argsort(-r)[:firsts].tolist()) | set(np.flatnonzero(comp <= small).tolist())
     found = []
+    squares = np.sum(V**2, axis=1)
     for i in best:
-        j, score = _best_partner(V, pool.y, i)
+        j, score = _best_partner(V, squares, pool.y, i)
         if j is not None:
             found.append((score, int(i), j))
     found.sort(reverse=True)
@@ -166,17 +176,21 @@ def tree_candidates(problem: Problem, pool: Pool, *, per_complexity: int = 4, fi
     return [c for c in out if c is not None]
 
 
-def _best_partner(V: np.ndarray, y: np.ndarray, i: int) -> tuple[int | None, float]:
-    """The tree ``g`` that best completes ``y = a f_i + b g + c``, and the share of variance explained."""
+def _best_partner(V: np.ndarray, squares: np.ndarray, y: np.ndarray, i: int) -> tuple[int | None, float]:
+    """The tree ``g`` that best completes ``y = a f_i + b g + c``, and the share of the rest it explains.
+
+    With ``Q`` an orthonormal basis of ``1, f_i``, the residual ``r`` of ``y`` is orthogonal to ``Q``,
+    so ``g``'s part of it is ``(g . r) / |g - Q Q^T g|`` with ``|g - Q Q^T g|^2 = |g|^2 - |Q^T g|^2``
+    (``squares``: every ``|g|^2``)."""
     Q, _ = np.linalg.qr(np.column_stack([np.ones(V.shape[1]), V[i]]))
-    ry = y - Q @ (Q.T @ y)
+    r = y - Q @ (Q.T @ y)
+    size = np.linalg.norm(r)
+    if size == 0:
+        return None, 0.0
     with np.errstate(all="ignore"):
-        R = V - (V @ Q) @ Q.T
-        norms = np.linalg.norm(R, axis=1)
-        valid = norms > 1e-9 * (1 + np.linalg.norm(V, axis=1))
-        if not valid.any() or np.linalg.norm(ry) == 0:
-            return None, 0.0
-        score = np.where(valid, np.abs(R @ ry) / (norms * np.linalg.norm(ry)), 0.0)
+        rest = squares - np.sum((V @ Q) ** 2, axis=1)
+        valid = rest > 1e-9 * (1 + squares)  # cancellation leaves about 1e-16 * squares
+        score = np.where(valid, np.abs(V @ r) / np.sqrt(np.where(valid, rest, 1.0)) / size, 0.0)
     j = int(np.argmax(score))
     return j, float(score[j])
 
