@@ -54,6 +54,8 @@ MAX_INPUTS = 3
 TREE_COMPLEXITY = {1: 10, 2: 8, 3: 7}
 #: library degree, by number of inputs
 DEGREE = {1: 6, 2: 4, 3: 3}
+#: a model within the tolerance this short is not split further (splitting is for forms the searches cannot reach)
+SHORT = 12
 #: a more complex model is chosen when its error is smaller by this factor per unit of complexity
 GAIN = 2.0
 
@@ -74,7 +76,7 @@ class FormulaExtraction:
     scale : float
         ``std(y)`` of the fitted target.
     complexity : int
-        Number of nodes of ``expression`` (SymPy's tree).
+        ``sympy.count_ops(expression)`` (the candidates count the nodes of their trees).
     error : float
         RMSE of ``expression`` on held-out points, against the fitted target (the network, or the data).
     max_error : float
@@ -171,9 +173,13 @@ class _Search:
         out += power_law_candidates(problem)
         if self.solved(out, problem):
             return out
+        depth = TREE_COMPLEXITY[n]
+        best = choose(out, self.limit(problem))
+        if best is not None and best.error <= self.limit(problem):
+            # a tree model costs its tree + 3: none much more complex than a model that fits can be chosen
+            depth = min(depth, best.complexity + 1)
         k = min(len(problem.X), 48)  # trees are grown on a few points, then fitted on all
-        pool = grow(problem.X[:k], problem.y[:k], max_complexity=TREE_COMPLEXITY[n], per_level=self.per_level,
-                    rng=self.rng)
+        pool = grow(problem.X[:k], problem.y[:k], max_complexity=depth, per_level=self.per_level, rng=self.rng)
         return out + tree_candidates(problem, pool)
 
     def limit(self, problem: Problem) -> float:
@@ -225,6 +231,7 @@ def finish(problem: Problem, chosen: Candidate, limit: float) -> tuple[Any, list
     coef = lstsq(A, problem.y)
     allowed = max(1.1 * chosen.error, min(limit, chosen.error + 0.1 * limit))
     values, rounded = round_constants(A, problem.y, A_test, problem.y_test, coef, allowed)
+    rounded = [{"term": chosen.terms[r.pop("index")], **r} for r in rounded]
     expr = sympy.Add(*[v * e for v, e in zip(values, chosen.exprs, strict=True) if v != 0])
     simpler, _ = _try_simplify(expr)
     if simpler is not None and sympy.count_ops(simpler) < sympy.count_ops(expr):
@@ -283,7 +290,8 @@ def fit_formula(
     limit = search.limit(problem)
     found = search.candidates(problem)
     best = choose(found, limit)
-    if n >= 2 and not search.solved(found, problem):  # an inexact fit may hide a simpler exact form
+    short = best is not None and best.error <= limit and best.complexity <= SHORT
+    if n >= 2 and not short and not search.solved(found, problem):  # a long or inexact fit may hide an exact form
         oracle_ = Oracle(oracle or _interpolant(problem.X, problem.y), list(zip(X.min(0), X.max(0), strict=True)))
         found += _split_by_separability(X, y, problem, oracle_, search, rng, names)
         if not search.solved(found, problem):
@@ -298,7 +306,7 @@ def fit_formula(
         Xd = np.asarray(X_data, dtype=float)
         data_error = rmse(f(Xd[:, None] if Xd.ndim == 1 else Xd), np.asarray(y_data, dtype=float).reshape(-1))
     max_error = float(np.max(np.abs(values - y[test]))) if np.isfinite(error) else float("inf")
-    return FormulaExtraction(names, expr, bool(error <= limit), tolerance, limit / tolerance, _node_count(expr),
+    return FormulaExtraction(names, expr, bool(error <= limit), tolerance, limit / tolerance, int(sympy.count_ops(expr)),
                              error, max_error, data_error, best, pareto_front(found),
                              [c for c in found if c is not best], rounded, search.guidance,
                              time.monotonic() - start)
@@ -355,12 +363,6 @@ def _reduce_by_symmetry(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: 
             search.guidance += [f"{kind} symmetric in {names[i]}, {names[j]}"] + sub.guidance
             return [c]
     return []
-
-
-def _node_count(expr: Any) -> int:
-    from annrl.symbolic.search.base import node_count
-
-    return node_count(expr)
 
 
 def _interpolant(X: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:

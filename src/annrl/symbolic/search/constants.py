@@ -50,7 +50,7 @@ def round_constants(A: np.ndarray, y: np.ndarray, A_test: np.ndarray, y_test: np
             if free.any():
                 trial[free] = lstsq(A[:, free], y - A[:, trial_fixed] @ trial[trial_fixed])
             if rmse(A_test @ trial, y_test) <= allowed:
-                rounded.append({"from": float(coef[k]), "to": float(value)})
+                rounded.append({"index": int(k), "from": float(coef[k]), "to": float(value)})
                 values[k] = value
                 coef, fixed = trial, trial_fixed
                 break
