@@ -8,8 +8,14 @@
 """
 
 from annrl.symbolic.exact import ACTIVATION_FORMULAS, ExactForm, exact_form, network_expressions
-from annrl.symbolic.formula import (Candidate, FormulaExtraction, extract_formula, fit_formula, formula_inputs,
-                                    pareto_front)
+from annrl.symbolic.formula import (
+                                    Candidate,
+                                    FormulaExtraction,
+                                    extract_formula,
+                                    fit_formula,
+                                    formula_inputs,
+                                    pareto_front,
+)
 from annrl.symbolic.library import PRIMITIVES, Term, build_library
 from annrl.symbolic.logic import LogicExtraction, OutputLogic, extract_logic
 

@@ -169,8 +169,10 @@ class _Search:
     def candidates(self, problem: Problem) -> list[Candidate]:
         """Every direct search on ``problem``: sparse regression, power laws, trees."""
         n = problem.X.shape[1]
-        out = sparse_candidates(problem, degree=self.degree or DEGREE[n], max_terms=self.max_terms)
-        out += power_law_candidates(problem)
+        out = power_law_candidates(problem)  # the cheapest first: an exact fit ends the search
+        if self.solved(out, problem):
+            return out
+        out += sparse_candidates(problem, degree=self.degree or DEGREE[n], max_terms=self.max_terms)
         if self.solved(out, problem):
             return out
         depth = TREE_COMPLEXITY[n]
@@ -306,8 +308,8 @@ def fit_formula(
         Xd = np.asarray(X_data, dtype=float)
         data_error = rmse(f(Xd[:, None] if Xd.ndim == 1 else Xd), np.asarray(y_data, dtype=float).reshape(-1))
     max_error = float(np.max(np.abs(values - y[test]))) if np.isfinite(error) else float("inf")
-    return FormulaExtraction(names, expr, bool(error <= limit), tolerance, limit / tolerance, int(sympy.count_ops(expr)),
-                             error, max_error, data_error, best, pareto_front(found),
+    return FormulaExtraction(names, expr, bool(error <= limit), tolerance, limit / tolerance,
+                             int(sympy.count_ops(expr)), error, max_error, data_error, best, pareto_front(found),
                              [c for c in found if c is not best], rounded, search.guidance,
                              time.monotonic() - start)
 

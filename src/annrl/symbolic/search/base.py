@@ -80,7 +80,7 @@ def to_sympy(tree: Tree, symbols: list[Any]) -> Any:
     if kind == "var":
         return symbols[tree[1]]
     if kind == "const":
-        return sympy.nsimplify(tree[1])
+        return sympy.Integer(tree[1])
     return OPS[kind].sympy(*(to_sympy(child, symbols) for child in tree[1:]))
 
 
