@@ -1,6 +1,7 @@
 """Formulas from data and from trained networks: annrl against Operon (pyoperon) and gplearn.
 
     python benchmarks/symbolic_regression.py [--quick] [--only N1 I.10.7] [--json results.json]
+    python benchmarks/symbolic_regression.py --rescore results.json    # check 'exact' again
 
 The task (issue #26): the Nguyen set N1-N12 on its usual domains and 15 formulas of the AI Feynman
 set (1-3 variables, equation ids as in Udrescu & Tegmark's FeynmanEquations.csv, their domains).
@@ -200,13 +201,27 @@ def _with_timeout(seconds: int, f: Any) -> Any:
         signal.signal(signal.SIGALRM, old)
 
 
-def exact(expr: Any, truth: Any, error: float) -> bool:
-    """Symbolically equal to ``truth``, or so once each constant moves <= 1e-3 relative to a simple value."""
+def on_domain(expr: Any, domain: dict[str, tuple[float, float]]) -> Any:
+    """``expr`` with each variable declared positive (or nonnegative) where its domain is, so that
+    ``sqrt(Abs(x))`` is ``sqrt(x)`` and logarithms of products split, as they do on the domain."""
+    replace = {}
+    for name, (low, _) in domain.items():
+        if low >= 0:
+            replace[sympy.Symbol(name)] = sympy.Symbol(name, positive=True) if low > 0 else \
+                sympy.Symbol(name, nonnegative=True)
+    return expr.xreplace(replace)
+
+
+def exact(expr: Any, truth: Any, error: float, domain: dict[str, tuple[float, float]]) -> bool:
+    """Symbolically equal to ``truth`` on the domain, or so once each constant moves by at most 1e-3 relative to
+    a simple value (constants under 1e-3 in size count as 0)."""
     if not error < 1e-2:  # far off numerically: no simplification can make it equal
         return False
+    truth = on_domain(truth, domain)
 
     def equal(e: Any) -> bool:
-        return sympy.simplify(e - truth) == 0
+        difference = sympy.expand_log(on_domain(e, domain) - truth, force=True)
+        return sympy.simplify(difference) == 0
 
     if _with_timeout(20, lambda: equal(expr)):
         return True
@@ -218,7 +233,19 @@ def exact(expr: Any, truth: Any, error: float) -> bool:
     return bool(_with_timeout(20, lambda: equal(expr.xreplace(near))))
 
 
-def evaluate(pid: str, p: dict[str, Any], method: str) -> dict[str, Any]:
+def rescore(path: str) -> list[dict[str, Any]]:
+    """The rows of a results file with ``exact`` checked again (the expressions read by the whitelist parser)."""
+    domains = {pid: domain for pid, _, domain in NGUYEN + FEYNMAN}
+    rows = json.load(open(path))
+    for row in rows:
+        if "expression" in row:
+            p = problem(dict((pid, f) for pid, f, _ in NGUYEN + FEYNMAN)[row["id"]], domains[row["id"]])
+            expr = parse_expression(row["expression"].replace("Abs(", "abs("), p["names"])
+            row["exact"] = exact(expr, p["truth"], row["held_out"], domains[row["id"]])
+    return rows
+
+
+def evaluate(pid: str, p: dict[str, Any], method: str, domain: dict[str, tuple[float, float]]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         expr, extra = RUNNERS[method](p)
@@ -233,10 +260,16 @@ def evaluate(pid: str, p: dict[str, Any], method: str) -> dict[str, Any]:
         prediction = np.full(len(p["y_test"]), np.nan)
     held_out = _relative(np.broadcast_to(prediction, p["y_test"].shape), p["y_test"])
     row = {"id": pid, "method": method, "expression": str(expr), "held_out": held_out, "seconds": seconds,
-           "exact": exact(expr, p["truth"], held_out), **extra}
+           "exact": exact(expr, p["truth"], held_out, domain), **extra}
     if "recovered" in row:
         row["false_claim"] = bool(row["recovered"] and not held_out <= row["tolerance"])
     return row
+
+
+def show(row: dict[str, Any]) -> None:
+    flags = f"exact={row['exact']!s:5} " + (f"recovered={row['recovered']!s:5} " if "recovered" in row else "")
+    print(f"{row['id']:9} {row['method']:11} {flags}held-out {row['held_out']:9.2e} {row['seconds']:6.1f}s  "
+          f"{row.get('expression', row.get('error'))}", flush=True)
 
 
 def main() -> None:
@@ -245,21 +278,23 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="formula ids to run")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     parser.add_argument("--json", default=None, help="write every row to this file")
+    parser.add_argument("--rescore", nargs="*", default=None, help="check 'exact' again in these results files")
     args = parser.parse_args()
     chosen = args.only or (QUICK if args.quick else None)
     rows = []
-    for pid, formula, domain in NGUYEN + FEYNMAN:
+    if args.rescore:
+        rows = [row for path in args.rescore for row in rescore(path)]
+    for pid, formula, domain in [] if args.rescore else NGUYEN + FEYNMAN:
         if chosen and pid not in chosen:
             continue
         p = problem(formula, domain)
         for method in args.methods:
-            row = evaluate(pid, p, method)
-            rows.append(row)
-            flags = f"exact={row['exact']!s:5} " + (f"recovered={row['recovered']!s:5} " if "recovered" in row else "")
-            print(f"{pid:9} {method:11} {flags}held-out {row['held_out']:9.2e} {row['seconds']:6.1f}s  "
-                  f"{row.get('expression', row.get('error'))}", flush=True)
+            rows.append(evaluate(pid, p, method, domain))
+            show(rows[-1])
+    for row in rows if args.rescore else []:
+        show(row)
     print()
-    for method in args.methods:
+    for method in METHODS:
         mine = [r for r in rows if r["method"] == method]
         for group, prefix in (("Nguyen", "N"), ("Feynman", "I")):
             part = [r for r in mine if r["id"].startswith(prefix)]
