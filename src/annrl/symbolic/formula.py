@@ -328,21 +328,36 @@ def _split_by_separability(X: np.ndarray, y: np.ndarray, problem: Problem, oracl
             g = search.solve_slice(slice_oracle(oracle, [i], x0), [problem.symbols[i]])
             if g is None:
                 continue
-            gi = function(g, [problem.symbols[i]])(X[:, [i]])
-            if kind == "mul" and np.any(np.abs(gi) < 1e-12 * np.max(np.abs(gi))):
-                continue
-            rest = [k for k in range(len(names)) if k != i]
-            sub = fit_formula(X[:, rest], y / gi if kind == "mul" else y - gi, inputs=[names[k] for k in rest],
-                              tolerance=search.tolerance, max_seconds=seconds, rng=rng)
-            expr = g * sub.expression if kind == "mul" else g + sub.expression
-            c = problem.candidate(split_terms(expr), "separable")
-            if c is not None:
-                out.append(c)
-                search.guidance += [f"{'multiplicatively' if kind == 'mul' else 'additively'} separable in "
-                                    f"{names[i]}"] + sub.guidance
-                if search.solved([c], problem):
-                    return out
+            for part in _without_constant(g) if kind == "mul" else [g]:
+                c, how = _split_data(X, y, problem, search, rng, names, i, kind, part)
+                if c is not None:
+                    out.append(c)
+                    search.guidance += how
+                    if search.solved([c], problem):
+                        return out
     return out
+
+
+def _without_constant(g: Any) -> list[Any]:
+    """``g`` less its constant term, then ``g``: a slice read off an interpolant often carries a small spurious
+    one, and ``y / g`` is exact only with the right factor."""
+    constant, rest = sympy.expand(g).as_independent(*g.free_symbols, as_Add=True)
+    return [rest, g] if constant != 0 and rest != 0 else [g]
+
+
+def _split_data(X: np.ndarray, y: np.ndarray, problem: Problem, search: _Search, rng: np.random.Generator,
+                names: list[str], i: int, kind: str, g: Any) -> tuple[Candidate | None, list[str]]:
+    """The candidate ``g * h`` (or ``g + h``) with ``h`` searched on the data divided by ``g`` (or less ``g``)."""
+    gi = function(g, [problem.symbols[i]])(X[:, [i]])
+    if kind == "mul" and (not np.all(np.isfinite(gi)) or np.any(np.abs(gi) < 1e-12 * np.max(np.abs(gi)))):
+        return None, []
+    rest = [k for k in range(len(names)) if k != i]
+    seconds = search.deadline - time.process_time()
+    sub = fit_formula(X[:, rest], y / gi if kind == "mul" else y - gi, inputs=[names[k] for k in rest],
+                      tolerance=search.tolerance, max_seconds=max(seconds, 0.0), rng=rng)
+    expr = g * sub.expression if kind == "mul" else g + sub.expression
+    how = f"{'multiplicatively' if kind == 'mul' else 'additively'} separable in {names[i]}"
+    return problem.candidate(split_terms(expr), "separable"), [how] + sub.guidance
 
 
 def _reduce_by_symmetry(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: _Search,
