@@ -36,13 +36,11 @@ import sympy
 
 from annrl.errors import InputError
 from annrl.nn import Network
-from annrl.symbolic.exact import _try_simplify
-from annrl.symbolic.search.base import Candidate, Problem, function, lstsq, pareto_front, rmse, split_terms
-from annrl.symbolic.search.constants import round_constants
-from annrl.symbolic.search.powerlaw import power_law_candidates
-from annrl.symbolic.search.separable import Oracle, new_variable, separable, slice_oracle, symmetries
-from annrl.symbolic.search.sparse import forward_supports, sparse_candidates, stlsq_supports
-from annrl.symbolic.search.trees import grow, tree_candidates
+from annrl.symbolic.search.base import Candidate, Problem, function, lstsq, pareto_front, rmse
+from annrl.symbolic.search.guided import interpolant, reduce_by_symmetry, split_by_separability
+from annrl.symbolic.search.run import SHORT, Search, choose, finish
+from annrl.symbolic.search.separable import Oracle
+from annrl.symbolic.search.sparse import forward_supports, stlsq_supports
 
 __all__ = ["Candidate", "FormulaExtraction", "extract_formula", "fit_formula", "forward_supports", "formula_inputs",
            "network_function", "pareto_front", "stlsq_supports"]
@@ -50,16 +48,6 @@ __all__ = ["Candidate", "FormulaExtraction", "extract_formula", "fit_formula", "
 _lstsq, _rmse = lstsq, rmse  # the names the law extractor imports
 
 MAX_INPUTS = 3
-#: the largest tree enumerated, by number of inputs (the pool grows about 3x per step)
-TREE_COMPLEXITY = {1: 10, 2: 8, 3: 7}
-#: library degree, by number of inputs
-DEGREE = {1: 6, 2: 4, 3: 3}
-#: a model within the tolerance this short is not split further (splitting is for forms the searches cannot reach)
-SHORT = 12
-#: a more complex model is chosen when its error is smaller by this factor per unit of complexity
-GAIN = 2.0
-
-
 @dataclass
 class FormulaExtraction:
     """What :func:`fit_formula` / :func:`extract_formula` found.
@@ -156,91 +144,6 @@ def check_inputs(names: list[str], n: int) -> list[str]:
     return names
 
 
-class _Search:
-    """One extraction's settings, clock and random generator, shared by its recursive parts."""
-
-    def __init__(self, *, tolerance: float, max_terms: int, degree: int | None, seconds: float,
-                 rng: np.random.Generator, per_level: int):
-        self.tolerance, self.max_terms, self.degree, self.per_level = tolerance, max_terms, degree, per_level
-        self.deadline = time.process_time() + seconds
-        self.rng = rng
-        self.guidance: list[str] = []
-
-    def candidates(self, problem: Problem) -> list[Candidate]:
-        """Every direct search on ``problem``: sparse regression, power laws, trees."""
-        n = problem.X.shape[1]
-        out = power_law_candidates(problem)  # the cheapest first: an exact fit ends the search
-        if self.solved(out, problem):
-            return out
-        out += sparse_candidates(problem, degree=self.degree or DEGREE[n], max_terms=self.max_terms)
-        if self.solved(out, problem):
-            return out
-        depth = TREE_COMPLEXITY[n]
-        best = choose(out, self.limit(problem))
-        if best is not None and best.error <= self.limit(problem):
-            # a tree model costs its tree + 3: none much more complex than a model that fits can be chosen
-            depth = min(depth, best.complexity + 1)
-        k = min(len(problem.X), 48)  # trees are grown on a few points, then fitted on all
-        pool = grow(problem.X[:k], problem.y[:k], max_complexity=depth, per_level=self.per_level, rng=self.rng)
-        return out + tree_candidates(problem, pool)
-
-    def limit(self, problem: Problem) -> float:
-        return self.tolerance * _scale(np.concatenate([problem.y, problem.y_test]))
-
-    def solved(self, candidates: list[Candidate], problem: Problem) -> bool:
-        """Some candidate is exact to rounding (no later search can do better)."""
-        return any(c.error <= 1e-9 * self.limit(problem) / self.tolerance for c in candidates)
-
-    def solve_slice(self, oracle: Oracle, symbols: list[Any]) -> Any:
-        """A formula of the oracle on its domain within 10x the tolerance (the oracle is the network, or an
-        interpolant: only its form matters, the constants are refitted on the data), or None."""
-        X = oracle.sample(400, self.rng)
-        y = oracle.f(X)
-        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
-            return None
-        problem = Problem(X[:300], y[:300], X[300:], y[300:], symbols)
-        limit = 10 * self.limit(problem)
-        chosen = choose(self.candidates(problem), limit)
-        return finish(problem, chosen, limit)[0] if chosen is not None and chosen.error <= limit else None
-
-
-def _scale(y: np.ndarray) -> float:
-    s = float(np.std(y))
-    return s if s > 0 else max(float(np.max(np.abs(y))), 1.0)
-
-
-def choose(candidates: list[Candidate], limit: float) -> Candidate | None:
-    """The simplest candidate within ``limit`` on the Pareto front, moving to a more complex one only when its
-    error is over ``GAIN`` times smaller per unit of complexity; the most accurate when none is within."""
-    if not candidates:
-        return None
-    front = pareto_front(candidates)
-    within = [c for c in front if c.error <= limit]
-    if not within:
-        return front[-1]
-    floor = 1e-9 * limit
-    pick = within[0]
-    for c in within[1:]:
-        if max(c.error, floor) * GAIN ** (c.complexity - pick.complexity) < max(pick.error, floor):
-            pick = c
-    return pick
-
-
-def finish(problem: Problem, chosen: Candidate, limit: float) -> tuple[Any, list[dict[str, float]]]:
-    """The chosen model with rounded constants, simplified where safe."""
-    A = np.column_stack([problem.values(e)[0] for e in chosen.exprs])
-    A_test = np.column_stack([problem.values(e)[1] for e in chosen.exprs])
-    coef = lstsq(A, problem.y)
-    allowed = max(1.1 * chosen.error, min(limit, chosen.error + 0.1 * limit))
-    values, rounded = round_constants(A, problem.y, A_test, problem.y_test, coef, allowed)
-    rounded = [{"term": chosen.terms[r.pop("index")], **r} for r in rounded]
-    expr = sympy.Add(*[v * e for v, e in zip(values, chosen.exprs, strict=True) if v != 0])
-    simpler, _ = _try_simplify(expr)
-    if simpler is not None and sympy.count_ops(simpler) < sympy.count_ops(expr):
-        expr = simpler
-    return expr, rounded
-
-
 def fit_formula(
     X: Any, y: Any, *, inputs: list[str] | None = None, tolerance: float = 1e-3, max_terms: int = 6,
     degree: int | None = None, holdout: float = 0.25, X_data: Any = None, y_data: Any = None,
@@ -287,17 +190,17 @@ def fit_formula(
     train, test = order[:cut], order[cut:]
     symbols = [sympy.Symbol(s, real=True) for s in names]
     problem = Problem(X[train], y[train], X[test], y[test], symbols)
-    search = _Search(tolerance=tolerance, max_terms=max_terms, degree=degree, seconds=max_seconds, rng=rng,
+    search = Search(tolerance=tolerance, max_terms=max_terms, degree=degree, seconds=max_seconds, rng=rng,
                      per_level=per_level)
     limit = search.limit(problem)
     found = search.candidates(problem)
     best = choose(found, limit)
     short = best is not None and best.error <= limit and best.complexity <= SHORT
     if n >= 2 and not short and not search.solved(found, problem):  # a long or inexact fit may hide an exact form
-        oracle_ = Oracle(oracle or _interpolant(problem.X, problem.y), list(zip(X.min(0), X.max(0), strict=True)))
-        found += _split_by_separability(X, y, problem, oracle_, search, rng, names)
+        oracle_ = Oracle(oracle or interpolant(problem.X, problem.y), list(zip(X.min(0), X.max(0), strict=True)))
+        found += split_by_separability(fit_formula, X, y, problem, oracle_, search, rng, names)
         if not search.solved(found, problem):
-            found += _reduce_by_symmetry(X, y, problem, oracle_, search, rng, names)
+            found += reduce_by_symmetry(fit_formula, X, y, problem, oracle_, search, rng, names)
         best = choose(found, limit)
     expr, rounded = finish(problem, best, limit)
     f = function(expr, symbols)
@@ -312,84 +215,6 @@ def fit_formula(
                              int(sympy.count_ops(expr)), error, max_error, data_error, best, pareto_front(found),
                              [c for c in found if c is not best], rounded, search.guidance,
                              time.monotonic() - start)
-
-
-def _split_by_separability(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: _Search,
-                           rng: np.random.Generator, names: list[str]) -> list[Candidate]:
-    """Where ``f = g(x_i) * h(rest)`` (or ``+``): ``g`` from a slice of the oracle, then ``h`` from the data
-    divided by ``g`` (or less ``g``), an exact problem with one input fewer, searched afresh."""
-    out = []
-    x0 = oracle.sample(1, rng)[0]
-    for kind in ("mul", "add"):
-        for i in range(len(names)):
-            seconds = search.deadline - time.process_time()
-            if seconds <= 0 or separable(oracle, [i], kind, rng) >= 1e-2:
-                continue
-            g = search.solve_slice(slice_oracle(oracle, [i], x0), [problem.symbols[i]])
-            if g is None:
-                continue
-            for part in _without_constant(g) if kind == "mul" else [g]:
-                c, how = _split_data(X, y, problem, search, rng, names, i, kind, part)
-                if c is not None:
-                    out.append(c)
-                    search.guidance += how
-                    if search.solved([c], problem):
-                        return out
-    return out
-
-
-def _without_constant(g: Any) -> list[Any]:
-    """``g`` less its constant term, then ``g``: a slice read off an interpolant often carries a small spurious
-    one, and ``y / g`` is exact only with the right factor."""
-    constant, rest = sympy.expand(g).as_independent(*g.free_symbols, as_Add=True)
-    return [rest, g] if constant != 0 and rest != 0 else [g]
-
-
-def _split_data(X: np.ndarray, y: np.ndarray, problem: Problem, search: _Search, rng: np.random.Generator,
-                names: list[str], i: int, kind: str, g: Any) -> tuple[Candidate | None, list[str]]:
-    """The candidate ``g * h`` (or ``g + h``) with ``h`` searched on the data divided by ``g`` (or less ``g``)."""
-    gi = function(g, [problem.symbols[i]])(X[:, [i]])
-    if kind == "mul" and (not np.all(np.isfinite(gi)) or np.any(np.abs(gi) < 1e-12 * np.max(np.abs(gi)))):
-        return None, []
-    rest = [k for k in range(len(names)) if k != i]
-    seconds = search.deadline - time.process_time()
-    sub = fit_formula(X[:, rest], y / gi if kind == "mul" else y - gi, inputs=[names[k] for k in rest],
-                      tolerance=search.tolerance, max_seconds=max(seconds, 0.0), rng=rng)
-    expr = g * sub.expression if kind == "mul" else g + sub.expression
-    how = f"{'multiplicatively' if kind == 'mul' else 'additively'} separable in {names[i]}"
-    return problem.candidate(split_terms(expr), "separable"), [how] + sub.guidance
-
-
-def _reduce_by_symmetry(X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: _Search,
-                        rng: np.random.Generator, names: list[str]) -> list[Candidate]:
-    """Where ``f`` depends on two inputs through one symmetric variable only, the formula of the data with one
-    input fewer (an exact change of variables, searched afresh), substituted back."""
-    for i, j, kind in symmetries(oracle, rng):
-        seconds = search.deadline - time.process_time()
-        if seconds <= 0:
-            break
-        U = np.delete(X, j, axis=1)
-        U[:, i if i < j else i - 1] = new_variable(X, i, j, kind)
-        reduced = [s for k, s in enumerate(names) if k != j]
-        reduced[i if i < j else i - 1] = f"u_{names[i]}_{names[j]}"
-        sub = fit_formula(U, y, inputs=reduced, tolerance=search.tolerance, max_seconds=seconds, rng=rng)
-        u = sympy.Symbol(f"u_{names[i]}_{names[j]}", real=True)
-        expr = sub.expression.subs(u, new_variable(problem.symbols, i, j, kind))
-        c = problem.candidate(split_terms(expr), "symmetry")
-        if c is not None:
-            search.guidance += [f"{kind} symmetric in {names[i]}, {names[j]}"] + sub.guidance
-            return [c]
-    return []
-
-
-def _interpolant(X: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """A thin-plate spline through the points: the oracle separability is tested on when there is no network."""
-    from scipy.interpolate import RBFInterpolator
-
-    low, high = X.min(0), X.max(0)
-    span = np.where(high > low, high - low, 1.0)
-    rbf = RBFInterpolator((X - low) / span, y, kernel="thin_plate_spline", degree=1)
-    return lambda Z: rbf((np.asarray(Z, dtype=float) - low) / span)
 
 
 def network_function(net: Network, index: int = 0, output: int = 0,
