@@ -10,13 +10,13 @@ from annrl.nn.lbfgs import fit_lbfgs
 from annrl.symbolic import extract_formula, fit_formula
 from annrl.symbolic.library import build_library, fit_frequency
 
-a, b = sympy.symbols("a b", real=True)
+x, y = sympy.symbols("x y", real=True)
 
 CASES = {
-    "sin(x)": (lambda X: np.sin(X[:, 0]), [(-3.0, 3.0)], sympy.sin(a)),
-    "x^2 + y^2": (lambda X: X[:, 0] ** 2 + X[:, 1] ** 2, [(-1.0, 1.0), (-1.0, 1.0)], a**2 + b**2),
-    "exp(-x^2)": (lambda X: np.exp(-X[:, 0] ** 2), [(-2.0, 2.0)], sympy.exp(-(a**2))),
-    "x sin(x)": (lambda X: X[:, 0] * np.sin(X[:, 0]), [(-3.0, 3.0)], a * sympy.sin(a)),
+    "sin(x)": (lambda X: np.sin(X[:, 0]), [(-3.0, 3.0)], sympy.sin(x)),
+    "x^2 + y^2": (lambda X: X[:, 0] ** 2 + X[:, 1] ** 2, [(-1.0, 1.0), (-1.0, 1.0)], x**2 + y**2),
+    "exp(-x^2)": (lambda X: np.exp(-X[:, 0] ** 2), [(-2.0, 2.0)], sympy.exp(-(x**2))),
+    "x sin(x)": (lambda X: X[:, 0] * np.sin(X[:, 0]), [(-3.0, 3.0)], x * sympy.sin(x)),
 }
 
 

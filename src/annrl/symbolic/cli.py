@@ -1,19 +1,27 @@
-"""``annrl extract``: a saved network back to symbols (logic, formula or exact form), with figures."""
+"""``annrl extract``: a saved network back to symbols (logic, formula or exact form), with figures.
+
+Exit codes: 0 when the extraction succeeded; :data:`EXIT_NO_FORMULA` (3) when ``--kind formula`` found
+no formula within its tolerance (the one line printed says so and gives the best approximation, and
+``metrics.json`` has ``recovered: false``); 2 for bad input, as every command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.clikit import add_output_options, positive_int, show, write_metrics
+from annrl.clikit import add_output_options, positive_float, positive_int, show, write_metrics
 from annrl.errors import InputError
 from annrl.io.network_file import load_network
 
 KINDS = ("logic", "formula", "exact", "law")
+#: exit code of ``--kind formula`` when no formula meets the tolerance (2 is bad input, 130 an interrupt)
+EXIT_NO_FORMULA = 3
 
 
 def register(subparsers: Any) -> None:
@@ -21,19 +29,27 @@ def register(subparsers: Any) -> None:
         "extract", help="read a saved network back as symbols: a Boolean formula, a closed form, its exact formula",
         description="Load a network file (as `annrl xor` writes runs/xor/model.safetensors) and extract: "
         "--kind logic (Boolean inputs: minimal SOP/POS formula, margin, per-neuron functions), "
-        "--kind formula (1-3 inputs: sparse regression over candidate terms, Pareto front), "
+        "--kind formula (1-3 inputs: expression-tree search, sparse regression and power laws, guided by "
+        "separability and symmetry tests; exit code 3 when no formula meets --tolerance), "
         "--kind exact (the network's exact closed formula, LaTeX and Python source), "
         "--kind law (a vector field saved by `annrl dynamics`: its differential equations by sparse identification, "
         "with coefficient uncertainty, re-simulated against the data). The network is only read.")
     parser.add_argument("checkpoint", help="a network file (model.safetensors)")
     parser.add_argument("--kind", choices=KINDS, default="logic", help="what to extract (default: logic)")
     parser.add_argument("--index", type=int, default=0, help="which network of the population (default 0)")
-    parser.add_argument("--inputs", default=None, help="input names, comma-separated (default a, b, c, ...)")
+    parser.add_argument("--inputs", default=None,
+                        help="input names, comma-separated (default: the names the network file records under "
+                        "'inputs', else x, y, z for a formula and a, b, c, ... for logic and exact forms)")
     parser.add_argument("--domain", default=None,
                         help="formula: input ranges 'lo:hi' per input, comma-separated, e.g. --domain=-3:3 "
                         "(default -1:1 each)")
     parser.add_argument("--output", type=int, default=0, help="formula: which output (default 0)")
-    parser.add_argument("--max-terms", type=positive_int, default=6, help="formula: most terms in a model")
+    parser.add_argument("--max-terms", type=positive_int, default=6, help="formula: most terms in a sparse model")
+    parser.add_argument("--tolerance", type=positive_float, default=1e-2,
+                        help="formula: held-out RMSE allowed, as a fraction of std(y) (default 1e-2: a network's own "
+                        "fitting error limits how close a formula can come)")
+    parser.add_argument("--max-seconds", type=positive_float, default=40.0,
+                        help="formula: CPU seconds after which the problem is not split further (default 40)")
     parser.add_argument("--degree", type=positive_int, default=2, help="law: highest monomial degree (default 2)")
     parser.add_argument("--trig", action="store_true", help="law: also sin and cos of each state variable")
     parser.add_argument("--digits", type=positive_int, default=None, help="exact: round weights to these digits")
@@ -62,9 +78,21 @@ def parse_domain(text: str | None, n: int) -> list[tuple[float, float]]:
     return ranges
 
 
+def input_names(text: str | None, metadata: dict[str, Any], n: int) -> list[str] | None:
+    """``--inputs`` if given, else the file's ``inputs`` (a list of ``n`` names), else None (the defaults)."""
+    from annrl.symbolic.formula import check_inputs
+
+    if text:
+        return check_inputs(text.split(","), n)
+    recorded = metadata.get("inputs")
+    if isinstance(recorded, list) and len(recorded) == n:
+        return check_inputs(recorded, n)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     net, metadata = load_network(args.checkpoint)
-    inputs = [s.strip() for s in args.inputs.split(",")] if args.inputs else None
+    inputs = input_names(args.inputs, metadata, net.n_inputs)
     out = Path(args.out)
     figures: list[str] = []
     if args.kind == "logic":
@@ -85,10 +113,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             domain = parse_domain(args.domain, net.n_inputs)
         result = extract_formula(net, domain=domain, inputs=inputs, index=args.index, output=args.output,
-                                 max_terms=args.max_terms, scaling=scaling)
+                                 max_terms=args.max_terms, scaling=scaling, tolerance=args.tolerance,
+                                 max_seconds=args.max_seconds)
         metrics = {**result.to_dict(), "domain": domain}
-        rows = [("formula", str(result.expression)), ("RMSE vs network (held out)", result.error),
-                ("max error", result.max_error), ("complexity", result.complexity),
+        rows = [("formula", str(result.expression)), ("recovered", result.recovered),
+                ("held-out error / std(y)", f"{result.relative_error:.3g} (tolerance {result.tolerance:g})"),
+                ("RMSE vs network (held out)", result.error), ("max error", result.max_error),
+                ("complexity", result.complexity), ("guided by", "; ".join(result.guidance) or "-"),
                 ("Pareto front", f"{len(result.front)} models")]
         if not args.no_figures:
             figures = formula_figures(network_function(net, args.index, args.output, scaling), result, domain, out)
@@ -108,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
         rows += [("max error", result.max_error)]
     metrics = {**metrics, "checkpoint": str(args.checkpoint), "index": args.index, "figures": figures}
     write_metrics(out, json.loads(json.dumps(metrics, default=float)))
+    if args.kind == "formula" and not result.recovered:  # never shown as found: one line, and its own code
+        if args.json:
+            show(args, metrics, "", [])
+        print(f"annrl: {result.summary()}", file=sys.stderr if args.json else sys.stdout)
+        return EXIT_NO_FORMULA
     show(args, metrics, f"annrl extract --kind {args.kind}: {args.checkpoint}", rows)
     return 0
 

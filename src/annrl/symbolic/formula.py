@@ -1,27 +1,32 @@
-"""Formula extraction: a closed-form expression for a network of 1-3 inputs, by sparse regression.
+"""Formula extraction: a closed-form expression for a network, or data, of 1-3 inputs.
 
-:func:`extract_formula` samples the network on its domain and hands the points to
-:func:`fit_formula`, which also works on data directly:
+:func:`fit_formula` works on samples ``(X, y)``; :func:`extract_formula` takes a network (sampled
+on its domain, and used as an oracle the searches may query anywhere) or a pair ``(X, y)``.
 
-1. **Library** (:func:`annrl.symbolic.library.build_library`): monomials, exponentials, a Gaussian,
-   logarithms, and sines/cosines (alone and times ``x``) at fitted frequencies.
-2. **Supports**: forward stepwise selection (the best term added at each size, up to ``max_terms``)
-   and sequentially thresholded least squares (STLSQ, as SINDy) over a sweep of thresholds, and
-   every one of those with one term left out.
-3. **Pareto front** of complexity (sum of the terms' complexities) against RMSE on held-out points;
-   the chosen model is the simplest on the front whose error is under ``tolerance x std(y)`` (or
-   within 1.5x of the best when none is).
-4. **Constants** are refitted by least squares, then each is rounded to the simplest value (0,
-   an integer, a half, one or two decimals) that keeps the held-out error within 10% (plus
-   ``0.1 x tolerance x std(y)``), the others refitted after each rounding.
-5. ``sympy.simplify`` when every constant is exact (see :mod:`annrl.symbolic.exact` for why not otherwise).
+1. **Searches** (:mod:`annrl.symbolic.search`, each proposing models ``sum_k c_k term_k`` whose
+   coefficients are fitted by least squares on 75% of the points): sparse regression over a library
+   of terms, power laws in logarithms, and enumeration of expression trees from a primitive table
+   (alone and in pairs).
+2. **What the function reveals**: when no model meets the tolerance, separability (multiplicative,
+   additive) and symmetry (ratio, product, difference of two inputs) are tested on the oracle (the
+   network, or an interpolant of the data), and the parts are solved one at a time, recursively.
+3. **Choice**: on the Pareto front of complexity against held-out RMSE, the simplest model within
+   ``tolerance x std(y)``, unless a more complex one is more accurate by over 2x per unit of
+   complexity (an exact formula against a series that merely fits).
+4. **Constants** rounded to the simplest values (0, integers, fractions, multiples of pi) that keep
+   the held-out error, then ``sympy.simplify`` where safe.
+5. **Check**: the final expression on the held-out points; ``recovered`` is true only when its RMSE
+   there is within ``tolerance x std(y)``. Otherwise the result is the best approximation found and
+   says so.
 
-The result is evidence (STYLE.md example 14): the expression, its errors against the network and
-the data on held-out points, its complexity, the front and the rejected candidates.
+The result is evidence (STYLE.md example 14): the expression, ``recovered``, its errors on held-out
+points, its complexity, the Pareto front and every rejected candidate. The network is only read.
 """
 
 from __future__ import annotations
 
+import keyword
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,29 +35,19 @@ import numpy as np
 import sympy
 
 from annrl.errors import InputError
-from annrl.expr import lambdify_numpy
 from annrl.nn import Network
-from annrl.symbolic.exact import _try_simplify
-from annrl.symbolic.library import Term, build_library
-from annrl.symbolic.logic import default_inputs
+from annrl.symbolic.search.base import Candidate, Problem, function, lstsq, pareto_front, rmse
+from annrl.symbolic.search.guided import interpolant, reduce_by_symmetry, split_by_separability
+from annrl.symbolic.search.run import SHORT, Search, choose, finish
+from annrl.symbolic.search.separable import Oracle
+from annrl.symbolic.search.sparse import forward_supports, stlsq_supports
+
+__all__ = ["Candidate", "FormulaExtraction", "extract_formula", "fit_formula", "forward_supports", "formula_inputs",
+           "network_function", "pareto_front", "stlsq_supports"]
+
+_lstsq, _rmse = lstsq, rmse  # the names the law extractor imports
 
 MAX_INPUTS = 3
-
-
-@dataclass
-class Candidate:
-    """One sparse model: its terms, fitted coefficients, complexity and held-out RMSE."""
-
-    terms: list[str]
-    coefficients: list[float]
-    complexity: int
-    error: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"terms": self.terms, "coefficients": self.coefficients, "complexity": self.complexity,
-                "error": self.error}
-
-
 @dataclass
 class FormulaExtraction:
     """What :func:`fit_formula` / :func:`extract_formula` found.
@@ -61,11 +56,17 @@ class FormulaExtraction:
     ----------
     inputs : list of str
     expression : sympy.Expr
-        Rounded and simplified.
+        Rounded and simplified: the formula when ``recovered``, else the best approximation.
+    recovered : bool
+        ``error <= tolerance * scale``: the expression meets its tolerance on held-out points.
+    tolerance : float
+        Relative: the RMSE allowed, as a fraction of ``scale``.
+    scale : float
+        ``std(y)`` of the fitted target.
     complexity : int
-        ``sympy.count_ops(expression)`` (the front uses the terms' table complexities).
+        ``sympy.count_ops(expression)`` (the candidates count the nodes of their trees).
     error : float
-        RMSE of ``expression`` on held-out points, against the fitted target (the network).
+        RMSE of ``expression`` on held-out points, against the fitted target (the network, or the data).
     max_error : float
         Largest absolute difference there.
     data_error : float or None
@@ -78,10 +79,16 @@ class FormulaExtraction:
         Every other model evaluated.
     rounded : list of dict
         Each constant rounded: from, to.
+    guidance : list of str
+        What the function revealed (separability, symmetry) and was used.
+    seconds : float
     """
 
     inputs: list[str]
     expression: Any
+    recovered: bool
+    tolerance: float
+    scale: float
     complexity: int
     error: float
     max_error: float
@@ -90,174 +97,124 @@ class FormulaExtraction:
     front: list[Candidate]
     rejected: list[Candidate] = field(default_factory=list)
     rounded: list[dict[str, float]] = field(default_factory=list)
+    guidance: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
-    def function(self) -> Any:
+    @property
+    def relative_error(self) -> float:
+        return self.error / self.scale
+
+    def function(self) -> Callable[[Any], np.ndarray]:
         """``f(X) -> (N,)`` in NumPy."""
-        f = lambdify_numpy(self.expression, self.inputs)
-        return lambda X: f(*np.atleast_2d(np.asarray(X, dtype=float)).T)
+        f = function(self.expression, [sympy.Symbol(s, real=True) for s in self.inputs])
+        return lambda X: f(np.atleast_2d(np.asarray(X, dtype=float)).reshape(-1, len(self.inputs)))
 
     def latex(self) -> str:
         return sympy.latex(self.expression)
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> str:
+        """One line: the formula found, or that none met the tolerance and the best approximation."""
+        if self.recovered:
+            return f"y = {self.expression} (held-out error {self.relative_error:.3g} x std(y))"
+        return (f"no formula within {self.tolerance:g}; best approximation: {self.expression} "
+                f"error {self.relative_error:.3g} x std(y)")
+
+    def to_dict(self, most_rejected: int = 100) -> dict[str, Any]:
+        rejected = sorted(self.rejected, key=lambda c: c.error)[:most_rejected]
         return {"kind": "formula", "inputs": self.inputs, "expression": str(self.expression), "latex": self.latex(),
-                "complexity": self.complexity, "error": self.error, "max_error": self.max_error,
-                "data_error": self.data_error, "chosen": self.chosen.to_dict(),
-                "front": [c.to_dict() for c in self.front], "rejected": [c.to_dict() for c in self.rejected],
-                "rounded": self.rounded}
+                "recovered": self.recovered, "tolerance": self.tolerance, "scale": self.scale,
+                "relative_error": self.relative_error, "complexity": self.complexity, "error": self.error,
+                "max_error": self.max_error, "data_error": self.data_error, "chosen": self.chosen.to_dict(),
+                "front": [c.to_dict() for c in self.front], "rejected": [c.to_dict() for c in rejected],
+                "rejected_total": len(self.rejected), "rounded": self.rounded, "guidance": self.guidance,
+                "seconds": self.seconds}
 
 
-def _lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
-    scale = np.linalg.norm(A, axis=0)
-    scale[scale == 0] = 1.0
-    return np.linalg.lstsq(A / scale, y, rcond=None)[0] / scale
+def formula_inputs(n: int) -> list[str]:
+    """Default input names: ``x``, ``x, y``, ``x, y, z``; beyond 3, ``x1 .. xn``."""
+    return ["x", "y", "z"][:n] if n <= 3 else [f"x{i + 1}" for i in range(n)]
 
 
-def _rmse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2)))
-
-
-def forward_supports(A: np.ndarray, y: np.ndarray, max_terms: int) -> list[tuple[int, ...]]:
-    """Forward stepwise selection: for each size, the support after adding the best column."""
-    support: list[int] = []
-    supports = []
-    for _ in range(min(max_terms, A.shape[1])):
-        best, best_res = None, np.inf
-        for j in range(A.shape[1]):
-            if j in support:
-                continue
-            cols = support + [j]
-            coef = _lstsq(A[:, cols], y)
-            res = float(np.sum((A[:, cols] @ coef - y) ** 2))
-            if res < best_res:
-                best, best_res = j, res
-        support.append(best)
-        supports.append(tuple(sorted(support)))
-    return supports
-
-
-def stlsq_supports(A: np.ndarray, y: np.ndarray, thresholds: np.ndarray, iterations: int = 10) -> list[tuple]:
-    """Sequentially thresholded least squares on unit-norm columns, one support per threshold."""
-    scale = np.linalg.norm(A, axis=0)
-    scale[scale == 0] = 1.0
-    An = A / scale
-    supports = []
-    for t in thresholds:
-        active = np.ones(A.shape[1], dtype=bool)
-        coef = np.zeros(A.shape[1])
-        for _ in range(iterations):
-            coef[:] = 0.0
-            if not active.any():
-                break
-            coef[active] = np.linalg.lstsq(An[:, active], y, rcond=None)[0]
-            new = np.abs(coef) >= t * np.max(np.abs(coef))
-            if np.array_equal(new, active):
-                break
-            active = new
-        if active.any():
-            supports.append(tuple(np.flatnonzero(active)))
-    return supports
-
-
-def pareto_front(candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates no other is both simpler (or as simple) and more accurate than, simplest first."""
-    front: list[Candidate] = []
-    for c in sorted(candidates, key=lambda c: (c.complexity, c.error)):
-        if not front or c.error < front[-1].error:
-            front.append(c)
-    return front
-
-
-def _simple_values(c: float) -> list[float]:
-    return [0.0, float(round(c)), round(2 * c) / 2, round(c, 1), round(c, 2)]
+def check_inputs(names: list[str], n: int) -> list[str]:
+    """``names`` if they are ``n`` distinct identifiers (not keywords, not starting with ``_``)."""
+    names = [str(s).strip() for s in names]
+    bad = [s for s in names if not s.isidentifier() or keyword.iskeyword(s) or s.startswith("_")]
+    if bad or len(set(names)) != len(names) or len(names) != n:
+        raise InputError.invalid("inputs", f"{n} distinct names made of letters, digits and _", ",".join(names))
+    return names
 
 
 def fit_formula(
-    X: Any, y: Any, *, inputs: list[str] | None = None, max_terms: int = 6, degree: int = 3,
-    tolerance: float = 0.01, holdout: float = 0.25, X_data: Any = None, y_data: Any = None,
+    X: Any, y: Any, *, inputs: list[str] | None = None, tolerance: float = 1e-3, max_terms: int = 6,
+    degree: int | None = None, holdout: float = 0.25, X_data: Any = None, y_data: Any = None,
+    oracle: Callable[[np.ndarray], np.ndarray] | None = None, max_seconds: float = 40.0, per_level: int = 600,
     rng: np.random.Generator | None = None,
 ) -> FormulaExtraction:
-    """A closed-form ``y = f(X)`` for samples ``X`` ``(N, n)``, ``y`` ``(N,)``, n <= 3 (see the module docstring).
+    """A closed form ``y = f(X)`` for samples ``X`` ``(N, n)``, ``y`` ``(N,)``, n <= 3 (see the module docstring).
 
-    ``X_data, y_data``: original data, reported as ``data_error`` (not used to fit).
+    Parameters
+    ----------
+    inputs : list of str, optional
+        Names of the inputs (default :func:`formula_inputs`: x, y, z).
+    tolerance : float, default=1e-3
+        ``recovered`` needs the held-out RMSE within ``tolerance * std(y)``.
+    max_terms, degree :
+        Sparse regression: most terms in a model, highest monomial degree (default 6, 4, 3 for 1, 2, 3 inputs).
+    oracle : callable, optional
+        ``f(X (N, n)) -> (N,)`` that may be evaluated anywhere in the data's box (a network); separability is
+        tested on it. Default: an interpolant of the training points (thin-plate RBF).
+    X_data, y_data : array-like, optional
+        Original data, reported as ``data_error`` (not used to fit).
+    max_seconds : float, default=40
+        CPU seconds after which the problem is not split further (the direct searches always run).
+    per_level : int, default=600
+        Trees kept per complexity in the enumeration.
     """
+    start = time.monotonic()
     X = np.asarray(X, dtype=float)
     X = X[:, None] if X.ndim == 1 else X
     y = np.asarray(y, dtype=float).reshape(-1)
     n = X.shape[1]
-    names = list(inputs) if inputs is not None else default_inputs(n)
     if not 1 <= n <= MAX_INPUTS:
         raise InputError.invalid("number of inputs", f"between 1 and {MAX_INPUTS}", n)
-    if len(names) != n or len(y) != len(X):
-        raise InputError(f"X has {n} columns and {len(X)} rows, inputs {len(names)} names, y {len(y)} values")
+    names = check_inputs(list(inputs) if inputs is not None else formula_inputs(n), n)
+    if len(y) != len(X) or len(X) < 8:
+        raise InputError(f"X has {len(X)} rows and y {len(y)} values: they must agree, and be at least 8")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise InputError("X and y must be finite (no NaN or infinity)")
+    if not 0 < tolerance < 1:
+        raise InputError.invalid("tolerance", "in (0, 1)", tolerance)
     rng = rng if rng is not None else np.random.default_rng(0)
     order = rng.permutation(len(X))
     cut = int(len(X) * (1 - holdout))
     train, test = order[:cut], order[cut:]
-    library = build_library(names, X[train], y[train], degree=degree)
-    A = np.column_stack([t.values for t in library])
-    A_test = _term_values(library, names, X[test])
-    supports = set(forward_supports(A, y[train], max_terms))
-    supports |= set(stlsq_supports(A, y[train], np.logspace(-3, -0.3, 25)))
-    supports |= {s[:i] + s[i + 1:] for s in supports for i in range(len(s)) if len(s) > 1}  # one term fewer
-    supports = {s for s in supports if len(s) <= max_terms}
-    candidates = []
-    for s in supports:
-        coef = _lstsq(A[:, s], y[train])
-        err = _rmse(A_test[:, s] @ coef, y[test])
-        candidates.append(Candidate([library[j].name for j in s], [float(c) for c in coef],
-                                    sum(library[j].complexity for j in s), err))
-    front = pareto_front(candidates)
-    limit = max(tolerance * float(np.std(y)), 1.5 * min(c.error for c in front))
-    chosen = next(c for c in front if c.error <= limit)
-    rejected = [c for c in candidates if c is not chosen]
-
-    index = {t.name: j for j, t in enumerate(library)}
-    cols = [index[name] for name in chosen.terms]
-    coef = np.array(chosen.coefficients)
-    fixed = np.zeros(len(cols), dtype=bool)
-    err = chosen.error
-    allowed = 1.1 * chosen.error + 0.1 * tolerance * float(np.std(y))
-    rounded = []
-    for k in np.argsort(np.abs(coef)):
-        for value in _simple_values(coef[k]):
-            trial, trial_fixed = coef.copy(), fixed.copy()
-            trial[k], trial_fixed[k] = value, True
-            free = ~trial_fixed
-            if free.any():
-                rest = y[train] - A[:, cols][:, trial_fixed] @ trial[trial_fixed]
-                trial[free] = _lstsq(A[:, cols][:, free], rest)
-            trial_err = _rmse(A_test[:, cols] @ trial, y[test])
-            if trial_err <= allowed:
-                rounded.append({"term": library[cols[k]].name, "from": float(coef[k]), "to": value})
-                coef, fixed, err = trial, trial_fixed, trial_err
-                break
-    expr = sympy.Add(*[_number(c) * library[j].expr for c, j in zip(coef, cols, strict=True) if c != 0])
-    simpler, _ = _try_simplify(expr)
-    if simpler is not None and sympy.count_ops(simpler) <= sympy.count_ops(expr):
-        expr = simpler
-    f = lambdify_numpy(expr, names)
-    values = np.asarray(f(*X[test].T), dtype=float)
+    symbols = [sympy.Symbol(s, real=True) for s in names]
+    problem = Problem(X[train], y[train], X[test], y[test], symbols)
+    search = Search(tolerance=tolerance, max_terms=max_terms, degree=degree, seconds=max_seconds, rng=rng,
+                     per_level=per_level)
+    limit = search.limit(problem)
+    found = search.candidates(problem)
+    best = choose(found, limit)
+    short = best is not None and best.error <= limit and best.complexity <= SHORT
+    if n >= 2 and not short and not search.solved(found, problem):  # a long or inexact fit may hide an exact form
+        oracle_ = Oracle(oracle or interpolant(problem.X, problem.y), list(zip(X.min(0), X.max(0), strict=True)))
+        found += split_by_separability(fit_formula, X, y, problem, oracle_, search, rng, names)
+        if not search.solved(found, problem):
+            found += reduce_by_symmetry(fit_formula, X, y, problem, oracle_, search, rng, names)
+        best = choose(found, limit)
+    expr, rounded = finish(problem, best, limit)
+    f = function(expr, symbols)
+    values = f(X[test])
+    error = rmse(values, y[test]) if np.all(np.isfinite(values)) else float("inf")
     data_error = None
     if X_data is not None and y_data is not None:
         Xd = np.asarray(X_data, dtype=float)
-        Xd = Xd[:, None] if Xd.ndim == 1 else Xd
-        data_error = _rmse(np.asarray(f(*Xd.T), dtype=float), np.asarray(y_data, dtype=float).reshape(-1))
-    return FormulaExtraction(names, expr, int(sympy.count_ops(expr)), _rmse(values, y[test]),
-                             float(np.max(np.abs(values - y[test]))), data_error, chosen, front, rejected, rounded)
-
-
-def _number(c: float) -> Any:
-    if c == round(c * 2) / 2:
-        return sympy.Rational(round(c * 2), 2)
-    return sympy.Float(float(f"{c:.6g}"))
-
-
-def _term_values(library: list[Term], names: list[str], X: np.ndarray) -> np.ndarray:
-    columns = []
-    for t in library:
-        columns.append(np.broadcast_to(np.asarray(lambdify_numpy(t.expr, names)(*X.T), dtype=float), (len(X),)))
-    return np.column_stack(columns)
+        data_error = rmse(f(Xd[:, None] if Xd.ndim == 1 else Xd), np.asarray(y_data, dtype=float).reshape(-1))
+    max_error = float(np.max(np.abs(values - y[test]))) if np.isfinite(error) else float("inf")
+    return FormulaExtraction(names, expr, bool(error <= limit), tolerance, limit / tolerance,
+                             int(sympy.count_ops(expr)), error, max_error, data_error, best, pareto_front(found),
+                             [c for c in found if c is not best], rounded, search.guidance,
+                             time.monotonic() - start)
 
 
 def network_function(net: Network, index: int = 0, output: int = 0,
@@ -282,14 +239,33 @@ def network_function(net: Network, index: int = 0, output: int = 0,
 
 
 def extract_formula(
-    net: Network, *, domain: list[tuple[float, float]] | None = None, inputs: list[str] | None = None,
-    index: int = 0, output: int = 0, points: int = 600, X_data: Any = None, y_data: Any = None,
-    scaling: dict[str, Any] | None = None, rng: np.random.Generator | None = None, **options: Any,
+    source: Network | tuple[Any, Any], *, domain: list[tuple[float, float]] | None = None,
+    inputs: list[str] | None = None, index: int = 0, output: int = 0, points: int = 600, X_data: Any = None,
+    y_data: Any = None, scaling: dict[str, Any] | None = None, tolerance: float | None = None,
+    rng: np.random.Generator | None = None, **options: Any,
 ) -> FormulaExtraction:
-    """A closed form of output ``output`` of network ``index``, sampled at ``points`` random inputs of
-    ``domain`` (default: the scaling's box, else ``[-1, 1]`` per input); ``scaling`` maps the problem's
-    units to the network's (see :func:`network_function`); ``options`` go to :func:`fit_formula`.
-    The network is only read."""
+    """A closed form of a network's output, or of data ``(X, y)``; the network is only read.
+
+    Parameters
+    ----------
+    source : Network or (X, y)
+        A network: output ``output`` of network ``index``, sampled at ``points`` random inputs of ``domain``
+        (default: the scaling's box, else ``[-1, 1]`` per input) and used as the oracle of the separability
+        tests; ``scaling`` maps the problem's units to the network's (see :func:`network_function`).
+        Data: ``X`` ``(N, n)``, ``y`` ``(N,)``, passed to :func:`fit_formula`.
+    tolerance : float, optional
+        Relative held-out RMSE for ``recovered``: default 1e-3 on data, 1e-2 on a network (whose own fitting
+        error limits how close any formula can come to it).
+    options
+        Passed to :func:`fit_formula`.
+    """
+    if isinstance(source, tuple):
+        X, y = source
+        return fit_formula(X, y, inputs=inputs, tolerance=tolerance or 1e-3, X_data=X_data, y_data=y_data,
+                           rng=rng, **options)
+    if not isinstance(source, Network):
+        raise InputError(f"extract_formula takes a Network or a pair (X, y), got {type(source).__name__}")
+    net = source
     n = net.n_inputs
     if domain is None and scaling is not None:
         domain = list(zip(scaling["low"], scaling["high"], strict=True))
@@ -303,5 +279,6 @@ def extract_formula(
     rng = rng if rng is not None else np.random.default_rng(0)
     low, high = np.array(domain, dtype=float).T
     X = rng.uniform(low, high, size=(points, n))
-    y = network_function(net, index, output, scaling)(X)
-    return fit_formula(X, y, inputs=inputs, X_data=X_data, y_data=y_data, rng=rng, **options)
+    f = network_function(net, index, output, scaling)
+    return fit_formula(X, f(X), inputs=inputs, tolerance=tolerance or 1e-2, X_data=X_data, y_data=y_data,
+                       oracle=f, rng=rng, **options)

@@ -72,7 +72,7 @@ def fit_frequency(x: np.ndarray, y: np.ndarray, *, times_x: bool = False, polyno
 
 
 def _constant(value: float) -> Any:
-    return sympy.nsimplify(value) if value == round(value * 2) / 2 else sympy.Float(value)
+    return sympy.Rational(round(value * 2), 2) if value == round(value * 2) / 2 else sympy.Float(value)
 
 
 def build_library(
