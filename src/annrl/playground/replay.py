@@ -284,15 +284,23 @@ def _scheduled(run: SavedRun, root: Path, env: Any, recorded: Any) -> Any:
     own track, and a change the cars cannot take is refused here, not mid-replay (``env`` is closed then)."""
     from annrl.envs.nonstationary import NonStationaryVec, Schedule
 
+    def invalid(err: InputError) -> InputError:
+        env.close()
+        return InputError(f"run {run.id}: its schedule is not valid: {err}")
+
     try:
         schedule = Schedule.from_dict(recorded)
+    except InputError as err:
+        raise invalid(err) from None
+    try:  # a track outside the runs folder is refused as _track says, not as an invalid schedule
         changes = tuple(replace(c, track=_track(run, root, c.track)) if c.track else c for c in schedule.changes)
-        return NonStationaryVec(env, replace(schedule, changes=changes))
-    except ValueError as err:  # InputError (a track outside the runs folder) is one too
+    except InputError:
         env.close()
-        if isinstance(err, InputError):
-            raise
-        raise InputError(f"run {run.id}: its schedule is not valid: {err}") from None
+        raise
+    try:
+        return NonStationaryVec(env, replace(schedule, changes=changes))
+    except InputError as err:
+        raise invalid(err) from None
 
 
 def _env(run: SavedRun, root: Path, track: Any, cars: int, **options: Any) -> Any:
