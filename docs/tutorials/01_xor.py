@@ -264,7 +264,7 @@ for kind, colour in colours.items():
     ax.semilogy(result.loss[:, failed], color=colour, alpha=0.6, lw=0.8)
     ax.plot([], [], color=colour, label=f"failed: {kind}")
 ax.plot([], [], color="tab:green", label="solved")
-ax.set(xlabel="epoch", ylabel="MSE", title="1000 seeds of the same recipe (a sample of each kind)")
+ax.set(xlabel="epoch", ylabel="MSE", ylim=(1e-6, 10), title="1000 seeds of the same recipe (a sample of each kind)")
 ax.legend(fontsize=8)
 plt.show()
 

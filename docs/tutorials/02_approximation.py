@@ -98,12 +98,13 @@ print("largest |cos x - d network / dx|:", float(np.max(np.abs(np.cos(x[:, 0]) -
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharey=False)
-for ax, target in zip(axes, ["square", "abs", "step"]):
+for ax, target in zip(axes, ["square", "abs", "step"], strict=True):
     run = approximate(ApproxConfig(target=target, hidden=(16,), tol=None, seeds=1, epochs=1500))
     xs, truth = run.data.X_test[:, 0], run.data.y_test
     error = np.abs(run.approximant(run.data.X_test)[0] - truth)
     near = np.abs(xs) < 0.05
-    print(f"{target:7s} max error {error.max():.4f}; near 0 {error[near].max():.4f}, elsewhere {error[~near].max():.4f}")
+    print(f"{target:7s} max error {error.max():.4f}; near 0 {error[near].max():.4f}, "
+          f"elsewhere {error[~near].max():.4f}")
     ax.semilogy(xs, error + 1e-12)
     ax.set(title=f"{target}: |f - network|", xlabel="x")
 plt.tight_layout()
@@ -111,7 +112,8 @@ plt.show()
 
 # %% [markdown]
 # A smooth target is learnt everywhere; a kink costs accuracy near it, and a jump cannot be matched
-# by a continuous network at all: the error there stays about half the jump however long it trains.
+# by a continuous network at all: next to the jump, a continuous function is off by about half the jump
+# on one side or the other, whatever the training.
 # `annrl approx --study smoothness` measures this over many seeds.
 #
 # ## Reading the formula back

@@ -224,7 +224,8 @@ ax.plot(t, replay[:, 0], "--", label="law, x")
 ax.plot(t, replay[:, 1], "--", label="law, y")
 ax.plot(t, replay_simpler[:, 0], ":", label="law at tolerance 0.1, x")
 ax.plot(t, replay_simpler[:, 1], ":", label="law at tolerance 0.1, y")
-ax.set(xlabel="t", title="The recovered equations, integrated (a line ends where a law blew up)")
+ax.set(xlabel="t", ylim=(-2, 1.3 * trajectory.x_clean.max()),
+       title="The recovered equations, integrated (a line ends where a law blew up)")
 ax.legend(fontsize=7, ncol=3)
 plt.show()
 

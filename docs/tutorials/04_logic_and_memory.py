@@ -173,7 +173,7 @@ for rule in ("hebbian", "pseudoinverse"):
     curve = capacity_curve(rule, neurons=100, loads=[2, 5, 8, 11, 14, 17, 20, 30, 45, 60], trials=4,
                            rng=np.random.default_rng(0))
     ax.plot([r["load"] for r in curve], [r["near_recall_rate"] for r in curve], "o-", label=rule)
-ax.axvline(0.138, color="grey", ls="--", lw=0.8, label="0.138 N")
+ax.axvline(0.138, color="grey", ls="--", lw=0.8, label="p / N = 0.138")
 ax.set(xlabel="patterns per neuron p / N", ylabel="recall (overlap >= 0.9)", title="Capacity, N = 100")
 ax.legend()
 plt.show()

@@ -45,7 +45,6 @@ from annrl.labs.adapt import Adaline
 # An unknown FIR filter $d_t = \sum_k h_k u_{t-k} + \text{noise}$ (the classic adaptive-filter task): the
 # Adaline sees the last five inputs (a *tapped delay line*) and adapts, sample by sample. Three step
 # sizes adapt at once, as a population of three Adalines.
-
 # %%
 from annrl.labs.adapt.filters import tapped_delay_line
 
@@ -59,13 +58,13 @@ mus = np.array([0.003, 0.01, 0.05])
 adaline = Adaline(5, mu=mus, bias=False, population=len(mus))
 errors = adaline.adapt(X, d)  # (3, 3000) a-priori errors
 print("unknown system :", unknown)
-for mu, w in zip(mus, adaline.weights):
+for mu, w in zip(mus, adaline.weights, strict=True):
     print(f"mu = {mu:<6}: {np.round(w, 3)}")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
 window = 50
-for mu, e in zip(mus, errors):
+for mu, e in zip(mus, errors, strict=True):
     ax.semilogy(np.convolve(e**2, np.ones(window) / window, mode="valid"), label=f"mu = {mu}")
 ax.axhline(0.05**2, color="grey", ls="--", lw=0.8, label="noise power")
 ax.set(xlabel="sample", ylabel="squared error (moving average)", title="LMS learning curves")
@@ -88,7 +87,7 @@ plt.show()
 from annrl.labs.adapt.filters import track_drift
 
 tracking = track_drift(steps=6000, seed=0)
-for mu, excess in zip(tracking.mus, tracking.excess_mse):
+for mu, excess in zip(tracking.mus, tracking.excess_mse, strict=True):
     print(f"mu = {mu:<6} excess MSE {excess:.4f}")
 print("best step size here:", tracking.best_mu)
 

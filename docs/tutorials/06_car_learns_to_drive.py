@@ -38,8 +38,9 @@
 #   $V(o)$. From a batch of experience it estimates the advantage $\hat A_t$ of every action (how much
 #   better than expected it turned out, by generalised advantage estimation) and raises the probability
 #   of good actions with the clipped objective
-#   $$ L(\theta) = \mathbb{E}_t\Big[\min\big(r_t(\theta) \hat A_t,\ \mathrm{clip}(r_t(\theta), 1 - \epsilon, 1 + \epsilon)\, \hat A_t\big)\Big],
-#   \qquad r_t(\theta) = \frac{\pi_\theta(a_t \mid o_t)}{\pi_{\theta_\text{old}}(a_t \mid o_t)} , $$
+#   $$ L(\theta) = \mathbb{E}_t\Big[\min\big(r_t(\theta) \hat A_t,\
+#      \mathrm{clip}(r_t(\theta), 1 - \epsilon, 1 + \epsilon)\, \hat A_t\big)\Big],
+#      \qquad r_t(\theta) = \frac{\pi_\theta(a_t \mid o_t)}{\pi_{\theta_\text{old}}(a_t \mid o_t)} , $$
 #   which keeps each update close to the policy that collected the data. annrl differentiates it by
 #   hand, through the same backward pass as every other network.
 
@@ -66,8 +67,8 @@ plt.show()
 # ## Watching a policy drive
 #
 # One helper plays an episode (one lap, by default) with any policy `act(observation) -> action` and keeps
-# every few frames; another turns them into an animation that plays in the notebook (matplotlib's `FuncAnimation`, embedded as
-# JavaScript with `to_jshtml`).
+# every few frames; another turns them into an animation that plays in the notebook (matplotlib's
+# `FuncAnimation`, embedded as JavaScript with `to_jshtml`).
 
 # %%
 def drive(act, continuous=False, seed=0, laps=1, max_steps=1000, every=12):
