@@ -45,6 +45,11 @@
 #   hand, through the same backward pass as every other network.
 
 # %%
+import os
+
+# PPO's matrices are small: one BLAS thread is faster than several competing for the cores (set before NumPy loads)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
