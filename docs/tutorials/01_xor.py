@@ -252,10 +252,17 @@ print("training time of the 1000 networks:", m["timing"]["train_s"], "s")
 
 # %% [markdown]
 # The loss curves say the rest. Solved networks fall to zero; the failed ones stop at a few
-# characteristic values: 0.25 (the constant output), and around 0.13 to 0.17 (one input of the four
-# misplaced, a local minimum or a saturated unit).
+# characteristic values: the constant output (every prediction at the mean target, 0.5) costs
+# $C = 0.25$, and the other kinds stop where some of the four inputs are still misplaced.
 
 # %%
+final = result.loss[-1]
+for kind in ("plateau", "saturated", "local_minimum", "still_learning"):
+    losses = final[result.kinds == kind]
+    if len(losses):
+        print(f"{kind:15s} loss at epoch {EPOCHS}: median {np.median(losses):.3f}, "
+              f"range {losses.min():.3f} to {losses.max():.3f}")
+
 fig, ax = plt.subplots(figsize=(7, 4))
 solved = np.flatnonzero(result.solved)[:30]
 ax.semilogy(result.loss[:, solved], color="tab:green", alpha=0.3, lw=0.8)
