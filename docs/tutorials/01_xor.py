@@ -238,8 +238,8 @@ for name, backward_pass in [("correct", backward), ("missing sigma'", missing_de
 # Then it trains the failures `extend` times longer to tell the slow from the stuck.
 
 # %%
-from annrl.labs.xor import XorConfig
-from annrl.labs.xor import train as train_xor
+from annrl.labs.xor.lab import XorConfig
+from annrl.labs.xor.lab import train as train_xor
 
 result = train_xor(XorConfig(seeds=1000, epochs=EPOCHS, extend=2))
 m = result.metrics

@@ -39,8 +39,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from annrl.labs.approx import ApproxConfig
-from annrl.labs.approx import train as approximate
+from annrl.labs.approx.lab import ApproxConfig
+from annrl.labs.approx.lab import train as approximate
 
 # %% [markdown]
 # ## One period of the sine, to a tolerance

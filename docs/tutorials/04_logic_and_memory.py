@@ -39,8 +39,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from annrl.labs.logic import gate, parse_function, single_neuron_limits
-from annrl.labs.logic_compile import compile_function
+from annrl.labs.logic.lab import single_neuron_limits
+from annrl.symbolic.boolean import gate, parse_function
+from annrl.labs.logic.compile import compile_function
 
 # %% [markdown]
 # ## Which functions can one neuron compute?
@@ -93,7 +94,7 @@ print("hidden units compute:", compiled_mux.hidden_labels)
 # formulas: the extraction reads its outputs on the truth table and minimises the result.
 
 # %%
-from annrl.labs.logic import LogicConfig, learn
+from annrl.labs.logic.lab import LogicConfig, learn
 from annrl.symbolic import extract_logic
 
 run, _ = learn(mux, 2, LogicConfig(seeds=200, epochs=2000), np.random.default_rng(0))
@@ -121,7 +122,7 @@ for neuron in reading.neurons:
 # when the patterns are correlated.
 
 # %%
-from annrl.labs.memory import Hopfield, corrupt, energy, letter_patterns
+from annrl.nn.hopfield import Hopfield, corrupt, energy, letter_patterns
 
 letters = "HTLX"
 patterns = letter_patterns(letters)  # (4, 63) of +1 and -1
@@ -168,7 +169,7 @@ plt.show()
 # recall from cues with 10% of bits flipped, for 100 neurons and a few pattern sets per load.
 
 # %%
-from annrl.labs.memory import capacity_curve
+from annrl.labs.memory.lab import capacity_curve
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for rule in ("hebbian", "pseudoinverse"):
