@@ -13,6 +13,8 @@ disagreement rate is below ``1 - 0.05**(1/s)`` (about ``3/s``) with 95% confiden
 
 Hidden neurons of the first hidden layer are explained by :func:`explain`.
 
+Examples
+--------
 >>> from annrl.nn import ActivationLayer, Dense, Network
 >>> net = Network([Dense(2, 2), ActivationLayer("step"), Dense(2, 1), ActivationLayer("step")], seed=0)
 >>> net.params_["0.weight"][0], net.params_["0.bias"][0] = [[1, -1], [-1, 1]], [-1, -1]  # a & ~b, b & ~a
