@@ -100,8 +100,8 @@ def run_annrl_data(p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 
 def run_annrl_net(p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from annrl.labs.approx_lbfgs import fit_lbfgs
     from annrl.nn import MLP
+    from annrl.nn.lbfgs import fit_lbfgs
     from annrl.symbolic import extract_formula
 
     low, high = p["low"], p["high"]

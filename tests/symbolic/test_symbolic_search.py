@@ -65,7 +65,7 @@ def test_separability_and_symmetry_guide_the_search():
 
 @pytest.mark.slow
 def test_a_trained_network_of_two_inputs_gives_back_its_product():
-    from annrl.labs.approx_lbfgs import fit_lbfgs
+    from annrl.nn.lbfgs import fit_lbfgs
 
     X, y = sample(lambda X: 2 * np.sin(X[:, 0]) * np.cos(X[:, 1]), [(0, 1), (0, 1)], 200)
     net = MLP([2, 16, 1], hidden="tanh", init="torch", seed=0)
@@ -116,7 +116,7 @@ def test_cli_exits_with_its_own_code_and_one_line_when_nothing_fits(tmp_path, ca
 
 
 def test_names_come_from_the_file_and_inputs_overrides(tmp_path, capsys):
-    from annrl.labs.approx_lbfgs import fit_lbfgs
+    from annrl.nn.lbfgs import fit_lbfgs
 
     X, y = sample(lambda X: X[:, 0] ** 2, [(-1, 1)], 200)
     net = MLP([1, 12, 1], hidden="tanh", init="torch", seed=0)
