@@ -12,6 +12,7 @@ only when a kernel runs, so this package can always be imported to ask whether i
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,9 @@ AUTO_MIN_WORK = 20_000_000
 
 
 def available() -> bool:
-    """Whether Numba can be imported (``pip install "annrl[fast]"``)."""
+    """Whether Numba can be imported (``pip install "annrl[fast]"``), without importing it."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None  # None: imports of numba are blocked
     return importlib.util.find_spec("numba") is not None
 
 
@@ -52,7 +55,7 @@ def choose_kernel(kernel: str, trainer: Any, epochs: int, callbacks: Sequence[An
     """
     if kernel not in KERNELS:
         raise InputError.invalid("kernel", f"one of {', '.join(KERNELS)}", kernel)
-    if kernel == "numpy":
+    if kernel == "numpy" or kernel == "auto" and _work(trainer, epochs) < AUTO_MIN_WORK:
         return "numpy"
     if not available():
         if kernel == "compiled":
@@ -63,7 +66,7 @@ def choose_kernel(kernel: str, trainer: Any, epochs: int, callbacks: Sequence[An
         if reason:
             raise InputError(f'kernel="compiled" cannot train this: {reason}; use kernel="numpy"', field="kernel")
         return "compiled"
-    return "compiled" if reason is None and _work(trainer, epochs) >= AUTO_MIN_WORK else "numpy"
+    return "numpy" if reason else "compiled"
 
 
 def _work(trainer: Any, epochs: int) -> int:

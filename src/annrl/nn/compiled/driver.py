@@ -28,7 +28,7 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
 
     ``advance`` (optional) is called once per epoch trained (a progress bar).
     """
-    from annrl.nn.compiled.loop import train
+    from annrl.nn.compiled.loop import train, train_block
 
     if int(epochs) < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -39,9 +39,13 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
         order, rng_state = state.orders(n)
         losses = np.empty((n, state.P), dtype=state.dtype)
         first = trainer.epoch
-        train(state.theta, state.s1, state.s2, state.steps, state.last, state.X, state.Y, order, state.batch, n,
-              first, *state.layers, *state.settings, state.active, trainer.reached, trainer.diverged, losses,
-              state.until, state.block)
+        arguments = (state.theta, state.s1, state.s2, state.steps, state.last, state.X, state.Y, order, state.batch,
+                     n, first, *state.layers, *state.settings, state.active, trainer.reached, trainer.diverged,
+                     losses, state.until)
+        if state.block >= state.P:  # one block: no threads to start
+            train_block(*arguments, 0, state.P)
+        else:
+            train(*arguments, state.block)
         ran = n
         if not state.active.any():  # the NumPy loop stops after the epoch in which the last network froze
             stop = max(int(trainer.reached.max()), int(trainer.diverged.max()), first)

@@ -22,7 +22,7 @@ from annrl.nn.compiled.updates import update_block
 
 
 @njit(cache=True, inline="always")
-def forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one):
+def forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale):
     """Run the sample in ``a[:units[0]]`` through every layer; layer ``l``'s outputs go to rows
     ``offset[l+1]:...`` of ``z`` (before the activation) and ``a`` (after)."""
     first = 0
@@ -37,7 +37,7 @@ def forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one):
                 ak, wk = a[first + k], theta[w_off[layer] + k * n_out + j, p0:p0 + nb]
                 for i in range(nb):
                     zj[i] += ak[i] * wk[i]
-        activate(acts[layer], slopes[layer], z, a, out, n_out, nb, one)
+        activate(acts[layer], slopes[layer], z, a, out, n_out, nb, one, tmp, bits, scale)
         first = out
 
 
@@ -96,6 +96,9 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
     grad, y = np.zeros((D, nb), dtype), np.zeros((n_out, nb), dtype)
     delta, spare = np.zeros((width, nb), dtype), np.zeros((width, nb), dtype)
     value, total = np.zeros(nb, dtype), np.zeros(nb, dtype)
+    tmp, bits = np.zeros((2, nb)), np.zeros(nb, np.int64)
+    scale = bits.view(np.float64)
+    finite = np.zeros(nb, np.bool_)
     use_until, decays, momentum, nesterov = flags[0], flags[1], flags[2], flags[3]
     full = batch >= n_samples
     for e in range(n_epochs):
@@ -117,13 +120,13 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
                 n = sequence[r]
                 _load(X, n, a, n_in, p0, nb)
                 _load(Y, n, y, n_out, p0, nb)
-                forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one)
+                forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
                 sample_loss(loss_code, huber_delta, a, y, rows - n_out, n_out, nb, value, delta, consts[2], one)
                 if busy:  # a block whose networks are all frozen only has its loss recorded
                     backward_sample(theta, p0, nb, a, z, grad, units, w_off, b_off, acts, slopes, delta, spare, one)
             for i in range(nb):
                 value[i] = value[i] * consts[1]
-            _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb)
+            _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb, finite)
             if full and use_until:
                 _check_tolerance(value, until, active, reached, epoch, p0, nb)
             if busy:
@@ -158,19 +161,21 @@ def _load(data, n, buffer, width, p0, nb):
 
 
 @njit(cache=True, inline="always")
-def _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb):
+def _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb, finite):
     """Keep the weights of a finite loss; put them back (and freeze) where the loss is not finite."""
     for i in range(nb):
-        p = p0 + i
-        if np.isfinite(value[i]):
-            for d in range(theta.shape[0]):
-                last[d, p] = theta[d, p]
-            continue
-        if active[p] and diverged[p] < 0:
-            diverged[p] = epoch
-        for d in range(theta.shape[0]):
-            theta[d, p] = last[d, p]
-        active[p] = False
+        finite[i] = np.isfinite(value[i])
+        if not finite[i]:
+            if active[p0 + i] and diverged[p0 + i] < 0:
+                diverged[p0 + i] = epoch
+            active[p0 + i] = False
+    for d in range(theta.shape[0]):
+        w, kept = theta[d, p0:p0 + nb], last[d, p0:p0 + nb]
+        for i in range(nb):
+            if finite[i]:
+                kept[i] = w[i]
+            else:
+                w[i] = kept[i]
 
 
 @njit(cache=True, inline="always")
