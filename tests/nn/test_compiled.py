@@ -167,6 +167,7 @@ def test_auto_says_which_kernel_it_took(monkeypatch):
     small = fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10)
     assert small.kernel == "numpy"  # 10 epochs of one network: less work than compiling
     monkeypatch.setattr(fast, "AUTO_MIN_WORK", 0)
+    monkeypatch.setattr(fast, "AUTO_MIN_WORK_COLD", 0)  # whether or not Numba's cache holds the kernels
     assert fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10).kernel == "compiled"
     with_callback = fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10, callbacks=[lambda state: None])
     assert with_callback.kernel == "numpy"  # a callback the compiled loop cannot call: NumPy instead

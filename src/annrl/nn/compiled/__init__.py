@@ -21,9 +21,12 @@ from annrl.nn.compiled.rules import why_not
 
 KERNELS = ("auto", "numpy", "compiled")
 INSTALL = 'pip install "annrl[fast]"'
-#: ``auto`` compiles only for work of at least this many network-sample-parameter updates (P x N x D x
-#: epochs): about 2 s of the NumPy engine on one network, the cost of compiling on a cold cache
-AUTO_MIN_WORK = 20_000_000
+#: ``auto`` takes the compiled loop for work (P x N x D x epochs, network-sample-parameter updates) of at
+#: least this much when the kernels are compiled or in Numba's on-disk cache: loading them costs ~0.6 s of
+#: CPU, what the NumPy engine spends on 1.5e8-5e8 such updates (measured on the 2-core machine)
+AUTO_MIN_WORK = 200_000_000
+#: ... and of at least this much when they must be compiled first (~25 s of CPU, both dtypes)
+AUTO_MIN_WORK_COLD = 10_000_000_000
 
 
 def available() -> bool:
@@ -50,7 +53,8 @@ def choose_kernel(kernel: str, trainer: Any, epochs: int, callbacks: Sequence[An
     """``"numpy"`` or ``"compiled"``: the kernel that trains ``trainer`` for ``fit(..., kernel=kernel)``.
 
     ``auto`` takes the compiled path when Numba is installed, the training qualifies (:func:`reason_not`)
-    and the work, ``P x N x D x epochs``, is at least :data:`AUTO_MIN_WORK`; NumPy otherwise.
+    and the work, ``P x N x D x epochs``, pays the compile cost: at least :data:`AUTO_MIN_WORK` when the
+    kernels are compiled or cached on disk, :data:`AUTO_MIN_WORK_COLD` when they are not; NumPy otherwise.
     ``"compiled"`` refuses, in one line, what it cannot honour.
     """
     if kernel not in KERNELS:
@@ -66,7 +70,24 @@ def choose_kernel(kernel: str, trainer: Any, epochs: int, callbacks: Sequence[An
         if reason:
             raise InputError(f'kernel="compiled" cannot train this: {reason}; use kernel="numpy"', field="kernel")
         return "compiled"
-    return "numpy" if reason else "compiled"
+    if reason or _work(trainer, epochs) < AUTO_MIN_WORK_COLD and not _ready():
+        return "numpy"
+    return "compiled"
+
+
+def _ready() -> bool:
+    """Whether the training kernels are compiled in this process or cached on disk."""
+    import os
+
+    from annrl.nn.compiled import loop
+
+    for kernel in (loop.train, loop.train_block):
+        if kernel.signatures:
+            continue
+        index = getattr(getattr(getattr(kernel, "_cache", None), "_cache_file", None), "_index_path", None)
+        if index is None or not os.path.exists(index):  # (Numba's cache layout is private: assume cold)
+            return False
+    return True
 
 
 def _work(trainer: Any, epochs: int) -> int:

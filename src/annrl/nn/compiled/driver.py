@@ -15,8 +15,9 @@ import numpy as np
 
 from annrl.nn.compiled.rules import LOSS_CODES, OPTIMIZER_CODES, dense_plan
 
-#: epochs per compiled call: between two calls the driver checks whether every network has stopped
-CHUNK = 100
+#: epochs of the first compiled call; each next call runs twice as many, up to MAX_CHUNK. Between two calls
+#: the driver checks whether every network has stopped; few calls keep the cost of waking threads small
+CHUNK, MAX_CHUNK = 100, 6400
 #: networks per block (a block's gradient, (D, block), stays in the core's cache)
 MAX_BLOCK, SMALL_NET_BLOCK, SMALL_NET = 64, 256, 32
 #: the optimizer state held in the kernel's ``s1`` and ``s2``, by optimizer
@@ -33,9 +34,9 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
     if int(epochs) < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     state = _State(trainer)
-    remaining, stopped = int(epochs), False
+    remaining, stopped, chunk = int(epochs), False, CHUNK
     while remaining > 0 and not stopped:
-        n = min(CHUNK, remaining)
+        n, chunk = min(chunk, remaining), min(2 * chunk, MAX_CHUNK)
         order, rng_state = state.orders(n)
         losses = np.empty((n, state.P), dtype=state.dtype)
         first = trainer.epoch
