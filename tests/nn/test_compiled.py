@@ -68,7 +68,8 @@ def data(loss: str, n_in: int, n_out: int, samples: int, seed: int):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4), hidden=st.sampled_from(ACTIVATIONS),
-       output=st.sampled_from(["identity", "tanh", "sigmoid"]), loss=st.sampled_from(["mse", "bce", "softmax_ce", "huber"]),
+       output=st.sampled_from(["identity", "tanh", "sigmoid"]),
+       loss=st.sampled_from(["mse", "bce", "softmax_ce", "huber"]),
        optimizer=st.sampled_from(sorted(OPTIMIZERS)), population=st.sampled_from([1, 3, 70]),
        batch=st.sampled_from([None, 1, 3, 5]), seed=st.integers(0, 2**16))
 def test_compiled_training_equals_numpy_float64(sizes, hidden, output, loss, optimizer, population, batch, seed):
