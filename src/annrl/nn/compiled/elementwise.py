@@ -25,11 +25,11 @@ EXP_OVER, EXP_UNDER = 709.782712893384, -708.0  # e^x overflows above; below, 0 
 
 
 @njit(cache=True, inline="always")
-def exp_row(x, out, bits, scale, nb):
-    """``out[:nb] = exp(x[:nb])`` in float64, within 2 ulp of the library's (``out`` is not ``x``); ``bits``
-    (int64) and ``scale`` (its float64 view) are scratch rows. Below -708 the result is 0 instead of a subnormal."""
+def exp_row(tmp, bits, scale, nb):
+    """``tmp[1, :nb] = exp(tmp[0, :nb])`` in float64, within 2 ulp of the library's; ``bits`` (int64) and
+    ``scale`` (its float64 view) are scratch rows. Below -708 the result is 0 instead of a subnormal."""
     for i in range(nb):
-        v = x[i]
+        v = tmp[0, i]
         v = v if v > EXP_UNDER else EXP_UNDER
         v = v if v < EXP_OVER else EXP_OVER
         k = np.floor(v * LOG2E + 0.5)
@@ -48,52 +48,55 @@ def exp_row(x, out, bits, scale, nb):
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        out[i] = p
+        tmp[1, i] = p
         bits[i] = (np.int64(k) + 1022) << 52  # 2^(k-1): k may be 1024 near the overflow
     for i in range(nb):
-        v, y = x[i], out[i] * scale[i] * 2.0
+        v, y = tmp[0, i], tmp[1, i] * scale[i] * 2.0
         y = np.inf if v > EXP_OVER else y
         y = 0.0 if v < EXP_UNDER else y
-        out[i] = v if v != v else y  # NaN stays NaN
+        tmp[1, i] = v if v != v else y  # NaN stays NaN
 
 
 @njit(cache=True, inline="always")
 def activate(code, slope, z, a, first, count, nb, one, tmp, bits, scale):
     """``a[first:first+count] = f(z[...])`` over ``nb`` networks (ActivationLayer.forward); ``tmp``
-    ``(2, nb)``, ``bits``, ``scale`` are scratch for :func:`exp_row`."""
+    ``(2, nb)``, ``bits``, ``scale`` are scratch for :func:`exp_row`.
+
+    Rows are indexed in place, never sliced out: a slice is a new array whose reference count is touched
+    atomically, which costs more than the arithmetic of a small network.
+    """
     zero = one - one
     for r in range(first, first + count):
-        zr, ar = z[r], a[r]
         if code == SIGMOID:
             for i in range(nb):
-                tmp[0, i] = -zr[i]
-            exp_row(tmp[0], tmp[1], bits, scale, nb)
+                tmp[0, i] = -z[r, i]
+            exp_row(tmp, bits, scale, nb)
             for i in range(nb):
-                ar[i] = 1.0 / (1.0 + tmp[1, i])
+                a[r, i] = 1.0 / (1.0 + tmp[1, i])
         elif code == TANH:
             # tanh z = sign(z) (1 - 2 / (e^{2|z|} + 1)): within 3e-16 of np.tanh, absolutely
             for i in range(nb):
-                tmp[0, i] = 2.0 * np.abs(zr[i])
-            exp_row(tmp[0], tmp[1], bits, scale, nb)
+                tmp[0, i] = 2.0 * np.abs(z[r, i])
+            exp_row(tmp, bits, scale, nb)
             for i in range(nb):
                 t = 1.0 - 2.0 / (tmp[1, i] + 1.0)
-                ar[i] = t if zr[i] >= zero else -t
+                a[r, i] = t if z[r, i] >= zero else -t
         elif code == RELU:
             for i in range(nb):
-                ar[i] = zr[i] if zr[i] > zero else zero
+                a[r, i] = z[r, i] if z[r, i] > zero else zero
         elif code == LEAKY_RELU:
             for i in range(nb):
-                ar[i] = zr[i] if zr[i] > zero else slope * zr[i]
+                a[r, i] = z[r, i] if z[r, i] > zero else slope * z[r, i]
         elif code == SOFTPLUS:
             for i in range(nb):
-                v = zr[i]
-                ar[i] = (v if v > zero else zero) + np.log1p(np.exp(-np.abs(v)))
+                v = z[r, i]
+                a[r, i] = (v if v > zero else zero) + np.log1p(np.exp(-np.abs(v)))
         elif code == SIN:
             for i in range(nb):
-                ar[i] = np.sin(zr[i])
+                a[r, i] = np.sin(z[r, i])
         else:
             for i in range(nb):
-                ar[i] = zr[i]
+                a[r, i] = z[r, i]
 
 
 @njit(cache=True, inline="always")
@@ -101,25 +104,25 @@ def activation_backward(code, slope, z, a, first, grad, count, nb, one):
     """``grad[:count] *= f'`` in place: dC/da of rows ``first:first+count`` becomes dC/dz."""
     zero = one - one
     for r in range(count):
-        gr, zr, ar = grad[r], z[first + r], a[first + r]
+        q = first + r
         if code == SIGMOID:
             for i in range(nb):
-                gr[i] = gr[i] * (ar[i] - ar[i] * ar[i])
+                grad[r, i] = grad[r, i] * (a[q, i] - a[q, i] * a[q, i])
         elif code == TANH:
             for i in range(nb):
-                gr[i] = gr[i] * (one - ar[i] * ar[i])
+                grad[r, i] = grad[r, i] * (one - a[q, i] * a[q, i])
         elif code == RELU:
             for i in range(nb):
-                gr[i] = gr[i] if zr[i] > zero else zero
+                grad[r, i] = grad[r, i] if z[q, i] > zero else zero
         elif code == LEAKY_RELU:
             for i in range(nb):
-                gr[i] = gr[i] if zr[i] > zero else slope * gr[i]
+                grad[r, i] = grad[r, i] if z[q, i] > zero else slope * grad[r, i]
         elif code == SOFTPLUS:
             for i in range(nb):
-                gr[i] = gr[i] / (one + np.exp(-zr[i]))
+                grad[r, i] = grad[r, i] / (one + np.exp(-z[q, i]))
         elif code == SIN:
             for i in range(nb):
-                gr[i] = gr[i] * np.cos(zr[i])
+                grad[r, i] = grad[r, i] * np.cos(z[q, i])
 
 
 @njit(cache=True, inline="always")
@@ -149,24 +152,24 @@ def sample_loss(code, delta, out, y, first, n_out, nb, total, grad, scale, one):
                 grad[j, i] = (np.exp(log_prob) * mass - y[j, i]) * scale
         return
     for j in range(n_out):
-        oj, yj, gj = out[first + j], y[j], grad[j]
+        q = first + j
         if code == MSE:
             for i in range(nb):
-                diff = oj[i] - yj[i]
+                diff = out[q, i] - y[j, i]
                 total[i] += diff * diff
-                gj[i] = diff * scale
+                grad[j, i] = diff * scale
         elif code == BCE:
             for i in range(nb):
-                v = oj[i]
-                total[i] += (v + np.abs(v)) * half - v * yj[i] + np.log1p(np.exp(-np.abs(v)))
-                gj[i] = (one / (one + np.exp(-v)) - yj[i]) * scale
+                v = out[q, i]
+                total[i] += (v + np.abs(v)) * half - v * y[j, i] + np.log1p(np.exp(-np.abs(v)))
+                grad[j, i] = (one / (one + np.exp(-v)) - y[j, i]) * scale
         else:
             for i in range(nb):
-                diff = oj[i] - yj[i]
+                diff = out[q, i] - y[j, i]
                 size = np.abs(diff)
                 if size <= delta:
                     total[i] += half * diff * diff
-                    gj[i] = diff * scale
+                    grad[j, i] = diff * scale
                 else:
                     total[i] += delta * (size - half * delta)
-                    gj[i] = delta * np.sign(diff) * scale
+                    grad[j, i] = delta * np.sign(diff) * scale

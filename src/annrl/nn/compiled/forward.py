@@ -43,16 +43,18 @@ def forward_block(theta, X, out, units, w_off, b_off, acts, slopes, p0, nb):
     scale = bits.view(np.float64)
     one = np.ones(1, theta.dtype)[0]  # a number of theta's dtype (a literal 1.0 is float64)
     shared = X.shape[2] == 1
+    theta_b = np.empty((theta.shape[0], nb), theta.dtype)  # the block's parameters, indexed from 0
+    for d in range(theta.shape[0]):
+        for i in range(nb):
+            theta_b[d, i] = theta[d, p0 + i]
     for n in range(X.shape[0]):
         for k in range(units[0]):
-            row, source = a[k], X[n, k]
             for i in range(nb):
-                row[i] = source[0] if shared else source[p0 + i]
-        forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
+                a[k, i] = X[n, k, 0] if shared else X[n, k, p0 + i]
+        forward_sample(theta_b, 0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
         for j in range(n_out):
-            target, row = out[n, j, p0:p0 + nb], a[rows - n_out + j]
             for i in range(nb):
-                target[i] = row[i]
+                out[n, j, p0 + i] = a[rows - n_out + j, i]
 
 
 def predict(net: Any, x: Any) -> Any:

@@ -30,13 +30,13 @@ def forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one, 
         n_in, n_out = units[layer], units[layer + 1]
         out = first + n_in
         for j in range(n_out):
-            zj, bias = z[out + j], theta[b_off[layer] + j, p0:p0 + nb]
+            q, b = out + j, b_off[layer] + j
             for i in range(nb):
-                zj[i] = bias[i]
+                z[q, i] = theta[b, p0 + i]
             for k in range(n_in):
-                ak, wk = a[first + k], theta[w_off[layer] + k * n_out + j, p0:p0 + nb]
+                r, w = first + k, w_off[layer] + k * n_out + j
                 for i in range(nb):
-                    zj[i] += ak[i] * wk[i]
+                    z[q, i] += a[r, i] * theta[w, p0 + i]
         activate(acts[layer], slopes[layer], z, a, out, n_out, nb, one, tmp, bits, scale)
         first = out
 
@@ -54,25 +54,24 @@ def backward_sample(theta, p0, nb, a, z, grad, units, w_off, b_off, acts, slopes
         activation_backward(acts[layer], slopes[layer], z, a, first, delta, n_out, nb, one)
         first -= n_in
         for j in range(n_out):
-            dj, gb = delta[j], grad[b_off[layer] + j]
+            b = b_off[layer] + j
             for i in range(nb):
-                gb[i] += dj[i]
+                grad[b, i] += delta[j, i]
         for k in range(n_in):
-            ak = a[first + k]
+            r = first + k
             for j in range(n_out):
-                dj, gw = delta[j], grad[w_off[layer] + k * n_out + j]
+                w = w_off[layer] + k * n_out + j
                 for i in range(nb):
-                    gw[i] += ak[i] * dj[i]
+                    grad[w, i] += a[r, i] * delta[j, i]
         if layer == 0:
             break
         for k in range(n_in):
-            sk = spare[k]
             for i in range(nb):
-                sk[i] = one - one
+                spare[k, i] = one - one
             for j in range(n_out):
-                dj, wk = delta[j], theta[w_off[layer] + k * n_out + j, p0:p0 + nb]
+                w = w_off[layer] + k * n_out + j
                 for i in range(nb):
-                    sk[i] += dj[i] * wk[i]
+                    spare[k, i] += delta[j, i] * theta[w, p0 + i]
         delta, spare = spare, delta
 
 
@@ -99,11 +98,17 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
     tmp, bits = np.zeros((2, nb)), np.zeros(nb, np.int64)
     scale = bits.view(np.float64)
     finite = np.zeros(nb, np.bool_)
+    # the block works on its own copies, (rows, nb), indexed from 0: its loops then vectorise without the
+    # index arithmetic (and negative-index checks) of p0 + i
+    theta_b, last_b, s1_b, s2_b, hyper_b = (_take(theta, p0, nb), _take(last, p0, nb), _take(s1, p0, nb),
+                                            _take(s2, p0, nb), _take(hyper, p0, nb))
+    steps_b, active_b = steps[p0:p0 + nb].copy(), active[p0:p0 + nb].copy()
+    reached_b, diverged_b = reached[p0:p0 + nb].copy(), diverged[p0:p0 + nb].copy()
     use_until, decays, momentum, nesterov = flags[0], flags[1], flags[2], flags[3]
     full = batch >= n_samples
     for e in range(n_epochs):
         epoch = first_epoch + e
-        sequence = order[e if order.shape[0] > 1 else 0]
+        row = e if order.shape[0] > 1 else 0
         total[:] = 0
         batches = 0
         for start in range(0, n_samples, batch):
@@ -113,37 +118,54 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
             consts[2] = (2.0 if loss_code == 0 else 1.0) / count
             busy = False
             for i in range(nb):
-                busy = busy or active[p0 + i]
-            grad[:] = 0
+                busy = busy or active_b[i]
+            grad[:, :] = 0
             value[:] = 0
             for r in range(start, stop):
-                n = sequence[r]
+                n = order[row, r]
                 _load(X, n, a, n_in, p0, nb)
                 _load(Y, n, y, n_out, p0, nb)
-                forward_sample(theta, p0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
+                forward_sample(theta_b, 0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
                 sample_loss(loss_code, huber_delta, a, y, rows - n_out, n_out, nb, value, delta, consts[2], one)
                 if busy:  # a block whose networks are all frozen only has its loss recorded
-                    backward_sample(theta, p0, nb, a, z, grad, units, w_off, b_off, acts, slopes, delta, spare, one)
+                    backward_sample(theta_b, 0, nb, a, z, grad, units, w_off, b_off, acts, slopes, delta, spare, one)
             for i in range(nb):
                 value[i] = value[i] * consts[1]
-            _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb, finite)
+            _guard_divergence(theta_b, last_b, value, active_b, diverged_b, epoch, 0, nb, finite)
             if full and use_until:
-                _check_tolerance(value, until, active, reached, epoch, p0, nb)
+                _check_tolerance(value, until, active_b, reached_b, epoch, 0, nb)
             if busy:
-                update_block(opt, theta, s1, s2, steps, grad, hyper, active, p0, nb, decays, momentum, nesterov,
-                             betas[0], betas[1], betas[2], betas[3], betas[4], one)
+                update_block(opt, theta_b, s1_b, s2_b, steps_b, grad, hyper_b, active_b, 0, nb, decays, momentum,
+                             nesterov, betas[0], betas[1], betas[2], betas[3], betas[4], one)
             for i in range(nb):
                 total[i] += value[i]
             batches += 1
         if full:
-            losses[e, p0:p0 + nb] = value
+            for i in range(nb):
+                losses[e, p0 + i] = value[i]
         else:
             consts[3] = batches
             for i in range(nb):
                 total[i] = total[i] / consts[3]
-            losses[e, p0:p0 + nb] = total
+                losses[e, p0 + i] = total[i]
             if use_until:
-                _check_tolerance(total, until, active, reached, epoch, p0, nb)
+                _check_tolerance(total, until, active_b, reached_b, epoch, 0, nb)
+    for source, target in ((theta_b, theta), (last_b, last), (s1_b, s1), (s2_b, s2)):
+        for d in range(source.shape[0]):
+            for i in range(nb):
+                target[d, p0 + i] = source[d, i]
+    steps[p0:p0 + nb], active[p0:p0 + nb] = steps_b, active_b
+    reached[p0:p0 + nb], diverged[p0:p0 + nb] = reached_b, diverged_b
+
+
+@njit(cache=True, inline="always")
+def _take(values, p0, nb):
+    """Columns ``p0:p0+nb`` of ``values`` as a new contiguous array."""
+    block = np.empty((values.shape[0], nb), values.dtype)
+    for d in range(values.shape[0]):
+        for i in range(nb):
+            block[d, i] = values[d, p0 + i]
+    return block
 
 
 @njit(cache=True, inline="always")
@@ -151,13 +173,13 @@ def _load(data, n, buffer, width, p0, nb):
     """Sample ``n`` of ``data`` ``(N, width, 1 or P)`` into ``buffer[:width, :nb]``."""
     shared = data.shape[2] == 1
     for k in range(width):
-        row, source = buffer[k], data[n, k]
         if shared:
+            v = data[n, k, 0]
             for i in range(nb):
-                row[i] = source[0]
+                buffer[k, i] = v
         else:
             for i in range(nb):
-                row[i] = source[p0 + i]
+                buffer[k, i] = data[n, k, p0 + i]
 
 
 @njit(cache=True, inline="always")
@@ -170,12 +192,11 @@ def _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb, finit
                 diverged[p0 + i] = epoch
             active[p0 + i] = False
     for d in range(theta.shape[0]):
-        w, kept = theta[d, p0:p0 + nb], last[d, p0:p0 + nb]
         for i in range(nb):
             if finite[i]:
-                kept[i] = w[i]
+                last[d, p0 + i] = theta[d, p0 + i]
             else:
-                w[i] = kept[i]
+                theta[d, p0 + i] = last[d, p0 + i]
 
 
 @njit(cache=True, inline="always")

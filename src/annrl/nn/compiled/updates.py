@@ -22,66 +22,68 @@ def update_block(code, theta, s1, s2, steps, grad, hyper, active, p0, nb, decays
     """One optimizer step of networks ``p0:p0+nb`` (Optimizer.step with their ``active`` mask).
 
     ``b1``, ``b2`` are Adam's betas (``b1`` is RMSprop's alpha), ``ob1``, ``ob2`` the numbers ``1 - b``
-    rounded once, as NumPy rounds the Python float ``1.0 - beta`` to the parameters' dtype.
+    rounded once, as NumPy rounds the Python float ``1.0 - beta`` to the parameters' dtype. Arrays are
+    indexed in place, never sliced (see :func:`annrl.nn.compiled.elementwise.activate`).
     """
     if code == ADAM:
         for i in range(nb):
             if active[p0 + i]:
                 steps[p0 + i] += one
     for d in range(theta.shape[0]):
-        w, g_row, m_row, v_row = theta[d, p0:p0 + nb], grad[d], s1[d, p0:p0 + nb], s2[d, p0:p0 + nb]
         if decays:
             for i in range(nb):
-                g_row[i] = g_row[i] + hyper[DECAY, p0 + i] * w[i]
+                grad[d, i] = grad[d, i] + hyper[DECAY, p0 + i] * theta[d, p0 + i]
         if code == SGD:
-            _sgd(w, g_row, m_row, hyper[LR, p0:p0 + nb], hyper[MOMENTUM, p0:p0 + nb], active[p0:p0 + nb], nb,
-                 momentum, nesterov)
+            _sgd(theta, grad, s1, hyper, active, d, p0, nb, momentum, nesterov)
         elif code == ADAM:
-            _adam(w, g_row, m_row, v_row, hyper[LR, p0:p0 + nb], steps[p0:p0 + nb], active[p0:p0 + nb], nb,
-                  b1, b2, eps, ob1, ob2, one)
+            _adam(theta, grad, s1, s2, hyper, steps, active, d, p0, nb, b1, b2, eps, ob1, ob2, one)
         else:
-            _rmsprop(w, g_row, m_row, v_row, hyper[LR, p0:p0 + nb], hyper[MOMENTUM, p0:p0 + nb],
-                     active[p0:p0 + nb], nb, momentum, b1, eps, ob1)
+            _rmsprop(theta, grad, s1, s2, hyper, active, d, p0, nb, momentum, b1, eps, ob1)
 
 
 @njit(cache=True, inline="always")
-def _sgd(w, g_row, v_row, lr, mu, on, nb, momentum, nesterov):
+def _sgd(theta, grad, velocity, hyper, on, d, p0, nb, momentum, nesterov):
     if not momentum:
         for i in range(nb):
-            if on[i]:
-                w[i] = w[i] - lr[i] * g_row[i]
+            p = p0 + i
+            if on[p]:
+                theta[d, p] = theta[d, p] - hyper[LR, p] * grad[d, i]
         return
     for i in range(nb):
-        v = mu[i] * v_row[i] + g_row[i]
-        if on[i]:
-            v_row[i] = v
-            w[i] = w[i] - lr[i] * (g_row[i] + mu[i] * v if nesterov else v)
+        p = p0 + i
+        mu, g = hyper[MOMENTUM, p], grad[d, i]
+        v = mu * velocity[d, p] + g
+        if on[p]:
+            velocity[d, p] = v
+            theta[d, p] = theta[d, p] - hyper[LR, p] * (g + mu * v if nesterov else v)
 
 
 @njit(cache=True, inline="always")
-def _adam(w, g_row, m_row, v_row, lr, steps, on, nb, b1, b2, eps, ob1, ob2, one):
+def _adam(theta, grad, m_state, v_state, hyper, steps, on, d, p0, nb, b1, b2, eps, ob1, ob2, one):
     for i in range(nb):
-        g = g_row[i]
-        m = b1 * m_row[i] + ob1 * g
-        v = b2 * v_row[i] + ob2 * (g * g)
-        if on[i]:
-            m_row[i], v_row[i] = m, v
+        p = p0 + i
+        g = grad[d, i]
+        m = b1 * m_state[d, p] + ob1 * g
+        v = b2 * v_state[d, p] + ob2 * (g * g)
+        if on[p]:
+            m_state[d, p], v_state[d, p] = m, v
             # the first steps are rescaled for the zero-initialised moments (bias correction)
-            correction1 = one - b1 ** steps[i]
-            correction2 = one - b2 ** steps[i]
-            w[i] = w[i] - (lr[i] / correction1) * m / (np.sqrt(v) / np.sqrt(correction2) + eps)
+            correction1 = one - b1 ** steps[p]
+            correction2 = one - b2 ** steps[p]
+            theta[d, p] = theta[d, p] - (hyper[LR, p] / correction1) * m / (np.sqrt(v) / np.sqrt(correction2) + eps)
 
 
 @njit(cache=True, inline="always")
-def _rmsprop(w, g_row, s_row, b_row, lr, mu, on, nb, momentum, alpha, eps, one_minus_alpha):
+def _rmsprop(theta, grad, square_avg, buffer, hyper, on, d, p0, nb, momentum, alpha, eps, one_minus_alpha):
     for i in range(nb):
-        g = g_row[i]
-        square = alpha * s_row[i] + one_minus_alpha * (g * g)
+        p = p0 + i
+        g = grad[d, i]
+        square = alpha * square_avg[d, p] + one_minus_alpha * (g * g)
         direction = g / (np.sqrt(square) + eps)
         if momentum:
-            direction = mu[i] * b_row[i] + direction
-        if on[i]:
-            s_row[i] = square
+            direction = hyper[MOMENTUM, p] * buffer[d, p] + direction
+        if on[p]:
+            square_avg[d, p] = square
             if momentum:
-                b_row[i] = direction
-            w[i] = w[i] - lr[i] * direction
+                buffer[d, p] = direction
+            theta[d, p] = theta[d, p] - hyper[LR, p] * direction
