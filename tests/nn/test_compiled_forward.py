@@ -36,3 +36,10 @@ def test_networks_the_kernel_cannot_run_fall_back_to_predict():
     net = Network([GRU(3, 4), TakeLast(), Dense(4, 2)], population=2, seed=0)
     x = np.random.default_rng(0).normal(size=(5, 6, 3))
     np.testing.assert_array_equal(compiled.population_forward(net, x), net.predict(x))
+
+
+def test_without_numba_it_is_predict(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "numba", None)
+    net = MLP([3, 4, 2], population=5, seed=0)
+    x = np.random.default_rng(0).normal(size=(5, 2, 3))
+    np.testing.assert_array_equal(compiled.population_forward(net, x), net.predict(x))

@@ -103,7 +103,10 @@ def train(trainer: Any, epochs: int, advance: Any = None) -> bool:
 
 
 def population_forward(net: Any, x: Any) -> Any:
-    """``net.predict(x)`` ``(P, N, out)``, compiled for Dense stacks (see :mod:`annrl.nn.compiled.forward`)."""
+    """``net.predict(x)`` ``(P, N, out)`` for ``x`` ``(N, in)`` or ``(P, N, in)``: compiled for NumPy Dense
+    stacks when Numba is installed (see :mod:`annrl.nn.compiled.forward`), ``net.predict`` otherwise."""
+    if not available():
+        return net.predict(x)
     from annrl.nn.compiled.forward import predict
 
     return predict(net, x)

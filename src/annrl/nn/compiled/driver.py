@@ -29,6 +29,8 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
 
     ``advance`` (optional) is called once per epoch trained (a progress bar).
     """
+    import numba
+
     from annrl.nn.compiled.loop import train, train_block
 
     if int(epochs) < 0:
@@ -46,7 +48,8 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
         if state.block >= state.P:  # one block: no threads to start
             train_block(*arguments, 0, state.P)
         else:
-            train(*arguments, state.block)
+            with numba.parallel_chunksize(1):  # threads take blocks as they finish: one slowed by other jobs
+                train(*arguments, state.block)  # holds back only its own blocks, not half of them
         ran = n
         if not state.active.any():  # the NumPy loop stops after the epoch in which the last network froze
             stop = max(int(trainer.reached.max()), int(trainer.diverged.max()), first)

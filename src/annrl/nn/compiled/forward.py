@@ -75,7 +75,10 @@ def predict(net: Any, x: Any) -> Any:
     if P * N * theta.shape[0] < PARALLEL_WORK:
         forward_block(*arguments, 0, P)
     else:
-        forward(*arguments, _block_size(P))
+        import numba
+
+        with numba.parallel_chunksize(1):  # blocks to threads as they come free (see compiled.driver)
+            forward(*arguments, _block_size(P))
     return np.transpose(out, (2, 0, 1))
 
 
