@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class History:
     reached_epoch: np.ndarray
     diverged_epoch: np.ndarray
     final_loss: np.ndarray
-    kernel: str = "numpy"
+    kernel: ClassVar[str] = "numpy"  # not a field: subclasses add fields of their own after final_loss
 
     @property
     def reached(self) -> np.ndarray:
