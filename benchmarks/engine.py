@@ -1,6 +1,7 @@
-"""Engine throughput: XOR networks trained per second, annrl against PyTorch in the same run.
+"""Engine throughput: XOR networks trained per second, annrl against PyTorch and JAX in the same run.
 
     python benchmarks/engine.py [--epochs 2000] [--populations 1,1000,10000] [--repeat 3] [--two-threads]
+                                [--no-compiled] [--no-jax] [--approx-population 100]
 
 Network-epochs per second for P XOR nets (2-2-1, sigmoid hidden, linear output, MSE, SGD lr 0.02
 momentum 0.9, full batch) in float64 and float32. PyTorch runs the same work: a plain training
@@ -10,6 +11,13 @@ for this one network (no engine) is measured too: the ceiling a general engine i
 Each figure is the best of ``--repeat`` runs, and the runs of the contestants alternate (annrl,
 PyTorch, hand NumPy, annrl, ...), so that on a shared machine a burst of load from elsewhere
 disturbs one run of each rather than every run of one.
+
+With Numba installed (``pip install "annrl[fast]"``) annrl's compiled path (``fit(..., kernel="compiled")``)
+runs beside them, and with JAX installed so does the JAX way to train a population: one network's step,
+``jax.vmap`` over the population, ``lax.scan`` over the epochs, ``jax.jit`` over it all (its compile time,
+and the compiled path's cache load, are left out of the rates: one warm-up call each first). Last, a
+2-16-16-1 tanh population on 256 points (the approximation lab's shape): the compiled path against the
+NumPy engine.
 """
 
 from __future__ import annotations
@@ -30,8 +38,65 @@ Y = np.array([[0], [1], [1], [0]], dtype=float)
 def annrl_rate(population: int, epochs: int, dtype: str) -> float:
     net = MLP([2, 2, 1], population=population, seed=0, dtype=dtype)
     start = time.perf_counter()
-    fit(net, X, Y, loss="mse", optimizer=SGD(lr=0.02, momentum=0.9), epochs=epochs)
+    fit(net, X, Y, loss="mse", optimizer=SGD(lr=0.02, momentum=0.9), epochs=epochs, kernel="numpy")
     return population * epochs / (time.perf_counter() - start)
+
+
+def compiled_rate(population: int, epochs: int, dtype: str) -> float:
+    """annrl's compiled path (Numba); the kernels are loaded (or compiled) by a warm-up call first."""
+    fit(MLP([2, 2, 1], population=population, seed=0, dtype=dtype), X, Y, epochs=1, kernel="compiled")
+    net = MLP([2, 2, 1], population=population, seed=0, dtype=dtype)
+    start = time.perf_counter()
+    fit(net, X, Y, loss="mse", optimizer=SGD(lr=0.02, momentum=0.9), epochs=epochs, kernel="compiled")
+    return population * epochs / (time.perf_counter() - start)
+
+
+def jax_rate(population: int, epochs: int, dtype: str) -> float:
+    """One network's training step, ``jax.vmap`` over the population, ``lax.scan`` over the epochs, ``jax.jit``:
+    how a JAX user trains a population. The rate leaves out the compilation (a first call with the same shapes)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    x, y = jnp.asarray(X, dtype=dtype), jnp.asarray(Y, dtype=dtype)
+
+    def loss(params):
+        w1, b1, w2, b2 = params
+        return jnp.mean((jax.nn.sigmoid(x @ w1 + b1) @ w2 + b2 - y) ** 2)
+
+    def step(carry, _):
+        params, velocity = carry
+        velocity = jax.tree.map(lambda v, g: 0.9 * v + g, velocity, jax.grad(loss)(params))
+        return (jax.tree.map(lambda p, v: p - 0.02 * v, params, velocity), velocity), None
+
+    def train(params):
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return jax.lax.scan(step, (params, zeros), None, length=epochs)[0][0]
+
+    run = jax.jit(jax.vmap(train))
+    rng = np.random.default_rng(0)
+    params = tuple(jnp.asarray(rng.standard_normal((population, *shape)), dtype=dtype)
+                   for shape in ((2, 2), (2,), (2, 1), (1,)))
+    jax.block_until_ready(run(params))  # compile
+    start = time.perf_counter()
+    jax.block_until_ready(run(params))
+    return population * epochs / (time.perf_counter() - start)
+
+
+def approx_rates(population: int, epochs: int, repeat: int) -> dict[str, float]:
+    """A 2-16-16-1 tanh population on 256 points, float64: the NumPy engine and the compiled path."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (256, 2))
+    y = np.sin(3 * x[:, :1]) * x[:, 1:]
+
+    def rate(kernel: str) -> float:
+        fit(MLP([2, 16, 16, 1], hidden="tanh", population=population, seed=0), x, y, epochs=1, kernel=kernel)
+        net = MLP([2, 16, 16, 1], hidden="tanh", population=population, seed=0)
+        start = time.perf_counter()
+        fit(net, x, y, optimizer=SGD(lr=0.05, momentum=0.9), epochs=epochs, kernel=kernel)
+        return population * epochs / (time.perf_counter() - start)
+
+    return best_of({"numpy": (rate, "numpy"), "compiled": (rate, "compiled")}, repeat)
 
 
 def handtuned_rate(population: int, epochs: int, dtype: str) -> float:
@@ -144,6 +209,10 @@ def main() -> None:
     parser.add_argument("--populations", default="1,1000,10000", help="comma-separated population sizes")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     parser.add_argument("--no-torch", action="store_true", help="measure annrl only")
+    parser.add_argument("--no-compiled", action="store_true", help="leave out annrl's compiled path (Numba)")
+    parser.add_argument("--no-jax", action="store_true", help="leave out JAX")
+    parser.add_argument("--approx-population", type=int, default=100,
+                        help="networks of the 2-16-16-1 tanh population (0: leave it out)")
     parser.add_argument("--two-threads", action="store_true",
                         help="for P >= 1000 also train two halves of the population in two threads (annrl and hand)")
     args = parser.parse_args()
@@ -155,6 +224,11 @@ def main() -> None:
         has_torch = not args.no_torch
     except ImportError:
         has_torch = False
+    has_compiled = not args.no_compiled and _importable("numba")
+    has_jax = not args.no_jax and _importable("jax")
+    for name, present, install in (("compiled path", has_compiled, '"annrl[fast]"'), ("JAX", has_jax, '"jax[cpu]"')):
+        if not present:
+            print(f"note: {name} left out (not installed, or --no-...: pip install {install})")
     print(f"{'P':>6} {'dtype':>8} {'annrl net-ep/s':>15} {'torch net-ep/s':>15} {'torch kind':>11} {'ratio':>7}"
           f" {'hand NumPy':>11} {'annrl/hand':>10}")
     for population in (int(p) for p in args.populations.split(",")):
@@ -172,6 +246,10 @@ def main() -> None:
                 contestants["hand"] = (handtuned_rate, population, args.epochs, dtype)
             elif population == 1:
                 contestants["hand"] = (handwritten_single_rate, args.epochs, dtype)
+            if has_compiled:
+                contestants["compiled"] = (compiled_rate, population, args.epochs, dtype)
+            if has_jax:
+                contestants["jax"] = (jax_rate, population, args.epochs, dtype)
             if args.two_threads and population >= 1000:
                 contestants["annrl x2"] = (in_two_threads, annrl_rate, population, args.epochs, dtype)
                 contestants["hand x2"] = (in_two_threads, handtuned_rate, population, args.epochs, dtype)
@@ -182,6 +260,24 @@ def main() -> None:
             for name in ("annrl x2", "hand x2"):
                 if name in rates:
                     print(f"{'':>15} {name}: {rates[name]:.3e} net-ep/s, {rates[name] / peer:.1f}x torch", flush=True)
+            if "compiled" in rates:
+                fast, jax_peer = rates["compiled"], rates.get("jax", float("nan"))
+                print(f"{'':>15} compiled: {fast:.3e} net-ep/s, {fast / ours:.1f}x the NumPy engine, "
+                      f"{fast / peer:.1f}x torch {kind}, {fast / jax_peer:.2f}x JAX ({jax_peer:.3e})", flush=True)
+            elif "jax" in rates:
+                print(f"{'':>15} JAX: {rates['jax']:.3e} net-ep/s", flush=True)
+    if has_compiled and args.approx_population > 0:
+        rates = approx_rates(args.approx_population, 200, args.repeat)
+        print(f"2-16-16-1 tanh, {args.approx_population} networks, 256 points, 200 epochs, float64: NumPy engine "
+              f"{rates['numpy']:.3e} net-ep/s, compiled {rates['compiled']:.3e} "
+              f"({rates['compiled'] / rates['numpy']:.1f}x)", flush=True)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
 
 if __name__ == "__main__":
     main()

@@ -11,13 +11,14 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from annrl import progress as reports
 from annrl.backend import array_namespace, is_numpy, to_numpy
 from annrl.errors import InputError
+from annrl.nn import compiled
 from annrl.nn.losses import Loss, get_loss
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
@@ -54,6 +55,8 @@ class History:
         Epoch at which a network's loss became NaN or infinite; -1 if never.
     final_loss : ndarray, shape (P,)
         Loss of the trained networks on the whole data set, after the last update.
+    kernel : {"numpy", "compiled"}
+        The loop that trained them (see ``fit``'s ``kernel``).
     """
 
     loss: np.ndarray
@@ -61,6 +64,7 @@ class History:
     reached_epoch: np.ndarray
     diverged_epoch: np.ndarray
     final_loss: np.ndarray
+    kernel: ClassVar[str] = "numpy"  # not a field: subclasses add fields of their own after final_loss
 
     @property
     def reached(self) -> np.ndarray:
@@ -87,6 +91,7 @@ def fit(
     rng: np.random.Generator | None = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
+    kernel: str = "auto",
 ) -> History:
     """Train every network of ``net`` on ``(X, Y)``.
 
@@ -113,6 +118,10 @@ def fit(
         Called with an :class:`EpochState` after every epoch; returning True stops training.
     progress : bool, default=False
         Show a progress bar.
+    kernel : {"auto", "numpy", "compiled"}, default="auto"
+        ``"compiled"``: the fused Numba loop (``pip install "annrl[fast]"``; Dense stacks, no callbacks);
+        ``"auto"`` takes it when it applies and the work pays its compile cost
+        (:func:`annrl.nn.compiled.choose_kernel`), the NumPy loop otherwise. ``History.kernel`` says which ran.
 
     Returns
     -------
@@ -123,8 +132,15 @@ def fit(
     Trainer : the same loop, run in pieces and saved/restored exactly (checkpoints, resume).
     """
     trainer = Trainer(net, X, Y, loss=loss, optimizer=optimizer, batch_size=batch_size, until=until, rng=rng)
-    trainer.run(epochs, callbacks=callbacks, progress=progress)
-    return trainer.history()
+    ran = compiled.choose_kernel(kernel, trainer, epochs, callbacks)
+    if ran == "compiled":
+        with reports.progress_bar(progress, int(epochs)) as advance, quiet_overflow(net.xp):
+            compiled.train(trainer, epochs, advance)
+    else:
+        trainer.run(epochs, callbacks=callbacks, progress=progress)
+    history = trainer.history()
+    history.kernel = ran
+    return history
 
 
 def partial_fit(net: Network, X: Any, Y: Any, *, optimizer: Optimizer, loss: str | Loss = "mse") -> Any:

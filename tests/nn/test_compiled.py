@@ -1,0 +1,196 @@
+"""The compiled training loop (annrl.nn.compiled) against the NumPy engine, its reference.
+
+The first test compiles the kernels (float64 and float32) unless Numba's on-disk cache has them: about 20 s
+of CPU on a cold cache, well under a second from the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from annrl.errors import InputError
+from annrl.nn import MLP, SGD, Adam, RMSprop, fit
+from annrl.nn import compiled as fast
+from annrl.nn.fit import Trainer
+from annrl.nn.layers import ActivationLayer, Dense
+from annrl.nn.model import Network
+
+pytest.importorskip("numba")
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=float)
+ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "sin"]
+OPTIMIZERS = {
+    "sgd": lambda: SGD(lr=0.05),
+    "momentum": lambda: SGD(lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "nesterov": lambda: SGD(lr=0.05, momentum=0.8, nesterov=True),
+    "adam": lambda: Adam(lr=0.01, weight_decay=1e-4),
+    "rmsprop": lambda: RMSprop(lr=0.003, eps=1e-3),
+    "rmsprop_momentum": lambda: RMSprop(lr=0.002, momentum=0.5, eps=1e-3),
+}
+
+
+def both(make_net, X, Y, **options):
+    """Train the same networks with each kernel: ``(numpy_net, numpy_history, compiled_net, compiled_history)``."""
+    results = []
+    for kernel in ("numpy", "compiled"):
+        net = make_net()
+        rng = np.random.default_rng(7) if options.get("batch_size") else None
+        opts = {k: (v() if callable(v) else v) for k, v in options.items()}
+        results += [net, fit(net, X, Y, rng=rng, kernel=kernel, **opts)]
+    return results
+
+
+def assert_same(a, ha, b, hb, tol):
+    assert hb.kernel == "compiled" and ha.kernel == "numpy"
+    assert ha.epochs_run == hb.epochs_run
+    np.testing.assert_array_equal(ha.reached_epoch, hb.reached_epoch)
+    np.testing.assert_array_equal(ha.diverged_epoch, hb.diverged_epoch)
+    np.testing.assert_allclose(b.flat_, a.flat_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(hb.loss, ha.loss, rtol=tol, atol=tol)
+    np.testing.assert_allclose(hb.final_loss, ha.final_loss, rtol=tol, atol=tol)
+
+
+def data(loss: str, n_in: int, n_out: int, samples: int, seed: int):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (samples, n_in))
+    if loss == "softmax_ce":
+        return X, np.eye(n_out)[rng.integers(0, n_out, samples)]
+    if loss == "bce":
+        return X, rng.integers(0, 2, (samples, n_out)).astype(float)
+    return X, rng.uniform(-1, 1, (samples, n_out))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4), hidden=st.sampled_from(ACTIVATIONS),
+       output=st.sampled_from(["identity", "tanh", "sigmoid"]),
+       loss=st.sampled_from(["mse", "bce", "softmax_ce", "huber"]),
+       optimizer=st.sampled_from(sorted(OPTIMIZERS)), population=st.sampled_from([1, 3, 70]),
+       batch=st.sampled_from([None, 1, 3, 5]), seed=st.integers(0, 2**16))
+def test_compiled_training_equals_numpy_float64(sizes, hidden, output, loss, optimizer, population, batch, seed):
+    if loss == "softmax_ce":
+        sizes[-1], output = max(2, sizes[-1]), "identity"
+    X, Y = data(loss, sizes[0], sizes[-1], 7, seed)
+    a, ha, b, hb = both(lambda: MLP(sizes, hidden=hidden, output=output, population=population, seed=seed),
+                        X, Y, loss=loss, optimizer=OPTIMIZERS[optimizer], epochs=12, batch_size=batch)
+    # a network blowing up to losses of 1e200 amplifies rounding beyond any tolerance: the divergence test
+    # below checks that regime (same epochs, same frozen weights); here the networks stay within bounds
+    assume(np.all(np.abs(ha.loss[np.isfinite(ha.loss)]) < 1e30) and np.all(np.abs(ha.final_loss) < 1e30))
+    assert_same(a, ha, b, hb, 1e-10)
+
+
+@settings(max_examples=12, deadline=None)
+@given(hidden=st.sampled_from(ACTIVATIONS), optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+       batch=st.sampled_from([None, 2]), seed=st.integers(0, 2**16))
+def test_compiled_training_equals_numpy_float32(hidden, optimizer, batch, seed):
+    X, Y = data("mse", 3, 2, 6, seed)
+    a, ha, b, hb = both(lambda: MLP([3, 4, 2], hidden=hidden, population=80, init="xavier", seed=seed, dtype="float32"),
+                        X, Y, optimizer=OPTIMIZERS[optimizer], epochs=20, batch_size=batch)
+    assert b.flat_.dtype == np.float32
+    assert_same(a, ha, b, hb, 1e-4)
+
+
+def test_xor_population_stops_at_tolerance_as_numpy_does():
+    """Networks that reach ``until`` freeze at the same epoch with the same weights; the run ends when all do."""
+    a, ha, b, hb = both(lambda: MLP([2, 3, 1], population=40, seed=3), XOR_X, XOR_Y,
+                        optimizer=lambda: SGD(lr=0.1, momentum=0.9), epochs=3000, until=0.15)
+    assert ha.reached.all() and ha.epochs_run < 3000  # the case this test is about: every network stopped early
+    assert len(set(ha.reached_epoch.tolist())) > 5
+    assert_same(a, ha, b, hb, 1e-10)
+
+
+def test_divergence_freezes_the_last_finite_weights_as_numpy_does():
+    # per-network learning rates: the large ones blow up at different epochs, the small ones train on
+    lr = np.geomspace(0.01, 40.0, 12)
+    a, ha, b, hb = both(lambda: MLP([2, 4, 1], hidden="relu", population=12, seed=1), XOR_X * 30, XOR_Y * 30,
+                        optimizer=lambda: SGD(lr=lr, momentum=0.5), epochs=200)
+    assert ha.diverged.sum() >= 3 and (~ha.diverged).sum() >= 3
+    assert np.isfinite(b.flat_).all()
+    np.testing.assert_array_equal(np.isfinite(ha.loss), np.isfinite(hb.loss))
+    assert_same(a, ha, b, hb, 1e-10)  # NaN losses compare equal where both have them
+
+
+def test_minibatches_draw_the_same_orders_and_leave_the_rng_where_numpy_does():
+    X, Y = data("mse", 2, 1, 10, 0)
+    states = []
+    for kernel in ("numpy", "compiled"):
+        net, rng = MLP([2, 3, 1], population=5, seed=0), np.random.default_rng(11)
+        history = fit(net, X, Y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=400, batch_size=3, until=0.25,
+                      rng=rng, kernel=kernel)
+        states.append((net.flat_.copy(), history, rng.random()))
+    (wa, ha, ra), (wb, hb, rb) = states
+    assert ha.reached.all() and ha.epochs_run < 400  # stopped early: the RNG must not have run ahead
+    assert ra == rb
+    np.testing.assert_allclose(wb, wa, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(ha.reached_epoch, hb.reached_epoch)
+
+
+def test_per_network_data_and_a_network_with_two_dense_layers_in_a_row():
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(6, 8, 3)), rng.normal(size=(6, 8, 2))
+    layers = [Dense(3, 4), ActivationLayer("tanh"), Dense(4, 3), Dense(3, 2)]
+    a, ha, b, hb = both(lambda: Network(layers, population=6, seed=5), X, Y, loss="huber",
+                        optimizer=lambda: Adam(lr=0.01), epochs=30)
+    assert_same(a, ha, b, hb, 1e-10)
+
+
+def test_compiled_resume_is_bit_exact_and_leaves_the_optimizer_state_numpy_would():
+    def trainer(net):
+        return Trainer(net, XOR_X, XOR_Y, optimizer=Adam(lr=0.05), until=0.05)
+
+    whole, halves, reference = (trainer(MLP([2, 3, 1], population=9, seed=4)) for _ in range(3))
+    fast.train(whole, 80)
+    fast.train(halves, 30)
+    fast.train(halves, 50)
+    reference.run(80)
+    arrays_whole, info_whole = whole.state_dict()
+    arrays_halves, info_halves = halves.state_dict()
+    assert info_whole == info_halves
+    for name, value in arrays_whole.items():
+        np.testing.assert_array_equal(arrays_halves[name], value, err_msg=name)
+    arrays_ref, info_ref = reference.state_dict()
+    assert info_ref["epoch"] == info_whole["epoch"] and info_ref["any_frozen"] == info_whole["any_frozen"]
+    for name, value in arrays_ref.items():
+        np.testing.assert_allclose(arrays_whole[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_compiled_without_numba_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now fails, as when it is not installed
+    net = MLP([2, 2, 1], seed=0)
+    with pytest.raises(InputError, match=r'^kernel="compiled" needs Numba.*pip install "annrl\[fast\]"$'):
+        fit(net, XOR_X, XOR_Y, epochs=5, kernel="compiled")
+    assert fit(net, XOR_X, XOR_Y, epochs=5, kernel="auto").kernel == "numpy"
+
+
+def test_auto_says_which_kernel_it_took(monkeypatch):
+    small = fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10)
+    assert small.kernel == "numpy"  # 10 epochs of one network: less work than compiling
+    monkeypatch.setattr(fast, "AUTO_MIN_WORK", 0)
+    monkeypatch.setattr(fast, "AUTO_MIN_WORK_COLD", 0)  # whether or not Numba's cache holds the kernels
+    assert fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10).kernel == "compiled"
+    with_callback = fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10, callbacks=[lambda state: None])
+    assert with_callback.kernel == "numpy"  # a callback the compiled loop cannot call: NumPy instead
+    assert fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=10, kernel="numpy").kernel == "numpy"
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"callbacks": [lambda state: None]}, "callbacks"),
+    ({"loss": "huber", "optimizer": type("Lion", (SGD,), {})(lr=0.1)}, "optimizer Lion"),
+])
+def test_compiled_refuses_what_it_cannot_honour_in_one_line(options, words):
+    with pytest.raises(InputError, match=words) as caught:
+        fit(MLP([2, 2, 1], seed=0), XOR_X, XOR_Y, epochs=3, kernel="compiled", **options)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_step_activation_and_an_unknown_kernel_are_refused():
+    net = MLP([2, 2, 1], hidden="step", seed=0)
+    with pytest.raises(InputError, match="activation step has no compiled kernel"):
+        fit(net, XOR_X, XOR_Y, epochs=3, kernel="compiled")
+    with pytest.raises(InputError, match="kernel must be one of auto, numpy, compiled, got 'fast'"):
+        fit(net, XOR_X, XOR_Y, epochs=3, kernel="fast")
