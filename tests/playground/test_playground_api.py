@@ -6,11 +6,13 @@ import contextlib
 import json
 import time
 
+import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
 from annrl.playground import create_app
 from annrl.playground.config import FEATURES, MAX_LAYERS, MAX_NEURONS, Setup
+from annrl.playground.datasets import make_dataset
 from annrl.playground.snapshot import unpack
 
 
@@ -183,10 +185,41 @@ def test_reset_starts_over_from_epoch_zero_with_the_next_seed(client):
         receive_until(socket, "state")
         socket.send_json({"type": "reset"})
         data = receive_until(socket, "data")
-        assert data["setup"]["seed"] == 4  # the URL records the seed the page now shows
+        assert data["setup"]["seed"] == 4 and data["setup"]["data_seed"] == 4  # the URL records both
         again = socket.receive_json()
         assert again["epoch"] == 0 and again["surface"] != first["surface"]
         assert again["weights"] != first["weights"] and data["train"] != first_data["train"]
+
+
+def test_regenerate_draws_new_data_and_keeps_the_trained_weights(client):
+    with tab(client) as (socket, _):
+        first_data, first = setup(socket, dataset="gauss", layers=[2], noise=20, seed=3)
+        socket.send_json({"type": "step"})
+        trained = receive_until(socket, "state")
+        socket.send_json({"type": "regenerate"})
+        data = receive_until(socket, "data")
+        state = socket.receive_json()
+        assert data["setup"]["seed"] == 3 and data["setup"]["data_seed"] == 4
+        assert data["train"] != first_data["train"] and len(data["train"]) == len(first_data["train"])
+        assert state["weights"] == trained["weights"] != first["weights"] and state["epoch"] == 10
+        assert state["test_loss"] != trained["test_loss"]  # recomputed, on the new points
+        # its link starts where the page started (the weights of seed 3), on the regenerated points
+        socket.send_json({"type": "setup", "link": True, "setup": data["setup"]})
+        link_data, link_start = receive_until(socket, "data"), socket.receive_json()
+        assert link_data["train"] == data["train"] and link_start["weights"] == first["weights"]
+
+
+def test_an_old_link_draws_its_seeds_data_and_custom_points_cannot_be_regenerated(client):
+    with tab(client) as (socket, _):
+        old, _ = setup(socket, dataset="spiral", noise=10, seed=8)  # no data seed: the seed's own data
+        assert old["setup"]["data_seed"] == 8
+        before = make_dataset(Setup(dataset="spiral", noise=10), np.random.default_rng(8))  # drawn as before
+        assert np.allclose(np.array(old["train"])[:, :2], before.train_x, atol=1e-3)
+        socket.send_json({"type": "points", "points": [[1, 1, 1], [-1, -1, -1], [2, 0, 1]]})
+        receive_until(socket, "state")
+        socket.send_json({"type": "regenerate"})
+        error = receive_until(socket, "error")
+        assert error["field"] == "regenerate" and "custom points" in error["message"]
 
 
 def test_pause_sends_the_state_it_stopped_at_last(client):

@@ -1,6 +1,6 @@
 """The page as a student meets it, in real headless Chromium (issue 30): it fits the screen at four sizes, a
-link with a bad field still draws, reset starts elsewhere, pause stops at the update shown, and the explain
-panel never shows a formula of the data before. Screenshots go to pytest's tmp folder."""
+link with a bad field still draws, reset starts elsewhere, regenerate keeps the weights, pause stops at the
+update shown, and the explain panel never shows a formula of the data before. Screenshots go to pytest's tmp folder."""
 
 from __future__ import annotations
 
@@ -89,6 +89,40 @@ def test_reset_draws_new_weights_and_the_url_records_the_seed(browser_and_url):
     page.close()
 
 
+def hover_edge(page, k=0, i=1, j=0):
+    """The hover text of edge ``(k, i, j)``, the mouse brought onto it from outside the network."""
+    page.mouse.move(0, 0)
+    page.wait_for_selector("#hover", state="hidden")
+    x, y = page.evaluate("""([k, i, j]) => {
+      const p = document.querySelector(`#edges path[data-k="${k}"][data-i="${i}"][data-j="${j}"]`);
+      const q = p.getPointAtLength(p.getTotalLength() / 2);
+      const r = document.getElementById('network').getBoundingClientRect();
+      return [r.left + q.x, r.top + q.y];
+    }""", [k, i, j])
+    page.mouse.move(x, y)
+    page.wait_for_selector("#hover:not([hidden])")
+    return page.inner_text("#hover")
+
+
+def test_regenerate_draws_new_data_and_the_network_keeps_its_weights(browser_and_url):
+    page = open_page(browser_and_url, "#dataset=gauss&noise=20&seed=5&layers=3")
+    assert "data_seed=5" in page.url
+    page.click("#step")
+    page.wait_for_function("window.playground.lastState.epoch === 10 && window.playground.pending === null")
+    trained, points = hover_edge(page), page.evaluate("window.playground.data.train")
+    page.click("#regenerate")
+    page.wait_for_function("window.playground.setup.data_seed === 6 && window.playground.pending === null"
+                           " && window.playground.lastState.build === window.playground.data.build")
+    assert "data_seed=6" in page.url and "seed=5" in page.url and hover_edge(page) == trained
+    assert page.evaluate("window.playground.data.train") != points and page.inner_text("#epoch") == "10"
+    before = page.evaluate(SURFACE_PIXELS)
+    page.click("#play")  # training goes on from the kept weights, on the new points, and the output follows
+    page.wait_for_function("window.playground.lastState.epoch >= 60")
+    page.click("#play")
+    assert page.evaluate(SURFACE_PIXELS) != before and page.errors == []
+    page.close()
+
+
 def test_pause_then_export_gives_the_epoch_the_page_shows(browser_and_url):
     page = open_page(browser_and_url, "#dataset=circle&epochs_per_update=1")
     page.click("#play")
@@ -130,6 +164,7 @@ def test_drawing_switches_to_custom_data_and_clear_removes_the_points(browser_an
     page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.8 * box["height"])
     page.keyboard.up("Shift")
     page.wait_for_function("window.playground.setup.dataset === 'custom'")
+    assert page.is_disabled("#regenerate") and "nothing to regenerate" in page.get_attribute("#regenerate", "title")
     assert page.inner_text("#data-label") == "2 custom points: 1 to train on, 1 to test (the train : test slider)"
     x, y, label = page.evaluate("window.playground.drawn[0]")
     assert -6 < x < -3 and 3 < y < 6 and label == 1  # top left of a [-6, 6] box shown at any size

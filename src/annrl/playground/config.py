@@ -62,6 +62,7 @@ TABLE = {
     "reg_rate": [Interval(float, 0, 10)],
     "epochs_per_update": [Interval(int, 1, MAX_EPOCHS_PER_UPDATE)],
     "seed": [Interval(int, 0, 2**31 - 1)],
+    "data_seed": [Interval(int, 0, 2**31 - 1)],
     "seeds": [Interval(int, 1, MAX_SEEDS)],
     "goal": [Interval(float, 0, 10, closed="right")],
 }
@@ -73,6 +74,8 @@ class Setup:
 
     ``seeds`` is the population size: 1 on the network view, 100 on the seeds view (every network
     the same setup, its own initial weights). A network *succeeds* when its test loss is below ``goal``.
+    ``seed`` draws the initial weights, ``data_seed`` the data (points, noise, the train : test split);
+    None, the default, is the seed itself, as on links made before there was a data seed.
     """
 
     dataset: str = "circle"
@@ -91,8 +94,13 @@ class Setup:
     reg_rate: float = 0.0
     epochs_per_update: int = 10
     seed: int = 0
+    data_seed: int | None = None
     seeds: int = 1
     goal: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.data_seed is None:
+            object.__setattr__(self, "data_seed", self.seed)  # frozen: set once, here
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -115,6 +123,8 @@ def parse_setup(raw: Any, base: Setup | None = None) -> Setup:
         raise InputError.invalid("setup.features", "a list without repeats", raw["features"])
     values = (base or Setup()).to_dict()
     values.update(raw)
+    if "seed" in raw and "data_seed" not in raw:  # a seed alone (an old link, the seed box) draws its own data
+        values["data_seed"] = raw["seed"]
     values["features"], values["layers"] = tuple(values["features"]), tuple(values["layers"])
     # JSON has one number type: an integer-valued float arriving for a float field is fine as is
     return Setup(**{f.name: values[f.name] for f in fields(Setup)})
@@ -139,6 +149,7 @@ PLAIN = {
     "reg_rate": ("regularisation rate", "a number from 0 to 10"),
     "epochs_per_update": ("epochs per update", f"a whole number from 1 to {MAX_EPOCHS_PER_UPDATE}"),
     "seed": ("seed", "a whole number from 0 to 2147483647"),
+    "data_seed": ("data seed", "a whole number from 0 to 2147483647"),
     "seeds": ("number of networks", f"a whole number from 1 to {MAX_SEEDS}"),
     "goal": ("goal test loss", "a number above 0 and at most 10"),
 }
@@ -158,15 +169,16 @@ def parse_link(raw: Any, base: Setup | None = None) -> tuple[Setup, list[str]]:
     base = base or Setup()
     if not isinstance(raw, dict):
         return base, ["the link's setup could not be read: using the defaults"]
-    kept, notices = {}, []
+    kept, refused = {}, {}
     for name, value in raw.items():
         try:
             parse_setup({name: value}, base)
         except InputError:
-            notices.append(fallback_notice(name, value, base))
+            refused[name] = value
         else:
             kept[name] = value
-    return parse_setup(kept, base), notices
+    setup = parse_setup(kept, base)  # the values used instead: the base's (a data seed: the link's seed)
+    return setup, [fallback_notice(name, value, setup) for name, value in refused.items()]
 
 
 def fallback_notice(name: str, value: Any, base: Setup, reason: str | None = None) -> str:

@@ -10,7 +10,9 @@ setup      ``setup``: fields of :class:`Setup`;    rebuild data and networks (fi
 play       -                                       train in the background, streaming a state per update
 pause      -                                       stop training; the state it stopped at is sent last
 step       -                                       train one update (``epochs_per_update`` epochs)
-reset      -                                       the next seed: new initial weights (and data, if drawn)
+reset      -                                       the next seed and data seed: new weights, new data
+regenerate -                                       the next data seed: new data, the weights kept (not for
+                                                   custom points)
 points     ``points``: ``[[x, y, label], ...]``    train on these points (drawn with the mouse)
 csv        ``text``: CSV ``x,y,label`` rows        the same, from a CSV file's text
 clear      -                                       forget the drawn points (custom data goes back to circle)
@@ -46,7 +48,8 @@ from annrl.playground.snapshot import data_message, state_message
 from annrl.userfiles import parse_json
 
 logger = logging.getLogger(__name__)
-MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "points", "csv", "clear", "weight", "explain", "ack")
+MESSAGE_TYPES = ("setup", "play", "pause", "step", "reset", "regenerate", "points", "csv", "clear", "weight", "explain",
+                 "ack")
 MAX_WEIGHT = 100.0
 MAX_MESSAGE_CHARS = 300_000
 WINDOW = 2
@@ -202,7 +205,14 @@ class LiveSession(BackgroundLoop):
 
     async def on_reset(self, message: dict[str, Any]) -> None:
         allowed(message)
-        await self.rebuild(dataclasses.replace(self.setup, seed=(self.setup.seed + 1) % 2**31))
+        seed, data_seed = (self.setup.seed + 1) % 2**31, (self.setup.data_seed + 1) % 2**31
+        await self.rebuild(dataclasses.replace(self.setup, seed=seed, data_seed=data_seed))
+
+    async def on_regenerate(self, message: dict[str, Any]) -> None:
+        allowed(message)
+        await self.ensure_session()
+        data_seed = (self.setup.data_seed + 1) % 2**31
+        await self.rebuild(dataclasses.replace(self.setup, data_seed=data_seed), keep_weights=True)
 
     async def on_explain(self, message: dict[str, Any]) -> None:
         allowed(message, "index")
@@ -244,14 +254,18 @@ class LiveSession(BackgroundLoop):
         with self.guard:
             return work(*args)
 
-    async def rebuild(self, setup: Setup, notices: list[str] | None = None) -> None:
-        """Build data and networks for ``setup`` (training continues if it was running); ``notices`` go
-        with the data message."""
+    async def rebuild(self, setup: Setup, notices: list[str] | None = None, *, keep_weights: bool = False) -> None:
+        """Build data and networks for ``setup`` (training continues if it was running), or with
+        ``keep_weights`` only the data, of ``setup.data_seed``; ``notices`` go with the data message."""
         custom = self.custom if setup.dataset == "custom" else None
         build = self.builds + 1
 
         def work() -> tuple[Session, str, str]:
-            session = Session(setup, custom)
+            if keep_weights:  # under the lock: no update trains while the data changes
+                session = self.session
+                session.regenerate(setup.data_seed)
+            else:
+                session = Session(setup, custom)
             data = {**data_message(session), "build": build, "notices": notices or []}
             return session, encode(data), state_text(session, build)
 

@@ -25,6 +25,8 @@ True
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from annrl.errors import InputError
@@ -78,31 +80,54 @@ class Session:
     """
 
     def __init__(self, setup: Setup, custom: np.ndarray | None = None):
-        self.setup = setup
         self.rng = np.random.default_rng(setup.seed)
-        self.data = make_dataset(setup, self.rng, custom)
-        self.features = active_features(setup, self.data)
-        # a population trains in float32: NumPy's tanh and exp are several times faster there, and
-        # the seeds view asks for many networks at once; one network keeps float64
-        dtype = np.float64 if setup.seeds == 1 else np.float32
-        boolean = self.data.view == "boolean"
-        self.train_X = featurize(self.features, self.data.train_x, boolean).astype(dtype)
-        self.test_X = featurize(self.features, self.data.test_x, boolean).astype(dtype)
-        self.train_Y, self.test_Y = self.data.train_y.astype(dtype), self.data.test_y.astype(dtype)
-        # the samples' axis of the arrays a step sees: (1, N, in) for one network, shared (N, in) for many
-        self._axis = 1 if setup.seeds == 1 else 0
-        self._X, self._Y = (self.train_X[None], self.train_Y[None]) if self._axis else (self.train_X, self.train_Y)
+        # The weights are drawn after the seed's own data, whichever data is used: so the start depends on
+        # the seed, not the data seed, and a link made before there was a data seed starts as it did.
+        data = make_dataset(setup, self.rng, custom)
+        if setup.data_seed != setup.seed:
+            data = make_dataset(setup, np.random.default_rng(setup.data_seed), custom)
+        self._use_data(setup, data)
         output = "tanh" if self.data.task == "classification" else "identity"
         sizes = [len(self.features), *setup.layers, 1]
         self.net = MLP(sizes, hidden=setup.activation, output=output, population=setup.seeds, init="xavier",
-                       rng=self.rng, dtype=np.dtype(dtype).name)
+                       rng=self.rng, dtype=self.train_X.dtype.name)
         self.loss = get_loss("mse")
         self.optimizer = get_optimizer(setup.optimizer, lr=setup.lr)
         self.optimizer.reset(self.net.flat_)
         self.weight_names = [name for name in self.net.params_ if name.endswith(".weight")]
         self.active = np.ones(setup.seeds, dtype=bool)
         self.epoch = 0
+
+    def _use_data(self, setup: Setup, data: Dataset) -> None:
+        """Train and test on ``data`` (of ``setup``): the networks' inputs and targets, and no losses yet."""
+        self.setup, self.data = setup, data
+        self.features = active_features(setup, data)
+        # a population trains in float32: NumPy's tanh and exp are several times faster there, and
+        # the seeds view asks for many networks at once; one network keeps float64
+        dtype = np.float64 if setup.seeds == 1 else np.float32
+        boolean = data.view == "boolean"
+        self.train_X = featurize(self.features, data.train_x, boolean).astype(dtype)
+        self.test_X = featurize(self.features, data.test_x, boolean).astype(dtype)
+        self.train_Y, self.test_Y = data.train_y.astype(dtype), data.test_y.astype(dtype)
+        # the samples' axis of the arrays a step sees: (1, N, in) for one network, shared (N, in) for many
+        self._axis = 1 if setup.seeds == 1 else 0
+        self._X, self._Y = (self.train_X[None], self.train_Y[None]) if self._axis else (self.train_X, self.train_Y)
         self._losses: tuple[np.ndarray, np.ndarray] | None = None  # of the current weights, once computed
+
+    def regenerate(self, data_seed: int) -> None:
+        """New data of the same setup, drawn with ``data_seed`` (points, noise, train : test split); the
+        networks keep their weights and the optimizer its state, so training goes on from them.
+
+        Raises
+        ------
+        InputError
+            For custom data: points drawn or loaded have nothing to draw anew.
+        """
+        if self.setup.dataset == "custom":
+            raise InputError("regenerate draws new points of a generated data set; custom points (drawn or "
+                             "loaded from a CSV) have no others", field="regenerate")
+        setup = dataclasses.replace(self.setup, data_seed=data_seed)
+        self._use_data(setup, make_dataset(setup, np.random.default_rng(data_seed)))
 
     def train(self, epochs: int) -> None:
         """Train every active network ``epochs`` more epochs (mini-batches of ``setup.batch``)."""

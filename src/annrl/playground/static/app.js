@@ -155,6 +155,10 @@ function syncControls() {
   $("noise-value").textContent = s.noise;
   $("batch-value").textContent = s.batch;
   document.querySelectorAll(".dataset").forEach((b) => b.classList.toggle("active", b.dataset.name === s.dataset));
+  const custom = s.dataset === "custom";
+  $("regenerate").disabled = custom;
+  $("regenerate").title = custom ? "custom points (drawn or from a CSV) are kept as they are: nothing to regenerate"
+    : `new data for this data set (data seed ${s.data_seed} -> the next); the network keeps its weights and trains on`;
   $("layer-count").textContent = `${s.layers.length} hidden layer${s.layers.length === 1 ? "" : "s"}`;
 }
 
@@ -398,6 +402,7 @@ function wireControls() {
   $("play").onclick = () => send({ type: page.playing ? "pause" : "play" });
   $("step").onclick = () => send({ type: "step" });
   $("reset").onclick = () => send({ type: "reset" });
+  $("regenerate").onclick = () => send({ type: "regenerate" });
   $("add-layer").onclick = () => changeLayers(1);
   $("remove-layer").onclick = () => changeLayers(-1);
   for (const id of ["lr", "reg_rate"]) $(id).onchange = () => sendSetup({ [id]: Number($(id).value) });
