@@ -35,6 +35,9 @@ from annrl.symbolic.formula import Candidate, _lstsq, _rmse, forward_supports, p
 from annrl.systems.base import integrate
 
 #: thresholds (relative to the largest unit-norm coefficient) swept by STLSQ
+#: the coverage the intervals of ``to_dict`` aim at, and the normal quantile that gives it
+INTERVAL_LEVEL, INTERVAL_Z = 0.95, 1.959964
+INTERVAL_METHOD = "block bootstrap over the states"
 THRESHOLDS = np.logspace(-3, -0.3, 25)
 
 
@@ -90,13 +93,25 @@ class Law:
         return [f"d{v}/dt = {sympy.sstr(e)}" for v, e in zip(self.variables, self.equations, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON: ``coefficients`` as ``{"x'": {"x": 1.3, "x*y": -0.5}, ...}``, ``stderr`` and ``intervals``
+        (``[low, high]`` at ``interval_level``) keyed the same way."""
+        def by_equation(values: Any) -> dict[str, dict[str, Any]]:
+            return {f"{v}'": {t.name: values(k, j) for j, t in enumerate(self.terms) if self.coefficients[k, j]}
+                    for k, v in enumerate(self.variables)}
+
         return {"variables": self.variables, "equations": self.equation_text(),
                 "terms": [t.name for t in self.terms],
-                "coefficients": {v: {t.name: [float(c), float(s)] for t, c, s in zip(self.terms, row, err, strict=True)
-                                     if c} for v, row, err in zip(self.variables, self.coefficients, self.stderr,
-                                                                  strict=True)},
+                "coefficients": by_equation(lambda k, j: float(self.coefficients[k, j])),
+                "stderr": by_equation(lambda k, j: float(self.stderr[k, j])),
+                "intervals": by_equation(lambda k, j: [float(v) for v in self.interval(k, j)]),
+                "interval_level": INTERVAL_LEVEL, "interval_method": INTERVAL_METHOD,
                 "held_out_rmse": self.errors,
                 "fronts": [[c.to_dict() for c in front] for front in self.fronts]}
+
+    def interval(self, k: int, j: int) -> tuple[float, float]:
+        """The ``INTERVAL_LEVEL`` interval of coefficient ``j`` of equation ``k``: estimate +- z * stderr."""
+        half = INTERVAL_Z * float(self.stderr[k, j])
+        return float(self.coefficients[k, j]) - half, float(self.coefficients[k, j]) + half
 
 
 def polynomial_terms(variables: list[str], degree: int, trig: bool = False) -> list[LawTerm]:
