@@ -16,7 +16,7 @@ import numpy as np
 
 from annrl.errors import InputError
 from annrl.nn import Network
-from annrl.symbolic.law import Law, coefficient_errors, extract_law, resimulate
+from annrl.symbolic.law import INTERVAL_METHODS, INTERVAL_Z, Law, coefficient_errors, extract_law, resimulate
 
 
 @dataclass
@@ -34,8 +34,12 @@ class SavedLaw:
         error = np.sqrt(np.mean(((self.simulated - self.observed) / scale) ** 2))
         out = {**self.law.to_dict(), "resimulation_rmse_standardised": float(error)}
         if self.truth:
-            out["truth"] = self.truth
+            out["truth"] = {f"{v}'": terms for v, terms in self.truth.items()}
             out["coefficient_errors"] = coefficient_errors(self.law, self.truth)
+            out["truth_in_interval"] = {
+                f"{v}'": {name: bool(low <= value <= high) for name, value in self.truth.get(v, {}).items()
+                          for low, high in [out["intervals"].get(f"{v}'", {}).get(name, [np.nan, np.nan])]}
+                for v in self.law.variables}
         return out
 
 
@@ -56,8 +60,19 @@ def extract_saved_law(net: Network, metadata: dict[str, Any], *, degree: int = 2
     if x.ndim != 2 or x.shape != (len(t), len(variables)) or net.n_inputs != len(variables):
         raise InputError(f"the saved trajectory {x.shape} does not match {len(t)} times, variables {variables} "
                          f"and a network of {net.n_inputs} inputs")
-    law = extract_law(LearnedField(net, scaler), x, variables=variables, degree=degree, trig=trig)
+    law = extract_law(LearnedField(net, scaler), x, variables=variables, degree=degree, trig=trig,
+                      derivatives=data_derivatives(metadata, t, x))
     return SavedLaw(law, t, x, resimulate(law, x[0], t), metadata.get("truth"))
+
+
+def data_derivatives(metadata: dict[str, Any], t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The derivative estimates of the saved observations, by the lab's own estimator (its ``method``)."""
+    from annrl.labs.dynamics.lab import METHODS
+
+    method = (metadata.get("config") or {}).get("method", "spline")
+    if method not in METHODS:
+        raise InputError.invalid("the file's config.method", f"one of {', '.join(sorted(METHODS))}", method)
+    return METHODS[method]()(x, t)
 
 
 def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
@@ -67,7 +82,9 @@ def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
     for k, v in enumerate(law.variables):
         for term, c, s in zip(law.terms, law.coefficients[k], law.stderr[k], strict=True):
             if c:
-                rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g} +- {s:.2g}"))
+                low, high = law.interval(k, law.terms.index(term))
+                rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g}, 95% interval [{low:.5g}, {high:.5g}]"))
+    rows.append(("intervals", INTERVAL_METHODS[law.uncertainty]))
     metrics = result.to_dict()
     rows.append(("re-simulation RMSE (in std units)", f"{metrics['resimulation_rmse_standardised']:.3g}"))
     if "coefficient_errors" in metrics:
@@ -106,11 +123,11 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
             if c or truth is not None:
                 labels.append(f"d{v}/dt\n{term.name}")
                 values.append(c)
-                errors.append(s)
+                errors.append(INTERVAL_Z * s)
                 true_values.append(np.nan if truth is None else truth)
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels)), 3.2))
     positions = np.arange(len(labels))
-    ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered (+- std error)")
+    ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered, 95% interval")
     if result.truth:
         ax.plot(positions, true_values, "k_", ms=24, mew=2, label="true")
     ax.set_xticks(positions, labels, fontsize=8)

@@ -354,9 +354,8 @@ def make_system(config: DynamicsConfig) -> DynamicalSystem:
     """The built-in system of ``config.system`` with ``config.params`` changed, or the typed equations."""
     spec = SYSTEMS.get(config.system)
     if spec is None:
-        if "=" not in config.system:
-            raise InputError(f"system must be one of {', '.join(sorted(SYSTEMS))} or equations such as "
-                             f"\"x' = a*x - b*x*y; y' = d*x*y - c*y\", got {config.system!r}", field="system")
+        if "=" not in config.system:  # not equations: a misspelt built-in, which the rule names
+            check({"system": [Options(set(SYSTEMS))]}, {"system": config.system})
         return EquationSystem(config.system, config.params)
     if not config.params:
         return spec.make()
