@@ -80,9 +80,9 @@ def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [(f"equation {v}", text) for v, text in
                                    zip(law.variables, law.equation_text(), strict=True)]
     for k, v in enumerate(law.variables):
-        for term, c, s in zip(law.terms, law.coefficients[k], law.stderr[k], strict=True):
+        for j, (term, c) in enumerate(zip(law.terms, law.coefficients[k], strict=True)):
             if c:
-                low, high = law.interval(k, law.terms.index(term))
+                low, high = law.interval(k, j)
                 rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g}, 95% interval [{low:.5g}, {high:.5g}]"))
     rows.append(("intervals", INTERVAL_METHODS[law.uncertainty]))
     metrics = result.to_dict()

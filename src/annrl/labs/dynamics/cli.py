@@ -17,9 +17,9 @@ from typing import Any
 
 from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
 from annrl.config import add_flags, from_args
+from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.labs.dynamics.figures import compare_figure, fmt, write_figures
-from annrl.errors import InputError
 from annrl.labs.dynamics.lab import SYSTEMS, VALID_ERROR, DynamicsConfig, DynamicsResult, compare, train
 from annrl.viz.report import Section, Table
 

@@ -1,6 +1,10 @@
-"""The dynamics lab: learn a vector field f_theta(x, y) -> (dx/dt, dy/dt) from one sampled trajectory.
+"""The dynamics lab: learn a vector field f_theta(x) -> dx/dt from one sampled trajectory.
 
-One (noisy) trajectory of a known system is observed. A small MLP learns the vector field from it,
+One (noisy) trajectory is observed: of a built-in system (:data:`SYSTEMS`), of the user's own
+equations (``DynamicsConfig(system="x' = a*x - b*x*y; y' = d*x*y - c*y", params=..., x0=...)``, read
+by :class:`annrl.systems.EquationSystem`), or measured (``data="file.csv"``, see
+:mod:`annrl.systems.data`; then the metrics that need the true field are None and the trajectory
+metrics compare with the data). A small MLP learns the vector field from it,
 in one of two ways:
 
 - ``derivative``: estimate dx/dt from the observations with an :mod:`annrl.calculus` method, then
@@ -59,10 +63,10 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,8 +90,15 @@ from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
-from annrl.systems import (DampedPendulum, DynamicalSystem, EquationSystem, LotkaVolterra, Trajectory, VanDerPol,
-                           integrate)
+from annrl.systems import (
+    DampedPendulum,
+    DynamicalSystem,
+    EquationSystem,
+    LotkaVolterra,
+    Trajectory,
+    VanDerPol,
+    integrate,
+)
 from annrl.systems.base import sample_grid
 from annrl.systems.data import read_trajectory_csv
 from annrl.systems.equations import parse_params
@@ -167,9 +178,9 @@ def float_list(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise InputError.invalid("--x0", "numbers separated by commas", text) from None
+        raise InputError.invalid("x0", "numbers separated by commas", text) from None
     if not all(math.isfinite(v) for v in values):
-        raise InputError.invalid("--x0", "finite numbers", text)
+        raise InputError.invalid("x0", "finite numbers", text)
     return values
 
 
@@ -229,10 +240,8 @@ class DynamicsConfig:
     """
 
     system: str | None = setting(None, "a built-in system or equations \"x' = ...; y' = ...\"")
-    params: dict[str, float] | None = setting(None, "parameters of the system: name=value,...", type=parse_params,
-                                              metavar="NAME=VALUE,...")
-    x0: tuple[float, ...] | None = setting(None, "initial state, comma-separated (e.g. 4,2)", type=float_list,
-                                           metavar="X0,...")
+    params: dict[str, float] | None = setting(None, "parameters of the system: name=value,...", metavar="N=V,...")
+    x0: tuple[float, ...] | None = setting(None, "initial state, comma-separated (e.g. 4,2)", metavar="X0,...")
     t_end: float | None = setting(None, "end of the simulated time span (it starts at 0)", type=positive_float)
     dt: float | None = setting(None, "sampling step of the simulated observations", type=positive_float)
     data: str | None = setting(None, "CSV of measured states (t column, one per state variable) to learn from",
@@ -259,6 +268,8 @@ class DynamicsConfig:
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden
+        self.params = parse_params(self.params) if isinstance(self.params, str) else self.params
+        self.x0 = float_list(self.x0) if isinstance(self.x0, str) else self.x0
         self.x0 = tuple(float(v) for v in self.x0) if isinstance(self.x0, (list, tuple)) else self.x0
         if self.system is None and self.data is None:
             self.system = "lotka-volterra"
