@@ -21,9 +21,9 @@ Coverage of the law's intervals (issue #26):
 
     python benchmarks/law.py --coverage 100 [--noise 0.01] [--json coverage.json]
 
-trains the derivative approach on ``--coverage`` noisy datasets of the Lotka-Volterra system of the
-issue (x' = 1.3 x - 0.5 x y, y' = 0.2 x y - 0.7 y from (4, 2), t in [0, 25] every 0.05, seeds 0, 1, ...),
-extracts the law of each and counts how often each 95% interval holds the true coefficient: with the
+trains the derivative approach (or ``--approach rollout``) on ``--coverage`` noisy datasets of the
+Lotka-Volterra system of the issue (x' = 1.3 x - 0.5 x y, y' = 0.2 x y - 0.7 y from (4, 2), t in
+[0, 25] every 0.05, seeds 0, 1, ...), extracts the law of each and counts how often each 95% interval holds the true coefficient: with the
 data's derivative estimates (the default of ``annrl extract --kind law``) and with the field's own
 bootstrap only (what the intervals were before). No PySINDy needed.
 """
@@ -94,7 +94,7 @@ COVERAGE_PARAMS = {"a": 1.3, "b": 0.5, "c": 0.7, "d": 0.2}
 COVERAGE_TRUTH = {"x": {"x": 1.3, "x*y": -0.5}, "y": {"x*y": 0.2, "y": -0.7}}
 
 
-def coverage(noise: float, datasets: int) -> dict[str, float]:
+def coverage(noise: float, datasets: int, approach: str = "derivative") -> dict[str, float]:
     """How often the 95% intervals hold the truth over ``datasets`` noisy datasets (see the module docstring)."""
     from annrl.symbolic.law import INTERVAL_Z
 
@@ -103,8 +103,8 @@ def coverage(noise: float, datasets: int) -> dict[str, float]:
     for seed in range(datasets):
         start = time.perf_counter()
         result = train(DynamicsConfig(system=COVERAGE_SYSTEM, params=COVERAGE_PARAMS, x0=(4.0, 2.0), t_end=25.0,
-                                      dt=0.05, noise=noise, approach="derivative", seed=seed))
-        field, x = result.fields["derivative"].field, result.trajectory.x
+                                      dt=0.05, noise=noise, approach=approach, seed=seed))
+        field, x = result.fields[approach].field, result.trajectory.x
         for kind, derivatives in (("data", result.derivative), ("field", None)):
             law = extract_law(field, x, variables=["x", "y"], derivatives=derivatives, rng=np.random.default_rng(seed))
             index = {t.name: j for j, t in enumerate(law.terms)}
@@ -115,7 +115,8 @@ def coverage(noise: float, datasets: int) -> dict[str, float]:
                     c, s = law.coefficients[k, index[name]], law.stderr[k, index[name]]
                     hits[kind].append(bool(s > 0 and abs(c - value) <= INTERVAL_Z * s))
         print(f"  dataset {seed}: {time.perf_counter() - start:.1f} s", flush=True)
-    return {"datasets": datasets, "noise": noise, "coefficients": len(hits["data"]), "wrong_support": wrong_support,
+    return {"datasets": datasets, "noise": noise, "approach": approach, "coefficients": len(hits["data"]),
+            "wrong_support": wrong_support,
             "coverage_data": float(np.mean(hits["data"])), "coverage_field_only": float(np.mean(hits["field"]))}
 
 
@@ -126,11 +127,13 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     parser.add_argument("--coverage", type=int, default=0, metavar="N",
                         help="measure the coverage of the law's 95%% intervals over N noisy datasets instead")
+    parser.add_argument("--approach", choices=["derivative", "rollout"], default="derivative",
+                        help="with --coverage: the dynamics lab's approach that learns the field")
     args = parser.parse_args()
     results = {}
     if args.coverage:
         for noise in args.noise:
-            results[f"{noise:g}"] = row = coverage(noise, args.coverage)
+            results[f"{noise:g}"] = row = coverage(noise, args.coverage, args.approach)
             print(f"noise {noise:.0%}: 95% intervals hold the truth {100 * row['coverage_data']:.1f}% of "
                   f"{row['coefficients']} times (field bootstrap only: {100 * row['coverage_field_only']:.1f}%), "
                   f"{row['wrong_support']} datasets with a wrong set of terms")
