@@ -23,9 +23,10 @@ Coverage of the law's intervals (issue #26):
 
 trains the derivative approach (or ``--approach rollout``) on ``--coverage`` noisy datasets of the
 Lotka-Volterra system of the issue (x' = 1.3 x - 0.5 x y, y' = 0.2 x y - 0.7 y from (4, 2), t in
-[0, 25] every 0.05, seeds 0, 1, ...), extracts the law of each and counts how often each 95% interval holds the true coefficient: with the
-data's derivative estimates (the default of ``annrl extract --kind law``) and with the field's own
-bootstrap only (what the intervals were before). No PySINDy needed.
+[0, 25] every 0.05, seeds 0, 1, ...), extracts the law of each and counts how often each 95%
+interval holds the true coefficient: with the data's derivative estimates (the default of
+``annrl extract --kind law``) and with the field's own bootstrap only (what the intervals were
+before). No PySINDy needed.
 """
 
 from __future__ import annotations
