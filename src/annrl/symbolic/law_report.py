@@ -19,6 +19,18 @@ from annrl.nn import Network
 from annrl.symbolic.law import INTERVAL_METHODS, INTERVAL_Z, Law, coefficient_errors, extract_law, resimulate
 
 
+#: noise (fraction of each state's spread) above which the intervals were measured to be too narrow
+NOISY = 0.02
+
+
+def noise_level(x: np.ndarray) -> float:
+    """The measurement noise of ``x`` ``(n, d)`` as a fraction of each column's standard deviation (the
+    largest over columns), from second differences: for a smooth signal sampled finely, ``x[i+1] - 2 x[i] +
+    x[i-1]`` is almost all noise, of variance 6 sigma^2. The signal's curvature makes it an upper bound."""
+    second = x[2:] - 2 * x[1:-1] + x[:-2]
+    return float(np.max(np.std(second, axis=0) / np.sqrt(6) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)))
+
+
 @dataclass
 class SavedLaw:
     """A law recovered from a saved field, with the data it is checked against."""
@@ -33,6 +45,11 @@ class SavedLaw:
         scale = np.std(self.observed, axis=0)
         error = np.sqrt(np.mean(((self.simulated - self.observed) / scale) ** 2))
         out = {**self.law.to_dict(), "resimulation_rmse_standardised": float(error)}
+        noise = noise_level(self.observed)
+        out["noise_estimate"] = noise
+        if self.law.uncertainty == "data" and noise > NOISY:
+            out["interval_warning"] = (f"the data's noise is about {100 * noise:.0f}% of each state's spread: above "
+                                       f"{100 * NOISY:.0f}% these intervals are too narrow (73% coverage at 5%)")
         if self.truth:
             out["truth"] = {f"{v}'": terms for v, terms in self.truth.items()}
             out["coefficient_errors"] = coefficient_errors(self.law, self.truth)
@@ -77,6 +94,7 @@ def data_derivatives(metadata: dict[str, Any], t: np.ndarray, x: np.ndarray) -> 
 
 def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
     law = result.law
+    metrics = result.to_dict()
     rows: list[tuple[str, Any]] = [(f"equation {v}", text) for v, text in
                                    zip(law.variables, law.equation_text(), strict=True)]
     for k, v in enumerate(law.variables):
@@ -85,7 +103,8 @@ def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
                 low, high = law.interval(k, j)
                 rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g}, 95% interval [{low:.5g}, {high:.5g}]"))
     rows.append(("intervals", INTERVAL_METHODS[law.uncertainty]))
-    metrics = result.to_dict()
+    if "interval_warning" in metrics:
+        rows.append(("warning", metrics["interval_warning"]))
     rows.append(("re-simulation RMSE (in std units)", f"{metrics['resimulation_rmse_standardised']:.3g}"))
     if "coefficient_errors" in metrics:
         errors = metrics["coefficient_errors"]
