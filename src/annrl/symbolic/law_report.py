@@ -18,7 +18,6 @@ from annrl.errors import InputError
 from annrl.nn import Network
 from annrl.symbolic.law import INTERVAL_METHODS, INTERVAL_Z, Law, coefficient_errors, extract_law, resimulate
 
-
 #: noise (fraction of each state's spread) above which the intervals were measured to be too narrow
 NOISY = 0.02
 
