@@ -32,7 +32,8 @@ def test_cli_learns_the_users_system_and_extract_prints_its_law_in_the_users_nam
             assert law["coefficients"][equation][name] == pytest.approx(value, rel=0.02)  # measured: < 0.3%
             low, high = law["intervals"][equation][name]
             assert low < law["coefficients"][equation][name] < high
-    assert "covers the truth" in law["interval_method"]
+    assert "96% of the time at 1% noise" in law["interval_method"]
+    assert law["noise_estimate"] == pytest.approx(0.01, abs=0.002) and "interval_warning" not in law
     assert law == json.loads((tmp_path / "law" / "metrics.json").read_text()) | {"figures": []}
 
 

@@ -6,6 +6,7 @@ derivative estimates (a stand-in for a network, 100x faster), test the interval 
 """
 
 import numpy as np
+import pytest
 
 from annrl.calculus import SmoothingSpline
 from annrl.symbolic.law import INTERVAL_Z, extract_law, library_matrix, polynomial_terms
@@ -41,3 +42,16 @@ def test_the_field_only_bootstrap_is_said_to_miss_and_does():
     rows = np.array([row for seed in range(4) for row in one_dataset(seed, with_derivatives=False)])
     estimate, stderr, truth = rows.T
     assert np.mean(np.abs(estimate - truth) <= INTERVAL_Z * stderr) < 0.6  # measured: 0.375; why the data is needed
+
+
+def test_above_two_percent_noise_the_output_says_the_intervals_are_too_narrow():
+    from annrl.symbolic.law_report import SavedLaw, noise_level
+
+    for noise, warned in ((0.01, False), (0.05, True)):
+        trajectory = SYSTEM.simulate((4.0, 2.0), (0.0, 25.0), 0.05, rng=np.random.default_rng(0), noise=noise)
+        assert noise_level(trajectory.x) == pytest.approx(noise, rel=0.1)
+        law = extract_law(lambda X: np.stack(SYSTEM.field(*X.T), axis=-1), trajectory.x, variables=["x", "y"],
+                          derivatives=SmoothingSpline()(trajectory.x, trajectory.t))
+        metrics = SavedLaw(law, trajectory.t, trajectory.x, trajectory.x, None).to_dict()
+        assert ("interval_warning" in metrics) is warned
+        assert "73% at 5%" in metrics["interval_method"]
