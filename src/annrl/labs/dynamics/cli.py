@@ -20,7 +20,8 @@ from annrl.config import add_flags, from_args
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.labs.dynamics.figures import compare_figure, fmt, write_figures
-from annrl.labs.dynamics.lab import SYSTEMS, VALID_ERROR, DynamicsConfig, DynamicsResult, compare, train
+from annrl.labs.dynamics.lab import VALID_ERROR, DynamicsConfig, DynamicsResult, compare, train
+from annrl.labs.dynamics.problem import SYSTEMS
 from annrl.viz.report import Section, Table
 
 
