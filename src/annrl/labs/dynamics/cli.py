@@ -28,7 +28,9 @@ from annrl.viz.report import Section, Table
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "dynamics", help="learn a system's vector field from one (noisy) trajectory",
-        description="Simulate SYSTEM, observe one trajectory with --noise, and learn its vector field with a "
+        description="Simulate SYSTEM (a built-in one, or your own: --system \"x' = a*x - b*x*y; y' = d*x*y - c*y\" "
+        "--params a=1.3,b=0.5,c=0.7,d=0.2 --x0 4,2), or read measured states (--data FILE.csv: a t column and one "
+        "column per state variable), observe one trajectory with --noise, and learn its vector field with a "
         "small network: from numerical derivatives (--approach derivative) or through a differentiable RK4 "
         "integrator (--approach rollout). The learned fields are integrated with solve_ivp from the training "
         "and from unseen initial states and compared with the true system.")
