@@ -77,7 +77,7 @@ def test_cli_reads_the_law_of_a_field_saved_by_the_dynamics_lab(tmp_path, capsys
     assert main(["extract", str(run / "model-derivative.safetensors"), "--kind", "law", "--out",
                  str(tmp_path / "law"), "--json"]) == 0
     metrics = json.loads((tmp_path / "law" / "metrics.json").read_text())
-    assert set(metrics["coefficients"]["x"]) == {"x", "x*y"}
+    assert set(metrics["coefficients"]["x'"]) == {"x", "x*y"}
     assert metrics["coefficient_errors"]["max_relative"] < 0.05
     assert (tmp_path / "law" / "law.png").exists() and (tmp_path / "law" / "coefficients.png").exists()
 

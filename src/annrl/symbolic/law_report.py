@@ -16,7 +16,18 @@ import numpy as np
 
 from annrl.errors import InputError
 from annrl.nn import Network
-from annrl.symbolic.law import Law, coefficient_errors, extract_law, resimulate
+from annrl.symbolic.law import INTERVAL_METHODS, INTERVAL_Z, Law, coefficient_errors, extract_law, resimulate
+
+#: noise (fraction of each state's spread) above which the intervals were measured to be too narrow
+NOISY = 0.02
+
+
+def noise_level(x: np.ndarray) -> float:
+    """The measurement noise of ``x`` ``(n, d)`` as a fraction of each column's standard deviation (the
+    largest over columns), from second differences: for a smooth signal sampled finely, ``x[i+1] - 2 x[i] +
+    x[i-1]`` is almost all noise, of variance 6 sigma^2. The signal's curvature makes it an upper bound."""
+    second = x[2:] - 2 * x[1:-1] + x[:-2]
+    return float(np.max(np.std(second, axis=0) / np.sqrt(6) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)))
 
 
 @dataclass
@@ -33,9 +44,18 @@ class SavedLaw:
         scale = np.std(self.observed, axis=0)
         error = np.sqrt(np.mean(((self.simulated - self.observed) / scale) ** 2))
         out = {**self.law.to_dict(), "resimulation_rmse_standardised": float(error)}
+        noise = noise_level(self.observed)
+        out["noise_estimate"] = noise
+        if self.law.uncertainty == "data" and noise > NOISY:
+            out["interval_warning"] = (f"the data's noise is about {100 * noise:.0f}% of each state's spread: above "
+                                       f"{100 * NOISY:.0f}% these intervals are too narrow (73% coverage at 5%)")
         if self.truth:
-            out["truth"] = self.truth
+            out["truth"] = {f"{v}'": terms for v, terms in self.truth.items()}
             out["coefficient_errors"] = coefficient_errors(self.law, self.truth)
+            out["truth_in_interval"] = {
+                f"{v}'": {name: bool(low <= value <= high) for name, value in self.truth.get(v, {}).items()
+                          for low, high in [out["intervals"].get(f"{v}'", {}).get(name, [np.nan, np.nan])]}
+                for v in self.law.variables}
         return out
 
 
@@ -56,19 +76,34 @@ def extract_saved_law(net: Network, metadata: dict[str, Any], *, degree: int = 2
     if x.ndim != 2 or x.shape != (len(t), len(variables)) or net.n_inputs != len(variables):
         raise InputError(f"the saved trajectory {x.shape} does not match {len(t)} times, variables {variables} "
                          f"and a network of {net.n_inputs} inputs")
-    law = extract_law(LearnedField(net, scaler), x, variables=variables, degree=degree, trig=trig)
+    law = extract_law(LearnedField(net, scaler), x, variables=variables, degree=degree, trig=trig,
+                      derivatives=data_derivatives(metadata, t, x))
     return SavedLaw(law, t, x, resimulate(law, x[0], t), metadata.get("truth"))
+
+
+def data_derivatives(metadata: dict[str, Any], t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The derivative estimates of the saved observations, by the lab's own estimator (its ``method``)."""
+    from annrl.labs.dynamics.lab import METHODS
+
+    method = (metadata.get("config") or {}).get("method", "spline")
+    if method not in METHODS:
+        raise InputError.invalid("the file's config.method", f"one of {', '.join(sorted(METHODS))}", method)
+    return METHODS[method]()(x, t)
 
 
 def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
     law = result.law
+    metrics = result.to_dict()
     rows: list[tuple[str, Any]] = [(f"equation {v}", text) for v, text in
                                    zip(law.variables, law.equation_text(), strict=True)]
     for k, v in enumerate(law.variables):
-        for term, c, s in zip(law.terms, law.coefficients[k], law.stderr[k], strict=True):
+        for j, (term, c) in enumerate(zip(law.terms, law.coefficients[k], strict=True)):
             if c:
-                rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g} +- {s:.2g}"))
-    metrics = result.to_dict()
+                low, high = law.interval(k, j)
+                rows.append((f"  d{v}/dt: {term.name}", f"{c:.5g}, 95% interval [{low:.5g}, {high:.5g}]"))
+    rows.append(("intervals", INTERVAL_METHODS[law.uncertainty]))
+    if "interval_warning" in metrics:
+        rows.append(("warning", metrics["interval_warning"]))
     rows.append(("re-simulation RMSE (in std units)", f"{metrics['resimulation_rmse_standardised']:.3g}"))
     if "coefficient_errors" in metrics:
         errors = metrics["coefficient_errors"]
@@ -106,11 +141,11 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
             if c or truth is not None:
                 labels.append(f"d{v}/dt\n{term.name}")
                 values.append(c)
-                errors.append(s)
+                errors.append(INTERVAL_Z * s)
                 true_values.append(np.nan if truth is None else truth)
     fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels)), 3.2))
     positions = np.arange(len(labels))
-    ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered (+- std error)")
+    ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered, 95% interval")
     if result.truth:
         ax.plot(positions, true_values, "k_", ms=24, mew=2, label="true")
     ax.set_xticks(positions, labels, fontsize=8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import sympy
@@ -44,6 +45,14 @@ class DynamicalSystem(ABC):
     @abstractmethod
     def equation_terms(self) -> list[list[tuple[float, str]]]:
         """For each variable, its right-hand side as (coefficient, factor) terms, to print it."""
+
+    @staticmethod
+    def from_equations(equations: Any, params: Any = None, variables: Sequence[str] | None = None) -> DynamicalSystem:
+        """A system typed by its user, e.g. ``System.from_equations("x' = a*x - b*x*y; y' = d*x*y - c*y",
+        {"a": 1.3, "b": 0.5, "c": 0.7, "d": 0.2})``: see :class:`annrl.systems.equations.EquationSystem`."""
+        from .equations import EquationSystem
+
+        return EquationSystem(equations, params, variables)
 
     # ----------------------------------------------------------------- numbers
     @property

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     write_metrics(out, result.metrics)
     scaling = result.scaling  # the network sees scaled inputs and outputs: the file says how to undo that
     save_network(out / "model.safetensors", result.net, {
-        "lab": "approx", "config": _jsonable(vars(config)),
+        "lab": "approx", "config": _jsonable(vars(config)), "inputs": list(result.target.variables),
         "scaling": {"low": scaling.low.tolist(), "high": scaling.high.tolist(), "y_mean": scaling.y_mean,
                     "y_scale": scaling.y_scale}})
     from annrl.labs.approx.figures import write_figures

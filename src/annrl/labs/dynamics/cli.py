@@ -3,6 +3,9 @@
     annrl dynamics lotka-volterra --noise 0.01 --out runs/lv
     annrl dynamics pendulum --approach rollout --window 5
     annrl dynamics lotka-volterra --compare            # both approaches at 0% and 1% noise
+    annrl dynamics --system "x' = a*x - b*x*y; y' = d*x*y - c*y" --params a=1.3,b=0.5,c=0.7,d=0.2 \\
+        --x0 4,2 --t-end 25 --dt 0.05 --noise 0.01 --out runs/mine
+    annrl dynamics --data measured.csv --out runs/measured   # columns t, x, y, ...; steps may vary
 """
 
 from __future__ import annotations
@@ -14,19 +17,25 @@ from typing import Any
 
 from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
 from annrl.config import add_flags, from_args
+from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.labs.dynamics.figures import compare_figure, fmt, write_figures
 from annrl.labs.dynamics.lab import VALID_ERROR, DynamicsConfig, DynamicsResult, compare, train
+from annrl.labs.dynamics.problem import SYSTEMS
 from annrl.viz.report import Section, Table
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "dynamics", help="learn a system's vector field from one (noisy) trajectory",
-        description="Simulate SYSTEM, observe one trajectory with --noise, and learn its vector field with a "
+        description="Simulate SYSTEM (a built-in one, or your own: --system \"x' = a*x - b*x*y; y' = d*x*y - c*y\" "
+        "--params a=1.3,b=0.5,c=0.7,d=0.2 --x0 4,2), or read measured states (--data FILE.csv: a t column and one "
+        "column per state variable), observe one trajectory with --noise, and learn its vector field with a "
         "small network: from numerical derivatives (--approach derivative) or through a differentiable RK4 "
         "integrator (--approach rollout). The learned fields are integrated with solve_ivp from the training "
         "and from unseen initial states and compared with the true system.")
+    parser.add_argument("builtin", nargs="?", default=None, metavar="SYSTEM",
+                        help=f"a built-in system: {', '.join(sorted(SYSTEMS))} (default lotka-volterra)")
     add_flags(parser, DynamicsConfig)
     parser.add_argument("--compare", action="store_true",
                         help="train both approaches at 0%% and 1%% noise and print the comparison table")
@@ -36,7 +45,9 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> DynamicsConfig:
-    return from_args(DynamicsConfig, args)
+    if args.builtin is not None and args.system is not None:
+        raise InputError(f"give the system once: {args.builtin!r} or --system {args.system!r}", field="system")
+    return from_args(DynamicsConfig, args, system=args.system if args.system is not None else args.builtin)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,15 +58,16 @@ def run(args: argparse.Namespace) -> int:
         metrics = {"config": asdict(config), "rows": [{k: v for k, v in r.items() if k != "train_s"} for r in rows],
                    "timing": {"train_s": [r["train_s"] for r in rows]}}
         write_metrics(out, metrics)
-        compare_figure(rows, out / "compare.png", config.system)
-        show(args, metrics, f"{config.system}: derivative vs rollout fit", compare_rows(rows))
+        compare_figure(rows, out / "compare.png", config.name)
+        show(args, metrics, f"{config.name}: derivative vs rollout fit", compare_rows(rows))
         return 0
     with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
     save_models(result, out)
     write_figures(result, out)
-    show(args, result.metrics, f"{config.system}, {100 * config.noise:g}% noise", summary_rows(result))
+    noise = f"{100 * config.noise:g}% noise" if config.data is None else "measured"
+    show(args, result.metrics, f"{config.name}, {noise}", summary_rows(result))
     return 0
 
 
@@ -63,18 +75,25 @@ def save_models(result: DynamicsResult, out: Path) -> list[Path]:
     """One network file per approach, ``model-<approach>.safetensors``, with what reading it back as a
     law needs: the standardisation, the state names, the observed trajectory and the true equations."""
     system, trajectory, scaler = result.system, result.trajectory, result.scaler
-    metadata = {"lab": "dynamics", "config": asdict(result.config), "variables": list(system.names),
+    metadata = {"lab": "dynamics", "config": asdict(result.config), "variables": list(trajectory.names),
                 "scaler": {"mean": scaler.mean.tolist(), "std": scaler.std.tolist(), "rate": scaler.rate.tolist()},
                 "trajectory": {"t": trajectory.t.tolist(), "x": trajectory.x.tolist()},
-                "truth": {name: {factor.replace(" ", "*"): c for c, factor in terms if c}
-                          for name, terms in zip(system.names, system.equation_terms(), strict=True)}}
+                "truth": None if system is None else true_terms(system)}
     return [save_network(out / f"model-{name}.safetensors", approach.field.net, {**metadata, "approach": name})
             for name, approach in result.fields.items()]
 
 
+def true_terms(system: Any) -> dict[str, dict[str, float]]:
+    """The system's equations as ``{variable: {term: coefficient}}`` in the law's term names (``"x*y"``)."""
+    if hasattr(system, "terms"):
+        return system.terms()
+    return {name: {(factor.replace(" ", "*") or "1"): c for c, factor in terms if c}
+            for name, terms in zip(system.names, system.equation_terms(), strict=True)}
+
+
 def summary_rows(result: DynamicsResult) -> list[tuple[str, Any]]:
     m = result.metrics
-    rows: list[tuple[str, Any]] = [("system", "; ".join(m["equations"])),
+    rows: list[tuple[str, Any]] = [("system", "; ".join(m["equations"] or ["measured data"])),
                                    ("derivative estimate", f"{result.config.method}: RMSE {fmt(m['derivative_rmse'])} "
                                                            f"(true derivative RMS {fmt(m['derivative_rms'])})")]
     for name, r in m["approaches"].items():

@@ -20,8 +20,10 @@ def fmt(value: Any, digits: int = 3) -> str:
 def write_figures(result: DynamicsResult, out: Path) -> list[Path]:
     """The lab's figures: phase portraits, time series, error over time, derivative, training loss."""
     out = Path(out)
+    portraits = [phase_portraits(result, out / "phase_portraits.png")] \
+        if result.system is not None and result.system.dim == 2 else []  # a portrait is a plane
     return [
-        phase_portraits(result, out / "phase_portraits.png"),
+        *portraits,
         time_series(result, out / "trajectories.png"),
         error_over_time(result, out / "rollout_error.png"),
         derivative_estimate(result, out / "derivative.png"),
@@ -59,7 +61,7 @@ def phase_portraits(result: DynamicsResult, path: Path) -> Path:
         paths = [_path(tr.t, r.rollout, names), *(_path(tr.t, learned, names) for _, learned in r.unseen)]
         draw_phase_portrait(ax, r.field, paths, bounds=bounds,
                             title=f"Learned ({name}): field RMSE {fmt(r.metrics['field_rmse'], 2)}")
-    fig.suptitle(f"{result.config.system}, {100 * result.config.noise:g}% noise: trajectories from the training "
+    fig.suptitle(f"{result.config.name}, {100 * result.config.noise:g}% noise: trajectories from the training "
                  "start and from unseen starts", fontsize=9)
     return save(fig, path)
 

@@ -1,6 +1,10 @@
-"""The dynamics lab: learn a vector field f_theta(x, y) -> (dx/dt, dy/dt) from one sampled trajectory.
+"""The dynamics lab: learn a vector field f_theta(x) -> dx/dt from one sampled trajectory.
 
-One (noisy) trajectory of a known system is observed. A small MLP learns the vector field from it,
+One (noisy) trajectory is observed: of a built-in system (:data:`SYSTEMS`), of the user's own
+equations (``DynamicsConfig(system="x' = a*x - b*x*y; y' = d*x*y - c*y", params=..., x0=...)``, read
+by :class:`annrl.systems.EquationSystem`), or measured (``data="file.csv"``, see
+:mod:`annrl.systems.data`; then the metrics that need the true field are None and the trajectory
+metrics compare with the data). A small MLP learns the vector field from it,
 in one of two ways:
 
 - ``derivative``: estimate dx/dt from the observations with an :mod:`annrl.calculus` method, then
@@ -62,6 +66,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,15 +83,17 @@ from annrl.calculus import (
     SmoothingSpline,
     TotalVariation,
 )
+from annrl.calculus.base import is_uniform
 from annrl.clikit import non_negative_float, positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
+from annrl.labs.dynamics.problem import SYSTEMS, Problem, float_list, setup  # noqa: F401 - SYSTEMS: the lab's table
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
-from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
+from annrl.systems import DynamicalSystem, Trajectory, integrate
+from annrl.systems.equations import parse_params
 from annrl.systems.learned import LearnedField, Standardiser
-from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
 
 APPROACHES = ("derivative", "rollout")
@@ -110,65 +117,35 @@ VALID_ERROR = 0.1
 RTOL, ATOL = 1e-8, 1e-10
 
 
-@dataclass(frozen=True)
-class SystemSpec:
-    """A system of the lab and the trajectory it is learned from.
-
-    Attributes
-    ----------
-    name : str
-        The CLI name, e.g. ``"lotka-volterra"``.
-    make : callable
-        Builds the :class:`~annrl.systems.DynamicalSystem` (its default parameters).
-    x0 : tuple of float
-        Initial state of the training trajectory.
-    t_span : (float, float)
-    dt : float
-        Sampling step of the observations.
-    unseen : tuple of tuple of float
-        Initial states not in the data, to test the learned field on (inside the data's region).
-    """
-
-    name: str
-    make: Callable[[], DynamicalSystem]
-    x0: tuple[float, ...]
-    t_span: tuple[float, float]
-    dt: float
-    unseen: tuple[tuple[float, ...], ...]
-
-    def samples(self, every: int = 1) -> int:
-        """Observations in the trajectory when every ``every``-th sample is kept (step ``every * dt``)."""
-        return int(math.floor((self.t_span[1] - self.t_span[0]) / (every * self.dt) + 1e-9)) + 1
-
-
-SYSTEMS: dict[str, SystemSpec] = {
-    # the annrl benchmark (lotka_volterra_benchmark): 501 samples, three prey peaks; both unseen
-    # starts lie on smaller orbits inside the training orbit
-    "lotka-volterra": SystemSpec("lotka-volterra", lambda: LotkaVolterra(**BENCHMARK_PARAMETERS),
-                                 BENCHMARK_X0, BENCHMARK_T_SPAN, BENCHMARK_DT, ((6.0, 6.0), (15.0, 5.0))),
-    # a spiral into the rest state from theta = 2.5 rad: 401 samples that sweep the whole disc
-    "pendulum": SystemSpec("pendulum", DampedPendulum, (2.5, 0.0), (0.0, 20.0), 0.05,
-                           ((1.5, 0.0), (-1.0, 3.0))),
-    # a spiral out to the limit cycle from amplitude 0.5 (from closer to the unstable origin, the
-    # time of escape, and so the phase on the cycle, hangs on the tiniest field error): 601 samples
-    "van-der-pol": SystemSpec("van-der-pol", VanDerPol, (0.5, 0.0), (0.0, 30.0), 0.05,
-                              ((1.5, 0.0), (-1.0, 1.0))),
-}
-
-
 @dataclass
 class DynamicsConfig:
     """Settings of one dynamics experiment.
 
     Parameters
     ----------
-    system : {"lotka-volterra", "pendulum", "van-der-pol"}, default="lotka-volterra"
-        Which system to learn (see :data:`SYSTEMS` for its trajectory).
+    system : str, default="lotka-volterra"
+        A built-in system (see :data:`SYSTEMS` for its trajectory) or the user's own equations,
+        ``"x' = a*x - b*x*y; y' = d*x*y - c*y"`` (1 to 6 state variables, see
+        :class:`~annrl.systems.EquationSystem`).
+    params : dict of str to float, optional
+        The system's parameters: every name of the user's equations that is not a state variable,
+        or a built-in system's parameters to change (e.g. ``{"alpha": 1.3}``).
+    x0 : tuple of float, optional
+        Initial state of the training trajectory (default: the built-in system's; required for equations).
+    t_end : float, optional
+        End of the simulated time span, which starts at 0 (default: the built-in system's; 20 for equations).
+    dt : float, optional
+        Sampling step of the observations (default: the built-in system's; 0.05 for equations).
+    data : str, optional
+        A CSV file of measured states (a ``t`` column, one column per state variable, irregular steps
+        allowed) to learn from instead of a simulation. With ``system`` equations as well, those
+        name the state variables and serve as the reference the learned field is measured against.
     noise : float, default=0.01
         Measurement noise, as a fraction of each state's standard deviation (0.01 = 1%).
     method : str, default="spline"
         Derivative estimator of the derivative approach, one of :data:`METHODS`.
     approach : {"derivative", "rollout", "both"}, default="both"
+        The rollout approach needs equal time steps; on irregular data "both" trains the derivative one only.
     epochs : int, default=600
         Epochs of the derivative fit (passes over the samples).
     rollout_epochs : int, default=150
@@ -187,15 +164,21 @@ class DynamicsConfig:
     substeps : int, default=1
         RK4 steps per sample interval in the rollout fit.
     sample_every : int, default=1
-        Observe the system every ``sample_every * SystemSpec.dt`` time units instead of every
+        Observe the system every ``sample_every * dt`` time units instead of every
         ``dt``: coarser data, on which finite differences fail and the rollout fit does not.
     grid : int, default=30
-        Points per side of the lattice on which ``field_rmse`` is measured.
+        Points per side of the lattice on which ``field_rmse`` is measured (2 state variables).
     seed : int, default=0
         Seeds the noise, the initial weights (the same for both approaches) and the batch order.
     """
 
-    system: str = setting("lotka-volterra", "the system to learn", flags=("system",), choices=sorted(SYSTEMS))
+    system: str | None = setting(None, "a built-in system or equations \"x' = ...; y' = ...\"")
+    params: dict[str, float] | None = setting(None, "parameters of the system: name=value,...", metavar="N=V,...")
+    x0: tuple[float, ...] | None = setting(None, "initial state, comma-separated (e.g. 4,2)", metavar="X0,...")
+    t_end: float | None = setting(None, "end of the simulated time span (it starts at 0)", type=positive_float)
+    dt: float | None = setting(None, "sampling step of the simulated observations", type=positive_float)
+    data: str | None = setting(None, "CSV of measured states (t column, one per state variable) to learn from",
+                               metavar="FILE.csv")
     noise: float = setting(0.01, "measurement noise as a fraction of each state's std (0.01 = 1%%)",
                            type=non_negative_float)
     method: str = setting("spline", "derivative estimator of the derivative approach", choices=sorted(METHODS))
@@ -218,13 +201,23 @@ class DynamicsConfig:
 
     def __post_init__(self):
         self.hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else self.hidden
+        self.params = parse_params(self.params) if isinstance(self.params, str) else self.params
+        self.x0 = float_list(self.x0) if isinstance(self.x0, str) else self.x0
+        self.x0 = tuple(float(v) for v in self.x0) if isinstance(self.x0, (list, tuple)) else self.x0
+        if self.system is None and self.data is None:
+            self.system = "lotka-volterra"
         check(CONSTRAINTS, {name: getattr(self, name) for name in CONSTRAINTS})
-        samples = SYSTEMS[self.system].samples(self.sample_every)
+        samples = len(setup(self, simulate=False).t)  # refuses bad equations, parameters, states and data now
         if samples < 11:
-            raise InputError(f"sample_every must leave at least 11 samples of {self.system}, got {self.sample_every} "
+            raise InputError(f"sample_every must leave at least 11 samples of {self.name}, got {self.sample_every} "
                              f"({samples} samples)")
         if self.window > samples - 1:
-            raise InputError(f"window must be <= {samples - 1} (samples of {self.system} - 1), got {self.window}")
+            raise InputError(f"window must be <= {samples - 1} (samples of {self.name} - 1), got {self.window}")
+
+    @property
+    def name(self) -> str:
+        """The system's name in titles: the built-in's, or ``"x' = ...; y' = ..."``, or the data file's."""
+        return self.system if self.data is None else f"data {Path(self.data).name}"
 
     @property
     def approaches(self) -> tuple[str, ...]:
@@ -233,7 +226,6 @@ class DynamicsConfig:
 
 #: every field of DynamicsConfig and its rule, checked once on entry
 CONSTRAINTS = {
-    "system": [Options(set(SYSTEMS))],
     "noise": NON_NEGATIVE,
     "method": [Options(set(METHODS))],
     "approach": [Options({*APPROACHES, "both"})],
@@ -289,9 +281,11 @@ class DynamicsResult:
     Attributes
     ----------
     config : DynamicsConfig
-    system : DynamicalSystem
+    system : DynamicalSystem or None
+        None for measured data without reference equations.
     trajectory : Trajectory
-        The training data (``x`` observed, ``x_clean``, ``dxdt_clean``).
+        The training data (``x`` observed, ``x_clean``, ``dxdt_clean``; for measured data ``x_clean``
+        is ``x`` and ``dxdt_clean`` NaN).
     derivative : ndarray, shape (n, d)
         The numerical derivative estimate of ``config.method``.
     scaler : Standardiser
@@ -302,12 +296,13 @@ class DynamicsResult:
     """
 
     config: DynamicsConfig
-    system: DynamicalSystem
+    system: DynamicalSystem | None
     trajectory: Trajectory
     derivative: np.ndarray
     scaler: Standardiser
     fields: dict[str, ApproachResult] = dataclass_field(default_factory=dict)
     metrics: dict[str, Any] = dataclass_field(default_factory=dict)
+    problem: Problem | None = None
 
 
 def train(config: DynamicsConfig, rng: np.random.Generator | None = None,
@@ -332,20 +327,18 @@ def train(config: DynamicsConfig, rng: np.random.Generator | None = None,
     """
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     noise_rng, init_rng, batch_rng = rng.spawn(3)
-    spec = SYSTEMS[config.system]
-    system = spec.make()
-    trajectory = system.simulate(spec.x0, spec.t_span, spec.dt * config.sample_every, rng=noise_rng,
-                                 noise=config.noise)
+    problem = setup(config, noise_rng)
+    system, trajectory = problem.system, problem.trajectory
     method = METHODS[config.method]()
     derivative = trajectory.differentiate(method)
     scaler = Standardiser.from_observations(trajectory.x, trajectory.t)
-    result = DynamicsResult(config, system, trajectory, derivative, scaler)
+    result = DynamicsResult(config, system, trajectory, derivative, scaler, problem=problem)
     init_seed = int(init_rng.integers(2**63))
     batch_rngs = dict(zip(APPROACHES, batch_rng.spawn(len(APPROACHES)), strict=True))
     checkpointer = checkpointer or Checkpointer(None, {})
     done: Phases = {}
-    for approach in config.approaches:
-        net = MLP([system.dim, *config.hidden, system.dim], hidden=config.activation, output="identity",
+    for approach in usable_approaches(config, trajectory.t):
+        net = MLP([trajectory.dim, *config.hidden, trajectory.dim], hidden=config.activation, output="identity",
                   init="xavier", seed=init_seed)
         if approach == "derivative":
             trainer, callbacks = derivative_trainer(net, trajectory, derivative, scaler, config, batch_rngs[approach])
@@ -354,10 +347,19 @@ def train(config: DynamicsConfig, rng: np.random.Generator | None = None,
             trainer, callbacks = integrator_trainer(net, trajectory, scaler, config, batch_rngs[approach]), []
             epochs = config.rollout_epochs
         done, loss, wall = _train_phase(checkpointer, trainer, epochs, approach, done, callbacks)
-        result.fields[approach] = evaluate(LearnedField(net, scaler), system, trajectory, spec, config.grid,
-                                           loss=loss, train_s=wall)
+        result.fields[approach] = evaluate(LearnedField(net, scaler), problem, config.grid, loss=loss, train_s=wall)
     result.metrics = summarize(result, method)
     return result
+
+
+def usable_approaches(config: DynamicsConfig, t: np.ndarray) -> tuple[str, ...]:
+    """``config.approaches``, less the rollout fit on irregular time steps (its RK4 windows need a fixed step)."""
+    if is_uniform(t):
+        return config.approaches
+    if config.approach == "rollout":
+        raise InputError("approach 'rollout' needs equally spaced times; the data's steps range from "
+                         f"{np.diff(t).min():g} to {np.diff(t).max():g} (use --approach derivative)", field="approach")
+    return ("derivative",)
 
 
 def derivative_trainer(net: Network, trajectory: Trajectory, derivative: np.ndarray, scaler: Standardiser,
@@ -410,12 +412,18 @@ def lr_schedule(lr: float, epochs: int) -> Callable[[int], float]:
 
 
 def field_grid(x: np.ndarray, grid: int) -> np.ndarray:
-    """Points of a ``grid x grid`` lattice over the bounding box of ``x`` ``(n, 2)`` inside its convex hull.
+    """Where the field error is measured: for 2 state variables, the points of a ``grid x grid`` lattice over
+    the bounding box of ``x`` ``(n, 2)`` inside its convex hull; for 1, ``grid`` points over its range; for
+    3 or more (a lattice grows as ``grid**d``), the states ``x`` themselves.
 
     Returns
     -------
-    ndarray, shape (M, 2)
+    ndarray, shape (M, d)
     """
+    if x.shape[1] == 1:
+        return np.linspace(x.min(), x.max(), grid)[:, None]
+    if x.shape[1] > 2:
+        return x
     low, high = x.min(axis=0), x.max(axis=0)
     axes = [np.linspace(low[i], high[i], grid) for i in range(x.shape[1])]
     points = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, x.shape[1])
@@ -461,18 +469,22 @@ def valid_time(error: np.ndarray, t: np.ndarray, threshold: float = VALID_ERROR)
     return float((t[np.argmax(bad)] if bad.any() else t[-1]) - t[0])
 
 
-def evaluate(learned: LearnedField, system: DynamicalSystem, trajectory: Trajectory, spec: SystemSpec,
-             grid: int, *, loss: np.ndarray, train_s: float) -> ApproachResult:
-    """Measure ``learned`` against ``system`` (every metric of the module docstring but ``derivative_rmse``)."""
+def evaluate(learned: LearnedField, problem: Problem, grid: int, *, loss: np.ndarray,
+             train_s: float) -> ApproachResult:
+    """Measure ``learned`` against the problem's system (every metric of the module docstring but
+    ``derivative_rmse``); without a system, the field metrics are NaN and the rest compare with the data."""
+    system, trajectory = problem.system, problem.trajectory
     t, clean = trajectory.t, trajectory.x_clean
     points = field_grid(trajectory.x, grid)
-    true_on_grid = system.rhs(0.0, points)
+    true_on_grid = system.rhs(0.0, points) if system is not None else np.full_like(points, np.nan)
     rollout = integrate_field(learned, clean[0], t)
     error = standardised_error(rollout, clean, trajectory.x.std(axis=0))
-    next_states = one_step_states(learned, clean[:-1], float(t[1] - t[0]))
+    next_states = np.vstack([one_step_states(learned, clean[k:k + 1], float(t[k + 1] - t[k]))
+                             for k in range(len(t) - 1)]) if not is_uniform(t) else \
+        one_step_states(learned, clean[:-1], float(t[1] - t[0]))
     unseen = []
-    for x0 in spec.unseen:
-        truth = system.simulate(x0, spec.t_span, float(t[1] - t[0])).x_clean
+    for x0 in problem.unseen:
+        truth = system.simulate(x0, problem.t_span, float(t[1] - t[0])).x_clean
         unseen.append((truth, integrate_field(learned, np.asarray(x0, dtype=float), t)))
     metrics = {
         "field_rmse": rmse(learned(points), true_on_grid),
@@ -496,18 +508,21 @@ def summarize(result: DynamicsResult, method: Differentiator) -> dict[str, Any]:
     (the derivative approach when both are); ``approaches`` holds every approach's metrics.
     NaN (a rollout that failed) is written as null.
     """
-    config, trajectory = result.config, result.trajectory
-    first = result.fields[config.approaches[0]].metrics
-    spec = SYSTEMS[config.system]
+    config, trajectory, problem, system = result.config, result.trajectory, result.problem, result.system
+    first = next(iter(result.fields.values())).metrics
+    steps = np.diff(trajectory.t)
     metrics = {
-        "system": config.system,
-        "equations": result.system.equations(),
+        "system": config.name,
+        "variables": list(trajectory.names),
+        "equations": system.equations() if system is not None else None,
         "params": {
-            "system": dict(result.system.parameters),
+            "system": dict(system.parameters) if system is not None else None,
             "method": {"name": config.method, "estimator": repr(method)},
-            "trajectory": {"x0": list(spec.x0), "t_span": list(spec.t_span), "dt": spec.dt * config.sample_every,
-                           "samples": len(trajectory.t), "noise": config.noise,
-                           "unseen_x0": [list(x0) for x0 in spec.unseen]},
+            "trajectory": {"x0": list(problem.x0), "t_span": list(problem.t_span),
+                           "dt": float(steps[0]) if is_uniform(trajectory.t) else None,
+                           "dt_range": [float(steps.min()), float(steps.max())],
+                           "samples": len(trajectory.t), "noise": config.noise if config.data is None else None,
+                           "data": config.data, "unseen_x0": [list(x0) for x0 in problem.unseen]},
             "standardisation": {"mean": result.scaler.mean.tolist(), "std": result.scaler.std.tolist(),
                                 "rate": result.scaler.rate.tolist()},
         },

@@ -7,8 +7,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from annrl.clikit import add_checkpoint_options, add_output_options, checkpointer_from_args, show, write_metrics
 from annrl.config import add_flags, from_args
+from annrl.io.network_file import save_network
 from annrl.labs.logic.figures import write_figures
 from annrl.labs.logic.lab import LogicConfig, LogicResult, train
 from annrl.symbolic.boolean import GATES
@@ -42,9 +45,27 @@ def run(args: argparse.Namespace) -> int:
     with checkpointer_from_args(args, asdict(config)) as checkpointer:
         result = train(config, checkpointer=checkpointer)
     write_metrics(out, result.metrics)
+    save_model(result, out)
     write_figures(result, out)
     show(args, result.metrics, f"logic: {config.expression}", summary_rows(result))
     return 0
+
+
+def save_model(result: LogicResult, out: Path) -> Path | None:
+    """The learned networks of the chosen width as ``model.safetensors`` (None when nothing was learned).
+
+    The networks that solved the function come first, so that ``annrl extract --kind logic`` reads a
+    solved one by default (``--index 0``); ``seeds`` gives each saved network's place in the trained population.
+    """
+    chosen = result.chosen
+    if chosen is None:
+        return None
+    order = [int(i) for i in np.argsort(~chosen.solved, kind="stable")]
+    fn = result.function
+    return save_network(out / "model.safetensors", chosen.net.select(order), {
+        "lab": "logic", "config": asdict(result.config), "expression": result.config.expression,
+        "inputs": list(fn.inputs), "outputs": list(fn.outputs), "hidden": chosen.hidden, "seeds": order,
+        "solved": [bool(chosen.solved[i]) for i in order]})
 
 
 def summary_rows(result: LogicResult) -> list[tuple[str, Any]]:
