@@ -35,8 +35,8 @@ COVERED = ("annrl.nn", "annrl.symbolic")
 
 #: parameter names that hold arrays in this project (samples, targets, gradients, flat parameter vectors)
 ARRAY_NAMES = frozenset({
-    "X", "Y", "x", "y", "z", "obs", "pred", "target", "inputs", "x_t", "X_data", "y_data",
-    "input_grad", "grad_y", "grad_a", "grad_z", "flat", "W",
+    "X", "Y", "x", "y", "z", "obs", "pred", "target", "x_t", "X_data", "y_data",
+    "grad_y", "grad_a", "grad_z", "flat", "W",
 })
 
 #: a shape as numpydoc writes it: a parenthesised tuple with at least one comma, e.g. (P, N, in) or (N,)

@@ -87,9 +87,14 @@ class Law:
                 for row in self.coefficients]
 
     def equation_text(self) -> list[str]:
+        """One line per variable, ``dx/dt = ...``."""
         return [f"d{v}/dt = {sympy.sstr(e)}" for v, e in zip(self.variables, self.equations, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
+        """The law as JSON: equations, terms, coefficients and their standard errors, held-out errors, fronts.
+
+        ``coefficients`` reads ``{variable: {term: [coefficient, stderr]}}``, non-zero terms only.
+        """
         return {"variables": self.variables, "equations": self.equation_text(),
                 "terms": [t.name for t in self.terms],
                 "coefficients": {v: {t.name: [float(c), float(s)] for t, c, s in zip(self.terms, row, err, strict=True)
