@@ -33,6 +33,7 @@ RAY_ALGORITHMS = ("ga", "es")
 
 
 def parse_bool(text: str) -> bool:
+    """An option's true/false text (1/0, true/false, yes/no, on/off, any case) as a bool; argparse's ``type``."""
     value = str(text).strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -153,6 +154,7 @@ def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool
 
 
 def train_command(args: argparse.Namespace) -> int:
+    """Run ``annrl rl train``: train ``--algo`` on ``--env``, print its table or JSON; returns the exit code 0."""
     config = config_from_args(args.algo, args)
     if args.ray is not None and args.algo not in RAY_ALGORITHMS:
         raise InputError(f"--ray applies to --algo {' and '.join(RAY_ALGORITHMS)} only, got {args.algo}", field="--ray")
@@ -173,6 +175,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    """Run ``annrl rl eval``: play a saved policy for ``--episodes`` episodes and report its returns; returns 0."""
     if args.episodes < 1:
         raise InputError.invalid("--episodes", ">= 1", args.episodes)
     policy = load_policy(args.checkpoint)
@@ -217,6 +220,7 @@ def compare(env: str, algos: list[str], seeds: int, *, steps: int | None = None,
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    """Run ``annrl rl compare``: train each of ``--algos`` on ``--seeds`` seeds and tabulate them; returns 0."""
     algos = [a.strip() for a in args.algos.split(",") if a.strip()]
     for algo in algos:
         get_algorithm(algo)

@@ -110,6 +110,7 @@ class ReplayBuffer:
         self.pos, self.full = 0, False
 
     def add(self, obs, action, reward, next_obs, terminated) -> None:
+        """Store one transition (``obs`` and ``next_obs`` of shape ``(obs_dim,)``), over the oldest once full."""
         i = self.pos
         self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
         self.next_obs[i], self.terminated[i] = next_obs, terminated
@@ -117,13 +118,23 @@ class ReplayBuffer:
         self.full = self.full or self.pos == 0
 
     def sample(self, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """``batch`` transitions drawn uniformly with replacement from those stored.
+
+        Returns ``(obs, actions, rewards, next_obs, terminated)``: observations ``(batch, obs_dim)``, the
+        others ``(batch,)``.
+        """
         idx = rng.integers(0, len(self.rewards) if self.full else self.pos, size=batch)
         return self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.terminated[idx]
 
     def state(self) -> dict[str, np.ndarray]:
+        """The buffer for a checkpoint: ``buffer.obs``, ``buffer.next_obs`` ``(size, obs_dim)``, the rest ``(size,)``.
+
+        The write position and fullness are the caller's to save (:meth:`restore` takes them back).
+        """
         return {f"buffer.{k}": getattr(self, k) for k in ("obs", "next_obs", "actions", "rewards", "terminated")}
 
     def restore(self, tensors: dict[str, np.ndarray], pos: int, full: bool) -> None:
+        """Put back the arrays of :meth:`state` (``buffer.obs`` ``(size, obs_dim)``, ...), ``pos`` and ``full``."""
         for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
             getattr(self, k)[...] = tensors[f"buffer.{k}"]
         self.pos, self.full = pos, full

@@ -31,6 +31,7 @@ def draw_seed(rng: np.random.Generator) -> int:
 
 
 def is_car(env_id: str) -> bool:
+    """Whether ``env_id`` names annrl's car-on-track environment."""
     return env_id == CAR_ENV_ID
 
 
@@ -78,6 +79,10 @@ class EnvShape:
 
     @classmethod
     def of(cls, env: gym.Env, env_id: str) -> EnvShape:
+        """The shape of ``env``'s spaces; raises ``InputError`` unless its actions are Discrete or a flat Box.
+
+        The return threshold is annrl's default for ``env_id`` where it has one, else the Gymnasium spec's.
+        """
         space = env.action_space
         threshold = env.spec.reward_threshold if env.spec is not None else None
         threshold = DEFAULT_THRESHOLDS.get(env_id, threshold)
@@ -194,7 +199,20 @@ class EnvPool:
                 "pool.lengths": np.array([len(log) for log in self.logs], dtype=np.int64)}
 
     def restore(self, tensors: dict[str, np.ndarray]) -> np.ndarray:
-        """Put every environment back in the saved state by resetting it and replaying its actions."""
+        """Put every environment back in the saved state by resetting it and replaying its actions.
+
+        Parameters
+        ----------
+        tensors : dict of str to ndarray
+            The arrays of :meth:`state`: ``pool.seeds`` ``(num_envs,)``, ``pool.returns`` ``(num_envs,)``,
+            ``pool.lengths`` ``(num_envs,)`` and ``pool.actions`` ``(num_envs, longest)`` (discrete) or
+            ``(num_envs, longest, n_outputs)``.
+
+        Returns
+        -------
+        ndarray of shape (num_envs, obs_dim)
+            The observations after the replay.
+        """
         for k, env in enumerate(self.envs):
             self.seeds[k] = tensors["pool.seeds"][k]
             obs = np.asarray(env.reset(seed=int(self.seeds[k]))[0], dtype=np.float64)
@@ -207,5 +225,6 @@ class EnvPool:
         return self.obs.copy()
 
     def close(self) -> None:
+        """Close every environment."""
         for env in self.envs:
             env.close()

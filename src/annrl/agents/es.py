@@ -128,11 +128,13 @@ class OpenES:
         return self.mean_.copy()
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(tensors, meta)`` for a checkpoint: the mean ``es.mean`` ``(1, D)`` and Adam's moments; no meta."""
         tensors = {"es.mean": self.mean_.copy()}
         tensors.update(self.optimizer.state_arrays("es.adam."))
         return tensors, {}
 
     def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Put back the mean ``(1, D)`` and Adam's moments saved by :meth:`state`."""
         self.mean_[...] = tensors["es.mean"]
         self.optimizer.load_state_arrays(tensors, "es.adam.")
 

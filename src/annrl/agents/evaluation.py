@@ -97,6 +97,7 @@ class Curve:
         return False
 
     def add_loss(self, name: str, step: int, value: float) -> None:
+        """Record loss ``name``'s ``value`` at ``step`` environment steps."""
         self.losses.setdefault(name, []).append([int(step), float(value)])
 
     @property
@@ -104,10 +105,12 @@ class Curve:
         return self.steps_to_threshold is not None
 
     def state(self) -> dict[str, Any]:
+        """The curve as JSON, for a checkpoint."""
         return {"points": self.points, "episodes": self.episodes, "losses": self.losses,
                 "steps_to_threshold": self.steps_to_threshold}
 
     def restore(self, state: dict[str, Any]) -> None:
+        """Put back the curve saved by :meth:`state`."""
         self.points, self.episodes = state["points"], state["episodes"]
         self.losses, self.steps_to_threshold = state["losses"], state["steps_to_threshold"]
 

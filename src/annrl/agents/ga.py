@@ -156,12 +156,17 @@ class GeneticAlgorithm:
         return self.best_.copy()
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(tensors, meta)`` for a checkpoint.
+
+        Population ``(P, D)``, best ``(1, D)`` and, once told, fitness ``(P,)``; the generation in ``meta``.
+        """
         tensors = {"ga.population": self.population_.copy(), "ga.best": self.best_.copy()}
         if self.fitness_ is not None:
             tensors["ga.fitness"] = self.fitness_.copy()
         return tensors, {"generation": self.generation_}
 
     def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Put back the population ``(P, D)``, best ``(1, D)``, fitness ``(P,)`` and generation of :meth:`state`."""
         self.population_ = np.array(tensors["ga.population"])
         self.best_ = np.array(tensors["ga.best"])
         self.fitness_ = np.array(tensors["ga.fitness"]) if "ga.fitness" in tensors else None

@@ -58,7 +58,11 @@ def follow(envs: EnvPool, schedule: Schedule | None) -> None:
 
 
 def seek(envs: EnvPool, schedule: Schedule | None, pool_steps: int, tensors: dict[str, np.ndarray]) -> None:
-    """Before a checkpoint's actions are replayed: each car's world as it was when its episode began."""
+    """Before a checkpoint's actions are replayed: each car's world as it was when its episode began.
+
+    ``tensors["pool.lengths"]`` ``(num_envs,)`` holds each car's steps since its episode began; ``pool_steps``
+    the steps the pool had taken.
+    """
     if schedule is not None:
         for env, length in zip(envs.envs, tensors["pool.lengths"], strict=True):
             env.seek(pool_steps - int(length))

@@ -237,7 +237,28 @@ def plastic_policy(net: PlasticNetwork, shape: EnvShape, config: Config):
 def play_rules(net: PlasticNetwork, coefficients: np.ndarray, env: gym.vector.VectorEnv, shape: EnvShape,
                config: Config, seed: int, repeats: int) -> Episodes:
     """One episode per environment of ``env``: rule ``p`` drives environments ``p E .. p E + E - 1``,
-    each from random weights drawn from ``seed``."""
+    each from random weights drawn from ``seed``.
+
+    Parameters
+    ----------
+    net : PlasticNetwork
+        Takes the rules and fresh weights (its state is overwritten).
+    coefficients : ndarray of shape (P, n_coefficients)
+        One set of rule coefficients per row.
+    env : gymnasium.vector.VectorEnv
+        ``P * repeats`` environments.
+    shape : EnvShape
+    config : Config
+    seed : int
+        Seeds the weights and the environments' resets.
+    repeats : int
+        ``E``, the episodes each rule plays.
+
+    Returns
+    -------
+    Episodes
+        Returns and lengths, each ``(P * E,)``.
+    """
     net.set_rules(coefficients, repeats)
     net.reset_weights(np.random.default_rng(seed), config.init_scale)
     return run_episodes(env, plastic_policy(net, shape, config), seed)
@@ -285,6 +306,7 @@ class RuleScorer:
             env.close()
 
     def close(self) -> None:
+        """Close the training environments and the evaluation ones."""
         self.env.close()
         if self.eval_env is not None:
             self.eval_env.close()
@@ -301,6 +323,7 @@ class HebbianResult(Result):
     """``act`` drives with the evolved rules, from random weights drawn on its first call."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
+        """Actions for observations ``(M, obs_dim)``, one car per row, by the evolved rules (weights keep learning)."""
         if not hasattr(self, "_net"):
             config = self.extra["config"]
             self._net = PlasticNetwork(self.extra["sizes"], self.extra["plastic"])

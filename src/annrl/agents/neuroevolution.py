@@ -40,6 +40,10 @@ class EvolutionConfig(BaseConfig):
 
 
 def evolution_table() -> dict[str, list[Any]]:
+    """The checks of an evolution strategy's settings: those of every agent, population, episodes per member.
+
+    See :func:`~annrl.agents.settings.base_table` for the shared ones.
+    """
     from annrl.validate import POSITIVE_INT, Interval
 
     return {**base_table(), "population": [Interval(int, 2, None, closed="left")],
@@ -58,6 +62,7 @@ class CarTrainingSettings:
 
 
 def car_training_table() -> dict[str, list[Any]]:
+    """The checks of :class:`CarTrainingSettings`' fields (``stall_time``, ``fitness``)."""
     from annrl.validate import NON_NEGATIVE, Options
 
     return {"stall_time": NON_NEGATIVE, "fitness": [Options(FITNESSES)]}
@@ -66,23 +71,40 @@ def car_training_table() -> dict[str, list[Any]]:
 class Evaluator(Protocol):
     """Scores a ``(P, D)`` population: ``fitness(thetas, seed) -> (fitness (P,), env steps, laps or None)``."""
 
-    def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]: ...
+    def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """Score the population ``thetas`` ``(P, D)``.
 
-    def close(self) -> None: ...
+        Returns fitness ``(P,)``, the environment steps used, and laps ``(P,)`` on the car (else None).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the environments (and workers)."""
+        ...
 
 
 class Strategy(Protocol):
     """Ask/tell over one ``(P, D)`` array."""
 
-    def ask(self, rng: np.random.Generator) -> np.ndarray: ...
+    def ask(self, rng: np.random.Generator) -> np.ndarray:
+        """The population to evaluate next, ``(P, D)``."""
+        ...
 
-    def tell(self, fitness: np.ndarray) -> None: ...
+    def tell(self, fitness: np.ndarray) -> None:
+        """Learn from the fitness ``(P,)`` of the population last asked for."""
+        ...
 
-    def solution(self) -> np.ndarray: ...
+    def solution(self) -> np.ndarray:
+        """The best parameters so far, ``(1, D)``."""
+        ...
 
-    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]: ...
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``(tensors, meta)``: the strategy's arrays and JSON-able numbers, for a checkpoint."""
+        ...
 
-    def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None: ...
+    def restore(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Put back the state saved by :meth:`state` (arrays such as the population ``(P, D)``, and ``meta``)."""
+        ...
 
 
 def policy_network(config: EvolutionConfig, shape: EnvShape, population: int, rng: np.random.Generator) -> MLP:
@@ -137,6 +159,10 @@ class PopulationEvaluator:
         self.env = training_env(config, self.P * self.E)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
+        """Actions of the ``P x E`` environments for observations ``(P*E, obs_dim)``.
+
+        Network ``p`` drives rows ``p E .. p E + E - 1``.
+        """
         outputs = self.net.predict(np.reshape(obs, (self.P, self.E, -1)))
         return to_actions(np.reshape(outputs, (self.P * self.E, -1)), self.shape, self.mode)
 
@@ -149,6 +175,7 @@ class PopulationEvaluator:
         return returns, int(episodes.lengths.sum()), laps
 
     def close(self) -> None:
+        """Close the environments."""
         self.env.close()
 
 

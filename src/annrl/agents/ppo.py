@@ -198,9 +198,11 @@ class ActorCritic:
         self.cbp = cbp if config.continual_backprop else {}
 
     def flat(self, name: str) -> np.ndarray:
+        """The parameters of part ``name`` (``actor``, ``critic``, ``log_std``), ``(1, D)``, held in place."""
         return {"actor": self.actor.flat_, "critic": self.critic.flat_, "log_std": self.log_std}[name]
 
     def grad(self, name: str) -> np.ndarray:
+        """The gradient buffer of part ``name``, of the shape of :meth:`flat`, ``(1, D)``."""
         return {"actor": self.actor.grad, "critic": self.critic.grad, "log_std": self.log_std_grad}[name]
 
     def sample(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -226,6 +228,7 @@ class ActorCritic:
         return to_numpy(self.actor.predict(self.actor.asarray(obs))[0])
 
     def state(self) -> dict[str, np.ndarray]:
+        """Each part's parameters ``(1, D)``, its Adam moments and continual backprop's statistics, for a checkpoint."""
         tensors = {name: np.array(to_numpy(self.flat(name))) for name in self.optimizers}
         for name, opt in self.optimizers.items():
             tensors.update(opt.state_arrays(f"adam.{name}."))
@@ -234,6 +237,7 @@ class ActorCritic:
         return tensors
 
     def restore(self, tensors: dict[str, np.ndarray]) -> None:
+        """Put back the parameters ``(1, D)``, Adam moments and continual backprop's statistics of :meth:`state`."""
         for name, opt in self.optimizers.items():
             self.flat(name)[...] = self.actor.asarray(tensors[name])
             opt.load_state_arrays(tensors, f"adam.{name}.")
@@ -243,7 +247,26 @@ class ActorCritic:
 
 def update(agent: ActorCritic, batch: dict[str, np.ndarray], config: Config, clip: float,
            rng: np.random.Generator) -> dict[str, float]:
-    """``update_epochs`` passes of minibatch gradient steps over one rollout; returns the last losses."""
+    """``update_epochs`` passes of minibatch gradient steps over one rollout; returns the last losses.
+
+    Parameters
+    ----------
+    agent : ActorCritic
+        Updated in place.
+    batch : dict of str to ndarray
+        The rollout of ``N`` transitions: ``obs`` ``(N, d)``, ``actions`` ``(N,)`` (discrete) or
+        ``(N, n_outputs)``, and ``logp``, ``advantages``, ``returns``, each ``(N,)``.
+    config : Config
+    clip : float
+        The clipping range of the probability ratio (annealed by the caller).
+    rng : numpy.random.Generator
+        Draws the minibatch order.
+
+    Returns
+    -------
+    dict of str to float
+        ``policy_loss``, ``value_loss`` and ``entropy`` of the last minibatch.
+    """
     xp, device, size = agent.xp, agent.actor.flat_.device, len(batch["obs"])
     # the rollout moves to the networks' device once; the minibatch order is drawn on NumPy
     data = {k: agent.actor.asarray(v) for k, v in batch.items() if k != "actions"}

@@ -36,6 +36,10 @@ class ShardEnv:
         self.num_envs = env.num_envs
 
     def reset(self, *, seed: int) -> tuple[np.ndarray, dict]:
+        """Reset with ``seed`` as environments ``offset .. offset + n - 1`` of ``total`` would start.
+
+        Returns the observations ``(n, obs_dim)`` and the info.
+        """
         from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
         from gymnasium.utils import seeding
 
@@ -48,9 +52,11 @@ class ShardEnv:
         return self.env.reset(seed=seed + self.offset)
 
     def step(self, actions: np.ndarray):
+        """Step the inner vector env with ``actions`` ``(n,)`` or ``(n, action_dim)``."""
         return self.env.step(actions)
 
     def close(self) -> None:
+        """Close the inner vector env."""
         self.env.close()
 
 
@@ -77,9 +83,11 @@ class ShardWorker:
         self.evaluator.env = ShardEnv(self.evaluator.env, offset * E, config.population * E)
 
     def fitness(self, thetas: np.ndarray, seed: int):
+        """Score this shard's networks ``thetas`` ``(size, D)``, as :meth:`PopulationEvaluator.fitness`."""
         return self.evaluator.fitness(thetas, seed)
 
     def close(self) -> None:
+        """Close the shard's environments."""
         self.evaluator.close()
 
 
@@ -111,7 +119,10 @@ class RayEvaluator:
         self.workers = [actor.remote(config, shape, s.start, s.stop - s.start) for s in self.slices]
 
     def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
-        """As :meth:`PopulationEvaluator.fitness`: every shard plays its part at once."""
+        """As :meth:`PopulationEvaluator.fitness`: every shard plays its part at once.
+
+        ``thetas`` ``(P, D)`` is split by rows between the workers; fitness and laps come back ``(P,)``.
+        """
         import ray
 
         parts = ray.get([w.fitness.remote(thetas[s], seed) for w, s in zip(self.workers, self.slices, strict=True)])
@@ -120,6 +131,7 @@ class RayEvaluator:
         return returns, sum(p[1] for p in parts), laps
 
     def close(self) -> None:
+        """Stop the workers, and Ray itself where this evaluator started it."""
         import ray
 
         for worker in self.workers:

@@ -89,6 +89,7 @@ def task_kind(env: str) -> str:
 
 
 def make_task_batch(config: Config, n: int) -> Any:
+    """``n`` lifetimes of the task distribution behind ``config.env`` (the bandit with ``config.arms`` arms)."""
     kind = task_kind(config.env)
     return make_tasks(kind, n, arms=config.arms) if kind == "bandit" else make_tasks(kind, n)
 

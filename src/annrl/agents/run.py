@@ -52,6 +52,7 @@ class Result:
     extra: dict[str, Any] | None = None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
+        """Actions of the policy for observations ``(N, obs_dim)``: ``(N,)`` indices or ``(N, n_outputs)`` controls."""
         return to_actions(self.policy.predict(np.asarray(obs, dtype=np.float64))[0], self.shape, self.action_mode)
 
 

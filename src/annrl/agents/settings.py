@@ -44,6 +44,7 @@ class BaseConfig:
 
 
 def base_table() -> dict[str, list[Any]]:
+    """The checks every agent's ``Config`` shares: step budget, evaluation cadence and episodes, seed."""
     from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT
 
     return {"total_steps": POSITIVE_INT, "eval_every": POSITIVE_INT, "eval_episodes": POSITIVE_INT,

@@ -48,10 +48,21 @@ class BanditTasks:
         self.probabilities_ = np.zeros((n, arms))
 
     def reset(self, rng: np.random.Generator) -> np.ndarray:
+        """Draw every task's arm probabilities ``(n, n_actions)``; returns the empty observations ``(n, 0)``."""
         self.probabilities_ = rng.random((self.n, self.n_actions))
         return np.zeros((self.n, 0))
 
     def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pull arm ``actions`` ``(n,)`` in every task.
+
+        Returns
+        -------
+        obs : ndarray of shape (n, 0)
+        reward : ndarray of shape (n,)
+            1.0 where the arm paid, else 0.0.
+        done : ndarray of shape (n,)
+            All true: every pull is an episode.
+        """
         paid = rng.random(self.n) < self.probabilities_[np.arange(self.n), actions]
         return np.zeros((self.n, 0)), paid.astype(np.float64), np.ones(self.n, dtype=bool)
 
@@ -61,6 +72,7 @@ class BanditTasks:
         return p.max(axis=1) - p[np.arange(self.n), actions]
 
     def close(self) -> None:
+        """Nothing to release (no environment behind the bandits)."""
         pass
 
 

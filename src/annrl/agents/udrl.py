@@ -77,12 +77,14 @@ class EpisodeBuffer:
         self.episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray) -> None:
+        """Keep an episode (obs ``(T, d)``, actions ``(T,)``, rewards ``(T,)``) if it is among the best ``capacity``."""
         self.episodes.append((obs, actions, rewards))
         # stable sort: among equal returns the older episode stays first, so the order is reproducible
         self.episodes.sort(key=lambda e: -float(e[2].sum()))
         del self.episodes[self.capacity :]
 
     def returns(self) -> np.ndarray:
+        """The return of every episode kept, highest first, ``(episodes,)``."""
         return np.array([float(e[2].sum()) for e in self.episodes])
 
     def exploratory_command(self, last_few: int, rng: np.random.Generator | None) -> tuple[float, float]:
@@ -110,12 +112,17 @@ class EpisodeBuffer:
         return obs[rows], np.stack([to_go[rows], lengths[which] - t], axis=1).astype(np.float64), actions[rows]
 
     def state(self) -> dict[str, np.ndarray]:
+        """The episodes end to end, for a checkpoint.
+
+        ``buffer.lengths`` ``(episodes,)``, ``buffer.obs`` ``(total, d)``, actions and rewards ``(total,)``.
+        """
         lengths = np.array([len(e[2]) for e in self.episodes], dtype=np.int64)
         return {"buffer.lengths": lengths, "buffer.obs": np.concatenate([e[0] for e in self.episodes]),
                 "buffer.actions": np.concatenate([e[1] for e in self.episodes]),
                 "buffer.rewards": np.concatenate([e[2] for e in self.episodes])}
 
     def restore(self, tensors: dict[str, np.ndarray]) -> None:
+        """Split the arrays of :meth:`state` (``buffer.obs`` ``(total, d)``, ...) back into episodes."""
         bounds = np.concatenate([[0], np.cumsum(tensors["buffer.lengths"])])
         self.episodes = [(tensors["buffer.obs"][a:b], tensors["buffer.actions"][a:b], tensors["buffer.rewards"][a:b])
                          for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -139,7 +146,10 @@ def supervised_step(net: MLP, optimizer: Adam, inputs: np.ndarray, actions: np.n
 
 
 def fold_command(net: MLP, command: np.ndarray, config: Config) -> MLP:
-    """A copy of ``net`` that reads observations only: the command's inputs times their weights join the bias."""
+    """A copy of ``net`` that reads observations only: the command's inputs times their weights join the bias.
+
+    ``command`` is ``(2,)``: the desired return and horizon, scaled here as :func:`behaviour_input` scales them.
+    """
     folded = MLP([net.sizes[0] - 2, *net.sizes[1:]], hidden=net.hidden, output=net.output, seed=0)
     scaled = np.asarray(command, dtype=np.float64) * np.array([config.return_scale, config.horizon_scale])
     for name, value in net.params_.items():

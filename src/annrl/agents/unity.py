@@ -157,6 +157,7 @@ class UnityDemo:
         return result
 
     def close(self) -> None:
+        """Close the simulator."""
         self.env.close()
 
 

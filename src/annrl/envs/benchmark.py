@@ -103,7 +103,19 @@ def run_suite(make_driver: Callable[[Any], Callable], *, continuous: bool, suite
 
 
 def plot_suite(records: list[dict[str, Any]], traces: list[np.ndarray], path, *, columns: int = 9):
-    """A grid of the suite's tracks with each car's path: green for success, red x at a crash."""
+    """A grid of the suite's tracks with each car's path: green for success, red x at a crash.
+
+    Parameters
+    ----------
+    records : list of dict
+        One row per track of the suite's metrics (``track``, ``success``, ...), without ``trace``.
+    traces : list of ndarray, each of shape (k, 2)
+        The car's positions on each track, in metres.
+    path : str or Path
+        Where the figure is saved.
+    columns : int, default=9
+        Tracks per row of the grid.
+    """
     from annrl.envs.tracks import load_track
     from annrl.viz.style import figure, save
 

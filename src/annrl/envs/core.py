@@ -101,12 +101,14 @@ class Sensors:
     max_speed: Any
 
     def take(self, idx) -> Sensors:
+        """The sensor settings of the cars at indices (or slice) ``idx``; ``self`` for the full slice."""
         if isinstance(idx, slice) and idx == slice(None):
             return self
         return Sensors(self.angles[idx], self.cos[idx], self.sin[idx], self.max_range[idx], self.max_speed[idx])
 
     @staticmethod
     def concat(parts: list[Sensors]) -> Sensors:
+        """One set of sensor settings holding the cars of ``parts`` in order."""
         if len(parts) == 1:
             return parts[0]
         xp = array_namespace(parts[0].cos)
@@ -565,6 +567,7 @@ class CarSimulator:
         }
 
     def close(self) -> None:
+        """Shut down the worker threads, if any; the simulator can still step on one thread afterwards."""
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None

@@ -25,13 +25,34 @@ def segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signed_area(poly: np.ndarray) -> float:
-    """Shoelace area of a closed polyline: positive when it turns counter-clockwise."""
+    """Shoelace area of a closed polyline: positive when it turns counter-clockwise.
+
+    Parameters
+    ----------
+    poly : ndarray of shape (n, 2)
+        The points, the last joined back to the first.
+
+    Returns
+    -------
+    float
+        The area, in square units of ``poly``.
+    """
     a, b = segments(poly)
     return 0.5 * float(np.sum(a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1]))
 
 
 def length(poly: np.ndarray) -> float:
-    """Perimeter of a closed polyline."""
+    """Perimeter of a closed polyline.
+
+    Parameters
+    ----------
+    poly : ndarray of shape (n, 2)
+        The points, the last joined back to the first.
+
+    Returns
+    -------
+    float
+    """
     a, b = segments(poly)
     return float(np.sum(np.hypot(*(b - a).T)))
 
@@ -156,7 +177,18 @@ def first_meeting(a0, a1, b0, b1, *, skip=None) -> tuple[int, int] | None:
 
 
 def self_crossing(poly: np.ndarray) -> tuple[int, int] | None:
-    """The first pair ``i < j`` of non-neighbouring segments of a closed polyline that touch, or None."""
+    """The first pair ``i < j`` of non-neighbouring segments of a closed polyline that touch, or None.
+
+    Parameters
+    ----------
+    poly : ndarray of shape (n, 2)
+        The points; segment ``i`` joins point ``i`` to point ``i + 1`` (the last to point 0).
+
+    Returns
+    -------
+    tuple of int, or None
+        The indices ``(i, j)`` of the two segments, or None when the polyline is simple.
+    """
     a, b = segments(poly)
     n = len(poly)
 
@@ -223,7 +255,19 @@ def distance_to_segments(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
 
 
 def resample(poly: np.ndarray, count: int) -> np.ndarray:
-    """``count`` points spaced evenly by arc length along a closed polyline, starting at point 0."""
+    """``count`` points spaced evenly by arc length along a closed polyline, starting at point 0.
+
+    Parameters
+    ----------
+    poly : ndarray of shape (n, 2)
+        The points, the last joined back to the first.
+    count : int
+        Number of points returned.
+
+    Returns
+    -------
+    ndarray of shape (count, 2)
+    """
     a, b = segments(poly)
     seg_len = np.hypot(*(b - a).T)
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])

@@ -47,7 +47,13 @@ SCALAR = types.SimpleNamespace(
 
 
 def namespace(x):
-    """:data:`SCALAR` for a Python float, else the array namespace of ``x``."""
+    """:data:`SCALAR` for a Python float, else the array namespace of ``x``.
+
+    Parameters
+    ----------
+    x : float or ndarray of shape (n,)
+        One car's value as a Python float, or the values of ``n`` cars (NumPy or PyTorch).
+    """
     return SCALAR if type(x) is float else array_namespace(x)
 
 

@@ -139,5 +139,6 @@ class KeyboardPolicy:
         return key
 
     def close(self) -> None:
+        """Give the terminal its saved settings back (echo and line mode)."""
         self._termios.tcsetattr(self._fd, self._termios.TCSADRAIN, self._saved)
 

@@ -158,6 +158,7 @@ class CarSettings:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every setting by name, JSON-ready, as ``CarSettings(**d)`` reads it back."""
         return asdict(self)
 
     @property

@@ -84,6 +84,7 @@ class TrackFamily:
         check_family(self)
 
     def to_dict(self) -> dict:
+        """Every parameter of the family by name (each range a pair ``(low, high)``), for a JSON report."""
         return asdict(self)
 
 

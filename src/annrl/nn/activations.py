@@ -20,9 +20,42 @@ class Activation:
     differentiable = True
 
     def forward(self, z: Any) -> tuple[Any, Any]:
+        """The activation of ``z``, elementwise, and what :meth:`backward` needs.
+
+        Parameters
+        ----------
+        z : ndarray of any shape, e.g. (P, N, units)
+            Pre-activations.
+
+        Returns
+        -------
+        a : ndarray of the shape of z, e.g. (P, N, units)
+            Activations.
+        cache : object
+            What :meth:`backward` reads: ``z``, ``a`` or the mask ``z > 0``, whichever the derivative needs.
+        """
         raise NotImplementedError
 
     def backward(self, grad_a: Any, cache: Any) -> Any:
+        """Gradient with respect to the pre-activation, ``grad_a * f'(z)``.
+
+        Parameters
+        ----------
+        grad_a : ndarray of any shape, e.g. (P, N, units)
+            Gradient of the loss with respect to the activation.
+        cache : object
+            What :meth:`forward` returned beside the activation.
+
+        Returns
+        -------
+        ndarray of the shape of grad_a, e.g. (P, N, units)
+            Gradient of the loss with respect to ``z``.
+
+        Raises
+        ------
+        InputError
+            For the piecewise-constant functions (``step``, ``sign``), which have no useful derivative.
+        """
         raise NotImplementedError
 
     def __call__(self, z: Any) -> Any:

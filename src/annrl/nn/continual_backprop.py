@@ -121,7 +121,13 @@ class ContinualBackprop:
         return outs
 
     def observe(self, activations: list[np.ndarray]) -> None:
-        """Age every unit by one step and fold this batch's contribution into its utility."""
+        """Age every unit by one step and fold this batch's contribution into its utility.
+
+        Parameters
+        ----------
+        activations : list of ndarray, each of shape (P, N, H)
+            Each hidden layer's output for the batch, as :meth:`activations_from_caches` gives them.
+        """
         eta = self.decay_rate
         for k, (h, a) in enumerate(zip(self.layers, activations, strict=True)):
             a = a.reshape(a.shape[0], -1, h.width)
@@ -167,7 +173,21 @@ class ContinualBackprop:
         return total
 
     def reinitialise(self, k: int, p: int, units: np.ndarray, rng: np.random.Generator, optimizer: Any = None) -> None:
-        """Give units ``units`` of hidden layer ``k`` of network ``p`` fresh incoming weights and no outgoing ones."""
+        """Give units ``units`` of hidden layer ``k`` of network ``p`` fresh incoming weights and no outgoing ones.
+
+        Parameters
+        ----------
+        k : int
+            Index of the hidden layer.
+        p : int
+            Index of the network in the population.
+        units : ndarray of shape (n_units,)
+            Indices of the units to replace.
+        rng : numpy.random.Generator
+            Draws the new incoming weights with the network's initialiser.
+        optimizer : Optimizer, optional
+            When given, its moments for those weights are set to 0.
+        """
         h, params = self.layers[k], self.net.params_
         w_in, b_in = params[f"{h.incoming}.weight"], params[f"{h.incoming}.bias"]
         w_out, b_out = params[f"{h.outgoing}.weight"], params[f"{h.outgoing}.bias"]
@@ -200,7 +220,22 @@ class ContinualBackprop:
         return self.replace(rng, optimizer)
 
     def callback(self, X: Any, rng: np.random.Generator, optimizer: Any = None):
-        """A :class:`~annrl.nn.Trainer` callback: after each epoch, observe ``X``'s activations and replace."""
+        """A :class:`~annrl.nn.Trainer` callback: after each epoch, observe ``X``'s activations and replace.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, in) or (P, N, in)
+            The samples whose activations measure the units' utility.
+        rng : numpy.random.Generator
+            Draws the replacement weights.
+        optimizer : Optimizer, optional
+            When given, its moments for replaced weights are set to 0.
+
+        Returns
+        -------
+        callable
+            ``after_epoch(state) -> False``, for ``fit(..., callbacks=[...])``.
+        """
 
         def after_epoch(state: Any) -> bool:
             outputs = self.net.layer_outputs(X)
@@ -212,6 +247,19 @@ class ContinualBackprop:
 
     # -- checkpoints -----------------------------------------------------------------------
     def state(self, prefix: str = "cbp") -> dict[str, np.ndarray]:
+        """The running statistics as named arrays, for a checkpoint.
+
+        Parameters
+        ----------
+        prefix : str, default="cbp"
+            Start of every key.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``{prefix}.pending`` ``(P, layers)``, ``{prefix}.replaced`` ``(1,)``, and per hidden layer ``k``
+            ``{prefix}.{k}.utility``, ``.mean`` and ``.age``, each ``(P, H)``.
+        """
         tensors = {f"{prefix}.pending": self.pending_.copy(), f"{prefix}.replaced": np.array([self.replaced_])}
         for k in range(len(self.layers)):
             tensors[f"{prefix}.{k}.utility"] = self.utility_[k].copy()
@@ -220,6 +268,15 @@ class ContinualBackprop:
         return tensors
 
     def restore(self, tensors: dict[str, np.ndarray], prefix: str = "cbp") -> None:
+        """Load the running statistics saved by :meth:`state`, in place.
+
+        Parameters
+        ----------
+        tensors : dict of str to ndarray
+            The arrays of :meth:`state`, e.g. ``{prefix}.0.utility`` ``(P, H)``.
+        prefix : str, default="cbp"
+            Start of every key, as given to :meth:`state`.
+        """
         self.pending_[...] = tensors[f"{prefix}.pending"]
         self.replaced_ = int(tensors[f"{prefix}.replaced"][0])
         for k in range(len(self.layers)):

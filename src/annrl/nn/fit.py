@@ -333,6 +333,7 @@ class Trainer:
         self.any_frozen = True
 
     def all_frozen(self) -> bool:
+        """Whether every network has stopped training (reached the target loss or diverged)."""
         return not bool(self.net.xp.any(self.active))
 
     def history(self) -> History:
@@ -370,7 +371,17 @@ class Trainer:
         return arrays, info
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` (same network shape and optimizer)."""
+        """Restore a state saved by :meth:`state_dict` (same network shape and optimizer).
+
+        Parameters
+        ----------
+        arrays : dict of str to ndarray
+            The arrays of :meth:`state_dict`: ``params`` ``(P, D)``, the loss history
+            ``fit.losses`` ``(epochs, P)``, the per-network flags and epochs ``(P,)``, and the
+            optimizer's state.
+        info : dict
+            The JSON-able part: ``epoch``, ``any_frozen`` and the RNG state.
+        """
         net, xp = self.net, self.net.xp
         net.set_flat(arrays["params"])
         self.losses = [net.asarray(row) for row in arrays["fit.losses"]]

@@ -33,6 +33,13 @@ class GradCheck:
     worst_parameter: str
 
     def ok(self, tol: float = 1e-6) -> bool:
+        """Whether the largest relative error is at most ``tol``.
+
+        Parameters
+        ----------
+        tol : float, default=1e-6
+            The largest relative error accepted.
+        """
         return self.max_rel_error <= tol
 
 

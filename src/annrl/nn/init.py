@@ -17,9 +17,31 @@ from annrl.nn.params import ParamSpec
 
 
 class Init:
+    """Base class of the initialisers: draws a layer parameter for every network of a population.
+
+    ``name`` is what :func:`get_init` and the CLI accept.
+    """
+
     name = "init"
 
     def sample(self, rng: np.random.Generator, spec: ParamSpec, population: int) -> np.ndarray:
+        """Draw one parameter for ``population`` networks.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The source of every random number.
+        spec : ParamSpec
+            The parameter's shape without the population axis, its fan-in and fan-out, and its kind
+            (``"weight"`` or ``"bias"``), which the fan-based rules read.
+        population : int
+            Number of networks ``P``.
+
+        Returns
+        -------
+        ndarray of shape (P, *spec.shape)
+            The initial values, e.g. ``(P, in, out)`` for a dense weight.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -29,6 +29,13 @@ class Layer:
     """Base class of every layer (see the module docstring for the interface)."""
 
     def param_specs(self) -> dict[str, ParamSpec]:
+        """The layer's parameters, by name, each without the population axis.
+
+        Returns
+        -------
+        dict of str to ParamSpec
+            For a dense layer ``{"weight": (in, out), "bias": (1, out)}``; empty for a parameter-free layer.
+        """
         return {}
 
     def spec(self) -> dict[str, Any]:
@@ -36,11 +43,48 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} cannot be saved yet")
 
     def forward(self, params: dict[str, Any], x: Any) -> tuple[Any, Any]:
+        """The layer's output for input ``x``, and the cache its backward needs.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+            The layer's parameters, each with the population axis first, e.g. ``weight`` ``(P, in, out)``.
+        x : ndarray of shape (P, N, in) or (N, in)
+            The inputs; ``(N, in)`` is shared by all ``P`` networks (sequence and image layers add their
+            axes: ``(P, N, T, in)``, ``(P, N, H, W, C)``).
+
+        Returns
+        -------
+        y : ndarray of shape (P, N, out)
+            The output of every network.
+        cache : object
+            What :meth:`backward` reads (for a dense layer, ``x`` itself).
+        """
         raise NotImplementedError
 
     def backward(
         self, params: dict[str, Any], grad_y: Any, cache: Any, input_grad: bool = True
     ) -> tuple[Any, dict[str, Any]]:
+        """Gradients of the loss with respect to the input and to each parameter.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+            The parameters :meth:`forward` used, each ``(P, ...)``.
+        grad_y : ndarray of shape (P, N, out)
+            Gradient of the loss with respect to this layer's output.
+        cache : object
+            What :meth:`forward` returned beside the output.
+        input_grad : bool, default=True
+            Whether to compute the gradient with respect to the input (the first layer does not need it).
+
+        Returns
+        -------
+        grad_x : ndarray of shape (P, N, in) or None
+            Gradient with respect to the input; ``None`` when ``input_grad`` is false.
+        grads : dict of str to ndarray
+            Gradient of every parameter, each with the shape of that parameter, e.g. ``(P, in, out)``.
+        """
         raise NotImplementedError
 
     def backward_into(self, params: dict[str, Any], grad_y: Any, cache: Any, input_grad: bool,
@@ -48,6 +92,24 @@ class Layer:
         """:meth:`backward` with the parameter gradients copied into ``out`` (``{name: array}``).
 
         Layers that can compute their gradients straight into ``out`` override this.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+            The parameters :meth:`forward` used, each ``(P, ...)``.
+        grad_y : ndarray of shape (P, N, out)
+            Gradient of the loss with respect to this layer's output.
+        cache : object
+            What :meth:`forward` returned beside the output.
+        input_grad : bool
+            Whether to compute the gradient with respect to the input.
+        out : dict of str to ndarray
+            One array per parameter, with that parameter's shape (e.g. ``(P, in, out)``), overwritten.
+
+        Returns
+        -------
+        ndarray of shape (P, N, in) or None
+            Gradient with respect to the input; ``None`` when ``input_grad`` is false.
         """
         grad_x, grads = self.backward(params, grad_y, cache, input_grad)
         for name, value in grads.items():

@@ -236,7 +236,20 @@ class Madaline:
 
 
 def vote(votes: np.ndarray, logic: str) -> np.ndarray | float:
-    """The fixed logic unit on votes in {-1, +1} along the last axis."""
+    """The fixed logic unit on votes in {-1, +1} along the last axis.
+
+    Parameters
+    ----------
+    votes : ndarray of shape (..., units)
+        The Adalines' votes, each -1 or +1, e.g. ``(N, units)``.
+    logic : {"and", "or", "majority"}
+        ``and``: +1 when all vote +1; ``or``: +1 when any does; otherwise +1 when the sum is positive.
+
+    Returns
+    -------
+    ndarray of shape (...,), or float for a single vote vector
+        +1.0 or -1.0.
+    """
     if logic == "and":
         return np.where(np.all(votes > 0, axis=-1), 1.0, -1.0)
     if logic == "or":

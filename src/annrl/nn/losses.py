@@ -37,7 +37,20 @@ class Loss:
         raise NotImplementedError
 
     def gradient(self, pred: Any, target: Any) -> Any:
-        """The gradient alone, for a loop that does not record the loss at every step."""
+        """The gradient alone, for a loop that does not record the loss at every step.
+
+        Parameters
+        ----------
+        pred : ndarray of shape (P, N, out)
+            Predictions of every network.
+        target : ndarray of shape (N, out) or (P, N, out)
+            Targets, shared by all networks or one set per network.
+
+        Returns
+        -------
+        ndarray of shape (P, N, out)
+            Gradient of the loss with respect to ``pred``.
+        """
         return self(pred, target)[1]
 
     def __repr__(self) -> str:

@@ -128,7 +128,18 @@ class Network:
         self.flat_[...] = values
 
     def asarray(self, x: Any) -> Any:
-        """``x`` in the parameters' namespace, dtype and device."""
+        """``x`` in the parameters' namespace, dtype and device.
+
+        Parameters
+        ----------
+        x : array_like of any shape, e.g. (N, in)
+            Numbers, a NumPy array or a tensor.
+
+        Returns
+        -------
+        ndarray or tensor of the same shape, e.g. (N, in)
+            In the namespace, dtype and device of the network's parameters.
+        """
         xp = self.xp
         return xp.asarray(x, dtype=self.flat_.dtype, device=self.flat_.device)
 
@@ -162,6 +173,7 @@ class Network:
         return grad
 
     def zero_grad(self) -> None:
+        """Set the gradient buffer ``grad`` ``(P, D)`` to 0, in place."""
         self.grad[...] = 0.0
 
     def layer_outputs(self, x: Any) -> list[Any]:
@@ -182,7 +194,24 @@ class Network:
         return self.backward(self.xp.ones_like(y), caches, input_grad=True)
 
     def check_input(self, x: Any) -> Any:
-        """``x`` as an array of this network's dtype, after checking its shape."""
+        """``x`` as an array of this network's dtype, after checking its shape.
+
+        Parameters
+        ----------
+        x : array_like of shape (N, in) or (P, N, in)
+            Samples, shared by all ``P`` networks or one set per network; a recurrent first layer
+            takes sequences ``(N, T, in)``, a convolution images ``(N, H, W, C)``.
+
+        Returns
+        -------
+        ndarray
+            ``x`` unchanged in shape, in the parameters' namespace and dtype.
+
+        Raises
+        ------
+        InputError
+            When the shape is none of the above, naming the shape expected and the one got.
+        """
         x = self.asarray(x)
         n_in = self.n_inputs
         shape = tuple(x.shape)

@@ -75,6 +75,7 @@ class BooleanFunction:
         return self.table.astype(float)
 
     def formula_text(self) -> dict[str, str]:
+        """Each output's formula as text, ``{output name: formula}``."""
         return {name: str(f) for name, f in zip(self.outputs, self.formulas, strict=True)}
 
 

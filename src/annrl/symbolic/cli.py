@@ -25,6 +25,13 @@ EXIT_NO_FORMULA = 3
 
 
 def register(subparsers: Any) -> None:
+    """Add the ``extract`` command and its options to the CLI.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned for ``annrl``.
+    """
     parser = subparsers.add_parser(
         "extract", help="read a saved network back as symbols: a Boolean formula, a closed form, its exact formula",
         description="Load a network file (as `annrl xor` writes runs/xor/model.safetensors) and extract: "
@@ -91,6 +98,19 @@ def input_names(text: str | None, metadata: dict[str, Any], n: int) -> list[str]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``annrl extract``: load the network, extract what ``--kind`` asks, write the report and figures.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit code: 0, or 3 (``EXIT_NO_FORMULA``) when ``--kind formula`` finds no formula within
+        ``--tolerance``.
+    """
     net, metadata = load_network(args.checkpoint)
     inputs = input_names(args.inputs, metadata, net.n_inputs)
     out = Path(args.out)

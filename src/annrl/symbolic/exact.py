@@ -107,6 +107,7 @@ class ExactForm:
                 f"    return ({body},)\n")
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON: inputs, each output's expression, LaTeX and complexity, the check's error."""
         return {"kind": "exact", "inputs": self.inputs,
                 "outputs": [{"name": n, "expression": str(e), "latex": sympy.latex(e), "complexity": c}
                             for n, e, c in zip(self.outputs, self.expressions, self.complexity, strict=True)],

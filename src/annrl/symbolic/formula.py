@@ -110,6 +110,7 @@ class FormulaExtraction:
         return lambda X: f(np.atleast_2d(np.asarray(X, dtype=float)).reshape(-1, len(self.inputs)))
 
     def latex(self) -> str:
+        """The chosen formula in LaTeX."""
         return sympy.latex(self.expression)
 
     def summary(self) -> str:
@@ -120,6 +121,13 @@ class FormulaExtraction:
                 f"error {self.relative_error:.3g} x std(y)")
 
     def to_dict(self, most_rejected: int = 100) -> dict[str, Any]:
+        """The result as JSON: the formula, its errors, the Pareto front and the rejected candidates.
+
+        Parameters
+        ----------
+        most_rejected : int, default=100
+            How many rejected candidates to keep, the most accurate first (``rejected_total`` counts them all).
+        """
         rejected = sorted(self.rejected, key=lambda c: c.error)[:most_rejected]
         return {"kind": "formula", "inputs": self.inputs, "expression": str(self.expression), "latex": self.latex(),
                 "recovered": self.recovered, "tolerance": self.tolerance, "scale": self.scale,

@@ -110,6 +110,7 @@ class Law:
                 for row in self.coefficients]
 
     def equation_text(self) -> list[str]:
+        """One line per variable, ``dx/dt = ...``."""
         return [f"d{v}/dt = {sympy.sstr(e)}" for v, e in zip(self.variables, self.equations, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:

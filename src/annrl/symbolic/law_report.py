@@ -32,7 +32,21 @@ def noise_level(x: np.ndarray) -> float:
 
 @dataclass
 class SavedLaw:
-    """A law recovered from a saved field, with the data it is checked against."""
+    """A law recovered from a saved field, with the data it is checked against.
+
+    Attributes
+    ----------
+    law : Law
+        The recovered differential equations.
+    t : ndarray of shape (T,)
+        The times of the saved trajectory.
+    observed : ndarray of shape (T, V)
+        The saved trajectory, one column per variable.
+    simulated : ndarray of shape (T, V)
+        The law integrated from the trajectory's first point over the same times.
+    truth : dict of str to dict of str to float, or None
+        The true coefficients ``{variable: {term: value}}`` where the file records them.
+    """
 
     law: Law
     t: np.ndarray
@@ -41,6 +55,10 @@ class SavedLaw:
     truth: dict[str, dict[str, float]] | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The law as JSON (:meth:`Law.to_dict`), with the standardised error of its re-simulation.
+
+        Where the file records the true law, its coefficients and the errors of the recovered ones are added.
+        """
         scale = np.std(self.observed, axis=0)
         error = np.sqrt(np.mean(((self.simulated - self.observed) / scale) ** 2))
         out = {**self.law.to_dict(), "resimulation_rmse_standardised": float(error)}
@@ -92,6 +110,13 @@ def data_derivatives(metadata: dict[str, Any], t: np.ndarray, x: np.ndarray) -> 
 
 
 def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
+    """The report's rows ``(label, value)``: each equation, each coefficient with its standard error, the metrics.
+
+    Parameters
+    ----------
+    result : SavedLaw
+        What the law was read from and checked against.
+    """
     law = result.law
     metrics = result.to_dict()
     rows: list[tuple[str, Any]] = [(f"equation {v}", text) for v, text in

@@ -38,7 +38,19 @@ FREQUENCIES = np.round(np.arange(0.2, 6.0001, 0.02), 2)
 
 @dataclass(frozen=True)
 class Term:
-    """One candidate column: its SymPy expression, its values on the sample points, its complexity."""
+    """One candidate column: its SymPy expression, its values on the sample points, its complexity.
+
+    Attributes
+    ----------
+    name : str
+        The term as text, e.g. ``"x*y"``.
+    expr : sympy.Expr
+        The term as a SymPy expression.
+    values : ndarray of shape (N,)
+        The term on the ``N`` sample points.
+    complexity : int
+        Its cost on the Pareto front.
+    """
 
     name: str
     expr: Any
@@ -50,7 +62,26 @@ def fit_frequency(x: np.ndarray, y: np.ndarray, *, times_x: bool = False, polyno
                   ) -> tuple[float, float]:
     """The frequency ``w`` whose basis ``1, sin(wx), cos(wx)`` (``times_x``: ``x sin(wx), x cos(wx)``;
     ``polynomial``: with ``x, x^2, x^3`` too) fits ``y`` best, and that fit's residual; ``w`` is rounded
-    to an integer, a half or one decimal when the residual grows by less than 1%."""
+    to an integer, a half or one decimal when the residual grows by less than 1%.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N,)
+        The input on the sample points.
+    y : ndarray of shape (N,)
+        The values fitted.
+    times_x : bool, default=False
+        Use the basis ``x sin(wx), x cos(wx)`` instead of ``sin(wx), cos(wx)``.
+    polynomial : bool, default=False
+        Add ``x, x^2, x^3`` to the basis.
+
+    Returns
+    -------
+    w : float
+        The frequency, rounded where that costs less than 1% of residual.
+    residual : float
+        The sum of squared residuals of the fit at ``w``.
+    """
 
     def residual(w: float) -> float:
         s, c = np.sin(w * x), np.cos(w * x)

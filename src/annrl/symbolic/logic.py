@@ -112,6 +112,7 @@ class OutputLogic:
     disagreements: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The output's formula as JSON: chosen, SOP and POS forms, relevant inputs, margin and disagreements."""
         rejected = self.pos if self.formula == self.sop else self.sop
         return {"name": self.name, "formula": str(self.formula), "sop": str(self.sop), "pos": str(self.pos),
                 "rejected": [{"formula": str(rejected), "complexity": int(sympy.count_ops(rejected))}],
@@ -165,9 +166,11 @@ class LogicExtraction:
         return all(o.disagreements == 0 for o in self.outputs)
 
     def formulas(self) -> dict[str, Any]:
+        """The chosen SymPy formula of every output, ``{output name: formula}``."""
         return {o.name: o.formula for o in self.outputs}
 
     def to_dict(self) -> dict[str, Any]:
+        """The extraction as JSON: inputs, every output's formula, each neuron's function, how outputs were read."""
         return {"kind": "logic", "inputs": self.inputs, "outputs": [o.to_dict() for o in self.outputs],
                 "neurons": [{"unit": e.unit, "formula": e.formula, "margin": e.margin} for e in self.neurons],
                 "reading": self.reading, "method": self.method, "rows_read": self.rows_read,
@@ -197,7 +200,22 @@ def default_inputs(n: int) -> list[str]:
 
 def output_reading(net: Network, y: np.ndarray, reading: str = "auto") -> str:
     """How to threshold outputs ``y``: by the output activation (step/sigmoid: probability, tanh/sign:
-    symmetric); a linear output reads as probability when every value lies in [-0.5, 1.5], else logit."""
+    symmetric); a linear output reads as probability when every value lies in [-0.5, 1.5], else logit.
+
+    Parameters
+    ----------
+    net : Network
+        The network whose last layer decides the reading.
+    y : ndarray of shape (N, outputs)
+        Outputs of one network on the rows read.
+    reading : {"auto", "probability", "symmetric", "logit"}, default="auto"
+        Anything other than ``"auto"`` is returned as given.
+
+    Returns
+    -------
+    str
+        ``"probability"`` (threshold 0.5), ``"symmetric"`` or ``"logit"`` (threshold 0).
+    """
     if reading not in READINGS:
         raise InputError.invalid("reading", f"one of {READINGS}", reading)
     if reading != "auto":

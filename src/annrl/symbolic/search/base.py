@@ -100,18 +100,43 @@ class Candidate:
     exprs: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The candidate as JSON: terms, coefficients, complexity, held-out error and method."""
         return {"terms": self.terms, "coefficients": self.coefficients, "complexity": self.complexity,
                 "error": self.error, "method": self.method}
 
 
 def lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least squares on columns scaled to unit norm (the same solution, better conditioned)."""
+    """Least squares on columns scaled to unit norm (the same solution, better conditioned).
+
+    Parameters
+    ----------
+    A : ndarray of shape (N, K)
+        One column per term.
+    y : ndarray of shape (N,)
+        The values fitted.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        The coefficients minimising ``|A c - y|``.
+    """
     scale = np.linalg.norm(A, axis=0)
     scale[scale == 0] = 1.0
     return np.linalg.lstsq(A / scale, y, rcond=None)[0] / scale
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    """Root mean squared difference of ``a`` and ``b``.
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (N,)
+        Arrays of the same shape (any shape).
+
+    Returns
+    -------
+    float
+    """
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
@@ -141,7 +166,21 @@ def split_terms(expr: Any) -> list[Any]:
 
 @dataclass
 class Problem:
-    """The samples a search fits (``X, y``) and scores (``X_test, y_test``), with the inputs' symbols."""
+    """The samples a search fits (``X, y``) and scores (``X_test, y_test``), with the inputs' symbols.
+
+    Attributes
+    ----------
+    X : ndarray of shape (N, d)
+        Training inputs.
+    y : ndarray of shape (N,)
+        Training values.
+    X_test : ndarray of shape (M, d)
+        Held-out inputs that score every candidate.
+    y_test : ndarray of shape (M,)
+        Held-out values.
+    symbols : list of sympy.Symbol
+        One symbol per input column.
+    """
 
     X: np.ndarray
     y: np.ndarray

@@ -37,7 +37,30 @@ def simple_values(c: float) -> list[Any]:
 
 def round_constants(A: np.ndarray, y: np.ndarray, A_test: np.ndarray, y_test: np.ndarray, coef: np.ndarray,
                     allowed: float) -> tuple[list[Any], list[dict[str, float]]]:
-    """Each coefficient of columns ``A`` rounded (see the module docstring): exact values and what changed."""
+    """Each coefficient of columns ``A`` rounded (see the module docstring): exact values and what changed.
+
+    Parameters
+    ----------
+    A : ndarray of shape (N, K)
+        The terms on the training points.
+    y : ndarray of shape (N,)
+        The training values.
+    A_test : ndarray of shape (M, K)
+        The terms on the held-out points.
+    y_test : ndarray of shape (M,)
+        The held-out values.
+    coef : ndarray of shape (K,)
+        The fitted coefficients.
+    allowed : float
+        The held-out error a rounding may reach.
+
+    Returns
+    -------
+    values : list
+        The coefficients, exact (SymPy) where rounding kept the error within ``allowed``.
+    changes : list of dict
+        What each rounding changed.
+    """
     values: list[Any] = [sympy.Float(float(c)) for c in coef]
     fixed = np.zeros(len(coef), dtype=bool)
     coef = coef.copy()

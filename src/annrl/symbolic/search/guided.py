@@ -27,7 +27,11 @@ Fit = Callable[..., Any]
 def split_by_separability(fit: Fit, X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: Search,
                            rng: np.random.Generator, names: list[str]) -> list[Candidate]:
     """Where ``f = g(x_i) * h(rest)`` (or ``+``): ``g`` from a slice of the oracle, then ``h`` from the data
-    divided by ``g`` (or less ``g``), an exact problem with one input fewer, searched afresh."""
+    divided by ``g`` (or less ``g``), an exact problem with one input fewer, searched afresh.
+
+    ``X`` ``(N, d)`` and ``y`` ``(N,)`` are the training points; the returned candidates are scored on
+    ``problem``'s held-out points.
+    """
     out = []
     x0 = oracle.sample(1, rng)[0]
     for kind in ("mul", "add"):
@@ -73,7 +77,11 @@ def _split_data(fit: Fit, X: np.ndarray, y: np.ndarray, problem: Problem, search
 def reduce_by_symmetry(fit: Fit, X: np.ndarray, y: np.ndarray, problem: Problem, oracle: Oracle, search: Search,
                         rng: np.random.Generator, names: list[str]) -> list[Candidate]:
     """Where ``f`` depends on two inputs through one symmetric variable only, the formula of the data with one
-    input fewer (an exact change of variables, searched afresh), substituted back."""
+    input fewer (an exact change of variables, searched afresh), substituted back.
+
+    ``X`` ``(N, d)`` and ``y`` ``(N,)`` are the training points; the returned candidates are scored on
+    ``problem``'s held-out points.
+    """
     for i, j, kind in symmetries(oracle, rng):
         seconds = search.deadline - time.process_time()
         if seconds <= 0:
@@ -93,7 +101,20 @@ def reduce_by_symmetry(fit: Fit, X: np.ndarray, y: np.ndarray, problem: Problem,
 
 
 def interpolant(X: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """A thin-plate spline through the points: the oracle separability is tested on when there is no network."""
+    """A thin-plate spline through the points: the oracle separability is tested on when there is no network.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+        The points, rescaled to the unit box before the fit.
+    y : ndarray of shape (N,)
+        The values.
+
+    Returns
+    -------
+    callable
+        ``f(Z)`` of ``Z`` ``(M, d)`` returning ``(M,)``.
+    """
     from scipy.interpolate import RBFInterpolator
 
     low, high = X.min(0), X.max(0)

@@ -61,6 +61,7 @@ class Search:
         return out + tree_candidates(problem, pool)
 
     def limit(self, problem: Problem) -> float:
+        """The error a formula may have: ``tolerance`` times the standard deviation of all of ``problem``'s values."""
         return self.tolerance * _scale(np.concatenate([problem.y, problem.y_test]))
 
     def solved(self, candidates: list[Candidate], problem: Problem) -> bool:

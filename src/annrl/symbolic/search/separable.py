@@ -35,6 +35,15 @@ class Oracle:
     domain: Domain
 
     def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` points drawn uniformly in the domain, an array ``(k, n)``.
+
+        Parameters
+        ----------
+        k : int
+            Number of points.
+        rng : numpy.random.Generator
+            The source of the draws.
+        """
         low, high = np.array(self.domain, dtype=float).T
         return rng.uniform(low, high, size=(k, len(self.domain)))
 
@@ -100,7 +109,22 @@ def new_variable(values: Any, i: int, j: int, kind: str) -> Any:
 
 
 def slice_oracle(oracle: Oracle, cols: list[int], x0: np.ndarray) -> Oracle:
-    """``f`` as a function of inputs ``cols`` only, the others fixed at ``x0``."""
+    """``f`` as a function of inputs ``cols`` only, the others fixed at ``x0``.
+
+    Parameters
+    ----------
+    oracle : Oracle
+        The function of all ``d`` inputs.
+    cols : list of int
+        The inputs kept free.
+    x0 : ndarray of shape (d,)
+        The point the other inputs are fixed at.
+
+    Returns
+    -------
+    Oracle
+        A function of ``(N, len(cols))`` inputs on the domain of those columns.
+    """
 
     def f(U: np.ndarray) -> np.ndarray:
         X = np.tile(x0, (len(U), 1))

@@ -15,7 +15,22 @@ from annrl.symbolic.search.base import Candidate, Problem, lstsq
 
 
 def forward_supports(A: np.ndarray, y: np.ndarray, max_terms: int) -> list[tuple[int, ...]]:
-    """Forward stepwise selection: for each size, the support after adding the best column."""
+    """Forward stepwise selection: for each size, the support after adding the best column.
+
+    Parameters
+    ----------
+    A : ndarray of shape (N, K)
+        One column per term.
+    y : ndarray of shape (N,)
+        The values fitted.
+    max_terms : int
+        The largest support.
+
+    Returns
+    -------
+    list of tuple of int
+        Column indices, one support per size 1, 2, ... up to ``min(max_terms, K)``.
+    """
     support: list[int] = []
     supports = []
     for _ in range(min(max_terms, A.shape[1])):
@@ -34,7 +49,24 @@ def forward_supports(A: np.ndarray, y: np.ndarray, max_terms: int) -> list[tuple
 
 
 def stlsq_supports(A: np.ndarray, y: np.ndarray, thresholds: np.ndarray, iterations: int = 10) -> list[tuple]:
-    """Sequentially thresholded least squares on unit-norm columns, one support per threshold."""
+    """Sequentially thresholded least squares on unit-norm columns, one support per threshold.
+
+    Parameters
+    ----------
+    A : ndarray of shape (N, K)
+        One column per term.
+    y : ndarray of shape (N,)
+        The values fitted.
+    thresholds : ndarray of shape (n_thresholds,)
+        Coefficients below a threshold (on unit-norm columns) are dropped.
+    iterations : int, default=10
+        Fit-and-threshold rounds per threshold.
+
+    Returns
+    -------
+    list of tuple
+        The column indices kept, one support per threshold.
+    """
     scale = np.linalg.norm(A, axis=0)
     scale[scale == 0] = 1.0
     An = A / scale

@@ -42,7 +42,18 @@ class Pool:
         self._staged: list[tuple[Tree, np.ndarray]] = []
 
     def offer(self, c: int, make_tree: Callable[[int], Tree], values: np.ndarray) -> None:
-        """Stage the new trees of level ``c`` (``make_tree(k)`` builds row ``k``'s tree, for kept rows only)."""
+        """Stage the new trees of level ``c`` (``make_tree(k)`` builds row ``k``'s tree, for kept rows only).
+
+        Parameters
+        ----------
+        c : int
+            The complexity of the new trees.
+        make_tree : callable
+            ``make_tree(k)`` builds the tree of row ``k``.
+        values : ndarray of shape (K, N)
+            Each new tree's values on the ``N`` points; rows not finite, too large, constant or equal
+            to a tree already seen are dropped.
+        """
         if not len(values):
             return
         with np.errstate(all="ignore"):
@@ -84,6 +95,7 @@ class Pool:
         self._staged = [self._staged[i] for i in sorted(np.concatenate([order[:keep], rest]).tolist())]
 
     def level(self, c: int) -> tuple[list[int], np.ndarray]:
+        """The trees of complexity ``c``: their indices and their values ``(K_c, N)``."""
         idx = self.levels.get(c, [])
         return idx, (np.array([self.values[i] for i in idx]) if idx else np.zeros((0, len(self.y))))
 
@@ -99,7 +111,28 @@ def correlation(F: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def grow(X: np.ndarray, y: np.ndarray, *, max_complexity: int, per_level: int, rng: np.random.Generator,
          unary: tuple[str, ...] = UNARY, binary: tuple[str, ...] = BINARY) -> Pool:
-    """Every tree up to ``max_complexity`` (see the module docstring)."""
+    """Every tree up to ``max_complexity`` (see the module docstring).
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+        The points the trees are evaluated on.
+    y : ndarray of shape (N,)
+        The values the trees are ranked against.
+    max_complexity : int
+        The largest tree size.
+    per_level : int
+        How many trees each level keeps.
+    rng : numpy.random.Generator
+        Breaks ties and projects rows to detect duplicates.
+    unary, binary : tuple of str
+        The operators trees are built from.
+
+    Returns
+    -------
+    Pool
+        The trees kept, with their values ``(K, N)``.
+    """
     pool = Pool(X, y, per_level=per_level, rng=rng)
     leaves = [("var", i) for i in range(X.shape[1])] + [("const", c) for c in LEAF_CONSTANTS]
     values = np.array([X[:, t[1]] if t[0] == "var" else np.full(len(X), float(t[1])) for t in leaves])
