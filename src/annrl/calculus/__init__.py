@@ -20,7 +20,19 @@ from .spline import SmoothingSpline
 from .symbolic import gradient, hessian, jacobian, rate_symbol, time_derivative, to_numpy
 from .total_variation import TotalVariation
 
+#: every derivative estimator, by the name ``--method`` gives it
+METHODS: dict[str, type[Differentiator]] = {
+    "forward": ForwardDifference,
+    "backward": BackwardDifference,
+    "central": CentralDifference,
+    "five-point": FivePointStencil,
+    "savgol": SavitzkyGolay,
+    "spline": SmoothingSpline,
+    "tv": TotalVariation,
+}
+
 __all__ = [
+    "METHODS",
     "AccuracyTable",
     "BackwardDifference",
     "CentralDifference",

@@ -100,8 +100,9 @@ def extract_saved_law(net: Network, metadata: dict[str, Any], *, degree: int = 2
 
 
 def data_derivatives(metadata: dict[str, Any], t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The derivative estimates of the saved observations, by the lab's own estimator (its ``method``)."""
-    from annrl.labs.dynamics.lab import METHODS
+    """The derivative estimates ``(T, d)`` of the saved observations ``x`` ``(T, d)`` at times ``t`` ``(T,)``,
+    by the lab's own estimator (its ``method``)."""
+    from annrl.calculus import METHODS
 
     method = (metadata.get("config") or {}).get("method", "spline")
     if method not in METHODS:

@@ -73,16 +73,7 @@ import numpy as np
 from matplotlib.path import Path as PolygonPath
 from scipy.spatial import ConvexHull
 
-from annrl.calculus import (
-    BackwardDifference,
-    CentralDifference,
-    Differentiator,
-    FivePointStencil,
-    ForwardDifference,
-    SavitzkyGolay,
-    SmoothingSpline,
-    TotalVariation,
-)
+from annrl.calculus import METHODS, Differentiator
 from annrl.calculus.base import is_uniform
 from annrl.clikit import non_negative_float, positive_float, positive_int
 from annrl.config import setting
@@ -97,17 +88,6 @@ from annrl.systems.learned import LearnedField, Standardiser
 from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
 
 APPROACHES = ("derivative", "rollout")
-
-#: every derivative estimator, by its --method name
-METHODS: dict[str, Callable[[], Differentiator]] = {
-    "forward": ForwardDifference,
-    "backward": BackwardDifference,
-    "central": CentralDifference,
-    "five-point": FivePointStencil,
-    "savgol": SavitzkyGolay,
-    "spline": SmoothingSpline,
-    "tv": TotalVariation,
-}
 
 #: the learning rate falls exponentially from ``lr`` to ``lr * LR_DECAY`` over the epochs
 LR_DECAY = 0.01
