@@ -110,3 +110,32 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"usage: {self.prog} [options]  (`{self.prog} --help` lists them)\n"
                      f"{self.prog}: error: {message}\n")
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to every option's help that does not say its default already.
+
+    Options without a meaningful default (None, a flag's False, suppressed) are left as they are.
+    """
+
+    _classes: dict[type, type] = {}
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if not text or "%(default)" in text or "(default" in text or "default:" in text:
+            return text
+        if action.default in (None, False, argparse.SUPPRESS) or isinstance(action.default, (list, tuple)) and \
+                not action.default:
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
+
+    @classmethod
+    def wrapping(cls, base: type) -> type:
+        """A formatter class that is ``base`` (e.g. RawDescriptionHelpFormatter) and shows defaults."""
+        if issubclass(base, cls):
+            return base
+        if base not in cls._classes:
+            cls._classes[base] = type(f"Defaults{base.__name__}", (cls, base), {})
+        return cls._classes[base]

@@ -81,7 +81,7 @@ def load_step(target: str) -> Callable[[Path, bool], tuple[Section, dict[str, An
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("demo", help="a one-minute guided tour of every lab, as an HTML report",
+    parser = subparsers.add_parser("demo", help="a guided tour of every lab, as an HTML report",
                                    description=__doc__)
     parser.add_argument("--out", default="runs/demo", help="folder for index.html, figures and metrics.json")
     parser.add_argument("--quick", action="store_true", help="smaller populations (a few seconds)")
