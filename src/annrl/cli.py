@@ -72,12 +72,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
-    """Give ``parser`` and every sub-parser below it the formatter that shows each option's default."""
+    """Give ``parser`` and every sub-parser below it the formatter that shows each option's default, and
+    every command that runs (a leaf) a ``--quiet`` option."""
     parser.formatter_class = DefaultsHelpFormatter.wrapping(parser.formatter_class)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                _show_defaults(sub)
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in subs:
+        for sub in dict.fromkeys(action.choices.values()):
+            _show_defaults(sub)
+    if not subs and "--quiet" not in parser._option_string_actions:
+        parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
 def full_parser() -> argparse.ArgumentParser:
@@ -106,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from annrl.backend import keep_freed_memory
+    from annrl.progress import set_quiet
 
+    set_quiet(getattr(args, "quiet", False))
     # once per process, here and not in a library call: the engine's temporaries are reused
     # instead of page-faulted afresh (see keep_freed_memory)
     keep_freed_memory()

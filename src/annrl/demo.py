@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.clikit import show, write_metrics
+from annrl.progress import announce, phase
 from annrl.viz.report import Section, Table, write_report
 
 
@@ -92,12 +93,15 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     sections, metrics, timing = [], {}, {}
-    for name, target in STEPS:
-        start = time.perf_counter()
-        section, numbers = load_step(target)(out, args.quick)
-        timing[name] = round(time.perf_counter() - start, 2)
-        sections.append(section)
-        metrics.update(numbers)
+    with phase("demo", len(STEPS)) as bar:
+        for done, (name, target) in enumerate(STEPS, 1):
+            start = time.perf_counter()
+            section, numbers = load_step(target)(out, args.quick)
+            timing[name] = round(time.perf_counter() - start, 2)
+            announce(f"annrl demo: {name} done in {timing[name]:.1f} s ({done}/{len(STEPS)})")
+            bar.advance()
+            sections.append(section)
+            metrics.update(numbers)
     metrics["timing"] = timing
     report = write_report(out / "index.html", "annrl: a guided tour", sections,
                           intro="Every number below was computed by this run of `annrl demo`.")

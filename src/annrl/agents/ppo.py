@@ -342,6 +342,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 obs = next_obs
                 step = iteration * per_rollout + (t + 1) * N
                 run.curve.episodes.extend([step, r] for r in finished)
+                run.bar.update(min(step, run.total))  # the bar moves within a rollout, not once per rollout
             last_values = agent.value(obs)
             advantages, returns = gae(buf["rewards"], buf["values"], buf["dones"], last_values, config.gamma,
                                       config.gae_lambda)

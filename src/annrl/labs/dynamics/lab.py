@@ -84,6 +84,7 @@ from annrl.errors import InputError
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
+from annrl.progress import track
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
 from annrl.systems.learned import LearnedField, Standardiser
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
@@ -344,7 +345,7 @@ def train(config: DynamicsConfig, rng: np.random.Generator | None = None,
     batch_rngs = dict(zip(APPROACHES, batch_rng.spawn(len(APPROACHES)), strict=True))
     checkpointer = checkpointer or Checkpointer(None, {})
     done: Phases = {}
-    for approach in config.approaches:
+    for approach in track(config.approaches, "dynamics: approaches"):
         net = MLP([system.dim, *config.hidden, system.dim], hidden=config.activation, output="identity",
                   init="xavier", seed=init_seed)
         if approach == "derivative":
@@ -395,7 +396,7 @@ def _train_phase(checkpointer: Checkpointer, trainer: Trainer | RolloutTrainer, 
     if restored is not None:
         optimizer.lr = restored[1]["lr"]
     start = time.perf_counter()
-    done = checkpointer.train(trainer, epochs, phase=phase, done=done, callbacks=callbacks,
+    done = checkpointer.train(trainer, epochs, phase=phase, done=done, callbacks=callbacks, progress=True,
                               extra=lambda: ({}, {"lr": float(optimizer.lr)}))
     wall = time.perf_counter() - start
     return done, trainer.loss_rows()[:, 0], wall
