@@ -124,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(handler, args: argparse.Namespace) -> int | None:
+    from annrl.clikit import logging_from_args
     from annrl.extras import explain_missing
 
-    with explain_missing():  # a missing optional dependency is one line naming its extra, not a bug
+    with explain_missing(), logging_from_args(args):  # a missing optional dependency is one line, not a bug
         return handler(args)
 
 

@@ -62,6 +62,34 @@ def add_checkpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", default=None, metavar="EVERY",
                         help="save a checkpoint every EVERY epochs (500), or time (90s, 10m), or 'off' (default: 300s)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
+    parser.add_argument("--log", default=None, metavar="SINKS", type=_log_sinks,
+                        help="stream the training's numbers (loss, evaluation return, entropy, learning rate, ...) "
+                             "while it runs: jsonl (<out>/log.jsonl), csv (<out>/log.csv), tensorboard "
+                             "(<out>/tensorboard, needs tensorboardX), comma-separated")
+
+
+def _log_sinks(text: str) -> tuple[str, ...]:
+    from annrl.errors import InputError
+    from annrl.runlog import parse_sinks
+
+    try:
+        return parse_sinks(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+@contextmanager
+def logging_from_args(args: argparse.Namespace) -> Iterator[None]:
+    """While a command runs, stream its reports to the ``--log`` sinks in ``--out`` (nothing without ``--log``)."""
+    sinks = getattr(args, "log", None)
+    if not sinks:
+        yield
+        return
+    from annrl.progress import listening
+    from annrl.runlog import RunLog
+
+    with RunLog(args.out, sinks) as log, listening(log, records=True):
+        yield
 
 
 @contextmanager

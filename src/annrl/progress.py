@@ -7,6 +7,8 @@ I/O layer (``io/``), the labs and the agents can all use it without importing ea
   remaining on a terminal, a plain line every ten seconds in a log file, nothing under ``--quiet``.
 - :func:`progress_bar`: a context giving ``advance()``, one call per epoch (the Trainer's bar).
 - :class:`ProgressBar`: a bar of environment steps that shows the latest return (the agents' bar).
+- :func:`record`: numbers only a training log keeps (``--log``): every PPO update's losses, entropy and
+  learning rate, DQN's TD loss, ...
 - :func:`report` / :func:`listening`: long commands report what they have reached at their natural
   checkpoints, and a listener installed for a ``with`` block hears it:
 
@@ -35,6 +37,7 @@ Listener = Callable[[dict[str, float]], None]
 #: epochs between two reports of the Trainer
 TRAINER_EVERY = 100
 _listeners: ContextVar[tuple[Listener, ...]] = ContextVar("annrl_listeners", default=())
+_recorders: ContextVar[tuple[Listener, ...]] = ContextVar("annrl_recorders", default=())
 
 
 # -- intermediate reports -------------------------------------------------------------------------
@@ -45,19 +48,40 @@ def listened() -> bool:
 
 def report(step: int, **values: float) -> None:
     """Tell every listener of the current scope ``{"step": step, **values}``."""
-    result = {"step": int(step), **{name: float(value) for name, value in values.items()}}
-    for listener in _listeners.get():
-        listener(result)
+    listeners = _listeners.get()
+    if listeners:
+        result = {"step": int(step), **{name: float(value) for name, value in values.items()}}
+        for listener in listeners:
+            listener(result)
 
 
 @contextmanager
-def listening(listener: Listener) -> Iterator[None]:
-    """Call ``listener(result)`` for every report made inside the ``with`` block."""
+def listening(listener: Listener, *, records: bool = False) -> Iterator[None]:
+    """Call ``listener(result)`` for every report made inside the ``with`` block, and, with ``records``,
+    for every :func:`record` too (a training log wants both; a Tune scheduler only the reports)."""
     token = _listeners.set((*_listeners.get(), listener))
+    record_token = _recorders.set((*_recorders.get(), listener)) if records else None
     try:
         yield
     finally:
         _listeners.reset(token)
+        if record_token is not None:
+            _recorders.reset(record_token)
+
+
+def recorded() -> bool:
+    """Whether anyone listens to :func:`record` (callers skip computing what nobody reads)."""
+    return bool(_recorders.get())
+
+
+def record(step: int, **values: float) -> None:
+    """Tell the listeners that asked for ``records`` ``{"step": step, **values}``: numbers a training
+    log keeps (losses, entropy, learning rate) between two reports, which a scheduler does not judge."""
+    recorders = _recorders.get()
+    if recorders:
+        result = {"step": int(step), **{name: float(value) for name, value in values.items()}}
+        for listener in recorders:
+            listener(result)
 
 
 # -- progress ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl import progress
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
 from annrl.agents.envs import EnvPool, to_actions
@@ -354,6 +355,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
             env_steps = iteration * per_rollout
             for name, value in stats.items():
                 run.curve.add_loss(name, env_steps, value)
+            progress.record(env_steps, learning_rate=frac * config.lr)
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
                 result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,

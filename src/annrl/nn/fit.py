@@ -263,7 +263,13 @@ class Trainer:
     def _report(self, value: Any) -> None:
         """The mean loss of the networks that have not diverged (a diverged one keeps its last, huge loss)."""
         losses = to_numpy(value)[np.asarray(self.diverged) < 0]
-        (self.report or reports.report)(self.epoch, loss=losses.mean() if losses.size else math.inf)
+        mean = losses.mean() if losses.size else math.inf
+        if self.report is not None:
+            self.report(self.epoch, loss=mean)
+            return
+        lr = getattr(self.optimizer, "lr", None)
+        extra = {"learning_rate": lr} if isinstance(lr, (int, float)) else {}
+        reports.report(self.epoch, loss=mean, **extra)
 
     def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""
