@@ -52,3 +52,49 @@ def test_completion_script_names_every_command(capsys):
     script = capsys.readouterr().out
     assert "complete -o bashdefault -F _shtab_annrl annrl" in script
     assert "--checkpoint-every" in script and "approx" in script
+
+
+def _help(argv, capsys):
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return capsys.readouterr().out
+
+
+def test_rl_train_has_one_sub_command_per_algorithm_listing_its_options_only(capsys):
+    ppo = _help(["rl", "train", "ppo"], capsys)
+    assert "--clip-coef" in ppo and "--gae-lambda" in ppo
+    assert "--population" not in ppo and "--buffer-size" not in ppo  # GA's and DQN's
+    ga = _help(["rl", "train", "ga"], capsys)
+    assert "--population" in ga and "--clip-coef" not in ga
+    # the older form still parses every algorithm's flags
+    args = build_parser(["rl"]).parse_args(["rl", "train", "--algo", "ga", "--population", "8"])
+    assert (args.algo, args.population, getattr(args, "algo_command", None)) == ("ga", 8, None)
+    args = build_parser(["rl"]).parse_args(["rl", "train", "ppo", "--clip-coef", "0.1"])
+    assert (args.algo_command, args.clip_coef) == ("ppo", 0.1)
+
+
+def test_every_option_with_a_default_shows_it(capsys):
+    import argparse
+
+    from annrl.cli import full_parser
+
+    def leaves(parser, words):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, [*words, name])
+        if not subs or parser._defaults.get("handler"):
+            yield words, parser
+
+    missing = []
+    for words, parser in leaves(full_parser(), []):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if action.help in (None, argparse.SUPPRESS) or action.default in (None, False, argparse.SUPPRESS, []):
+                continue
+            if not action.option_strings and action.nargs is None:  # a required positional: no default applies
+                continue
+            text = formatter._get_help_string(action) % {"default": action.default, "prog": "", "choices": ""}
+            if "default" not in text:
+                missing.append(f"{' '.join(words)} {action.option_strings or action.dest}")
+    assert missing == []

@@ -73,13 +73,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
     """Give ``parser`` and every sub-parser below it the formatter that shows each option's default, and
-    every command that runs (a leaf) a ``--quiet`` option."""
+    every command that runs a ``--quiet`` option."""
     parser.formatter_class = DefaultsHelpFormatter.wrapping(parser.formatter_class)
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for action in subs:
         for sub in dict.fromkeys(action.choices.values()):
             _show_defaults(sub)
-    if not subs and "--quiet" not in parser._option_string_actions:
+    runs = not subs or parser._defaults.get("handler") is not None
+    if runs and "--quiet" not in parser._option_string_actions:
         parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
