@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     from annrl.progress import set_quiet
 
     set_quiet(getattr(args, "quiet", False))
+    # the command line, and only it, chooses matplotlib's backend (a notebook keeps its own): files, no screen
+    os.environ.setdefault("MPLBACKEND", "Agg")
     # once per process, here and not in a library call: the engine's temporaries are reused
     # instead of page-faulted afresh (see keep_freed_memory)
     keep_freed_memory()

@@ -32,8 +32,9 @@ def xor_recipes_step(out: Path, quick: bool) -> tuple[Section, dict[str, Any]]:
     from annrl.viz.training import bar_table
 
     rows = compare(replace(XorConfig(), seeds=200 if quick else 1000, extend=0))
-    figure = bar_table([r["recipe"] for r in rows], [100 * r["success_rate"] for r in rows],
-                       out / "xor" / "compare.png", xlabel="solved (% of seeds)", title="XOR recipes")
+    figure = out / "xor" / "compare.png"
+    bar_table([r["recipe"] for r in rows], [100 * r["success_rate"] for r in rows], figure,
+              xlabel="solved (% of seeds)", title="XOR recipes")
     table = Table("Success rate per recipe", ["recipe", "solved", "median epochs to solve"],
                   [(r["recipe"], f"{100 * r['success_rate']:.1f}%", r["epochs_to_solve_median"] or "-") for r in rows])
     text = ("The same seeds under changes to the recipe. A single neuron (no hidden layer) never solves XOR, "

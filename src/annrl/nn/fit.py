@@ -66,6 +66,18 @@ class History:
     def reached(self) -> np.ndarray:
         return self.reached_epoch >= 0
 
+    def _repr_html_(self) -> str:
+        """A notebook's summary: epochs, networks reached and diverged, the final losses' spread."""
+        from annrl.htmlrepr import table
+
+        final = np.asarray(self.final_loss, dtype=float)
+        finite = final[np.isfinite(final)]
+        spread = (f"{finite.min():.4g} / {np.median(finite):.4g} / {finite.max():.4g}" if finite.size else "-")
+        return table("History", [("networks", final.size), ("epochs run", self.epochs_run),
+                                 ("reached the tolerance", int(self.reached.sum())),
+                                 ("diverged", int(self.diverged.sum())),
+                                 ("final loss min / median / max", spread)])
+
     @property
     def diverged(self) -> np.ndarray:
         return self.diverged_epoch >= 0

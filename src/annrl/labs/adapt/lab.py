@@ -18,6 +18,7 @@ import numpy as np
 from annrl import progress
 from annrl.clikit import positive_float, positive_int
 from annrl.config import check_config, setting
+from annrl.htmlrepr import MetricsHTML
 from annrl.labs.adapt import filters
 from annrl.labs.adapt.grow import GrowingNetwork
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
@@ -66,7 +67,7 @@ LMS_TABLE = {"mus": [ListOf(Interval(float, 0, None, closed="neither"), min_leng
 
 
 @dataclass
-class Result:
+class Result(MetricsHTML):
     """What one experiment of ``annrl adapt`` produced: its ``metrics`` (``metrics.json``) and, under
     ``parts``, what its figures draw (:func:`annrl.labs.adapt.figures.write_figures`)."""
 

@@ -70,6 +70,13 @@ class StudyResult:
         return {"study": self.name, "question": self.question, "columns": self.columns, "rows": self.rows,
                 **self.summary}
 
+    def _repr_html_(self) -> str:
+        """A notebook's summary: the question, the headline numbers, the size of the table."""
+        from annrl.htmlrepr import metrics_rows, table
+
+        rows = [("question", self.question), *metrics_rows(self.summary), ("table", f"{len(self.rows)} rows")]
+        return table(f"{self.name} study", rows)
+
 
 # -- capacity --------------------------------------------------------------------------------------
 def capacity(config: ApproxConfig, *, widths: Sequence[int] = (1, 2, 4, 8, 16, 32),

@@ -81,6 +81,7 @@ from annrl.calculus import (
 from annrl.clikit import non_negative_float, positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
@@ -284,7 +285,7 @@ class ApproachResult:
 
 
 @dataclass
-class DynamicsResult:
+class DynamicsResult(MetricsHTML):
     """What a dynamics experiment produced.
 
     Attributes

@@ -35,6 +35,7 @@ import numpy as np
 from annrl.clikit import non_negative_int, positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
 from annrl.nn import MLP, Network, Trainer, get_optimizer
@@ -210,7 +211,7 @@ def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Gen
 
 
 @dataclass
-class LogicResult:
+class LogicResult(MetricsHTML):
     """What a logic experiment produced."""
 
     config: LogicConfig

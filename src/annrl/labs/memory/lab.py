@@ -41,6 +41,7 @@ import numpy as np
 from annrl.clikit import non_negative_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import Adam, Dense, Network, get_loss
 from annrl.nn.hopfield import (
@@ -377,7 +378,7 @@ class MemoryConfig:
 
 
 @dataclass
-class MemoryResult:
+class MemoryResult(MetricsHTML):
     """What a memory experiment produced."""
 
     config: MemoryConfig

@@ -30,6 +30,7 @@ import numpy as np
 
 from annrl.backend import is_numpy, to_numpy
 from annrl.config import check_config, setting
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
@@ -119,7 +120,7 @@ class XorConfig:
 
 
 @dataclass
-class XorResult:
+class XorResult(MetricsHTML):
     """What an XOR experiment produced: the trained population, its history and the metrics."""
 
     config: XorConfig
