@@ -1,4 +1,7 @@
-"""``annrl demo``: a guided tour of everything annrl can do, on embedded defaults, in about a minute.
+"""``annrl demo``: a guided tour of everything annrl can do, on embedded defaults.
+
+It takes about 35 s of CPU time, a minute or two of wall time on a shared 2-core machine (each lab
+is announced as it finishes); ``--quick`` takes a few seconds.
 
 Each lab contributes one step (a report section); the tour writes ``<out>/index.html`` with
 every figure and table. Later labs add their steps to :data:`STEPS`.
