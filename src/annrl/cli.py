@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from annrl import __version__
 from annrl.clikit import DefaultsHelpFormatter, Parser
@@ -50,10 +51,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """
     if argv is None:
         return full_parser()
-    parser = Parser(prog="annrl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"annrl {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser, subparsers = _top_parser()
     named = next((a for a in argv or [] if not a.startswith("-")), None)
     if named in COMMANDS:
         from importlib import import_module
@@ -71,6 +69,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _top_parser() -> tuple[argparse.ArgumentParser, Any]:
+    parser = Parser(prog="annrl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"annrl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parser, parser.add_subparsers(dest="command", metavar="COMMAND")
+
+
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
     """Give ``parser`` and every sub-parser below it the formatter that shows each option's default, and
     every command that runs a ``--quiet`` option."""
@@ -86,10 +91,7 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
 
 def full_parser() -> argparse.ArgumentParser:
     """The parser of every command at once (imports every lab: for sweeps and shell completion)."""
-    parser = Parser(prog="annrl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"annrl {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser, subparsers = _top_parser()
     from importlib import import_module
 
     for module in dict.fromkeys(module for module, _ in COMMANDS.values()):
