@@ -155,14 +155,18 @@ class Phase:
     def advance(self, n: float = 1) -> None:
         self.update(self.completed + n)
 
-    def update(self, completed: float, **fields: str) -> None:
+    def update(self, completed: float, total: float | None = None, **fields: str) -> None:
+        """``completed`` units done (of ``total``, when the total is learnt on the way)."""
         self.completed = float(completed)
+        if total is not None:
+            self.total = max(float(total), 1e-12)
         self.fields.update(fields)
         now = time.monotonic()
         if self.terminal:
             if now - self._last_draw >= 0.1 or self.completed >= self.total:  # rich redraws ~10 times a second
                 self._last_draw = now
-                self.progress.update(self.task, completed=self.completed, fields=self._fields_text())
+                self.progress.update(self.task, completed=self.completed, total=self.total,
+                                     fields=self._fields_text())
         elif now - _plain[0] >= PLAIN_EVERY:  # one line for all the phases open, every PLAIN_EVERY seconds
             _plain[0] = now
             self._line(None)
@@ -205,7 +209,7 @@ class _Silent(Phase):
     def __enter__(self) -> Phase:
         return self
 
-    def update(self, completed: float, **fields: str) -> None:
+    def update(self, completed: float, total: float | None = None, **fields: str) -> None:
         self.completed = float(completed)
 
     def __exit__(self, *exc: Any) -> None:
