@@ -37,3 +37,33 @@ def test_mypy_sees_annrl_types_and_reports_a_wrong_argument(tmp_path):
 def test_the_mit_licence_is_in_the_repository():
     text = (Path(__file__).parents[1] / "LICENSE").read_text()
     assert text.startswith("MIT License")
+
+
+def _without(module: str, *argv: str) -> subprocess.CompletedProcess:
+    """``annrl ARGV`` in a Python where ``module`` cannot be imported (as if its extra were not installed)."""
+    code = f"import sys; sys.modules[{module!r}] = None; from annrl.cli import main; sys.exit(main({list(argv)!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_a_command_whose_extra_is_missing_names_it_in_one_line(tmp_path):
+    done = _without("gymnasium", "car", "tracks")
+    assert done.returncode == 2
+    assert done.stderr == ('annrl: error: this command needs gymnasium, which is not installed: '
+                           'pip install "annrl[rl]"\n')
+    done = _without("shtab", "completion", "bash")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ['annrl: error: this command needs shtab, which is not installed: '
+                                        'pip install "annrl[completion]"']
+
+
+def test_the_base_install_is_the_engine_labs_and_symbols():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    base = {d.split(">")[0].split("[")[0] for d in project["dependencies"]}
+    assert base == {"numpy", "scipy", "sympy", "matplotlib", "rich", "pyyaml", "array-api-compat", "pillow"}
+    extras = project["optional-dependencies"]
+    assert extras["rl"] == ["gymnasium>=1.0"] and "tensorboardX>=2.6" in extras["tensorboard"]
+    from annrl.extras import EXTRA_OF
+
+    assert set(EXTRA_OF.values()) - {"fast"} <= set(extras)  # every extra a message names exists

@@ -62,6 +62,34 @@ def add_checkpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", default=None, metavar="EVERY",
                         help="save a checkpoint every EVERY epochs (500), or time (90s, 10m), or 'off' (default: 300s)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
+    parser.add_argument("--log", default=None, metavar="SINKS", type=_log_sinks,
+                        help="stream the training's numbers (loss, evaluation return, entropy, learning rate, ...) "
+                             "while it runs: jsonl (<out>/log.jsonl), csv (<out>/log.csv), tensorboard "
+                             "(<out>/tensorboard, needs tensorboardX), comma-separated")
+
+
+def _log_sinks(text: str) -> tuple[str, ...]:
+    from annrl.errors import InputError
+    from annrl.runlog import parse_sinks
+
+    try:
+        return parse_sinks(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+@contextmanager
+def logging_from_args(args: argparse.Namespace) -> Iterator[None]:
+    """While a command runs, stream its reports to the ``--log`` sinks in ``--out`` (nothing without ``--log``)."""
+    sinks = getattr(args, "log", None)
+    if not sinks:
+        yield
+        return
+    from annrl.progress import listening
+    from annrl.runlog import RunLog
+
+    with RunLog(args.out, sinks) as log, listening(log, records=True):
+        yield
 
 
 @contextmanager
@@ -110,3 +138,32 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"usage: {self.prog} [options]  (`{self.prog} --help` lists them)\n"
                      f"{self.prog}: error: {message}\n")
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to every option's help that does not say its default already.
+
+    Options without a meaningful default (None, a flag's False, suppressed) are left as they are.
+    """
+
+    _classes: dict[type, type] = {}
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if not text or "%(default)" in text or "(default" in text or "default:" in text:
+            return text
+        if action.default in (None, False, argparse.SUPPRESS) or isinstance(action.default, (list, tuple)) and \
+                not action.default:
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
+
+    @classmethod
+    def wrapping(cls, base: type) -> type:
+        """A formatter class that is ``base`` (e.g. RawDescriptionHelpFormatter) and shows defaults."""
+        if issubclass(base, cls):
+            return base
+        if base not in cls._classes:
+            cls._classes[base] = type(f"Defaults{base.__name__}", (cls, base), {})
+        return cls._classes[base]

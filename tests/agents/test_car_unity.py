@@ -27,7 +27,7 @@ def test_fitness_is_the_fraction_of_checkpoints():
 def test_a_car_that_stands_still_dies_after_seven_seconds():
     from annrl.envs import CarTrackVecEnv
 
-    env = CarTrackVecEnv(1, "oval", continuous=True, settings=unity_settings())
+    env = CarTrackVecEnv(1, "oval", continuous=True, settings=unity_settings(), autoreset_mode="SameStep")
     env.reset(seed=0)
     steps = 0
     while True:

@@ -22,7 +22,7 @@ def test_env_checker_passes(continuous):
 def test_make_vec_uses_the_vectorised_core():
     envs = gym.make_vec("annrl/CarTrack-v0", num_envs=8, track="s_bends")
     assert isinstance(envs.unwrapped, CarTrackVecEnv)
-    assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP  # Gymnasium's default (issue 28)
     obs, info = envs.reset(seed=1)
     assert obs.shape == (8, 6) and obs.dtype == np.float32
     assert envs.observation_space.contains(obs)
@@ -43,7 +43,7 @@ def test_reset_seed_reproduces_and_varies():
 def test_single_and_vector_envs_agree_step_for_step(continuous):
     """Car k of a batch seeded s follows the single car seeded s + k, resets included."""
     n, seed, track = 4, 10, "hairpins"
-    vec = CarTrackVecEnv(n, track, continuous=continuous, max_episode_steps=150)
+    vec = CarTrackVecEnv(n, track, continuous=continuous, max_episode_steps=150, autoreset_mode="SameStep")
     singles = [CarTrackEnv(track, continuous=continuous, max_episode_steps=150) for _ in range(n)]
     obs = vec.reset(seed=seed)[0]
     single_obs = [env.reset(seed=seed + k)[0] for k, env in enumerate(singles)]
@@ -71,7 +71,7 @@ def test_single_and_vector_envs_agree_step_for_step(continuous):
 
 
 def test_same_step_autoreset_reports_the_final_observation():
-    env = CarTrackVecEnv(2, "oval", continuous=True)
+    env = CarTrackVecEnv(2, "oval", continuous=True, autoreset_mode="SameStep")
     env.reset(seed=0)
     x, y, h = env.track.start
     env.sim.place([x, x], [y + 5.0, y], [h + np.pi / 2, h], speed=[10.0, 0.0])  # car 0 drives at the wall
@@ -152,3 +152,17 @@ def test_environments_on_one_track_share_its_derived_tables_read_only():
     assert a.sim.tab is b.sim.tab  # a thousand single-car environments hold one copy
     with pytest.raises(TypeError):
         a.sim.tab["ray_ax"] = None
+
+
+def test_gymnasiums_vector_wrappers_accept_the_default_env():
+    """NEXT_STEP by default: Gymnasium's NormalizeObservation refuses any other autoreset mode."""
+    from gymnasium.wrappers.vector import NormalizeObservation
+
+    env = NormalizeObservation(CarTrackVecEnv(3, "oval"))
+    obs, _ = env.reset(seed=0)
+    for _ in range(300):
+        obs, reward, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.int64))
+    assert obs.shape == (3, 6) and np.all(np.isfinite(obs))
+    # the running statistics have seen every step of every car: the mean of a normalised observation is small
+    assert env.obs_rms.count == pytest.approx(3 * 301, abs=1)
+    assert np.abs(env.obs_rms.mean).max() > 0

@@ -42,18 +42,20 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
 
 
-def _algorithm_fields() -> dict[str, list[tuple[str, dataclasses.Field]]]:
-    """Field name -> [(algorithm, field)] over every registered algorithm's Config."""
+def _algorithm_fields(algos: tuple[str, ...] = ALGORITHMS) -> dict[str, list[tuple[str, dataclasses.Field]]]:
+    """Field name -> [(algorithm, field)] over the Configs of ``algos`` (default: every registered one)."""
     fields: dict[str, list[tuple[str, dataclasses.Field]]] = {}
-    for name in ALGORITHMS:
+    for name in algos:
         for f in dataclasses.fields(get_algorithm(name).Config):
             fields.setdefault(f.name, []).append((name, f))
     return fields
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, algos: tuple[str, ...] = ALGORITHMS,
+                      hidden: bool = False) -> None:
+    """A flag per Config field of ``algos`` (``hidden``: accepted, not listed by ``--help``)."""
     types = {"int": int, "float": float, "str": str, "bool": parse_bool}
-    for name, owners in _algorithm_fields().items():
+    for name, owners in _algorithm_fields(algos).items():
         f = owners[0][1]
         defaults = {algo: (fld.default if fld.default is not dataclasses.MISSING else fld.default_factory())
                     for algo, fld in owners}
@@ -61,8 +63,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             default_text = f"default {next(iter(defaults.values()))}"
         else:
             default_text = "; ".join(f"{algo}: {value}" for algo, value in defaults.items())
-        only = "" if len(owners) == len(ALGORITHMS) else f" [{', '.join(a for a, _ in owners)}]"
+        only = "" if len(owners) == len(algos) else f" [{', '.join(a for a, _ in owners)}]"
         help_text = f"{f.metadata.get('help', '')}{only} ({default_text})".replace("%", "%%")
+        if hidden:
+            help_text = argparse.SUPPRESS
         kind = types[str(f.type).split("|")[0].strip()]
         flags = FLAG_NAMES.get(name, [f"--{name.replace('_', '-')}"])
         if kind is parse_bool:
@@ -95,17 +99,20 @@ def register(subparsers: Any) -> None:
     rl.set_defaults(handler=lambda args: rl.print_help() or 0)
     commands = rl.add_subparsers(dest="rl_command", metavar="SUBCOMMAND")
 
-    train = commands.add_parser("train", help="train one agent; writes checkpoints, metrics.json, figures")
-    train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHMS)} (default ppo).")
-    _add_config_flags(train)
-    add_output_options(train, "runs/rl")
-    add_checkpoint_options(train)
-    train.add_argument("--no-progress", action="store_true", help="no progress bar.")
-    train.add_argument("--no-figures", action="store_true", help="write no learning-curve figure or GIF.")
-    train.add_argument("--ray", nargs="?", const="local", default=None, metavar="local|ADDRESS",
-                       help="ga, es: evaluate the population in shards on Ray ('local' or a cluster address); "
-                       "the same results as without it.")
-    train.set_defaults(handler=train_command)
+    train = commands.add_parser(
+        "train", help="train one agent; writes checkpoints, metrics.json, figures",
+        description="Train one agent: `annrl rl train ALGO [options]`, where `annrl rl train ALGO --help` lists "
+        "ALGO's options only. The older form `annrl rl train --algo ALGO [options]` works too.")
+    train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHMS)} (the older form).")
+    _add_config_flags(train, hidden=True)
+    _add_train_options(train)
+    algos = train.add_subparsers(dest="algo_command", metavar="ALGO")
+    for algo in ALGORITHMS:
+        module = get_algorithm(algo)
+        one = algos.add_parser(algo, help=_first_line(module.__doc__),
+                               description=f"Train {algo}; a flag left out takes {algo}'s default.")
+        _add_config_flags(one, (algo,))
+        _add_train_options(one)
 
     ev = commands.add_parser("eval", help="evaluate a saved agent (a run folder or its agent.safetensors)")
     ev.add_argument("checkpoint", help="run folder or agent file.")
@@ -124,6 +131,23 @@ def register(subparsers: Any) -> None:
     cmp.add_argument("--stop-at-threshold", action="store_true", help="stop each run once it solves the task.")
     add_output_options(cmp, "runs/rl-compare")
     cmp.set_defaults(handler=compare_command)
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    add_output_options(parser, "runs/rl")
+    add_checkpoint_options(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar.")
+    parser.add_argument("--no-figures", action="store_true", help="write no learning-curve figure or GIF.")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="local|ADDRESS",
+                        help="ga, es: evaluate the population in shards on Ray ('local' or a cluster address); "
+                        "the same results as without it.")
+    parser.set_defaults(handler=train_command)
+
+
+def _first_line(doc: str | None) -> str:
+    """The first sentence of a module's docstring (a one-line help)."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    return paragraph.split(". ")[0].rstrip(".")
 
 
 def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool = False,
@@ -155,6 +179,8 @@ def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool
 
 def train_command(args: argparse.Namespace) -> int:
     """Run ``annrl rl train``: train ``--algo`` on ``--env``, print its table or JSON; returns the exit code 0."""
+    if getattr(args, "algo_command", None):  # `rl train ppo ...`, the sub-command form
+        args.algo = args.algo_command
     config = config_from_args(args.algo, args)
     if args.ray is not None and args.algo not in RAY_ALGORITHMS:
         raise InputError(f"--ray applies to --algo {' and '.join(RAY_ALGORITHMS)} only, got {args.algo}", field="--ray")

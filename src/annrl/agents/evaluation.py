@@ -91,6 +91,10 @@ class Curve:
         reach the threshold."""
         self.points.append([int(step), float(mean_return)])
         progress.report(step, eval_return=mean_return)
+        if progress.recorded():  # the training episodes since the last evaluation, for a training log
+            recent = [r for s, r in self.episodes if s > (self.points[-2][0] if len(self.points) > 1 else -1)]
+            if recent:
+                progress.record(step, train_episode_return=sum(recent) / len(recent), train_episodes=len(recent))
         if self.threshold is not None and self.steps_to_threshold is None and mean_return >= self.threshold:
             self.steps_to_threshold = int(step)
             return True
@@ -99,6 +103,7 @@ class Curve:
     def add_loss(self, name: str, step: int, value: float) -> None:
         """Record loss ``name``'s ``value`` at ``step`` environment steps."""
         self.losses.setdefault(name, []).append([int(step), float(value)])
+        progress.record(step, **{name: value})  # a training log (--log) streams it
 
     @property
     def solved(self) -> bool:

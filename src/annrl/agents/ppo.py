@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from annrl import progress
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
 from annrl.agents.envs import EnvPool, to_actions
@@ -365,6 +366,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 obs = next_obs
                 step = iteration * per_rollout + (t + 1) * N
                 run.curve.episodes.extend([step, r] for r in finished)
+                run.bar.update(min(step, run.total))  # the bar moves within a rollout, not once per rollout
             last_values = agent.value(obs)
             advantages, returns = gae(buf["rewards"], buf["values"], buf["dones"], last_values, config.gamma,
                                       config.gae_lambda)
@@ -376,6 +378,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
             env_steps = iteration * per_rollout
             for name, value in stats.items():
                 run.curve.add_loss(name, env_steps, value)
+            progress.record(env_steps, learning_rate=frac * config.lr)
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
                 result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,

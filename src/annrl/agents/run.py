@@ -34,6 +34,7 @@ import numpy as np
 from annrl.agents.envs import EnvShape, to_actions
 from annrl.agents.evaluation import Curve, Episodes, final_metrics
 from annrl.agents.settings import BaseConfig
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.checkpoint import rng_from_state, rng_state
 from annrl.io.resume import Checkpointer
 from annrl.progress import ProgressBar
@@ -42,7 +43,7 @@ Snapshot = Callable[[], tuple[dict[str, np.ndarray], dict[str, Any]]]
 
 
 @dataclass
-class Result:
+class Result(MetricsHTML):
     """What ``train`` returns: the policy network (population 1), its metrics and extras."""
 
     policy: Any

@@ -27,6 +27,7 @@ import numpy as np
 from annrl.clikit import write_metrics
 from annrl.envs.settings import CarSettings
 from annrl.errors import InputError
+from annrl.progress import track
 
 #: The demo's settings, as CarSettings fields: five rays over 90 degrees, one lap, 7 s stall rule.
 UNITY_SETTINGS: dict[str, Any] = {
@@ -185,7 +186,7 @@ def run_demo(out, config: UnityConfig | None = None, *, animate: int = 4, frame_
     frames: list = []
     start = time.perf_counter()
     try:
-        for g in range(config.generations):
+        for g in track(range(config.generations), "car demo: generations"):
             clip = _Clip(demo.env.track, frame_every) if animate and g in shown else None
             result = demo.generation(clip)
             if clip is not None:

@@ -287,10 +287,11 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     values are arrays too, each key ``k`` with its Gymnasium mask ``_k``. The autoreset mode is
     declared in ``metadata["autoreset_mode"]``:
 
-    * ``SAME_STEP`` (default): a finished car restarts within the step; that step returns its
-      fresh observation, and ``info["final_obs"]`` (``(num_envs, n_obs)``, rows valid where
-      ``info["_final_obs"]``) and ``info["final_info"]`` hold the last ones.
-    * ``NEXT_STEP``: it restarts on the next step, whose action it ignores (reward 0).
+    * ``NEXT_STEP`` (default, Gymnasium's own, which its vector wrappers such as ``NormalizeObservation``
+      expect): a finished car restarts on the next step, whose action it ignores (reward 0).
+    * ``SAME_STEP``: it restarts within the step; that step returns its fresh observation, and
+      ``info["final_obs"]`` (``(num_envs, n_obs)``, rows valid where ``info["_final_obs"]``) and
+      ``info["final_info"]`` hold the last ones.
     * ``DISABLED``: it stays parked (reward 0, flags kept) until
       ``reset(options={"reset_mask": mask})``, which suits evaluating a population once.
 
@@ -302,14 +303,14 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     num_envs : int, default=1
     track, continuous, settings, **overrides
         As for :class:`CarTrackEnv`.
-    autoreset_mode : AutoresetMode or str, default=AutoresetMode.SAME_STEP
+    autoreset_mode : AutoresetMode or str, default=AutoresetMode.NEXT_STEP
     num_threads : int, default=1
         Threads that share the physics of a large batch (useful from about 512 cars).
     render_mode : {"rgb_array", None}
         ``render()`` returns one frame with every car on the track.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": RENDER_FPS, "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": RENDER_FPS, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -317,7 +318,7 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
         track: str | Track = "oval",
         *,
         continuous: bool = False,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         num_threads: int = 1,
         render_mode: str | None = None,
         settings: CarSettings | None = None,

@@ -3,7 +3,7 @@
 File layout (the safetensors format, readable by the ``safetensors`` package)::
 
     8 bytes      N, the header length, unsigned little-endian
-    N bytes      the header: canonical JSON (sorted keys, no spaces, ASCII), padded with
+    N bytes      the header: compact JSON (no spaces, ASCII; annrl sorts its keys, any order is read), padded with
                  spaces to a multiple of 8 bytes
                    {"<name>": {"dtype": "F32", "shape": [P, in, out], "data_offsets": [a, b]},
                     ...,
@@ -17,7 +17,7 @@ SHA-256 of the tensor bytes, and the caller's metadata (config, seed, RNG states
 
 Reading checks everything, so that any change to any byte is caught: the length prefix, the
 JSON, the envelope's checksum, the format and version, that the header is byte for byte the
-canonical encoding of what it says, that the header's tensor table equals the envelope's,
+compact encoding of what it says (its keys in any order), that the header's tensor table equals the envelope's,
 the dtype whitelist, offsets that are contiguous and in bounds, sizes that match shapes,
 the data checksum, and the shapes and dtypes the caller expects. Every fault raises
 :class:`~annrl.errors.CheckpointError` ``"<file>: <fault>"``, and nothing else.
@@ -209,16 +209,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _header_bytes(header: Mapping[str, Any]) -> bytes:
-    """The canonical encoding: one JSON form per header, padded so the data starts 8-aligned."""
-    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+def _header_bytes(header: Mapping[str, Any], *, sort_keys: bool = True) -> bytes:
+    """The compact encoding (no spaces, ASCII), padded so the data starts 8-aligned; annrl writes its
+    keys sorted, another writer (the ``safetensors`` library) in its own order."""
+    text = json.dumps(header, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     raw = text.encode("ascii")
     return raw + b" " * (-len(raw) % 8)
 
 
-def _is_canonical(raw: bytes, header: Mapping[str, Any]) -> bool:
+def _is_compact(raw: bytes, header: Mapping[str, Any]) -> bool:
+    """Whether ``raw`` is the compact encoding of ``header`` with its keys in the order they come:
+    a file re-saved by the ``safetensors`` library (keys in another order) is read, while a byte
+    that changes nothing the checksums see (a space or a line break slipped in) is still caught."""
     try:
-        return raw == _header_bytes(header)
+        return raw == _header_bytes(header, sort_keys=False)
     except ValueError:  # NaN or infinity, which a header we wrote never holds
         return False
 
@@ -289,8 +293,8 @@ def decode_checkpoint(
 def _decode(buffer: bytearray, source: str, expect: Expect | None) -> Checkpoint:
     raw, header = _read_header(buffer, source)
     envelope = _read_envelope(header, source)
-    if not _is_canonical(raw, header):
-        raise CheckpointError(source, "the header is not in its canonical form: it was altered or corrupted")
+    if not _is_compact(raw, header):
+        raise CheckpointError(source, "the header is not compact JSON padded with spaces: it was altered or corrupted")
     data = memoryview(buffer)[8 + len(raw):]
     layout = _check_layout(header, envelope, len(data), source)
     if hashlib.sha256(data).hexdigest() != envelope.get("data_sha256"):

@@ -70,6 +70,18 @@ class History:
     def reached(self) -> np.ndarray:
         return self.reached_epoch >= 0
 
+    def _repr_html_(self) -> str:
+        """A notebook's summary: epochs, networks reached and diverged, the final losses' spread."""
+        from annrl.htmlrepr import table
+
+        final = np.asarray(self.final_loss, dtype=float)
+        finite = final[np.isfinite(final)]
+        spread = (f"{finite.min():.4g} / {np.median(finite):.4g} / {finite.max():.4g}" if finite.size else "-")
+        return table("History", [("networks", final.size), ("epochs run", self.epochs_run),
+                                 ("reached the tolerance", int(self.reached.sum())),
+                                 ("diverged", int(self.diverged.sum())),
+                                 ("final loss min / median / max", spread)])
+
     @property
     def diverged(self) -> np.ndarray:
         return self.diverged_epoch >= 0
@@ -279,7 +291,13 @@ class Trainer:
     def _report(self, value: Any) -> None:
         """The mean loss of the networks that have not diverged (a diverged one keeps its last, huge loss)."""
         losses = to_numpy(value)[np.asarray(self.diverged) < 0]
-        (self.report or reports.report)(self.epoch, loss=losses.mean() if losses.size else math.inf)
+        mean = losses.mean() if losses.size else math.inf
+        if self.report is not None:
+            self.report(self.epoch, loss=mean)
+            return
+        lr = getattr(self.optimizer, "lr", None)
+        extra = {"learning_rate": lr} if isinstance(lr, (int, float)) else {}
+        reports.report(self.epoch, loss=mean, **extra)
 
     def step(self, X: Any, Y: Any, check_tolerance: bool = False) -> tuple[Any, Any]:
         """One forward/backward/update on a batch; returns the batch loss ``(P,)`` and prediction."""

@@ -276,6 +276,15 @@ class Network:
             lines.append(f"  ({i}) {layer!r}" + (f"  [{shapes}]" if shapes else ""))
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """A notebook's summary: population, parameters, dtype, backend and one row per layer."""
+        from annrl.htmlrepr import table
+
+        rows: list[tuple[str, object]] = [("networks (P)", self.population), ("parameters each (D)", self.n_params),
+                                          ("dtype", self.dtype), ("backend", self.xp.__name__.split(".")[-1])]
+        rows += [(f"layer {i}", repr(layer)) for i, layer in enumerate(self.layers)]
+        return table(type(self).__name__, rows)
+
 
 class MLP(Network):
     """A multilayer perceptron: dense layers with one activation after the hidden ones.

@@ -134,7 +134,7 @@ def torch_source(session: Session, index: int = 0) -> str:
 def figure_bytes(session: Session, index: int, fmt: str) -> bytes:
     """The surface (or fitted curve) with the training and test points, as PNG or SVG."""
     from annrl.playground.snapshot import CURVE_CELLS, SURFACE_CELLS, grid_points
-    from annrl.viz.style import figure, plt
+    from annrl.viz.style import figure
 
     data = session.data
     curve = len(data.box) == 1
@@ -160,5 +160,4 @@ def figure_bytes(session: Session, index: int, fmt: str) -> bytes:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format=fmt)
-    plt.close(fig)
     return buffer.getvalue()

@@ -171,13 +171,9 @@ def run(args: argparse.Namespace) -> int:
 def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]], out: Path) -> list[str]:
     """``pareto.png`` (complexity against held-out error, the chosen model marked) and ``formula.png``
     (network and formula along each input, the others at the middle of their range)."""
-    import matplotlib
+    from annrl.viz.style import figure, new_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = figure(size=(5, 3.5))
     everything = result.front + result.rejected
     ax.scatter([c.complexity for c in everything], [max(c.error, 1e-16) for c in everything], s=10, c="0.7",
                label="candidates")
@@ -186,12 +182,11 @@ def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]]
     ax.plot([result.chosen.complexity], [max(result.chosen.error, 1e-16)], "r*", ms=14, label="chosen")
     ax.set(xlabel="complexity", ylabel="held-out RMSE", yscale="log", title=f"y = {result.expression}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "pareto.png", dpi=120)
-    plt.close(fig)
+    save(fig, out / "pareto.png")
 
     n = len(domain)
-    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.5), squeeze=False)
+    fig = new_figure(size=(4.5 * n, 3.5))
+    axes = fig.subplots(1, n, squeeze=False)
     f = result.function()
     for k, (low, high) in enumerate(domain):
         X = np.tile([(lo + hi) / 2 for lo, hi in domain], (200, 1))
@@ -201,7 +196,5 @@ def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]]
         ax.plot(X[:, k], f(X), "k--", label=str(result.expression))
         ax.set(xlabel=result.inputs[k])
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "formula.png", dpi=120)
-    plt.close(fig)
+    save(fig, out / "formula.png")
     return ["pareto.png", "formula.png"]

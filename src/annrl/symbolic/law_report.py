@@ -141,14 +141,11 @@ def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
 def law_figures(result: SavedLaw, out: Path) -> list[str]:
     """``law.png`` (the data and the recovered law integrated from the first observation) and
     ``coefficients.png`` (each recovered coefficient with its standard error, the truth beside it)."""
-    import matplotlib
+    from annrl.viz.style import figure, new_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
     law = result.law
-    fig, axes = plt.subplots(len(law.variables), 1, figsize=(7, 2.2 * len(law.variables)), sharex=True, squeeze=False)
+    fig = new_figure(size=(7, 2.2 * len(law.variables)))
+    axes = fig.subplots(len(law.variables), 1, sharex=True, squeeze=False)
     for k, (ax, v) in enumerate(zip(axes[:, 0], law.variables, strict=True)):
         ax.plot(result.t, result.observed[:, k], ".", ms=2, color="0.5", label="data")
         ax.plot(result.t, result.simulated[:, k], "C3", label="recovered law, integrated")
@@ -156,9 +153,7 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
     axes[0, 0].legend(fontsize=8, loc="upper right")
     axes[-1, 0].set(xlabel="time")
     fig.suptitle("; ".join(law.equation_text()), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "law.png", dpi=120)
-    plt.close(fig)
+    save(fig, out / "law.png")
 
     labels, values, errors, true_values = [], [], [], []
     for k, v in enumerate(law.variables):
@@ -169,7 +164,7 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
                 values.append(c)
                 errors.append(INTERVAL_Z * s)
                 true_values.append(np.nan if truth is None else truth)
-    fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(labels)), 3.2))
+    fig, ax = figure(size=(max(4, 1.1 * len(labels)), 3.2))
     positions = np.arange(len(labels))
     ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered, 95% interval")
     if result.truth:
@@ -178,7 +173,5 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set(ylabel="coefficient", title="Recovered coefficients")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "coefficients.png", dpi=120)
-    plt.close(fig)
+    save(fig, out / "coefficients.png")
     return ["law.png", "coefficients.png"]

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from annrl.errors import InputError
-from annrl.viz.style import figure, save
+from annrl.viz.style import finish, panel
 
 POSITIVE, NEGATIVE = "#0877bd", "#f59322"
 #: weights are written on the edges when there are at most this many
@@ -47,16 +48,17 @@ def dense_layers(net: Any, index: int = 0) -> list[tuple[np.ndarray, np.ndarray,
     return layers
 
 
-def draw_network(net: Any, path: str | Path, *, index: int = 0, input_names: Sequence[str] | None = None,
+def draw_network(net: Any, path: str | Path | None = None, *, index: int = 0, input_names: Sequence[str] | None = None,
                  unit_labels: Sequence[Sequence[str]] | None = None, output_names: Sequence[str] | None = None,
-                 title: str | None = None, show_weights: bool | None = None) -> Path:
-    """Draw network ``index`` of ``net`` (dense layers) and save it as a PNG.
+                 title: str | None = None, show_weights: bool | None = None, ax: Any = None) -> Figure:
+    """Draw network ``index`` of ``net`` (dense layers); write it as a PNG when given ``path``.
 
     Parameters
     ----------
     net : Network
         Dense layers, each optionally followed by an activation.
-    path : str or Path
+    path : str or Path, optional
+        Where to write the PNG (none: only the Figure is returned).
     index : int, default=0
         Which network of the population.
     input_names, output_names : sequence of str, optional
@@ -67,17 +69,19 @@ def draw_network(net: Any, path: str | Path, *, index: int = 0, input_names: Seq
     show_weights : bool, optional
         Write the weights on the edges and the biases in the neurons; default when the network has
         at most :data:`MAX_LABELLED_EDGES` edges.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure sized to the network).
 
     Returns
     -------
-    Path
+    matplotlib.figure.Figure
     """
     layers = dense_layers(net, index)
     sizes = [layers[0][0].shape[0]] + [w.shape[1] for w, _, _ in layers]
     n_edges = sum(w.size for w, _, _ in layers)
     show_weights = n_edges <= MAX_LABELLED_EDGES if show_weights is None else show_weights
     tallest = max(sizes)
-    fig, ax = figure(size=(2.6 * len(sizes) + 1.5, 0.75 * tallest + 1.6))
+    fig, ax = panel(ax, size=(2.6 * len(sizes) + 1.5, 0.75 * tallest + 1.6))
     ax.set_axis_off()
     ax.grid(False)
     positions = [[(col * 3.0, (size - 1) / 2.0 - k) for k in range(size)] for col, size in enumerate(sizes)]
@@ -125,7 +129,7 @@ def draw_network(net: Any, path: str | Path, *, index: int = 0, input_names: Seq
     ax.legend(loc="lower right", frameon=False, fontsize=7)
     if title:
         ax.set_title(title)
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def _number(value: float) -> str:

@@ -1,7 +1,10 @@
 """One figure style for every lab: titles, labelled axes with units, PNG files at one size.
 
-matplotlib is imported here only, with the non-interactive Agg backend, so that figures can be
-written on machines with no screen.
+Figures are :class:`matplotlib.figure.Figure` objects made directly, never through pyplot: no
+backend is chosen here (the ``annrl`` command picks Agg for itself), nothing is left open in
+pyplot's list of figures, and in a notebook a returned Figure shows inline. Every plot function
+of :mod:`annrl.viz` takes ``ax=None`` (``fig=None`` when it draws several panels), returns its
+Figure, and writes a PNG only when given a ``path``.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 RC = {
     "figure.dpi": 100,
@@ -28,20 +29,47 @@ RC = {
 }
 
 
+def new_figure(*, size: tuple[float, float]) -> Figure:
+    """An empty Figure of ``size`` inches, in annrl's style, owned by no backend."""
+    with matplotlib.rc_context(RC):
+        return Figure(figsize=size)
+
+
 def figure(ncols: int = 1, nrows: int = 1, *, size: tuple[float, float] | None = None, **kw: Any):
     """A new ``(fig, axes)`` pair in annrl's style; ``axes`` is one Axes when there is one panel."""
-    with plt.rc_context(RC):
-        width, height = size or (4.2 * ncols, 3.4 * nrows)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=True, **kw)
+    width, height = size or (4.2 * ncols, 3.4 * nrows)
+    fig = new_figure(size=(width, height))
+    with matplotlib.rc_context(RC):
+        axes = fig.subplots(nrows, ncols, squeeze=True, **kw)
     return fig, axes
 
 
+def panel(ax: Any, *, size: tuple[float, float]) -> tuple[Figure, Any]:
+    """``(figure, axes)`` to draw on: ``ax`` and its figure when given, else a new one of ``size``."""
+    if ax is not None:
+        return ax.figure, ax
+    return figure(size=size)
+
+
+def finish(fig: Figure, path: str | Path | None) -> Figure:
+    """Write ``fig`` to ``path`` when one is given (see :func:`save`); return ``fig``."""
+    if path is not None:
+        save(fig, path)
+    return fig
+
+
 def save(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG to ``path`` (folders created) and close it; returns the path."""
+    """Write ``fig`` as a PNG to ``path`` (folders created); returns the path.
+
+    A pyplot figure (from ``plt.subplots``) is closed after writing; annrl's own Figures need not be.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context(RC):
+    with matplotlib.rc_context(RC):
         fig.tight_layout()
         fig.savefig(path)
-    plt.close(fig)
+    if getattr(fig, "number", None) is not None:  # a pyplot figure: release it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return path

@@ -1,4 +1,7 @@
-"""Figures of training runs: loss curves, success against epochs, histograms, decision surfaces."""
+"""Figures of training runs: loss curves, success against epochs, histograms, decision surfaces.
+
+Each takes ``ax=None`` (``fig=None`` for several panels), returns its Figure, and writes a PNG only
+when given ``path``."""
 
 from __future__ import annotations
 
@@ -7,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from annrl.viz.style import figure, save
+from annrl.viz.style import figure, finish, panel
 
 SOLVED, FAILED = "#2a7ab0", "#d1495b"
 
 
-def loss_curves(loss: np.ndarray, solved: np.ndarray, path: str | Path, *, sample: int = 40,
-                title: str = "Training loss of a sample of seeds") -> Path:
+def loss_curves(loss: np.ndarray, solved: np.ndarray, path: str | Path | None = None, *, sample: int = 40,
+                title: str = "Training loss of a sample of seeds", ax: Any = None) -> Figure:
     """Loss ``(epochs, P)`` of up to ``sample`` networks, blue if solved, red if not (log scale)."""
-    fig, ax = figure(size=(6.0, 3.8))
+    fig, ax = panel(ax, size=(6.0, 3.8))
     rng = np.random.default_rng(0)
     shown = np.sort(rng.choice(loss.shape[1], size=min(sample, loss.shape[1]), replace=False))
     epochs = np.arange(loss.shape[0])
@@ -27,36 +31,37 @@ def loss_curves(loss: np.ndarray, solved: np.ndarray, path: str | Path, *, sampl
     ax.plot([], [], color=SOLVED, label="solved")
     ax.plot([], [], color=FAILED, label="failed")
     ax.legend()
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def success_over_epochs(solved_epoch: np.ndarray, epochs: int, path: str | Path, *,
-                        title: str = "Networks solved by each epoch") -> Path:
+def success_over_epochs(solved_epoch: np.ndarray, epochs: int, path: str | Path | None = None, *,
+                        title: str = "Networks solved by each epoch", ax: Any = None) -> Figure:
     """Fraction of networks whose first solve happened at or before each epoch (``-1``: never)."""
-    fig, ax = figure(size=(5.0, 3.4))
+    fig, ax = panel(ax, size=(5.0, 3.4))
     grid = np.arange(epochs + 1)
     reached = solved_epoch[solved_epoch >= 0]
     rate = np.searchsorted(np.sort(reached), grid, side="right") / len(solved_epoch)
     ax.plot(grid, 100 * rate, color=SOLVED)
     ax.set(xlabel="epoch", ylabel="solved (% of seeds)", title=title, ylim=(0, 100))
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def histogram(values: np.ndarray, path: str | Path, *, xlabel: str, title: str, log: bool = False,
-              bins: int = 40) -> Path:
+def histogram(values: np.ndarray, path: str | Path | None = None, *, xlabel: str, title: str, log: bool = False,
+              bins: int = 40, ax: Any = None) -> Figure:
     """A histogram of ``values``; ``log`` bins on a log10 axis (zeros clipped to 1e-16)."""
-    fig, ax = figure(size=(5.0, 3.4))
+    fig, ax = panel(ax, size=(5.0, 3.4))
     values = np.asarray(values, dtype=float)
     if log:
         values = np.log10(np.maximum(values, 1e-16))
         xlabel = f"log10 {xlabel}"
     ax.hist(values, bins=bins, color=SOLVED, alpha=0.85)
     ax.set(xlabel=xlabel, ylabel="networks", title=title)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def decision_surfaces(predict: Any, X: np.ndarray, Y: np.ndarray, titles: Sequence[str], path: str | Path, *,
-                      threshold: float = 0.5, extent: tuple[float, float] = (-0.5, 1.5)) -> Path:
+def decision_surfaces(predict: Any, X: np.ndarray, Y: np.ndarray, titles: Sequence[str],
+                      path: str | Path | None = None, *, threshold: float = 0.5,
+                      extent: tuple[float, float] = (-0.5, 1.5), fig: Figure | None = None) -> Figure:
     """Output of several 2-input networks over the plane, with the data points on top.
 
     Parameters
@@ -65,9 +70,16 @@ def decision_surfaces(predict: Any, X: np.ndarray, Y: np.ndarray, titles: Sequen
         ``grid (G, 2) -> outputs (k, G, 1)`` for the ``k`` networks to draw.
     X, Y : ndarray, shapes (N, 2) and (N, 1)
     titles : sequence of str, one per network
+    path : str or Path, optional
+        Where to write the PNG (none: only the Figure is returned).
+    fig : matplotlib Figure, optional
+        An empty figure to draw the ``len(titles)`` panels in (default: a new one).
     """
     n = len(titles)
-    fig, axes = figure(ncols=n, size=(3.6 * n, 3.3))
+    if fig is None:
+        fig, axes = figure(ncols=n, size=(3.6 * n, 3.3))
+    else:
+        axes = fig.subplots(1, n, squeeze=True)
     axes = np.atleast_1d(axes)
     ticks = np.linspace(*extent, 121)
     gx, gy = np.meshgrid(ticks, ticks)
@@ -80,16 +92,16 @@ def decision_surfaces(predict: Any, X: np.ndarray, Y: np.ndarray, titles: Sequen
         ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
         ax.grid(False)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def bar_table(labels: Sequence[str], values: Sequence[float], path: str | Path, *, xlabel: str,
-              title: str) -> Path:
+def bar_table(labels: Sequence[str], values: Sequence[float], path: str | Path | None = None, *, xlabel: str,
+              title: str, ax: Any = None) -> Figure:
     """Horizontal bars, one per label (e.g. success rate per recipe)."""
-    fig, ax = figure(size=(6.5, 0.45 * len(labels) + 1.2))
+    fig, ax = panel(ax, size=(6.5, 0.45 * len(labels) + 1.2))
     positions = np.arange(len(labels))
     ax.barh(positions, values, color=SOLVED)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
     ax.set(xlabel=xlabel, title=title)
-    return save(fig, path)
+    return finish(fig, path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.clikit import add_output_options, show, write_metrics
+from annrl.progress import track
 from annrl.viz.report import Section, Table, write_report
 from annrl.zoo import registry
 from annrl.zoo.diagram import draw_diagram
@@ -72,7 +73,7 @@ def run_gallery(out: Path, *, names: list[str] | None = None, seed: int = 0, qui
     """Every architecture (or ``names``) into ``out/<name>/`` and one page ``out/index.html``."""
     modules = [registry.load(n) for n in names] if names is not None else registry.modules()
     sections, metrics = [], {}
-    for module in modules:
+    for module in track(modules, "zoo: architectures"):
         metrics[module.NAME] = run_one(module, out / module.NAME, seed=seed, quick=quick)
         sections.append(section(module, out, module.NAME, metrics[module.NAME]))
     write_report(out / "index.html", "annrl zoo: the classic architectures on one engine", sections,

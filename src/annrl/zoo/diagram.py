@@ -243,10 +243,6 @@ def draw_diagram(model: Any, path: str | Path | None = None, *, title: str | Non
     if title:
         ax.set_title(textwrap.fill(title, int(width * 9)))  # about 9 title characters per inch
     out = save(fig, path) if path is not None else None
-    if out is None:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
     return Diagram(columns, out)
 
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from annrl import progress
 from annrl.clikit import positive_float, positive_int
 from annrl.config import check_config, setting
+from annrl.htmlrepr import MetricsHTML
 from annrl.labs.adapt import filters
 from annrl.labs.adapt.grow import GrowingNetwork
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
@@ -65,7 +67,7 @@ LMS_TABLE = {"mus": [ListOf(Interval(float, 0, None, closed="neither"), min_leng
 
 
 @dataclass
-class Result:
+class Result(MetricsHTML):
     """What one experiment of ``annrl adapt`` produced: its ``metrics`` (``metrics.json``) and, under
     ``parts``, what its figures draw (:func:`annrl.labs.adapt.figures.write_figures`)."""
 
@@ -78,7 +80,8 @@ class Result:
 def run_lms(config: LmsConfig) -> Result:
     """Adaptive filters and classifiers from one Adaline."""
     c = config
-    curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=c.seed) for mu in c.mus]
+    curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=c.seed)
+              for mu in progress.track(c.mus, "adapt lms: step sizes")]
     short = filters.identify_system(taps=3, mu=0.02, steps=4 * c.steps, runs=max(c.runs // 4, 1), seed=c.seed)
     sweep = filters.step_size_sweep(steps=c.steps, runs=c.runs, seed=c.seed)
     cancel = filters.cancel_noise(seed=c.seed)
@@ -163,7 +166,7 @@ def run_stream(config: StreamConfig) -> Result:
     c = config
     metrics: dict[str, Any] = {"config": asdict(c)}
     comparisons = {}
-    for kind in c.kinds:
+    for kind in progress.track(c.kinds, "adapt stream: kinds"):
         stream = make_stream(kind, samples=c.samples, warmup=c.warmup, seed=c.seed)
         result = compare_learners(stream, warmup=c.warmup, hidden=c.hidden, lr=c.lr, batch=c.batch,
                                   detector=c.detector, window=c.window, seed=c.seed)
@@ -203,7 +206,7 @@ def run_grow(config: GrowConfig) -> Result:
     """Grow a network on every task."""
     c = config
     records, metrics = {}, {"config": asdict(c)}
-    for name, (X, Y) in growth_tasks(np.random.default_rng(c.seed)).items():
+    for name, (X, Y) in progress.track(growth_tasks(np.random.default_rng(c.seed)).items(), "adapt grow: tasks"):
         net = GrowingNetwork(X.shape[1], Y.shape[1], window=c.window, threshold=c.threshold, target=c.target,
                              max_units=c.max_units, seed=c.seed)
         record = net.fit(X, Y, epochs=c.epochs)

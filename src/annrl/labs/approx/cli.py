@@ -196,15 +196,10 @@ def _domain(domain: list[list[float]]) -> str:
 def _with_progress(show_bar: bool, work: Any) -> Any:
     if not show_bar:
         return work(None)
-    from rich.progress import Progress
+    from annrl.progress import phase
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task("training", total=1)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return work(progress)
+    with phase("approx: training", 1) as bar:
+        return work(lambda done, total: bar.update(done, total))
 
 
 # -- the demo's step -------------------------------------------------------------------------------

@@ -82,9 +82,9 @@ def fit_2d(result: ApproxResult, path: str | Path) -> Path:
     x = np.linspace(*target.domain[0], n)
     y = np.linspace(*target.domain[1], n)
     prediction = result.approximant(data.X_test)[result.best]
-    return surfaces_and_error(x, y, data.y_test.reshape(shape), prediction.reshape(shape), path,
-                              title=f"{target.label}: {_hidden(result)} {result.config.activation}",
-                              labels=target.variables)
+    surfaces_and_error(x, y, data.y_test.reshape(shape), prediction.reshape(shape), path,
+                       title=f"{target.label}: {_hidden(result)} {result.config.activation}", labels=target.variables)
+    return Path(path)
 
 
 def fit_3d(result: ApproxResult, path: str | Path) -> Path:
@@ -104,8 +104,8 @@ def fit_3d(result: ApproxResult, path: str | Path) -> Path:
         values = np.abs(result.approximant(points)[result.best] - target(points)).reshape(n, n)
         panels.append((axes[free[0]], axes[free[1]], values, f"{target.variables[fixed]} = {middle:.3g}"))
         labels.append((target.variables[free[0]], target.variables[free[1]]))
-    return heat_maps(panels, path, label="|network - target|", labels=labels,
-                     title=f"{target.label}: error on central slices")
+    heat_maps(panels, path, label="|network - target|", labels=labels, title=f"{target.label}: error on central slices")
+    return Path(path)
 
 
 # -- studies -----------------------------------------------------------------------------------------
@@ -204,7 +204,8 @@ def _derivative(study: StudyResult, path: Path) -> Path:
         y = np.linspace(*result.target.domain[1], n) if result.target.dim > 1 else x
         gap = np.linalg.norm(extra["engine"] - extra["exact"], axis=1)
         if result.target.dim == 2:
-            return heat_maps([(x, y, gap.reshape(n, n), "|grad net - grad f|")], path, label="gradient error")
+            heat_maps([(x, y, gap.reshape(n, n), "|grad net - grad f|")], path, label="gradient error")
+            return Path(path)
         fig, ax = figure(size=(5.0, 3.4))
         ax.hist(gap, bins=40, color=NETWORK)
         ax.set(xlabel="|grad net - grad f|", ylabel="points", title="Gradient error")

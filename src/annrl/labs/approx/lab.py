@@ -37,6 +37,7 @@ from annrl.calculus.targets import Domain, Target, grid, parse_domain, resolve_t
 from annrl.clikit import positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer
 from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
 from annrl.nn.lbfgs import fit_lbfgs
@@ -531,7 +532,7 @@ def _spread_loss(loss: np.ndarray, trained: list[int], P: int) -> np.ndarray:
 
 
 @dataclass
-class ApproxResult:
+class ApproxResult(MetricsHTML):
     """What an approximation run produced.
 
     Attributes

@@ -30,6 +30,7 @@ import numpy as np
 from annrl.calculus.targets import grid
 from annrl.errors import InputError
 from annrl.labs.approx.lab import NEAR_FRACTION, ApproxConfig, ApproxResult, error, error_scale, train
+from annrl.progress import track
 
 STUDIES = ("capacity", "smoothness", "sophistication", "extrapolation", "derivative")
 
@@ -69,6 +70,13 @@ class StudyResult:
         return {"study": self.name, "question": self.question, "columns": self.columns, "rows": self.rows,
                 **self.summary}
 
+    def _repr_html_(self) -> str:
+        """A notebook's summary: the question, the headline numbers, the size of the table."""
+        from annrl.htmlrepr import metrics_rows, table
+
+        rows = [("question", self.question), *metrics_rows(self.summary), ("table", f"{len(self.rows)} rows")]
+        return table(f"{self.name} study", rows)
+
 
 # -- capacity --------------------------------------------------------------------------------------
 def capacity(config: ApproxConfig, *, widths: Sequence[int] = (1, 2, 4, 8, 16, 32),
@@ -98,18 +106,17 @@ def capacity(config: ApproxConfig, *, widths: Sequence[int] = (1, 2, 4, 8, 16, 3
     _check_sizes("widths", widths)
     _check_sizes("depths", depths)
     rows, runs = [], {}
-    for depth in depths:
-        for width in widths:
-            hidden = (int(width),) * int(depth)
-            result = train(replace(config, hidden=hidden, tol=None))
-            m = result.metrics
-            label = ",".join(map(str, hidden))
-            runs[label] = result
-            reached = _reached(result, config.tol)
-            met = reached >= 0
-            rows.append({"hidden": label, "depth": int(depth), "width": int(width), "parameters": m["parameters"],
-                         "error": m["error"], "error_median": m["error_median"], "reached_seeds": int(met.sum()),
-                         "epochs": int(reached[met].min()) if met.any() else None})
+    for depth, width in track([(d, w) for d in depths for w in widths], "capacity study"):
+        hidden = (int(width),) * int(depth)
+        result = train(replace(config, hidden=hidden, tol=None))
+        m = result.metrics
+        label = ",".join(map(str, hidden))
+        runs[label] = result
+        reached = _reached(result, config.tol)
+        met = reached >= 0
+        rows.append({"hidden": label, "depth": int(depth), "width": int(width), "parameters": m["parameters"],
+                     "error": m["error"], "error_median": m["error_median"], "reached_seeds": int(met.sum()),
+                     "epochs": int(reached[met].min()) if met.any() else None})
     meeting = [r for r in rows if r["reached_seeds"] > 0]
     smallest = min(meeting, key=lambda r: (r["parameters"], r["depth"])) if meeting else None
     summary = {"smallest_meeting_tol": smallest["hidden"] if smallest else None,
@@ -139,7 +146,7 @@ def smoothness(config: ApproxConfig, *, targets: Sequence[str] = SMOOTHNESS_TARG
         ``near_over_away`` (best seed, ``config.metric``), ``reached_seeds``.
     """
     rows, runs = [], {}
-    for name in targets:
+    for name in track(targets, "smoothness study"):
         result = train(replace(config, target=name, domain=None, tol=None))
         target, data = result.target, result.data
         singular = target.singular or (0.0,)
@@ -176,7 +183,7 @@ def sophistication(config: ApproxConfig, *, frequencies: Sequence[float] = (1, 2
                          field="tol")
     _check_sizes("frequencies", frequencies, kind=float)
     rows, runs = [], {}
-    for k in frequencies:
+    for k in track(frequencies, "sophistication study"):
         result = train(replace(config, target="sin_k", frequency=float(k), domain=None))
         m = result.metrics
         runs[f"k={k:g}"] = result

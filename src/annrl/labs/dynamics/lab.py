@@ -78,10 +78,12 @@ from annrl.calculus.base import is_uniform
 from annrl.clikit import non_negative_float, positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.dynamics.problem import SYSTEMS, Problem, float_list, setup  # noqa: F401 - SYSTEMS: the lab's table
 from annrl.labs.dynamics.rollout import RolloutTrainer
 from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
+from annrl.progress import track
 from annrl.systems import DynamicalSystem, Trajectory, integrate
 from annrl.systems.equations import parse_params
 from annrl.systems.learned import LearnedField, Standardiser
@@ -255,7 +257,7 @@ class ApproachResult:
 
 
 @dataclass
-class DynamicsResult:
+class DynamicsResult(MetricsHTML):
     """What a dynamics experiment produced.
 
     Attributes
@@ -317,7 +319,7 @@ def train(config: DynamicsConfig, rng: np.random.Generator | None = None,
     batch_rngs = dict(zip(APPROACHES, batch_rng.spawn(len(APPROACHES)), strict=True))
     checkpointer = checkpointer or Checkpointer(None, {})
     done: Phases = {}
-    for approach in usable_approaches(config, trajectory.t):
+    for approach in track(usable_approaches(config, trajectory.t), "dynamics: approaches"):
         net = MLP([trajectory.dim, *config.hidden, trajectory.dim], hidden=config.activation, output="identity",
                   init="xavier", seed=init_seed)
         if approach == "derivative":
@@ -377,7 +379,7 @@ def _train_phase(checkpointer: Checkpointer, trainer: Trainer | RolloutTrainer, 
     if restored is not None:
         optimizer.lr = restored[1]["lr"]
     start = time.perf_counter()
-    done = checkpointer.train(trainer, epochs, phase=phase, done=done, callbacks=callbacks,
+    done = checkpointer.train(trainer, epochs, phase=phase, done=done, callbacks=callbacks, progress=True,
                               extra=lambda: ({}, {"lr": float(optimizer.lr)}))
     wall = time.perf_counter() - start
     return done, trainer.loss_rows()[:, 0], wall

@@ -18,17 +18,19 @@ def write_figures(result: LogicResult, out: Path) -> list[Path]:
     fn, paths = result.function, []
     if result.compiled is not None:
         c = result.compiled
-        paths.append(draw_network(c.net, out / "compiled_network.png", input_names=fn.inputs, output_names=fn.outputs,
-                                  unit_labels=[c.hidden_labels], title=f"Compiled threshold network "
-                                  f"(depth {c.depth}, {c.hidden} hidden, exact: {c.exact})"))
+        paths.append(out / "compiled_network.png")
+        draw_network(c.net, paths[-1], input_names=fn.inputs, output_names=fn.outputs,
+                     unit_labels=[c.hidden_labels], title=f"Compiled threshold network "
+                     f"(depth {c.depth}, {c.hidden} hidden, exact: {c.exact})")
     if result.runs:
         paths.append(_sweep_figure(result, out / "hidden_sweep.png"))
     if result.chosen is not None and result.explained_seed is not None:
         labels = [[e.formula for e in result.explanation]] if result.explanation else None
-        paths.append(draw_network(result.chosen.net, out / "learned_network.png", index=result.explained_seed,
-                                  input_names=fn.inputs, output_names=fn.outputs, unit_labels=labels,
-                                  title=f"Learned network, seed {result.explained_seed} "
-                                  f"({result.config.activation}, {result.chosen.hidden} hidden)"))
+        paths.append(out / "learned_network.png")
+        draw_network(result.chosen.net, paths[-1], index=result.explained_seed,
+                     input_names=fn.inputs, output_names=fn.outputs, unit_labels=labels,
+                     title=f"Learned network, seed {result.explained_seed} "
+                     f"({result.config.activation}, {result.chosen.hidden} hidden)")
         paths.append(_truth_table_figure(result, out / "learned_truth_table.png"))
     if result.limits:
         paths.append(_limits_figure(result.limits, out / "single_neuron.png"))

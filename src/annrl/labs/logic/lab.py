@@ -35,9 +35,11 @@ import numpy as np
 from annrl.clikit import non_negative_int, positive_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
 from annrl.nn import MLP, Network, Trainer, get_optimizer
+from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
 
@@ -209,7 +211,7 @@ def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Gen
 
 
 @dataclass
-class LogicResult:
+class LogicResult(MetricsHTML):
     """What a logic experiment produced."""
 
     config: LogicConfig
@@ -240,7 +242,7 @@ def train(config: LogicConfig, rng: np.random.Generator | None = None,
     if config.learn:
         widths = [config.hidden] if config.hidden is not None else range(config.max_hidden + 1)
         done: Phases = {}
-        for width in widths:
+        for width in track(widths, "logic: hidden widths"):
             run, done = learn(fn, int(width), config, rng, checkpointer, done)
             result.runs.append(run)
             if run.success_rate >= config.reliable:

@@ -41,6 +41,7 @@ import numpy as np
 from annrl.clikit import non_negative_float, positive_int
 from annrl.config import setting
 from annrl.errors import InputError
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import Adam, Dense, Network, get_loss
 from annrl.nn.hopfield import (
@@ -55,6 +56,7 @@ from annrl.nn.hopfield import (
     recall,
 )
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
+from annrl.progress import track
 
 CELLS = ("elman", "gru")
 
@@ -376,7 +378,7 @@ class MemoryConfig:
 
 
 @dataclass
-class MemoryResult:
+class MemoryResult(MetricsHTML):
     """What a memory experiment produced."""
 
     config: MemoryConfig
@@ -426,21 +428,22 @@ def train(config: MemoryConfig, rng: np.random.Generator | None = None,
     if config.spurious_starts:
         result.spurious = spurious_states(net, config.spurious_starts, rng)
     if config.letters_curve:
-        result.letters_curve = {rule: letters_recall_curve(rule, config.noise, 5, rng) for rule in RULES}
+        result.letters_curve = {rule: letters_recall_curve(rule, config.noise, 5, rng)
+                                for rule in track(RULES, "memory: letters curve")}
     hopfield_s = time.perf_counter() - start
     start = time.perf_counter()
     if config.capacity:
         result.capacity = {rule: capacity_curve(rule, neurons=config.neurons, trials=config.trials,
-                                                noise=config.noise, rng=rng) for rule in RULES}
+                                                noise=config.noise, rng=rng)
+                           for rule in track(RULES, "memory: capacity")}
     capacity_s = time.perf_counter() - start
     start = time.perf_counter()
     if config.working_memory is not None:
         wm, done = config.working_memory, {}
-        for cell in wm.cells:
-            for delay in wm.delays:
-                trained, row, done = train_working_memory(cell, delay, wm, rng, checkpointer, done)
-                result.working_memory.append(row)
-                result.memory_nets[f"{cell}_{delay}"] = trained
+        for cell, delay in track([(c, d) for c in wm.cells for d in wm.delays], "memory: working memory"):
+            trained, row, done = train_working_memory(cell, delay, wm, rng, checkpointer, done)
+            result.working_memory.append(row)
+            result.memory_nets[f"{cell}_{delay}"] = trained
     memory_s = time.perf_counter() - start
     result.metrics = summarize(result, {"hopfield_s": round(hopfield_s, 3), "capacity_s": round(capacity_s, 3),
                                         "working_memory_s": round(memory_s, 3)})

@@ -14,22 +14,20 @@ def write_figures(result: XorResult, out: Path) -> list[Path]:
     from annrl.viz import training as plots
 
     cfg = result.config
-    paths = [
-        plots.loss_curves(result.loss, result.solved, out / "loss_curves.png"),
-        plots.success_over_epochs(result.solved_epoch, cfg.epochs, out / "success_vs_epochs.png"),
-        plots.histogram(result.loss[-1], out / "final_loss_hist.png", xlabel="final loss", log=True,
-                        title="Final loss of every seed"),
-    ]
+    paths = [out / "loss_curves.png", out / "success_vs_epochs.png", out / "final_loss_hist.png"]
+    plots.loss_curves(result.loss, result.solved, paths[0])
+    plots.success_over_epochs(result.solved_epoch, cfg.epochs, paths[1])
+    plots.histogram(result.loss[-1], paths[2], xlabel="final loss", log=True, title="Final loss of every seed")
     solved_epochs = result.solved_epoch[result.solved]
     if len(solved_epochs):
-        paths.append(plots.histogram(solved_epochs, out / "epochs_to_solve_hist.png", xlabel="epochs to solve",
-                                     title="Epochs to solve (solved seeds)"))
+        paths.append(out / "epochs_to_solve_hist.png")
+        plots.histogram(solved_epochs, paths[-1], xlabel="epochs to solve", title="Epochs to solve (solved seeds)")
     picks, titles = _surface_picks(result)
     if picks:
         threshold = 0.0 if cfg.loss == "bce" else 0.5
         net = result.net.select(picks)
-        paths.append(plots.decision_surfaces(net.predict, X, Y, titles, out / "decision_surfaces.png",
-                                             threshold=threshold))
+        paths.append(out / "decision_surfaces.png")
+        plots.decision_surfaces(net.predict, X, Y, titles, paths[-1], threshold=threshold)
     return paths
 
 

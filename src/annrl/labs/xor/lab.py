@@ -30,9 +30,11 @@ import numpy as np
 
 from annrl.backend import is_numpy, to_numpy
 from annrl.config import check_config, setting
+from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
+from annrl.progress import track
 from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_memory
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -119,7 +121,7 @@ class XorConfig:
 
 
 @dataclass
-class XorResult:
+class XorResult(MetricsHTML):
     """What an XOR experiment produced: the trained population, its history and the metrics."""
 
     config: XorConfig
@@ -283,7 +285,7 @@ COMPARE_RECIPES: dict[str, dict[str, Any]] = {
 def compare(base: XorConfig) -> list[dict[str, Any]]:
     """Train every recipe of :data:`COMPARE_RECIPES` on the same seeds; one row per recipe."""
     rows = []
-    for name, changes in COMPARE_RECIPES.items():
+    for name, changes in track(COMPARE_RECIPES.items(), "xor: recipes"):
         config = XorConfig(**{**asdict(base), **changes})
         metrics = train(config).metrics
         rows.append({"recipe": name, "success_rate": metrics["success_rate"],
