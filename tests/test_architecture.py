@@ -8,7 +8,8 @@ import annrl
 SOURCE = Path(annrl.__file__).parent
 #: lowest first; a module may import its own package and anything on a lower floor
 FLOORS = [
-    {"errors", "validate", "expr", "backend", "config", "progress", "userfiles", "__init__"},
+    {"errors", "validate", "expr", "backend", "config", "progress", "userfiles", "extras", "runlog", "htmlrepr",
+     "__init__"},
     {"nn"},
     {"io", "viz", "clikit"},
     {"calculus"},
@@ -21,7 +22,7 @@ FLOORS = [
 ]
 FLOOR = {name: level for level, names in enumerate(FLOORS) for name in names}
 #: command-line modules sit on top of everything
-TOP = {"cli.py", "__main__.py"}
+TOP = {"cli.py", "__main__.py", "completion.py"}
 #: the one deliberate exception, and why
 ALLOWED = {("sweep", "cli"): "a sweep runs annrl commands in its own process, through the command line"}
 
