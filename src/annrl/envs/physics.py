@@ -257,7 +257,7 @@ class StepTables(TypedDict):
     tail_dy: NotRequired[Any]
 
 
-def locate(x, y, station, tab: StepTables, window: int):
+def locate(x, y, station, tab: StepTables, window: int, cars: dict | None = None):
     """Track each car to the nearest centre-line segment within ``window`` of its last one.
 
     Parameters
@@ -267,6 +267,11 @@ def locate(x, y, station, tab: StepTables, window: int):
         The previous station of each car.
     tab : StepTables
         Read: ``stations``, ``offsets``, ``window_rows`` and the ``wrapped_*`` columns.
+    cars : dict of arrays, optional
+        For cars on several tracks stacked in ``tab`` (``annrl.envs.core.TrackStack``): ``base``
+        and ``m`` ``(n,)``, each car's first station and its track's station count; ``row0``
+        ``(n,)``, the shift from a station to its row in the wrapped columns; ``far``
+        ``(2 w + 1, n)`` or None, infinite for the offsets beyond a car's own track's window.
 
     Returns
     -------
@@ -279,10 +284,16 @@ def locate(x, y, station, tab: StepTables, window: int):
     xp = array_namespace(x)
     m = tab["stations"].shape[0]
     # Rows of the wrapped columns, whose first and last ``window`` rows repeat the other end: no remainder.
-    near = station[None, :] + tab["window_rows"][:, None]  # (W, n)
+    rows = station if cars is None else station + cars["row0"]
+    near = rows[None, :] + tab["window_rows"][:, None]  # (W, n)
     d2 = _project_on(x, y, near, tab, xp)[3]
+    if cars is not None and cars["far"] is not None:
+        d2 = d2 + cars["far"]  # adding 0.0 changes nothing: the other distances stay exact
     best = xp.argmin(d2, axis=0)
-    station = xp.remainder(station + xp.take(tab["offsets"], best), m)
+    if cars is None:
+        station = xp.remainder(station + xp.take(tab["offsets"], best), m)
+    else:
+        station = cars["base"] + xp.remainder(station - cars["base"] + xp.take(tab["offsets"], best), cars["m"])
     row = xp.take(tab["stations"], station, axis=0)  # (n, 7): one gather; strided columns of n values are fast
     dx, dy, length = row[:, DX], row[:, DY], row[:, LENGTH]
     t, rx, ry, _ = project(x, y, row[:, SX], row[:, SY], dx, dy, row[:, LEN2], xp)
