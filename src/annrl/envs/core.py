@@ -716,9 +716,23 @@ def _stacked_step_tables(tables: tuple[TrackTables, ...]) -> tuple[Mapping[str, 
         lane_lo=stacked("lane_lo"), lane_width=stacked("lane_width"),
         n_lanes=tables[0].n_lanes, n_sectors=tables[0].n_sectors,
         **{f"crash_{c}": stacked(f"crash_{c}") for c in ("ax", "ay", "dx", "dy", "inv_len2")},
-        ray_count=rays.ray_count, **_ray_tables(rays),
+        ray_count=rays.ray_count, **_compact_tails(_ray_tables(rays), rays.ray_count),
     )
     return types.MappingProxyType(tab), block_first
+
+
+def _compact_tails(ray: dict[str, np.ndarray], count: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``tail_*`` tables cut to the cells that use them, with ``tail_row`` (cells,) pointing there.
+
+    Stacked tracks pad every list to the longest of all, so full tails would hold mostly padding.
+    """
+    if "tail_ax" not in ray:
+        return ray
+    long = count > ray["ray_ax"].shape[1]
+    out = {**ray, "tail_row": np.cumsum(long) - 1}
+    for name in ("ax", "ay", "dx", "dy"):
+        out[f"tail_{name}"] = np.ascontiguousarray(ray[f"tail_{name}"][long])
+    return out
 
 
 @functools.lru_cache(maxsize=32)

@@ -255,6 +255,7 @@ class StepTables(TypedDict):
     tail_ay: NotRequired[Any]
     tail_dx: NotRequired[Any]
     tail_dy: NotRequired[Any]
+    tail_row: NotRequired[Any]  #: (cells,) int: each cell's row in ``tail_*``, when those hold only the long lists
 
 
 def locate(x, y, station, tab: StepTables, window: int, cars: dict | None = None):
@@ -393,7 +394,10 @@ def _with_tails(dist, rays, cell, tab: StepTables):
     picked = xp.nonzero(long)[0]
     if picked.shape[0] == 0:
         return dist
-    tail = _nearest_hit(*(xp.take(v, picked) for v in rays), xp.take(cell, picked),
+    rows = xp.take(cell, picked)
+    if "tail_row" in tab:  # stacked tracks keep only the rows of the cells that have a tail
+        rows = xp.take(tab["tail_row"], rows)
+    tail = _nearest_hit(*(xp.take(v, picked) for v in rays), rows,
                         tab["tail_ax"], tab["tail_ay"], tab["tail_dx"], tab["tail_dy"])
     tail = xp.concat([tail, xp.full((1,), FAR_T, dtype=tail.dtype)])
     rank = xp.cumulative_sum(xp.astype(long, picked.dtype)) - 1
