@@ -708,7 +708,8 @@ def _stacked_step_tables(tables: tuple[TrackTables, ...]) -> tuple[Mapping[str, 
         if parts[0].ndim == 1:
             return np.concatenate(parts)
         k = max(p.shape[1] for p in parts)  # lists repeat their own entries up to the longest
-        return np.concatenate([p[:, np.arange(k) % p.shape[1]] for p in parts])
+        # C order: indexing the second axis hands back a Fortran-ordered copy, whose rows gather slowly.
+        return np.ascontiguousarray(np.concatenate([p[:, np.arange(k) % p.shape[1]] for p in parts]))
 
     rays = types.SimpleNamespace(**{f"ray_{c}": stacked(f"ray_{c}") for c in ("ax", "ay", "dx", "dy", "count")})
     tab = physics.StepTables(
