@@ -39,7 +39,8 @@ RECIPES = {
 
 def suite(make_driver, continuous: bool, limit: int | None) -> dict[str, Any]:
     """The suite's success rate and the per-track records of one driver."""
-    metrics, _ = benchmark.run_suite(make_driver, continuous=continuous, tracks=benchmark.suite_tracks("heldout", limit))
+    tracks = benchmark.suite_tracks("heldout", limit)
+    metrics, _ = benchmark.run_suite(make_driver, continuous=continuous, tracks=tracks)
     shipped = [r for r in metrics["per_track"] if not r["track"].startswith("family:")]
     return {"success_rate": metrics["success_rate"], "tracks": len(metrics["per_track"]),
             "shipped_success": [r["track"] for r in shipped if r["success"]]}
