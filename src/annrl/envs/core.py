@@ -689,7 +689,7 @@ def _per_car_tracks(track, n: int) -> list[Track]:
     return [load_track(track)] * n
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # a stack of many tracks is large, and a training run rarely repeats one
 def _stacked_step_tables(tables: tuple[TrackTables, ...]) -> tuple[Mapping[str, Any], np.ndarray]:
     """The :class:`~annrl.envs.physics.StepTables` of several tracks stacked, and where each track's
     block of wrapped station rows starts."""
