@@ -38,6 +38,7 @@ def test_car_k_of_a_mixed_batch_drives_as_a_single_env_on_its_track(continuous, 
     mixed.reset([np.random.default_rng(100 + k) for k in range(n)])
     got = _rollout(mixed, actions, list(range(n)))
     assert mixed.mixed and mixed.stack.far is not None  # the windows differ: the padded search is exercised
+    assert "tail_row" in mixed.tab  # and some rays read the compacted tails of long candidate lists
     for k, track in enumerate(TRACKS):
         alone = CarSimulator(track, 1, continuous=continuous, autoreset_mode=mode)
         alone.reset([np.random.default_rng(100 + k)])
