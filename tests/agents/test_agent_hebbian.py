@@ -81,3 +81,17 @@ def test_static_baseline_keeps_its_weights_and_failing_rays_are_checked():
     np.testing.assert_array_equal(net.weights_[0][1], weights.reshape(3, 2))  # acting changed nothing
     with pytest.raises(Exception, match="failure-rays"):
         hebbian.parse_rays("0,9", 6)
+
+
+def test_a_saved_hebbian_agent_replays_as_a_policy(tmp_path):
+    from annrl.agents import load_policy
+
+    config = hebbian.Config(env="annrl/CarTrack-v0", continuous=True, total_steps=4000, population=4,
+                            eval_every=4000, eval_episodes=1, final_eval_episodes=1, seed=5, hidden="4")
+    result = hebbian.train(config, make_rng(5))
+    hebbian.save_agent(tmp_path / "agent.safetensors", result, config)
+    policy = load_policy(tmp_path)  # a run folder, as `rl eval` and `car drive --checkpoint` take it
+    obs = np.random.default_rng(0).uniform(0, 1, (3, 6))
+    for _ in range(4):  # the weights change as it acts: every step must match the trained agent's
+        np.testing.assert_array_equal(policy(obs), result.act(obs))
+    assert policy.shape.obs_dim == 6 and not policy.shape.discrete and policy.metadata["track"] == "s_bends"

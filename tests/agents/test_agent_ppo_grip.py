@@ -80,9 +80,9 @@ def spy_on_evaluations(monkeypatch) -> list:
     """The grip every evaluation drives on, in order."""
     seen, real = [], grip.evaluate_on_grip
 
-    def spy(act, config, episodes, seed, grip_now):
+    def spy(act, config, episodes, seed, grip_now, plan=None):
         seen.append(grip_now)
-        return real(act, config, episodes, seed, grip_now)
+        return real(act, config, episodes, seed, grip_now, plan)
 
     monkeypatch.setattr(grip, "evaluate_on_grip", spy)
     return seen

@@ -118,6 +118,7 @@ def register(subparsers: Any) -> None:
     ev.add_argument("checkpoint", help="run folder or agent file.")
     ev.add_argument("--episodes", type=int, default=20, help="episodes to play.")
     ev.add_argument("--seed", type=int, default=12345, help="seed of the evaluation episodes.")
+    ev.add_argument("--track", default=None, help="car: drive this track instead of the one trained on.")
     ev.add_argument("--json", action="store_true", help="print the numbers as JSON instead of a table.")
     ev.set_defaults(handler=eval_command)
 
@@ -206,9 +207,10 @@ def eval_command(args: argparse.Namespace) -> int:
         raise InputError.invalid("--episodes", ">= 1", args.episodes)
     policy = load_policy(args.checkpoint)
     meta = policy.metadata
-    episodes = evaluate(policy, meta["env"], args.episodes, args.seed, track=meta["track"],
+    episodes = evaluate(policy, meta["env"], args.episodes, args.seed, track=args.track or meta["track"],
                         continuous=meta["continuous"])
-    metrics = {"algo": meta["algo"], "env": meta["env"], "episodes": args.episodes, "seed": args.seed,
+    metrics = {"algo": meta["algo"], "env": meta["env"], "track": args.track or meta["track"],
+               "episodes": args.episodes, "seed": args.seed,
                "mean_return": float(episodes.returns.mean()), "std_return": float(episodes.returns.std()),
                "returns": episodes.returns.tolist()}
     rows = [("agent", f"{meta['algo']} on {meta['env']}"),

@@ -32,6 +32,7 @@ from annrl.agents.envs import EnvPool
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes
+from annrl.agents.track_plan import clean_share, moved_on, plan_of
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam, Huber
@@ -178,7 +179,9 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
     schedule = grip.grip_schedule(config, 1)
-    envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous)
+    envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous,
+                   plan=plan_of(config))
+    stages: list[list[int]] = []  # [env_steps, stage] each time a --tracks curriculum moves on
     grip.follow(envs, schedule)
     shape = envs.shape
     if not shape.discrete:
@@ -235,15 +238,20 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 update_target(target, q, config.tau)
             if step % config.eval_every == 0 or step == config.total_steps:
                 result = grip.evaluate_on_grip(greedy, config, config.eval_episodes, eval_seed(config, step),
-                                               grip.grip_in_force(envs, schedule))
+                                               grip.grip_in_force(envs, schedule),
+                                               envs.plan)
                 run.evaluated(step, float(result.returns.mean()))
+                moved_on(envs.plan, step, result, stages)
             run.after(step, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)
-    final = grip.evaluate_on_grip(greedy, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
+    final = grip.evaluate_on_grip(greedy, config, config.final_eval_episodes, eval_seed(config, -1), final_grip,
+                                  envs.plan)
     run.after(step, snapshot, final=True)
     metrics = run.metrics(step, final)
     if schedule is not None:
         metrics["grip_recovery"] = grip.recovery(run.curve.points, config.grip_every)
+    if envs.plan is not None:
+        metrics["tracks"] = {**envs.plan.describe(), "moved_on": stages, "final_clean_share": clean_share(final)}
     recent = buffer.obs[: buffer.pos][-1000:] if not buffer.full else buffer.obs[-1000:]
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(q, recent, cbp)
     metrics["timing"] = run.timing(env_steps=step)

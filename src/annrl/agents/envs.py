@@ -136,9 +136,13 @@ class EnvPool:
     num_envs : int
     track, continuous
         For the car.
+    plan : annrl.agents.track_plan.TrackPlan, optional
+        With ``--tracks``: every episode drives a track drawn (from its reset seed) from the plan.
     """
 
-    def __init__(self, env_id: str, num_envs: int, *, track: str = "s_bends", continuous: bool = False):
+    def __init__(self, env_id: str, num_envs: int, *, track: str = "s_bends", continuous: bool = False,
+                 plan: Any = None):
+        self.plan = plan
         self.envs = [make_env(env_id, track=track, continuous=continuous) for _ in range(num_envs)]
         self.shape = EnvShape.of(self.envs[0], env_id)
         self.num_envs = num_envs
@@ -151,7 +155,12 @@ class EnvPool:
         self.seeds[k] = draw_seed(rng)
         self.logs[k] = []
         self.returns[k] = 0.0
-        return np.asarray(self.envs[k].reset(seed=int(self.seeds[k]))[0], dtype=np.float64)
+        return self._reset_env(k)
+
+    def _reset_env(self, k: int) -> np.ndarray:
+        seed = int(self.seeds[k])
+        options = None if self.plan is None else {"track": self.plan.draw(seed, 1)[0]}
+        return np.asarray(self.envs[k].reset(seed=seed, options=options)[0], dtype=np.float64)
 
     def reset(self, rng: np.random.Generator) -> np.ndarray:
         """Reset every environment; returns observations ``(num_envs, obs_dim)``."""
@@ -215,7 +224,7 @@ class EnvPool:
         """
         for k, env in enumerate(self.envs):
             self.seeds[k] = tensors["pool.seeds"][k]
-            obs = np.asarray(env.reset(seed=int(self.seeds[k]))[0], dtype=np.float64)
+            obs = self._reset_env(k)
             log = tensors["pool.actions"][k, : int(tensors["pool.lengths"][k])]
             for action in log:
                 obs = np.asarray(env.step(action.item() if self.shape.discrete else action)[0], dtype=np.float64)

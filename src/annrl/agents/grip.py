@@ -73,11 +73,15 @@ def grip_in_force(envs: EnvPool, schedule: Schedule | None) -> float | None:
     return None if schedule is None else envs.envs[0].unwrapped.settings.grip
 
 
-def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | None):
-    """``evaluate`` on the grip the training cars have now (None: the environment as it is made)."""
+def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | None, plan: Any = None):
+    """``evaluate`` on the grip the training cars have now (None: the environment as it is made), on
+    ``config.track`` or, with a ``--tracks`` plan, on tracks drawn from it."""
+    from annrl.agents.track_plan import tracks_for
+
+    track = tracks_for(config, plan, episodes, seed)
     if grip is None:
-        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
-    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
+        return evaluate(act, config.env, episodes, seed, track=track, continuous=config.continuous)
+    env = make_vector_env(config.env, episodes, track=track, continuous=config.continuous)
     try:
         env.set_settings(grip=grip)
         return run_episodes(env, act, seed)

@@ -341,4 +341,41 @@ def save_agent(path: str | Path, result: Result, config: Config) -> Path:
                            {"algo": NAME, "env": config.env, "sizes": result.extra["sizes"],
                             "coefficients": list(COEFFICIENTS) if config.plastic else ["weight"],
                             "plastic": config.plastic, "init_scale": config.init_scale,
-                            "w_max": config.w_max})
+                            "w_max": config.w_max, "track": config.track, "continuous": config.continuous,
+                            "seed": config.seed})
+
+
+class RulesPolicy:
+    """A saved Hebbian agent as a policy: ``policy(obs (n, d)) -> actions`` for ``rl eval`` and ``car drive``.
+
+    Its ``n`` networks start from random weights (seeded by the training seed) on the first call and
+    rewire themselves as they drive; :meth:`reset` starts them afresh.
+    """
+
+    def __init__(self, rules: np.ndarray, meta: dict[str, Any]):
+        self.rules, self.metadata = np.asarray(rules, dtype=np.float64), meta
+        sizes = meta["sizes"]
+        discrete = not meta["continuous"]
+        self.shape = EnvShape(sizes[0], discrete, sizes[-1], () if discrete else (-1.0, -1.0),
+                              () if discrete else (1.0, 1.0), None)
+        self.mode = "argmax" if discrete else "scale"
+        self.net = PlasticNetwork(sizes, meta["plastic"])
+        self._batch = 0
+
+    def reset(self) -> None:
+        self._batch = 0
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if self._batch != len(obs):
+            self.net.set_rules(self.rules, len(obs))
+            self.net.reset_weights(np.random.default_rng(self.metadata.get("seed", 0)), self.metadata["init_scale"])
+            self._batch = len(obs)
+        return to_actions(self.net.act(obs, self.metadata["w_max"]), self.shape, self.mode)
+
+
+def load_rules(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> RulesPolicy:
+    """The policy of a file written by :func:`save_agent`. Files written before they recorded the
+    track and the action kind drove ``annrl/CarTrack-v0`` on s_bends, steering continuously when
+    their network has 2 outputs."""
+    meta = {"track": "s_bends", "continuous": meta["sizes"][-1] == 2, **meta}
+    return RulesPolicy(tensors["rules"], meta)

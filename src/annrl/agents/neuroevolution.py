@@ -24,7 +24,9 @@ from annrl.agents.envs import EnvShape, draw_seed, is_car, make_vector_env, to_a
 from annrl.agents.evaluation import Episodes, eval_seed, evaluate, run_episodes
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.agents.track_plan import TrackPlan, clean_share, plan_of, tracks_for
 from annrl.config import setting
+from annrl.errors import InputError
 from annrl.nn import MLP
 
 FITNESSES = ("return", "progress")
@@ -150,10 +152,13 @@ class PopulationEvaluator:
     net : MLP
         A network with ``population = P``; its parameters are overwritten by :meth:`fitness`.
     shape : EnvShape
+    plan : TrackPlan, optional
+        With ``--tracks``: every generation draws ``E`` tracks (from its seed), and every network
+        plays its ``E`` episodes on those same ``E`` tracks, all cars in one vectorised step.
     """
 
-    def __init__(self, config: EvolutionConfig, net: MLP, shape: EnvShape):
-        self.net, self.shape = net, shape
+    def __init__(self, config: EvolutionConfig, net: MLP, shape: EnvShape, plan: TrackPlan | None = None):
+        self.net, self.shape, self.plan = net, shape, plan
         self.P, self.E = net.population, config.episodes_per_member
         self.mode = "argmax" if shape.discrete else "scale"
         self.env = training_env(config, self.P * self.E)
@@ -169,6 +174,9 @@ class PopulationEvaluator:
     def fitness(self, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
         """Mean return of each network ``(P,)``, environment steps used, laps ``(P,)`` on the car."""
         self.net.set_flat(thetas)
+        if self.plan is not None:
+            tracks = self.plan.draw(seed, self.E)
+            self.env.unwrapped.sim.set_track([tracks[k % self.E] for k in range(self.P * self.E)])
         episodes = run_episodes(self.env, self.act, seed)
         returns = episodes.returns.reshape(self.P, self.E).mean(axis=1)
         laps = None if episodes.laps is None else episodes.laps.reshape(self.P, self.E).mean(axis=1)
@@ -191,8 +199,11 @@ def train_population(algo: str, config: EvolutionConfig, strategy_factory: Calla
     net = policy_network(config, shape, config.population, rng)
     strategy = strategy_factory(np.array(net.flat_), rng)
     policy = net.select([0])
+    plan = plan_of(config)
     if ray is None:
-        evaluator = PopulationEvaluator(config, net, shape)
+        evaluator = PopulationEvaluator(config, net, shape, plan)
+    elif plan is not None:
+        raise InputError.invalid("--tracks", "used without --ray (the Ray shards drive one track)", config.tracks)
     else:
         from annrl.agents.ray_shards import RayEvaluator
 
@@ -203,20 +214,22 @@ def train_population(algo: str, config: EvolutionConfig, strategy_factory: Calla
 
     def judge(solution: np.ndarray, episodes: int, seed: int) -> Episodes:
         policy.set_flat(solution)
-        return evaluate(act, config.env, episodes, seed, track=config.track, continuous=config.continuous)
+        return evaluate(act, config.env, episodes, seed, track=tracks_for(config, plan, episodes, seed),
+                        continuous=config.continuous)
 
-    metrics = evolve(algo, config, shape, strategy, evaluator, judge, rng, **options)
+    metrics = evolve(algo, config, shape, strategy, evaluator, judge, rng, plan=plan, **options)
     policy.set_flat(strategy.solution())
     return Result(policy, metrics, shape, evaluator.mode, {"strategy": strategy})
 
 
 def evolve(algo: str, config: EvolutionConfig, shape: EnvShape, strategy: Strategy, evaluator: Evaluator,
            judge: Callable[[np.ndarray, int, int], Episodes], rng: np.random.Generator,
-           **options: Any) -> dict[str, Any]:
+           plan: TrackPlan | None = None, **options: Any) -> dict[str, Any]:
     """Ask, score, tell until ``config.total_steps`` environment steps; the run's metrics.
 
     ``judge(solution (1, D), episodes, seed)`` plays the strategy's solution for the learning curve
-    and the final evaluation; ``options`` are those of :class:`annrl.agents.run.Run`.
+    and the final evaluation; ``options`` are those of :class:`annrl.agents.run.Run`. With a
+    curriculum ``plan``, each evaluation may move it to its next stage (kept in checkpoints).
     """
     run = Run(algo, config, rng, total=config.total_steps, threshold=shape.threshold, **options)
     generation, env_steps, generations_run = 0, 0, 0
@@ -225,11 +238,15 @@ def evolve(algo: str, config: EvolutionConfig, shape: EnvShape, strategy: Strate
         generation, tensors, state = restored
         strategy.restore(tensors, state["strategy"])
         env_steps = state["env_steps"]
+        if plan is not None:
+            plan.stage = state.get("track_stage", 0)
     rng = run.rng
+    stages: list[list[int]] = []  # [env_steps, stage] each time a curriculum moves on
 
     def snapshot() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors, meta = strategy.state()
-        return tensors, {"strategy": meta, "env_steps": env_steps}
+        extra = {} if plan is None else {"track_stage": plan.stage}
+        return tensors, {"strategy": meta, "env_steps": env_steps, **extra}
 
     with run.closing(evaluator):
         while env_steps < config.total_steps and not run.solved:
@@ -243,11 +260,15 @@ def evolve(algo: str, config: EvolutionConfig, shape: EnvShape, strategy: Strate
             if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
                 result = judge(strategy.solution(), config.eval_episodes, eval_seed(config, generation))
                 run.evaluated(env_steps, float(result.returns.mean()))
+                if plan is not None and plan.advance(clean_share(result)):
+                    stages.append([env_steps, plan.stage])
             run.bar.update(min(env_steps, config.total_steps), float(fitness.max()))
             run.after(generation, snapshot)
     final = judge(strategy.solution(), config.final_eval_episodes, eval_seed(config, -1))
     run.after(generation, snapshot, final=True)
     metrics = run.metrics(env_steps, final)
     metrics["generations"] = generation
+    if plan is not None:
+        metrics["tracks"] = {**plan.describe(), "moved_on": stages, "final_clean_share": clean_share(final)}
     metrics["timing"] = run.timing(generations=generations_run)
     return metrics

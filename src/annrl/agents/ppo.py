@@ -33,6 +33,7 @@ from annrl.agents.envs import EnvPool, to_actions
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.agents.track_plan import clean_share, moved_on, plan_of
 from annrl.backend import array_namespace, check_device, to_numpy
 from annrl.config import setting
 from annrl.errors import InputError
@@ -317,7 +318,9 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     check_device(config.backend, config.device)
     if config.backend != "numpy" and config.continual_backprop:
         raise InputError("--continual-backprop runs on --backend numpy only", field="--continual-backprop")
-    envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous)
+    envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous,
+                   plan=plan_of(config))
+    stages: list[list[int]] = []  # [env_steps, stage] each time a --tracks curriculum moves on
     grip.follow(envs, schedule)
     shape = envs.shape
     agent = ActorCritic(config, shape.obs_dim, shape.n_outputs, shape.discrete, rng)
@@ -382,16 +385,21 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
             if env_steps // config.eval_every > (env_steps - per_rollout) // config.eval_every \
                     or iteration == iterations:
                 result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,
-                                               eval_seed(config, iteration), grip.grip_in_force(envs, schedule))
+                                               eval_seed(config, iteration), grip.grip_in_force(envs, schedule),
+                                               envs.plan)
                 run.evaluated(env_steps, float(result.returns.mean()))
+                moved_on(envs.plan, env_steps, result, stages)
             run.after(iteration, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)
-    final = grip.evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip)
+    final = grip.evaluate_on_grip(deterministic, config, config.final_eval_episodes, eval_seed(config, -1), final_grip,
+                                  envs.plan)
     run.after(iteration, snapshot, final=True)
     env_steps = iteration * per_rollout
     metrics = run.metrics(env_steps, final)
     if schedule is not None:
         metrics["grip_recovery"] = grip.recovery(run.curve.points, config.grip_every)
+    if envs.plan is not None:
+        metrics["tracks"] = {**envs.plan.describe(), "moved_on": stages, "final_clean_share": clean_share(final)}
     metrics["continual_backprop"] = cbp_option.hidden_unit_report(agent.actor, agent.actor.asarray(recent_obs),
                                                                    agent.cbp.get("actor"))
     metrics["timing"] = run.timing(env_steps=env_steps)

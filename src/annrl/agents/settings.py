@@ -34,6 +34,12 @@ class BaseConfig:
 
     env: str = setting("CartPole-v1", "Gymnasium environment id (Box observations), or annrl/CarTrack-v0.")
     track: str = setting("s_bends", "car track (annrl/CarTrack-v0 only): shipped name, JSON file or random:SEED.")
+    tracks: str = setting("", "car only: train over many tracks instead of --track: family:NAME (e.g. family:hard), "
+                              "a comma list of tracks, or a curriculum family:easy,family:medium,family:hard.")
+    track_pool: int = setting(64, "car only, with --tracks family:NAME: the family's training seeds drawn from "
+                                  "(0 .. pool-1; each track's tables are built once).")
+    curriculum_level: float = setting(0.8, "car only, with a --tracks curriculum: the share of evaluation episodes "
+                                           "driven 3 clean laps that moves it to the next family.")
     continuous: bool = setting(False, "car only: (steer, throttle) actions instead of Discrete(5).")
     total_steps: int = setting(100_000, "environment steps to train for.")
     seed: int = setting(0, "seed of everything random in the run.")
@@ -44,11 +50,12 @@ class BaseConfig:
 
 
 def base_table() -> dict[str, list[Any]]:
-    """The checks every agent's ``Config`` shares: step budget, evaluation cadence and episodes, seed."""
-    from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT
+    """The checks every agent's ``Config`` shares: step budget, evaluation cadence and episodes, seed, tracks."""
+    from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval
 
     return {"total_steps": POSITIVE_INT, "eval_every": POSITIVE_INT, "eval_episodes": POSITIVE_INT,
-            "final_eval_episodes": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
+            "final_eval_episodes": POSITIVE_INT, "seed": NON_NEGATIVE_INT, "track_pool": POSITIVE_INT,
+            "curriculum_level": [Interval(float, 0.0, 1.0, closed="both")]}
 
 
 def parse_sizes(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:

@@ -21,8 +21,8 @@ import numpy as np
 from annrl.clikit import write_metrics
 from annrl.errors import InputError
 
-POLICIES = ("heuristic", "random", "keyboard", "checkpoint")
-BENCHMARK_POLICIES = ("heuristic", "checkpoint")
+POLICIES = ("heuristic", "random", "keyboard", "checkpoint", "pretrained")
+BENCHMARK_POLICIES = ("heuristic", "checkpoint", "pretrained")
 TRACK_HELP = "shipped track name, a track JSON file, random:SEED or family:easy|medium|hard:SEED."
 
 
@@ -36,7 +36,8 @@ def register(subparsers: Any) -> None:
     drive = commands.add_parser("drive", help="play episodes with a policy; write a GIF and metrics.json")
     drive.add_argument("--track", default="oval", help=TRACK_HELP)
     drive.add_argument("--policy", default="heuristic", choices=POLICIES,
-                       help="who drives: the wall-following heuristic, random actions, you, or a trained agent.")
+                       help="who drives: the wall-following heuristic, random actions, you, a trained agent, "
+                       "or the general driver shipped with annrl.")
     drive.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
     drive.add_argument("--episodes", type=int, default=3, help="rounds of episodes to play.")
     drive.add_argument("--cars", type=int, default=1, help="cars driving at once (each plays every round).")
@@ -74,7 +75,8 @@ def register(subparsers: Any) -> None:
 
     bench = commands.add_parser("benchmark", help="drive the 54 held-out tracks training never sees, 3 laps each")
     bench.add_argument("--policy", default="heuristic", choices=BENCHMARK_POLICIES,
-                       help="who drives: the heuristic driver or a trained agent (--checkpoint).")
+                       help="who drives: the heuristic driver, a trained agent (--checkpoint) or the "
+                       "general driver shipped with annrl (pretrained).")
     bench.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
     bench.add_argument("--suite", default="heldout", choices=("heldout",),
                        help="the tracks: heldout = the hard family's 50 held-out seeds + the shipped tracks.")
@@ -143,6 +145,10 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         raise InputError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
     if policy == "keyboard" and (cars != 1 or continuous):
         raise InputError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
+    if policy == "pretrained":  # the general driver shipped with annrl, continuous or not as it was trained
+        from annrl.agents import load_policy
+
+        checkpoint, continuous = "pretrained", not load_policy("pretrained").shape.discrete
     changes = changes or {}
     env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
                          max_episode_steps=max_steps, **changes.get("settings", {}))
@@ -233,13 +239,14 @@ def benchmark_command(args: argparse.Namespace) -> int:
             raise InputError(f"--laps must be >= 1, got {args.laps}")
         tracks = benchmark.suite_tracks(args.suite, args.limit)
         continuous = args.continuous
-        if args.policy == "checkpoint":
+        checkpoint = "pretrained" if args.policy == "pretrained" else args.checkpoint
+        if args.policy != "heuristic":
             from annrl.agents import load_policy
 
-            if not args.checkpoint:
+            if not checkpoint:
                 raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
-            continuous = not load_policy(args.checkpoint).shape.discrete  # as it was trained
-        metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, args.checkpoint),
+            continuous = not load_policy(checkpoint).shape.discrete  # as it was trained
+        metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, checkpoint),
                                               continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed)
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car benchmark: error: {err}", file=sys.stderr)

@@ -1,9 +1,13 @@
-"""The vectorised core: ``n`` cars on one track, stepped together in a few array calls.
+"""The vectorised core: ``n`` cars, on one track or each on its own, stepped together in a few array calls.
 
 :class:`CarSimulator` owns the cars' state (arrays of shape ``(n,)``), turns actions into
 controls, runs :mod:`annrl.envs.physics`, scores progress, ends episodes and resets cars. Both
 Gymnasium environments are thin wrappers around it: :class:`~annrl.envs.car_env.CarTrackEnv` is
 the simulator with ``n = 1``, :class:`~annrl.envs.car_env.CarTrackVecEnv` exposes all ``n``.
+
+Cars on different tracks share one set of lookup tables: the tracks' tables are stacked (see
+:class:`TrackStack`), each car's station counts in the stack, and the few per-track numbers (lap
+length, start pose, tracking window) become arrays of shape ``(n,)``.
 
 Randomness: each car draws its start pose from its own ``numpy.random.Generator`` (passed to
 :meth:`CarSimulator.reset`), so car ``k`` of a batch seeded with ``s + k`` replays exactly the
@@ -28,7 +32,7 @@ from annrl.envs import geometry, physics
 from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
 from annrl.envs.track_tables import TrackTables, build_tables
-from annrl.envs.tracks import Track, load_track
+from annrl.envs.tracks import Track, check_drivable, load_track
 from annrl.errors import InputError
 
 ACTION_NAMES = ("left", "right", "straight", "faster", "slower")
@@ -116,12 +120,13 @@ class Sensors:
 
 
 class CarSimulator:
-    """``num_cars`` cars driving on one track; the physics of both environments.
+    """``num_cars`` cars driving on one track, or each on its own; the physics of both environments.
 
     Parameters
     ----------
-    track : str, Path or Track
-        A shipped track name, a JSON file, ``"random:SEED"`` or a :class:`Track`.
+    track : str, Path or Track, or a list of them (one per car)
+        A shipped track name, a JSON file, ``"random:SEED"``, ``"family:NAME:SEED"`` or a
+        :class:`Track`; a list of ``num_cars`` puts car ``k`` on track ``k``.
     num_cars : int
     settings : CarSettings, optional
     continuous : bool, default=False
@@ -151,9 +156,9 @@ class CarSimulator:
             raise InputError(f"num_envs must be a positive integer, got {num_cars!r}")
         if not isinstance(num_threads, int) or num_threads < 1:
             raise InputError(f"num_threads must be a positive integer, got {num_threads!r}")
-        self.track = load_track(track)
-        self.settings = settings or CarSettings()
         self.n = int(num_cars)
+        self.car_tracks = _per_car_tracks(track, self.n)
+        self.settings = settings or CarSettings()
         self.continuous = bool(continuous)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self._build_tables(self.settings)
@@ -179,12 +184,27 @@ class CarSimulator:
         """Observation length: one normalised distance per ray, then the normalised speed."""
         return self.settings.n_rays + 1
 
+    @property
+    def track(self) -> Track:
+        """Car 0's track (every car's, unless the cars drive different tracks)."""
+        return self.car_tracks[0]
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the cars drive more than one track."""
+        return self.stack.mixed
+
     def _build_tables(self, s: CarSettings) -> None:
-        _check_start_clearance(self.track, s)
+        distinct = list(dict.fromkeys(self.car_tracks))
+        for track in distinct:
+            check_drivable(track, s)
+            _check_start_clearance(track, s)
         self._max_step = s.max_speed * s.dt
-        self.tables = build_tables(self.track, max_range=s.max_range, reach=s.car_radius, max_step=self._max_step)
-        self.tab = _step_tables(self.tables)
-        self.lap_length = self.tables.length
+        tables = [build_tables(t, max_range=s.max_range, reach=s.car_radius, max_step=self._max_step)
+                  for t in distinct]
+        self.stack = TrackStack(tables, [distinct.index(t) for t in self.car_tracks], self.car_tracks)
+        self.tables, self.tab = tables[0], self.stack.tab
+        self.lap_length = self.stack.lap_length
         self.checkpoint_length = self.lap_length / s.n_checkpoints
 
     def _set_parameters(self) -> None:
@@ -226,17 +246,40 @@ class CarSimulator:
         if (settings.max_range, settings.car_radius) != sized_for or settings.max_speed * settings.dt > self._max_step:
             self._build_tables(settings)
         else:
-            _check_start_clearance(self.track, settings)
+            for track in dict.fromkeys(self.car_tracks):
+                check_drivable(track, settings)
+                _check_start_clearance(track, settings)
         self.settings = settings
         self.checkpoint_length = self.lap_length / settings.n_checkpoints
         self._set_parameters()
 
-    def set_track(self, track: str | Track) -> None:
-        """Move every car to another track; a running batch restarts there at once (same generators)."""
-        self.track = load_track(track)
+    def set_track(self, track: str | Track | list, mask: np.ndarray | None = None) -> None:
+        """Move cars to other tracks; the moved cars of a running batch restart there at once (same generators).
+
+        Parameters
+        ----------
+        track : str, Path or Track, or a list of them
+            One track for every moved car, or one per moved car (in car order).
+        mask : bool array, shape (num_cars,), optional
+            The cars to move; all of them when omitted.
+        """
+        moved = np.ones(self.n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        if moved.shape != (self.n,):
+            raise InputError(f"set_track mask must be a bool array of shape ({self.n},), got shape {moved.shape}")
+        new = _per_car_tracks(track, int(moved.sum()))
+        old_local = None if self.state is None else self.stack.local(self.state.station)
+        tracks = list(self.car_tracks)
+        for k, t in zip(np.nonzero(moved)[0], new, strict=True):
+            tracks[k] = t
+        self.car_tracks = tracks
         self._build_tables(self.settings)
-        if self.state is not None:
+        if self.state is None:
+            return
+        if moved.all():
             self.reset(self.rngs)
+            return
+        self.state.station = self.stack.base + old_local  # the others keep their place in the new stack
+        self.reset(self.rngs, moved)
 
     def _set_actions(self, extra_actions: tuple[str, ...]) -> None:
         unknown = [a for a in extra_actions if a not in EXTRA_CONTROLS]
@@ -295,18 +338,18 @@ class CarSimulator:
 
     def _start_states(self, idx: np.ndarray) -> CarState:
         """Fresh states for cars ``idx``: the track's start pose plus each car's own jitter."""
-        s = self.settings
-        x0, y0, h0 = self.track.start
+        s, start = self.settings, self.stack.start
         noise = np.array([self.rngs[k].uniform(-1.0, 1.0, size=3) for k in idx]).reshape(-1, 3)
         along, across = s.start_jitter * noise[:, 0], s.start_jitter * noise[:, 1]
-        x = x0 + along * math.cos(h0) - across * math.sin(h0)
-        y = y0 + along * math.sin(h0) + across * math.cos(h0)
+        x0, y0, h0, cos0, sin0 = (column[idx] for column in start)
+        x = x0 + along * cos0 - across * sin0
+        y = y0 + along * sin0 + across * cos0
         heading = physics.wrap_angle(h0 + math.radians(s.start_heading_jitter_deg) * noise[:, 2])
-        return self._state_at(x, y, heading, np.zeros(len(idx)), np.full(len(idx), self.tables.start_station))
+        return self._state_at(x, y, heading, np.zeros(len(idx)), self.stack.start_station[idx], idx)
 
-    def _state_at(self, x, y, heading, speed, station) -> CarState:
+    def _state_at(self, x, y, heading, speed, station, idx=slice(None)) -> CarState:
         """A state at rest on the clock and the course: tracked from ``station``, nothing driven yet."""
-        station, arc, lateral = physics.locate(x, y, station, self.tab, self.tables.window)
+        station, arc, lateral = physics.locate(x, y, station, self.tab, self.stack.window, self.stack.cars(idx))
         n = len(x)
         return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
                         progress=np.zeros(n), checkpoint=np.zeros(n, dtype=np.int64),
@@ -339,9 +382,11 @@ class CarSimulator:
         """
         x, y, heading = (np.broadcast_to(np.asarray(v, dtype=float), (self.n,)).copy() for v in (x, y, heading))
         speed = np.zeros(self.n) if speed is None else np.broadcast_to(np.asarray(speed, dtype=float), (self.n,)).copy()
-        t = self.tables
-        a, b = t.station_xy, t.station_xy + t.station_dir
-        station = np.argmin(geometry.distance_to_segments(np.column_stack([x, y]), a, b), axis=1)
+        station = np.zeros(self.n, dtype=np.int64)
+        for t, cars in self.stack.groups():
+            a, b = t.station_xy, t.station_xy + t.station_dir
+            points = np.column_stack([x[cars], y[cars]])
+            station[cars] = self.stack.base[cars] + np.argmin(geometry.distance_to_segments(points, a, b), axis=1)
         self.state = self._state_at(x, y, physics.wrap_angle(heading), speed, station)
         self.obs = self._observe(self.state, self._sensors(slice(None)))
         self.pending[:] = False
@@ -515,7 +560,7 @@ class CarSimulator:
         x, y, heading, speed = physics.advance(
             old.x[sl], old.y[sl], old.heading[sl], old.speed[sl], steer[sl], throttle[sl], dyn, self.settings.dt
         )
-        station, arc, lateral = physics.locate(x, y, old.station[sl], self.tab, self.tables.window)
+        station, arc, lateral = physics.locate(x, y, old.station[sl], self.tab, self.stack.window, self.stack.cars(sl))
         crashed = physics.wall_clearance(x, y, station, self.tab) <= self.car_radius[sl]
         return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
                         progress=old.progress[sl], checkpoint=old.checkpoint[sl], steps=old.steps[sl] + 1,
@@ -571,6 +616,127 @@ class CarSimulator:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
+
+
+class TrackStack:
+    """The lookup tables of the cars' tracks as one set of arrays, and each car's place in it.
+
+    One track: its own tables, untouched. Several: their stations, lanes, crash and ray tables
+    are concatenated (candidate lists padded by repeating their own entries, which leaves every
+    minimum unchanged), and a car's station counts from its track's first row. Tracking searches
+    the widest window of all tracks, with the offsets beyond a car's own window made infinitely
+    far, so every car follows exactly the stations it would follow alone.
+
+    Attributes
+    ----------
+    tab : StepTables
+    mixed : bool
+        Whether there are several tracks (else the per-car arrays below are only bookkeeping).
+    base, m : int arrays, shape (n,)
+        Each car's first station in the stack and its track's station count.
+    lap_length : float, or array (n,) when mixed
+    start_station : int array, shape (n,)
+    start : tuple of five float arrays, shape (n,)
+        Start x, y, heading and the heading's cosine and sine, per car.
+    window : int
+        Stations searched either side when tracking (the widest track's).
+    """
+
+    def __init__(self, tables: list[TrackTables], which: list[int], car_tracks: list[Track]):
+        self.tables, self.mixed = tables, len(tables) > 1
+        self.which = np.asarray(which, dtype=np.int64)
+        counts = np.array([t.n_stations for t in tables], dtype=np.int64)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.base, self.m = first[self.which], counts[self.which]
+        self.start_station = self.base + np.array([t.start_station for t in tables], dtype=np.int64)[self.which]
+        # Cosines from math, once per track: exactly the numbers a car alone on its track gets.
+        poses = [(*t.start, math.cos(t.start[2]), math.sin(t.start[2])) for t in car_tracks]
+        self.start = tuple(np.array(column, dtype=np.float64) for column in zip(*poses, strict=True))
+        self.window = max(t.window for t in tables)
+        if not self.mixed:
+            self.tab, self.lap_length = _step_tables(tables[0]), tables[0].length
+            return
+        self.tab, block_first = _stacked_step_tables(tuple(tables))
+        self.lap_length = np.array([t.length for t in tables])[self.which]
+        self.row0 = (block_first - first)[self.which]
+        own = np.array([t.window for t in tables])[self.which]
+        offsets = np.arange(-self.window, self.window + 1)
+        beyond = np.abs(offsets)[:, None] > own[None, :]
+        self.far = np.where(beyond, np.inf, 0.0) if beyond.any() else None
+
+    def cars(self, idx) -> dict[str, Any] | None:
+        """What :func:`physics.locate <annrl.envs.physics.locate>` needs of cars ``idx`` on stacked tracks
+        (None for one track)."""
+        if not self.mixed:
+            return None
+        return {"base": self.base[idx], "m": self.m[idx], "row0": self.row0[idx],
+                "far": None if self.far is None else self.far[:, idx]}
+
+    def local(self, station: np.ndarray) -> np.ndarray:
+        """Stations ``(n,)`` counted from each car's own track's first one."""
+        return station - self.base
+
+    def groups(self):
+        """``(tables, car indices)`` for each track."""
+        for i, tables in enumerate(self.tables):
+            yield tables, np.nonzero(self.which == i)[0]
+
+
+def _per_car_tracks(track, n: int) -> list[Track]:
+    """One loaded :class:`Track` per car, from one track or a list of ``n``."""
+    if isinstance(track, (list, tuple)):
+        if len(track) != n:
+            raise InputError(f"track must be one track or a list of one per car ({n}), got a list of {len(track)}",
+                             field="track")
+        return [load_track(t) for t in track]
+    return [load_track(track)] * n
+
+
+@functools.lru_cache(maxsize=2)  # a stack of many tracks is large, and a training run rarely repeats one
+def _stacked_step_tables(tables: tuple[TrackTables, ...]) -> tuple[Mapping[str, Any], np.ndarray]:
+    """The :class:`~annrl.envs.physics.StepTables` of several tracks stacked, and where each track's
+    block of wrapped station rows starts."""
+    if len({(t.n_lanes, t.n_sectors) for t in tables}) > 1:
+        raise InputError("tracks stacked in one simulator must share n_lanes and n_sectors")
+    w = max(t.window for t in tables)
+    offsets = np.arange(-w, w + 1)
+    stations = [np.column_stack([t.station_xy, t.station_dir, t.station_len2, np.sqrt(t.station_len2),
+                                 t.station_arc]) for t in tables]
+    blocks = [physics.wrapped_stations(st, offsets) for st in stations]  # w <= 16 <= M: one wrap suffices
+    block_first = np.concatenate([[0], np.cumsum([len(st) + 2 * w for st in stations])[:-1]])
+    joined = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0] if name != "window_rows"}
+
+    def stacked(name: str) -> np.ndarray:
+        parts = [getattr(t, name) for t in tables]
+        if parts[0].ndim == 1:
+            return np.concatenate(parts)
+        k = max(p.shape[1] for p in parts)  # lists repeat their own entries up to the longest
+        # C order: indexing the second axis hands back a Fortran-ordered copy, whose rows gather slowly.
+        return np.ascontiguousarray(np.concatenate([p[:, np.arange(k) % p.shape[1]] for p in parts]))
+
+    rays = types.SimpleNamespace(**{f"ray_{c}": stacked(f"ray_{c}") for c in ("ax", "ay", "dx", "dy", "count")})
+    tab = physics.StepTables(
+        stations=np.concatenate(stations), offsets=offsets, window_rows=offsets + w, **joined,
+        lane_lo=stacked("lane_lo"), lane_width=stacked("lane_width"),
+        n_lanes=tables[0].n_lanes, n_sectors=tables[0].n_sectors,
+        **{f"crash_{c}": stacked(f"crash_{c}") for c in ("ax", "ay", "dx", "dy", "inv_len2")},
+        ray_count=rays.ray_count, **_compact_tails(_ray_tables(rays), rays.ray_count),
+    )
+    return types.MappingProxyType(tab), block_first
+
+
+def _compact_tails(ray: dict[str, np.ndarray], count: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``tail_*`` tables cut to the cells that use them, with ``tail_row`` (cells,) pointing there.
+
+    Stacked tracks pad every list to the longest of all, so full tails would hold mostly padding.
+    """
+    if "tail_ax" not in ray:
+        return ray
+    long = count > ray["ray_ax"].shape[1]
+    out = {**ray, "tail_row": np.cumsum(long) - 1}
+    for name in ("ax", "ay", "dx", "dy"):
+        out[f"tail_{name}"] = np.ascontiguousarray(ray[f"tail_{name}"][long])
+    return out
 
 
 @functools.lru_cache(maxsize=32)

@@ -261,9 +261,10 @@ class StepTables(TypedDict):
     tail_ay: NotRequired[Any]
     tail_dx: NotRequired[Any]
     tail_dy: NotRequired[Any]
+    tail_row: NotRequired[Any]  #: (cells,) int: each cell's row in ``tail_*``, when those hold only the long lists
 
 
-def locate(x, y, station, tab: StepTables, window: int):
+def locate(x, y, station, tab: StepTables, window: int, cars: dict | None = None):
     """Track each car to the nearest centre-line segment within ``window`` of its last one.
 
     Parameters
@@ -273,6 +274,11 @@ def locate(x, y, station, tab: StepTables, window: int):
         The previous station of each car.
     tab : StepTables
         Read: ``stations``, ``offsets``, ``window_rows`` and the ``wrapped_*`` columns.
+    cars : dict of arrays, optional
+        For cars on several tracks stacked in ``tab`` (``annrl.envs.core.TrackStack``): ``base``
+        and ``m`` ``(n,)``, each car's first station and its track's station count; ``row0``
+        ``(n,)``, the shift from a station to its row in the wrapped columns; ``far``
+        ``(2 w + 1, n)`` or None, infinite for the offsets beyond a car's own track's window.
 
     Returns
     -------
@@ -285,10 +291,16 @@ def locate(x, y, station, tab: StepTables, window: int):
     xp = array_namespace(x)
     m = tab["stations"].shape[0]
     # Rows of the wrapped columns, whose first and last ``window`` rows repeat the other end: no remainder.
-    near = station[None, :] + tab["window_rows"][:, None]  # (W, n)
+    rows = station if cars is None else station + cars["row0"]
+    near = rows[None, :] + tab["window_rows"][:, None]  # (W, n)
     d2 = _project_on(x, y, near, tab, xp)[3]
+    if cars is not None and cars["far"] is not None:
+        d2 = d2 + cars["far"]  # adding 0.0 changes nothing: the other distances stay exact
     best = xp.argmin(d2, axis=0)
-    station = xp.remainder(station + xp.take(tab["offsets"], best), m)
+    if cars is None:
+        station = xp.remainder(station + xp.take(tab["offsets"], best), m)
+    else:
+        station = cars["base"] + xp.remainder(station - cars["base"] + xp.take(tab["offsets"], best), cars["m"])
     row = xp.take(tab["stations"], station, axis=0)  # (n, 7): one gather; strided columns of n values are fast
     dx, dy, length = row[:, DX], row[:, DY], row[:, LENGTH]
     t, rx, ry, _ = project(x, y, row[:, SX], row[:, SY], dx, dy, row[:, LEN2], xp)
@@ -388,7 +400,10 @@ def _with_tails(dist, rays, cell, tab: StepTables):
     picked = xp.nonzero(long)[0]
     if picked.shape[0] == 0:
         return dist
-    tail = _nearest_hit(*(xp.take(v, picked) for v in rays), xp.take(cell, picked),
+    rows = xp.take(cell, picked)
+    if "tail_row" in tab:  # stacked tracks keep only the rows of the cells that have a tail
+        rows = xp.take(tab["tail_row"], rows)
+    tail = _nearest_hit(*(xp.take(v, picked) for v in rays), rows,
                         tab["tail_ax"], tab["tail_ay"], tab["tail_dx"], tab["tail_dy"])
     tail = xp.concat([tail, xp.full((1,), FAR_T, dtype=tail.dtype)])
     rank = xp.cumulative_sum(xp.astype(long, picked.dtype)) - 1
