@@ -335,6 +335,36 @@ def check_memory(
         )
 
 
+def check_sizes(parts: Mapping[str, int], *, available: int | None = None) -> None:
+    """One up-front estimate of what a run will allocate, refused before anything is allocated.
+
+    Every configuration calls this once, from its table check, with the bytes its user-chosen
+    sizes imply (lower bounds are enough: the aim is to refuse sizes that cannot fit, and
+    never a run that can).
+
+    Parameters
+    ----------
+    parts : mapping of str to int
+        Bytes per allocation, keyed by the options that set it as the user wrote them, e.g.
+        ``{"--population 1000000000 networks": array_nbytes((P, D))}``.
+    available : int, optional
+        As for :func:`check_memory`.
+
+    Raises
+    ------
+    MemoryBudgetError
+        "this run (--hidden 100000000: 11.2 GiB) needs about 11.2 GiB, over the memory limit of ...".
+    """
+    sizes = sorted(((int(n), name) for name, n in parts.items()), reverse=True)
+    detail = "; ".join(f"{name}: {format_bytes(n)}" for n, name in sizes[:2] if n)
+    check_memory(sum(n for n, _ in sizes), f"this run ({detail})", available=available)
+
+
+def dense_parameters(sizes: Sequence[int]) -> int:
+    """Weights and biases of dense layers of widths ``sizes`` (``[in, hidden..., out]``), exactly."""
+    return sum((int(a) + 1) * int(b) for a, b in zip(sizes, sizes[1:], strict=False))
+
+
 def memory_fraction(fraction: float | None = None) -> float:
     """The memory share allowed: ``fraction``, else ``$ANNRL_MEMORY_FRACTION``, else 0.75."""
     rule = [Interval(float, 0, 1, closed="right")]

@@ -37,10 +37,10 @@ from annrl.agents.es import OpenES
 from annrl.agents.evaluation import Episodes, run_episodes
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
 from annrl.agents.run import Result
-from annrl.agents.settings import parse_sizes
+from annrl.agents.settings import ENV_BYTES, network_bytes, parse_sizes
 from annrl.config import setting
 from annrl.errors import InputError
-from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check, check_sizes
 
 NAME = "hebbian"
 COEFFICIENTS = ("A", "B", "C", "D", "eta")
@@ -249,6 +249,10 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    members = config.population * config.episodes_per_member
+    check_sizes({f"--population {config.population} x --episodes-per-member {config.episodes_per_member} plastic "
+                 f"networks of --hidden {config.hidden}": network_bytes(config.hidden, population=members, copies=3),
+                 "their environments": ENV_BYTES * members})
     shape = EnvShape.probe(config)
     net = PlasticNetwork([shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs], config.plastic)
     strategy = OpenES(initial_rules(net, rng), config)

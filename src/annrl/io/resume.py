@@ -96,10 +96,16 @@ class Checkpointer:
         self.restored: Checkpoint | None = None
         self.last_path: Path | None = None
         self._in_flight: tuple[threading.Thread, list[BaseException]] | None = None
+        self._holding = False
         if self.run is None:
             return
+        self.run.acquire()  # --out checked (a writable folder, free space) and locked before anything is read
+        self._holding = True
         if resume:
+            # reading is no training step: a stop signal now ends the command at once
+            self.stop.listening = False
             self.restored = self._latest()
+            self.stop.listening = True
         elif self.run.saved_steps():
             print(f"annrl: warning: {self.run.path} holds checkpoints of an earlier run; starting over "
                   "(add --resume to continue it)", file=sys.stderr)
@@ -152,12 +158,23 @@ class Checkpointer:
                 raise fault[0]
 
     def close(self, *, quiet: bool = False) -> None:
-        """Wait for the save in flight; ``quiet`` (the run is failing already) keeps its fault to itself."""
-        if not quiet:
-            self.wait()
-            return
-        with contextlib.suppress(Exception):
-            self.wait()
+        """Wait for the save in flight; ``quiet`` (the run is failing already) keeps its fault to itself.
+
+        Training is over: a stop signal from now on ends the command at once, and one that came after
+        the last look at the flag raises :class:`Stopped` here (it is not swallowed)."""
+        self.stop.listening = False
+        try:
+            if not quiet:
+                self.wait()
+                if self.stop.requested:
+                    raise Stopped(self.stop.message(self.last_path), self.stop.exit_code)
+                return
+            with contextlib.suppress(Exception):
+                self.wait()
+        finally:
+            if self._holding:
+                self._holding = False
+                self.run.release()
 
     def __enter__(self) -> Checkpointer:
         return self

@@ -87,7 +87,19 @@ from annrl.nn import ACTIVATIONS, MLP, Adam, Network, Trainer
 from annrl.systems import DampedPendulum, DynamicalSystem, LotkaVolterra, Trajectory, VanDerPol, integrate
 from annrl.systems.learned import LearnedField, Standardiser
 from annrl.systems.lotka_volterra import BENCHMARK_DT, BENCHMARK_PARAMETERS, BENCHMARK_T_SPAN, BENCHMARK_X0
-from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
+from annrl.validate import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    ListOf,
+    Options,
+    array_nbytes,
+    check,
+    check_sizes,
+    dense_parameters,
+)
 
 APPROACHES = ("derivative", "rollout")
 
@@ -225,6 +237,12 @@ class DynamicsConfig:
                              f"({samples} samples)")
         if self.window > samples - 1:
             raise InputError(f"window must be <= {samples - 1} (samples of {self.system} - 1), got {self.window}")
+        # every system is 2-D: the field network [2, *hidden, 2] on the lattice, a batch of RK4 rollouts
+        units = sum(self.hidden) + 2
+        check_sizes({f"the field on a --grid {self.grid} lattice": array_nbytes((2 * self.grid**2, units)),
+                     f"rollouts of --batch-size {self.batch_size} x --window {self.window} x --substeps "
+                     f"{self.substeps}": array_nbytes((8 * self.batch_size * self.window * self.substeps, units)),
+                     f"the network of --hidden {self.hidden}": 64 * dense_parameters([2, *self.hidden, 2])})
 
     @property
     def approaches(self) -> tuple[str, ...]:

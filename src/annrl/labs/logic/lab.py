@@ -40,6 +40,7 @@ from annrl.labs.logic.compile import CompiledNetwork, compile_function, separabl
 from annrl.nn import MLP, Network, Trainer, get_optimizer
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
+from annrl.validate import array_nbytes, check_sizes
 
 ACTIVATIONS = ("tanh", "sigmoid")
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
@@ -119,6 +120,9 @@ class LogicConfig:
             raise InputError.invalid("lr", "> 0", self.lr)
         if not self.momentum >= 0:
             raise InputError.invalid("momentum", ">= 0", self.momentum)
+        width = self.max_hidden if self.hidden is None else self.hidden
+        check_sizes({f"--seeds {self.seeds} networks of up to {width} hidden units": array_nbytes(
+            (8 * int(self.seeds), 16 * (int(width) + 1)))})
 
 
 @dataclass

@@ -55,6 +55,7 @@ from annrl.nn.hopfield import (
     recall,
 )
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
+from annrl.validate import array_nbytes, check_sizes
 
 CELLS = ("elman", "gru")
 
@@ -311,6 +312,10 @@ class WorkingMemoryConfig:
             raise InputError.invalid("noise", ">= 0", self.noise)
         if not self.lr > 0:
             raise InputError.invalid("lr", "> 0", self.lr)
+        # a batch of GRU/LSTM sequences of the longest delay, kept for backpropagation through time
+        length = max(self.delays) + 2
+        check_sizes({f"sequences of batch {self.batch} x delay {max(self.delays)} x hidden {self.hidden}": array_nbytes(
+            (8 * max(self.batch, self.test_trials), length, self.hidden + 1))})
 
 
 @dataclass
@@ -364,6 +369,9 @@ class MemoryConfig:
         if int(self.spurious_starts) < 0:
             raise InputError.invalid("spurious_starts", ">= 0", self.spurious_starts)
         self.letters()  # checks the patterns field
+        # the capacity experiment stores patterns in a (neurons, neurons) weight matrix, a few copies
+        if self.capacity:
+            check_sizes({f"--neurons {self.neurons} (weight matrices)": array_nbytes((4 * self.neurons, self.neurons))})
 
     def letters(self) -> str:
         text = str(self.patterns).strip()
