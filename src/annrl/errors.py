@@ -173,7 +173,8 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
                        debug)
     except OSError as err:
         if err.errno not in DISK_FAULTS:
-            _bug()
+            if not isinstance(err, BrokenPipeError):  # the CLI stops quietly when its reader goes away
+                _bug()
             raise
         where = f"cannot write {err.filename}" if err.filename else "a write failed"
         return _report(f"error: {where}: {err.strerror or err}; {_KEPT}", EXIT_CANNOT_WRITE, debug)

@@ -261,7 +261,8 @@ def read_checkpoint(path: str | os.PathLike[str], *, expect: Expect | None = Non
         with open(fd, "rb") as f:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise CheckpointError(path, f"cannot read the file: it is {_file_kind(info.st_mode)}, not a regular file")
+                raise CheckpointError(path, f"cannot read the file: it is {_file_kind(info.st_mode)}, "
+                                      "not a regular file")
             os.set_blocking(fd, True)
             size = info.st_size
             buffer = bytearray(size)

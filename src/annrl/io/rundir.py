@@ -106,8 +106,8 @@ class RunDir:
         free = shutil.disk_usage(self.path).free
         if free < free_bytes:
             self.release()
-            raise InputError(f"--out {self.path} has {format_bytes(free)} free, less than the {format_bytes(free_bytes)}"
-                             " a run needs to save its first checkpoint", field="--out")
+            raise InputError(f"--out {self.path} has {format_bytes(free)} free, less than the "
+                             f"{format_bytes(free_bytes)} a run needs to save its first checkpoint", field="--out")
 
     def release(self) -> None:
         """Undo one :meth:`acquire`; the last one empties the lock file and unlocks it."""
@@ -190,7 +190,8 @@ class RunDir:
             self._prune(step, keep)
         return path
 
-    def latest(self, *, expect: Expect | None = None) -> tuple[Checkpoint | None, list[CheckpointError]]:
+    def latest(self, *, expect: Expect | None = None,
+               verify: Callable[[Checkpoint], None] | None = None) -> tuple[Checkpoint | None, list[CheckpointError]]:
         """The newest checkpoint that reads back and checks, and the newer ones skipped.
 
         Parameters
@@ -198,6 +199,10 @@ class RunDir:
         expect : mapping of str to (shape, dtype), optional
             Passed to :func:`annrl.io.read_checkpoint`: a checkpoint of another architecture
             counts as damaged.
+        verify : callable, optional
+            Checks the other files a checkpoint depends on (a loss journal's rows); a
+            :class:`CheckpointError` it raises counts the checkpoint as damaged, so the one
+            before is tried.
 
         Returns
         -------
@@ -218,6 +223,8 @@ class RunDir:
                 checkpoint = read_checkpoint(path, expect=expect)
                 if checkpoint.step != step:
                     raise CheckpointError(path, f"it holds step {checkpoint.step}, not the step in its name")
+                if verify is not None:
+                    verify(checkpoint)
             except CheckpointError as err:
                 skipped.append(err)
                 continue
