@@ -210,6 +210,7 @@ def check(
     prefix: str = "",
     allow_unknown: bool = False,
     cli: bool = False,
+    flags: Mapping[str, str] | None = None,
 ) -> Mapping[str, Any]:
     """Check every field of ``values`` that ``table`` has rules for; return ``values``.
 
@@ -225,6 +226,8 @@ def check(
         Ignore fields that ``table`` does not know, instead of refusing them (typos).
     cli : bool, default=False
         Name fields as command-line options: ``hidden_size`` becomes ``--hidden-size``.
+    flags : mapping of str to str, optional
+        With ``cli``, the options spelled otherwise, e.g. ``{"total_steps": "--steps"}``.
 
     Raises
     ------
@@ -232,7 +235,7 @@ def check(
         On the first field that breaks its rules, or an unknown field.
     """
     for key, value in values.items():
-        name = f"--{key.replace('_', '-')}" if cli else f"{prefix}{key}"
+        name = (flags or {}).get(key, f"--{key.replace('_', '-')}") if cli else f"{prefix}{key}"
         if key in table:
             check_value(name, value, table[key])
         elif not allow_unknown:

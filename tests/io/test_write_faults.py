@@ -167,3 +167,45 @@ def test_memory_error_is_one_line_at_the_cli_boundary(monkeypatch, tmp_path, cap
     assert xor(tmp_path) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("annrl: error: out of memory (Unable to allocate") and len(err.splitlines()) == 1
+
+
+def test_a_diverged_run_still_draws_its_figures(tmp_path, capsys):
+    assert main(["xor", "--seeds", "4", "--epochs", "50", "--lr", "1e308", "--json", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "final_loss_hist.png").is_file() and "not finite" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--algo", "ppo", "--steps", "0"], "--steps must be an integer >= 1, got 0"),
+    (["--algo", "ga", "--population", "1"], "--population must be an integer >= 2, got 1"),
+])
+def test_rl_train_names_options_as_the_user_wrote_them(argv, message, tmp_path, capsys):
+    assert main(["rl", "train", *argv, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"annrl: error: {message}"
+
+
+def test_the_first_sigterm_while_reading_checkpoints_ends_the_command(tmp_path):
+    import signal
+
+    from annrl.errors import Interrupted
+    from annrl.io import graceful_stop
+    from annrl.io.resume import Checkpointer
+
+    with graceful_stop() as stop, pytest.raises(Interrupted) as caught:
+        checkpointer = Checkpointer(tmp_path, {}, stop=stop)
+        stop.listening = False  # as while a checkpoint is read on --resume, or after training
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert caught.value.exit_code == 128 + signal.SIGTERM
+    checkpointer.close(quiet=True)
+
+
+def test_a_sigterm_after_the_last_look_is_not_swallowed(tmp_path):
+    import signal
+
+    from annrl.errors import Stopped
+    from annrl.io import graceful_stop
+    from annrl.io.resume import Checkpointer
+
+    with graceful_stop() as stop, pytest.raises(Stopped) as caught:
+        with Checkpointer(tmp_path, {}, stop=stop):
+            os.kill(os.getpid(), signal.SIGTERM)  # training is done: no loop will look at the flag again
+    assert caught.value.exit_code == 128 + signal.SIGTERM
