@@ -7,9 +7,9 @@ Target (issue #24): over 5,000 cases, 0 tracebacks, 0 processes killed by memory
     python benchmarks/fuzz.py --cases 200 --json             # a quick look
 
 Each case is forked from this process once annrl is imported (an import costs a second or two;
-a fork costs milliseconds), so that thousands of cases fit in an hour. The child sets
-``RLIMIT_AS`` (``ulimit -v``) before it runs ``annrl.cli.main(argv)``, with stdout and stderr in
-files. A case counts as
+a fork costs milliseconds), so that thousands of cases fit in an hour; ``--no-fork`` (and the
+tests) start ``python -m annrl.cli`` afresh instead. The child sets ``RLIMIT_AS`` (``ulimit -v``)
+first (``preexec_fn``), with stdout and stderr captured. A case counts as
 
 - a **traceback** when stderr holds "Traceback" or annrl's "this is a bug" line;
 - **killed by memory** when the child dies of a signal (SIGKILL, SIGSEGV, SIGABRT) or reports
@@ -29,8 +29,10 @@ import os
 import random
 import resource
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -159,8 +161,21 @@ def checkpoint_case(rng: random.Random, folder: Path, good: bytes) -> list[str]:
     return [*BASES["xor"], "--epochs", "60", "--checkpoint-every", "50", "--resume", "--out", str(folder)]
 
 
-def run_case(argv: list[str], folder: Path, timeout: float) -> tuple[str, int | None, str]:
-    """Fork, cap memory, run ``main(argv)``; the outcome: ("ok" | "traceback" | "memory" | "hang", rc, stderr)."""
+def cap_memory() -> None:
+    """``ulimit -v 4G`` in the child (``preexec_fn``)."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def run_case(argv: list[str], folder: Path, timeout: float, *, fork: bool = False) -> tuple[str, int | None, str]:
+    """Run ``annrl argv`` in a child process under the memory cap; the outcome: ("ok" | "traceback" |
+    "memory" | "hang", exit status, stderr).
+
+    ``fork`` forks this process instead of starting Python afresh (milliseconds instead of a second
+    or two); only safe while this process has a single thread (a lock held by another thread at the
+    fork would never be released in the child), so it falls back to a fresh process otherwise.
+    """
+    if not fork or threading.active_count() > 1:
+        return _classify(*_spawn(argv, folder, timeout))
     out, err = folder / "stdout", folder / "stderr"
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -194,10 +209,25 @@ def run_case(argv: list[str], folder: Path, timeout: float) -> tuple[str, int | 
             os.waitpid(pid, 0)
             return "hang", None, err.read_text(errors="replace")[-2000:]
         time.sleep(0.02)
-    text = err.read_text(errors="replace")
-    if os.WIFSIGNALED(status):
-        return "memory", -os.WTERMSIG(status), text[-2000:]
-    rc = os.WEXITSTATUS(status)
+    rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return _classify(rc, err.read_text(errors="replace"))
+
+
+def _spawn(argv: list[str], folder: Path, timeout: float) -> tuple[int | None, str]:
+    try:
+        done = subprocess.run([sys.executable, "-m", "annrl.cli", *argv], cwd=folder, capture_output=True, text=True,
+                              errors="replace", timeout=timeout, preexec_fn=cap_memory, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as late:
+        text = late.stderr.decode(errors="replace") if isinstance(late.stderr, bytes) else (late.stderr or "")
+        return None, text
+    return done.returncode, done.stderr
+
+
+def _classify(rc: int | None, text: str) -> tuple[str, int | None, str]:
+    if rc is None:
+        return "hang", None, text[-2000:]
+    if rc < 0:
+        return "memory", rc, text[-2000:]
     if "Traceback" in text or "this is a bug" in text:
         return "traceback", rc, text[-2000:]
     if "MemoryError" in text:
@@ -205,7 +235,8 @@ def run_case(argv: list[str], folder: Path, timeout: float) -> tuple[str, int | 
     return "ok", rc, text[-300:]
 
 
-def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int], None] | None = None) -> dict:
+def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int], None] | None = None, *,
+         fork: bool = True) -> dict:
     """Run ``cases`` random cases; the counts and the first failures of each kind."""
     import annrl.cli  # noqa: F401 - imported once, before the forks
     from annrl.io import checkpoint_bytes
@@ -231,7 +262,7 @@ def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int],
                 argv = sweep_case(rng, folder)
             else:
                 argv = checkpoint_case(rng, folder, good)
-            outcome, rc, text = run_case(argv, folder, timeout)
+            outcome, rc, text = run_case(argv, folder, timeout, fork=fork)
         counts[outcome] += 1
         counts[f"family:{family}"] += 1
         if outcome != "ok" and len(failures) < 50:
@@ -249,9 +280,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a case counts as a hang")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-fork", action="store_true", help="start each case as a fresh Python (slower)")
     args = parser.parse_args()
     report = fuzz(args.cases, args.seed, args.timeout,
-                  None if args.json else lambda n: print(f"\r{n}/{args.cases}", end="", file=sys.stderr, flush=True))
+                  None if args.json else lambda n: print(f"\r{n}/{args.cases}", end="", file=sys.stderr, flush=True),
+                  fork=not args.no_fork)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
