@@ -28,9 +28,10 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ MIN_FREE_BYTES = 16 * 2**20
 _NAME = re.compile(r"ckpt-(\d{9,})" + re.escape(SUFFIX))
 #: the run folders this process holds: real path -> [open lock file, how many holders]
 _HELD: dict[str, list[Any]] = {}
+_GUARD = threading.RLock()
 
 
 class RunDir:
@@ -82,6 +84,10 @@ class RunDir:
             When ``--out`` is not a folder, cannot be created or written, has too little free
             space, or is locked by another running process (named by its pid).
         """
+        with _GUARD:  # a background save thread takes the lock too
+            self._acquire(free_bytes)
+
+    def _acquire(self, free_bytes: int) -> None:
         key = os.path.realpath(self.path)
         if key in _HELD:
             _HELD[key][1] += 1
@@ -111,14 +117,15 @@ class RunDir:
 
     def release(self) -> None:
         """Undo one :meth:`acquire`; the last one empties the lock file and unlocks it."""
-        key = os.path.realpath(self.path)
-        held = _HELD.get(key)
-        if held is None:
-            return
-        held[1] -= 1
-        if held[1] == 0:
-            del _HELD[key]
-            _unlock(held[0])
+        with _GUARD:
+            key = os.path.realpath(self.path)
+            held = _HELD.get(key)
+            if held is None:
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[key]
+                _unlock(held[0])
 
     def _open_lock(self) -> Any:
         try:
@@ -132,19 +139,14 @@ class RunDir:
             raise InputError(f"--out {self.path} cannot be written: {err.strerror or err}", field="--out") from None
         return os.fdopen(fd, "r+", encoding="utf-8")
 
-    def _locked(self) -> Any:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
         """``with self._locked():`` holds the lock for one write (or joins a holder of this process)."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def block() -> Any:
-            self.acquire(free_bytes=0)
-            try:
-                yield
-            finally:
-                self.release()
-
-        return block()
+        self.acquire(free_bytes=0)
+        try:
+            yield
+        finally:
+            self.release()
 
     # checkpoints --------------------------------------------------------------------------
     def checkpoint_path(self, step: int) -> Path:
