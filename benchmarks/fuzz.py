@@ -282,13 +282,15 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-fork", action="store_true", help="start each case as a fresh Python (slower)")
     args = parser.parse_args()
-    report = fuzz(args.cases, args.seed, args.timeout,
-                  None if args.json else lambda n: print(f"\r{n}/{args.cases}", end="", file=sys.stderr, flush=True),
-                  fork=not args.no_fork)
+    def progress(n: int) -> None:  # on stderr, so that a long run shows where it is (--json too)
+        if n % 100 == 0 or n == args.cases:
+            print(f"{n}/{args.cases} cases", file=sys.stderr, flush=True)
+
+    report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"\n{report['cases']} cases in {report['seconds']} s: {report['tracebacks']} tracebacks, "
+        print(f"{report['cases']} cases in {report['seconds']} s: {report['tracebacks']} tracebacks, "
               f"{report['killed_by_memory']} killed by memory, {report['hangs']} hangs (families {report['families']})")
         for failure in report["failures"][:10]:
             print(json.dumps(failure)[:600])
