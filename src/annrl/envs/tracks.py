@@ -136,8 +136,8 @@ class Track:
         outer = outer if geometry.signed_area(outer) > 0 else outer[::-1].copy()
         inner = inner if geometry.signed_area(inner) < 0 else inner[::-1].copy()
         width = check.number(data, "width", None, "a number > 0", lambda w: w > 0)
-        difficulty = check.number(data, "difficulty", 0, "an integer >= 0",
-                                  lambda d: isinstance(d, numbers.Integral) and d >= 0)
+        difficulty = check.number(data, "difficulty", 0, "an integer in [0, 1000]",
+                                  lambda d: isinstance(d, numbers.Integral) and 0 <= d <= 1000)
         track = cls(
             name=name,
             inner=inner,
@@ -169,6 +169,8 @@ class _Checker:
         # numbers only: NumPy would read "1.5" (a string) as 1.5
         if not isinstance(raw, list) or not all(isinstance(p, list) and all(_is_number(v) for v in p) for p in raw):
             self.fail(f"{label} must be a list of [x, y] pairs of numbers, got {show_value(raw)}")
+        if len({len(p) for p in raw}) > 1:
+            self.fail(f"{label} must be a list of [x, y] pairs, got points of {sorted({len(p) for p in raw})} numbers")
         poly = np.asarray(raw, dtype=float)
         if poly.ndim != 2 or poly.shape[1] != 2:
             self.fail(f"{label} must be a list of [x, y] pairs, got an array of shape {poly.shape}")
@@ -189,9 +191,11 @@ class _Checker:
         return poly
 
     def number(self, data: dict, key: str, default: Any, rule: str, accepts: Any) -> Any:
-        """``data[key]`` (or ``default``) when it is a finite number that ``accepts``, else one line naming it."""
+        """``data[key]`` (``default`` when absent) if it is a finite number that ``accepts``, else one line naming
+        it; null is allowed only where the default is None."""
         value = data.get(key, default)
-        if value is not None and not (_is_number(value) and math.isfinite(value) and accepts(value)):
+        finite = _is_number(value) and (isinstance(value, numbers.Integral) or math.isfinite(value))
+        if not (value is None and default is None) and not (finite and accepts(value)):
             self.fail(f"{key} must be {rule}, got {show_value(value)}")
         return value
 
@@ -354,8 +358,10 @@ def _load_file(path: str, mtime_ns: int) -> Track:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise InputError(f"track {path!r}: file not found") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"track {path!r}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise InputError(f"track {path!r}: not valid JSON (nested too deeply)") from None
     return Track.from_dict(data, source=Path(path).name)
 
 

@@ -110,6 +110,8 @@ class LogicConfig:
         for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
             if int(getattr(self, name)) < low:
                 raise InputError.invalid(name, f">= {low}", getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError.invalid("seed", "an integer >= 0", self.seed)
         if self.hidden is not None and int(self.hidden) < 0:
             raise InputError.invalid("hidden", ">= 0", self.hidden)
         if self.activation not in ACTIVATIONS:
