@@ -236,7 +236,7 @@ def _classify(rc: int | None, text: str) -> tuple[str, int | None, str]:
     return "ok", rc, text[-300:]
 
 
-def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int], None] | None = None, *,
+def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, Counter], None] | None = None, *,
          fork: bool = True) -> dict:
     """Run ``cases`` random cases; the counts and the first failures of each kind."""
     import annrl.cli  # noqa: F401 - imported once, before the forks
@@ -269,7 +269,7 @@ def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int],
         if outcome != "ok" and len(failures) < 50:
             failures.append({"outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv], "stderr": text})
         if progress is not None:
-            progress(case + 1)
+            progress(case + 1, counts)
     return {"cases": cases, "seed": seed, "tracebacks": counts["traceback"], "killed_by_memory": counts["memory"],
             "hangs": counts["hang"], "families": {k[7:]: v for k, v in counts.items() if k.startswith("family:")},
             "seconds": round(time.perf_counter() - started, 1), "failures": failures}
@@ -283,9 +283,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-fork", action="store_true", help="start each case as a fresh Python (slower)")
     args = parser.parse_args()
-    def progress(n: int) -> None:  # on stderr, so that a long run shows where it is (--json too)
+    def progress(n: int, counts: Counter) -> None:  # on stderr, so that a long run shows where it is (--json too)
         if n % 100 == 0 or n == args.cases:
-            print(f"{n}/{args.cases} cases", file=sys.stderr, flush=True)
+            print(f"{n}/{args.cases} cases: {counts['traceback']} tracebacks, {counts['memory']} killed by memory, "
+                  f"{counts['hang']} hangs", file=sys.stderr, flush=True)
 
     report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork)
     if args.json:

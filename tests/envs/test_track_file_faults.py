@@ -40,6 +40,7 @@ def test_string_coordinates_are_refused_not_read_as_numbers(oval, tmp_path):
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.update(difficulty=None), "difficulty must be an integer in [0, 1000], got None"),
     (lambda t: t.update(difficulty=10**400), "difficulty must be an integer in [0, 1000], got 1000000000"),
+    (lambda t: t.update(width=10**400), "width must be a number > 0, got 1000000000"),
     (lambda t: t["inner"].__setitem__(0, [1.0, 2.0, 3.0]), "inner wall must be a list of [x, y] pairs, got points of"),
 ])
 def test_fuzz_found_track_faults_end_in_one_line(oval, tmp_path, edit, message):

@@ -194,7 +194,7 @@ class _Checker:
         """``data[key]`` (``default`` when absent) if it is a finite number that ``accepts``, else one line naming
         it; null is allowed only where the default is None."""
         value = data.get(key, default)
-        finite = _is_number(value) and (isinstance(value, numbers.Integral) or math.isfinite(value))
+        finite = _is_number(value) and _finite(value)
         if not (value is None and default is None) and not (finite and accepts(value)):
             self.fail(f"{key} must be {rule}, got {show_value(value)}")
         return value
@@ -240,6 +240,13 @@ class _Checker:
         if tangent[0] * math.cos(heading) + tangent[1] * math.sin(heading) <= 0:
             self.fail(f"start.heading_deg must point the way the centre line runs (within 90 degrees), "
                       f"got {math.degrees(heading):g}")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _is_number(value: Any) -> bool:
