@@ -209,3 +209,10 @@ def test_a_sigterm_after_the_last_look_is_not_swallowed(tmp_path):
         with Checkpointer(tmp_path, {}, stop=stop):
             os.kill(os.getpid(), signal.SIGTERM)  # training is done: no loop will look at the flag again
     assert caught.value.exit_code == 128 + signal.SIGTERM
+
+
+@pytest.mark.parametrize("command", [["logic", "--seeds", "2", "--epochs", "5", "--max-hidden", "1"],
+                                     ["memory", "--neurons", "20", "--steps", "5"]])
+def test_a_negative_seed_is_one_line_not_numpys_traceback(command, tmp_path, capsys):  # found by benchmarks/fuzz.py
+    assert main([*command, "--seed", "-1", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "annrl: error: seed must be an integer >= 0, got -1"

@@ -366,6 +366,8 @@ class MemoryConfig:
         for name in ("cues", "neurons", "trials"):
             if int(getattr(self, name)) < 1:
                 raise InputError.invalid(name, ">= 1", getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError.invalid("seed", "an integer >= 0", self.seed)
         if int(self.spurious_starts) < 0:
             raise InputError.invalid("spurious_starts", ">= 0", self.spurious_starts)
         self.letters()  # checks the patterns field
