@@ -10,6 +10,7 @@ exception is a bug in annrl and is shown as one, with its traceback.
 
 from __future__ import annotations
 
+import errno
 import reprlib
 import sys
 import traceback
@@ -18,6 +19,10 @@ from os import PathLike
 from typing import Any
 
 EXIT_BAD_INPUT = 2
+#: a write failed (disk full, read-only, I/O error): the last good checkpoint is kept (sysexits' EX_IOERR)
+EXIT_CANNOT_WRITE = 74
+#: the errors of a disk that refuses a write, reported as one line rather than as a bug
+DISK_FAULTS = frozenset({errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM})
 EXIT_INTERRUPTED = 130
 _MAX_VALUE_CHARS = 80
 _BOUNDED_REPR = reprlib.Repr()
@@ -87,6 +92,19 @@ class CheckpointError(AnnrlError):
         super().__init__(f"{self.path}: {self.fault}")
 
 
+class WriteError(CheckpointError):
+    """A run-folder file (checkpoint, loss journal, metrics, figure) that could not be written:
+    disk full, read-only, an I/O error. Earlier checkpoints are untouched; exit status 74."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal where no training loop can save first (or a second one): exit 128 + signal."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name, self.exit_code = signal_name, exit_code
+
+
 class Stopped(AnnrlError):
     """A run stopped by SIGINT/SIGTERM after saving a checkpoint; ``exit_code`` is 128 + signal."""
 
@@ -130,8 +148,10 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
     Returns
     -------
     int
-        The handler's code; 2 after an :class:`AnnrlError` (bad input, a damaged checkpoint);
-        130 after a ``KeyboardInterrupt`` (a second Ctrl-C). Any other exception is a bug in
+        The handler's code; 2 after an :class:`AnnrlError` (bad input, a damaged checkpoint) or
+        when memory runs out; 74 when a write fails (:class:`WriteError`, or an ``OSError`` of a
+        full, read-only or failing disk: the checkpoints saved before are kept); 128 + the signal
+        after a stop signal (130 for a second Ctrl-C). Any other exception is a bug in
         annrl, not the user's input: a line asking to report it is printed, and the exception
         propagates with its traceback.
     """
@@ -140,15 +160,36 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
     except Stopped as err:
         print(str(err), file=sys.stderr)
         return err.exit_code
+    except WriteError as err:
+        return _report(f"error: {err}; {_KEPT}", EXIT_CANNOT_WRITE, debug)
     except AnnrlError as err:
         return _report(f"error: {err}", EXIT_BAD_INPUT, debug)
-    except KeyboardInterrupt:
-        return _report("interrupted", EXIT_INTERRUPTED, debug)
+    except KeyboardInterrupt as err:
+        name = getattr(err, "signal_name", None)
+        return _report(f"stopped by {name}" if name else "interrupted", getattr(err, "exit_code", EXIT_INTERRUPTED),
+                       debug)
+    except MemoryError as err:  # a last resort: every size a user sets is estimated before allocating
+        return _report(f"error: out of memory ({err or 'an allocation failed'}); use smaller sizes", EXIT_BAD_INPUT,
+                       debug)
+    except OSError as err:
+        if err.errno not in DISK_FAULTS:
+            if not isinstance(err, BrokenPipeError):  # the CLI stops quietly when its reader goes away
+                _bug()
+            raise
+        where = f"cannot write {err.filename}" if err.filename else "a write failed"
+        return _report(f"error: {where}: {err.strerror or err}; {_KEPT}", EXIT_CANNOT_WRITE, debug)
     except Exception:
-        # anything else is a bug in annrl: say so, and let Python print the traceback (exit status 1)
-        print("annrl: this is a bug in annrl, not in your input: please report it with the traceback below",
-              file=sys.stderr)
+        _bug()
         raise
+
+
+_KEPT = "the checkpoints saved before are kept: free space or fix the folder, then continue with --resume"
+
+
+def _bug() -> None:
+    """Any other exception is a bug in annrl: say so; re-raised, Python prints its traceback (exit status 1)."""
+    print("annrl: this is a bug in annrl, not in your input: please report it with the traceback below",
+          file=sys.stderr)
 
 
 def _report(line: str, code: int, debug: bool) -> int:

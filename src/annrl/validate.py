@@ -210,6 +210,7 @@ def check(
     prefix: str = "",
     allow_unknown: bool = False,
     cli: bool = False,
+    flags: Mapping[str, str] | None = None,
 ) -> Mapping[str, Any]:
     """Check every field of ``values`` that ``table`` has rules for; return ``values``.
 
@@ -225,6 +226,8 @@ def check(
         Ignore fields that ``table`` does not know, instead of refusing them (typos).
     cli : bool, default=False
         Name fields as command-line options: ``hidden_size`` becomes ``--hidden-size``.
+    flags : mapping of str to str, optional
+        With ``cli``, the options spelled otherwise, e.g. ``{"total_steps": "--steps"}``.
 
     Raises
     ------
@@ -232,7 +235,7 @@ def check(
         On the first field that breaks its rules, or an unknown field.
     """
     for key, value in values.items():
-        name = f"--{key.replace('_', '-')}" if cli else f"{prefix}{key}"
+        name = (flags or {}).get(key, f"--{key.replace('_', '-')}") if cli else f"{prefix}{key}"
         if key in table:
             check_value(name, value, table[key])
         elif not allow_unknown:
@@ -333,6 +336,36 @@ def check_memory(
             needed=int(nbytes),
             limit=limit,
         )
+
+
+def check_sizes(parts: Mapping[str, int], *, available: int | None = None) -> None:
+    """One up-front estimate of what a run will allocate, refused before anything is allocated.
+
+    Every configuration calls this once, from its table check, with the bytes its user-chosen
+    sizes imply (lower bounds are enough: the aim is to refuse sizes that cannot fit, and
+    never a run that can).
+
+    Parameters
+    ----------
+    parts : mapping of str to int
+        Bytes per allocation, keyed by the options that set it as the user wrote them, e.g.
+        ``{"--population 1000000000 networks": array_nbytes((P, D))}``.
+    available : int, optional
+        As for :func:`check_memory`.
+
+    Raises
+    ------
+    MemoryBudgetError
+        "this run (--hidden 100000000: 11.2 GiB) needs about 11.2 GiB, over the memory limit of ...".
+    """
+    sizes = sorted(((int(n), name) for name, n in parts.items()), reverse=True)
+    detail = "; ".join(f"{name}: {format_bytes(n)}" for n, name in sizes[:2] if n)
+    check_memory(sum(n for n, _ in sizes), f"this run ({detail})", available=available)
+
+
+def dense_parameters(sizes: Sequence[int]) -> int:
+    """Weights and biases of dense layers of widths ``sizes`` (``[in, hidden..., out]``), exactly."""
+    return sum((int(a) + 1) * int(b) for a, b in zip(sizes, sizes[1:], strict=False))
 
 
 def memory_fraction(fraction: float | None = None) -> float:

@@ -25,6 +25,7 @@ from annrl.agents.policy_file import AGENT_FILE, load_policy, save_policy
 from annrl.agents.run import Result
 from annrl.clikit import add_checkpoint_options, add_output_options, show, write_metrics
 from annrl.errors import InputError
+from annrl.validate import check
 
 #: flags handled by the command itself, not by an algorithm's Config
 FLAG_NAMES = {"total_steps": ["--steps", "--total-steps"]}
@@ -89,6 +90,8 @@ def config_from_args(algo: str, args: argparse.Namespace) -> Any:
             users = ", ".join(a for a, _ in owners)
             raise InputError(f"--{name.replace('_', '-')} does not apply to --algo {algo} (only to {users})")
         values[name] = value
+    flags = {name: spellings[0] for name, spellings in FLAG_NAMES.items()}
+    check(getattr(module, "TABLE", {}), values, cli=True, allow_unknown=True, flags=flags)  # named as typed
     return module.Config(**values)
 
 

@@ -31,14 +31,14 @@ from annrl.agents import grip
 from annrl.agents.envs import EnvPool
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, linear_schedule, parse_sizes
+from annrl.agents.settings import BaseConfig, base_table, linear_schedule, network_bytes, parse_sizes
 from annrl.agents.track_plan import clean_share, moved_on, plan_of
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam, Huber
 from annrl.nn.continual_backprop import ContinualBackprop
 from annrl.nn.optim import clip_grad_norm
-from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, Interval, check
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, UNIT, Interval, check, check_sizes
 
 NAME = "dqn"
 HUBER = Huber()
@@ -178,6 +178,8 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    check_sizes({f"--buffer-size {config.buffer_size} transitions": 40 * config.buffer_size,
+                 f"--hidden {config.hidden} networks": network_bytes(config.hidden, batch=config.batch_size, copies=6)})
     schedule = grip.grip_schedule(config, 1)
     envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous,
                    plan=plan_of(config))

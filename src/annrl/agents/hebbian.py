@@ -37,10 +37,10 @@ from annrl.agents.es import OpenES
 from annrl.agents.evaluation import Episodes, run_episodes
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
 from annrl.agents.run import Result
-from annrl.agents.settings import parse_sizes
+from annrl.agents.settings import ENV_BYTES, network_bytes, parse_sizes
 from annrl.config import setting
 from annrl.errors import InputError
-from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, check, check_sizes
 
 NAME = "hebbian"
 COEFFICIENTS = ("A", "B", "C", "D", "eta")
@@ -270,6 +270,10 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    members = config.population * config.episodes_per_member
+    check_sizes({f"--population {config.population} x --episodes-per-member {config.episodes_per_member} plastic "
+                 f"networks of --hidden {config.hidden}": network_bytes(config.hidden, population=members, copies=3),
+                 "their environments": ENV_BYTES * members})
     shape = EnvShape.probe(config)
     net = PlasticNetwork([shape.obs_dim, *parse_sizes(config.hidden), shape.n_outputs], config.plastic)
     strategy = OpenES(initial_rules(net, rng), config)
@@ -363,6 +367,7 @@ class RulesPolicy:
         self._batch = 0
 
     def reset(self) -> None:
+        """Start the networks afresh: the next call draws their random starting weights again."""
         self._batch = 0
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
@@ -374,8 +379,8 @@ class RulesPolicy:
 
 
 def load_rules(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> RulesPolicy:
-    """The policy of a file written by :func:`save_agent`. Files written before they recorded the
-    track and the action kind drove ``annrl/CarTrack-v0`` on s_bends, steering continuously when
-    their network has 2 outputs."""
+    """The policy of a file written by :func:`save_agent`: ``tensors["rules"]`` ``(1, n_coefficients)``
+    and the file's metadata. Files written before they recorded the track and the action kind drove
+    ``annrl/CarTrack-v0`` on s_bends, steering continuously when their network has 2 outputs."""
     meta = {"track": "s_bends", "continuous": meta["sizes"][-1] == 2, **meta}
     return RulesPolicy(tensors["rules"], meta)

@@ -23,11 +23,12 @@ import numpy as np
 from annrl.agents.envs import EnvShape, draw_seed, is_car, make_vector_env, to_actions
 from annrl.agents.evaluation import Episodes, eval_seed, evaluate, run_episodes
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
 from annrl.agents.track_plan import TrackPlan, clean_share, plan_of, tracks_for
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP
+from annrl.validate import check_sizes
 
 FITNESSES = ("return", "progress")
 
@@ -195,6 +196,9 @@ def train_population(algo: str, config: EvolutionConfig, strategy_factory: Calla
     with the same results (see :mod:`annrl.agents.ray_shards`); ``options`` are those of
     :class:`annrl.agents.run.Run`. The policy of the result is the strategy's solution.
     """
+    members = config.population * config.episodes_per_member
+    check_sizes({f"--population {config.population} networks of --hidden {config.hidden}": network_bytes(
+        config.hidden, population=config.population, copies=3), "their environments": ENV_BYTES * members})
     shape = EnvShape.probe(config)
     net = policy_network(config, shape, config.population, rng)
     strategy = strategy_factory(np.array(net.flat_), rng)

@@ -32,14 +32,14 @@ from annrl.agents import grip
 from annrl.agents.envs import EnvPool, to_actions
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
 from annrl.agents.track_plan import clean_share, moved_on, plan_of
 from annrl.backend import array_namespace, check_device, to_numpy
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
 from annrl.nn.optim import clip_global_norm
-from annrl.validate import BETA, NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check
+from annrl.validate import BETA, NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, check, check_sizes
 
 NAME = "ppo"
 LOG_2PI = math.log(2.0 * math.pi)
@@ -314,6 +314,11 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    rollout = config.num_envs * config.num_steps
+    check_sizes({f"--num-envs {config.num_envs} environments": ENV_BYTES * config.num_envs,
+                 f"rollouts of --num-envs {config.num_envs} x --num-steps {config.num_steps}": 64 * rollout,
+                 f"--hidden {config.hidden} networks": 2 * network_bytes(
+                     config.hidden, batch=max(config.minibatch_size, config.num_envs, rollout))})
     schedule = grip.grip_schedule(config, config.num_envs)
     check_device(config.backend, config.device)
     if config.backend != "numpy" and config.continual_backprop:

@@ -36,13 +36,13 @@ from annrl.agents.envs import EnvShape, is_car
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.ppo import gae, log_softmax
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, make_rng, parse_sizes
+from annrl.agents.settings import BaseConfig, base_table, make_rng, network_bytes, parse_sizes
 from annrl.agents.tasks import make_tasks
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import GRU, Adam, Dense, Network, PerStep
 from annrl.nn.optim import clip_grad_norm
-from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, Interval, check
+from annrl.validate import NON_NEGATIVE, POSITIVE, POSITIVE_INT, UNIT, Interval, check, check_sizes
 
 NAME = "rl2"
 #: ``annrl rl train`` draws no car GIF: acting needs the recurrent state, not one forward per observation
@@ -255,6 +255,8 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    check_sizes({f"--lifetimes {config.lifetimes} x --lifetime {config.lifetime} x --hidden {config.hidden}":
+                 network_bytes(config.hidden, batch=3 * config.lifetimes * config.lifetime)})
     sizes = parse_sizes(config.hidden)
     if len(sizes) != 1:
         raise InputError(f"--hidden for rl2 is the width of its one GRU layer, got {config.hidden!r}", field="--hidden")

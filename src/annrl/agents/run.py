@@ -116,6 +116,7 @@ class Run:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.checkpointer.close(quiet=True)  # the run folder's lock is released; a signal now ends the command
         self.bar.close()
         for thing in self._closing:
             thing.close()

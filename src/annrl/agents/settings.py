@@ -70,3 +70,20 @@ def parse_sizes(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:
     if any(s < 1 for s in sizes):
         raise InputError(f"--hidden widths must be >= 1, got {text!r}")
     return sizes
+
+
+def network_bytes(hidden: str | tuple[int, ...], *, population: int = 1, batch: int = 1, copies: int = 4) -> int:
+    """A lower bound on the bytes of ``population`` networks of widths ``hidden``, for the size check.
+
+    ``copies`` of the parameters (weights, gradients, optimizer moments, a target network) of a
+    ``[1, *hidden, 1]`` network (the smallest input and output), and the activations of ``batch``
+    samples; every agent calls :func:`annrl.validate.check_sizes` with it before allocating.
+    """
+    from annrl.validate import dense_parameters
+
+    widths = parse_sizes(hidden)
+    return 8 * int(population) * (copies * dense_parameters([1, *widths, 1]) + 2 * int(batch) * sum(widths))
+
+
+#: a lower bound on the bytes one environment of a vector environment keeps (state, buffers)
+ENV_BYTES = 256

@@ -31,11 +31,11 @@ import numpy as np
 from annrl.agents.envs import EnvShape, draw_seed, make_vector_env
 from annrl.agents.evaluation import Curve, Episodes, eval_seed
 from annrl.agents.run import Result, Run
-from annrl.agents.settings import BaseConfig, base_table, parse_sizes
+from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
 from annrl.config import setting
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam, SoftmaxCrossEntropy
-from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, check
+from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, check, check_sizes
 
 NAME = "udrl"
 LOSS = SoftmaxCrossEntropy()
@@ -222,6 +222,8 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    check_sizes({f"--hidden {config.hidden} networks": network_bytes(config.hidden, batch=config.batch_size),
+                 f"--episodes-per-iter {config.episodes_per_iter} environments": ENV_BYTES * config.episodes_per_iter})
     shape = EnvShape.probe(config)
     if not shape.discrete:
         raise InputError(f"udrl needs discrete actions; {config.env} has a Box action space (try --no-continuous)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 
 from annrl.envs import geometry
 from annrl.envs.settings import CarSettings
-from annrl.errors import InputError
+from annrl.errors import InputError, show_value
 
 FORMAT = "annrl-track/1"
 MIN_POINTS = 3
@@ -134,7 +135,9 @@ class Track:
         # Outer counter-clockwise and inner clockwise put the corridor on the left of both walls.
         outer = outer if geometry.signed_area(outer) > 0 else outer[::-1].copy()
         inner = inner if geometry.signed_area(inner) < 0 else inner[::-1].copy()
-        width = data.get("width")
+        width = check.number(data, "width", None, "a number > 0", lambda w: w > 0)
+        difficulty = check.number(data, "difficulty", 0, "an integer in [0, 1000]",
+                                  lambda d: isinstance(d, numbers.Integral) and 0 <= d <= 1000)
         track = cls(
             name=name,
             inner=inner,
@@ -142,7 +145,7 @@ class Track:
             centre=centre,
             start=start,
             description=str(data.get("description", "")),
-            difficulty=int(data.get("difficulty", 0)),
+            difficulty=int(difficulty),
             width=None if width is None else float(width),
             source=source,
         )
@@ -163,10 +166,12 @@ class _Checker:
         raw = data.get(key)
         if raw is None:
             self.fail(f"{label} ({key!r}) is missing")
-        try:
-            poly = np.asarray(raw, dtype=float)
-        except (TypeError, ValueError):
-            self.fail(f"{label} must be a list of [x, y] pairs of numbers, got {str(raw)[:60]}")
+        # numbers only: NumPy would read "1.5" (a string) as 1.5
+        if not isinstance(raw, list) or not all(isinstance(p, list) and all(_is_number(v) for v in p) for p in raw):
+            self.fail(f"{label} must be a list of [x, y] pairs of numbers, got {show_value(raw)}")
+        if len({len(p) for p in raw}) > 1:
+            self.fail(f"{label} must be a list of [x, y] pairs, got points of {sorted({len(p) for p in raw})} numbers")
+        poly = np.asarray(raw, dtype=float)
         if poly.ndim != 2 or poly.shape[1] != 2:
             self.fail(f"{label} must be a list of [x, y] pairs, got an array of shape {poly.shape}")
         if not np.all(np.isfinite(poly)):
@@ -184,6 +189,15 @@ class _Checker:
             i, j = crossing
             self.fail(f"{label} must not cross itself, segment {i} meets segment {j} near {_at(poly[i])}")
         return poly
+
+    def number(self, data: dict, key: str, default: Any, rule: str, accepts: Any) -> Any:
+        """``data[key]`` (``default`` when absent) if it is a finite number that ``accepts``, else one line naming
+        it; null is allowed only where the default is None."""
+        value = data.get(key, default)
+        finite = _is_number(value) and _finite(value)
+        if not (value is None and default is None) and not (finite and accepts(value)):
+            self.fail(f"{key} must be {rule}, got {show_value(value)}")
+        return value
 
     def start(self, raw: Any) -> tuple[float, float, float]:
         if not isinstance(raw, dict):
@@ -226,6 +240,17 @@ class _Checker:
         if tangent[0] * math.cos(heading) + tangent[1] * math.sin(heading) <= 0:
             self.fail(f"start.heading_deg must point the way the centre line runs (within 90 degrees), "
                       f"got {math.degrees(heading):g}")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def turning_radius(settings: CarSettings | None = None) -> float:
@@ -340,8 +365,10 @@ def _load_file(path: str, mtime_ns: int) -> Track:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise InputError(f"track {path!r}: file not found") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"track {path!r}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise InputError(f"track {path!r}: not valid JSON (nested too deeply)") from None
     return Track.from_dict(data, source=Path(path).name)
 
 

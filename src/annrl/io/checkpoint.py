@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ import numpy as np
 
 from annrl import __version__
 from annrl.backend import to_numpy
-from annrl.errors import CheckpointError, InputError
+from annrl.errors import CheckpointError, InputError, WriteError
 from annrl.io.atomic import atomic_write
 
 FORMAT_NAME = "annrl-checkpoint"
@@ -124,7 +125,7 @@ def save_checkpoint(
     try:
         return atomic_write(path, chunks)
     except OSError as err:
-        raise CheckpointError(path, f"cannot write the checkpoint: {err.strerror or err}") from err
+        raise WriteError(path, f"cannot write the checkpoint: {err.strerror or err}") from err
 
 
 def checkpoint_bytes(
@@ -259,10 +260,19 @@ def load_checkpoint(
 def read_checkpoint(path: str | os.PathLike[str], *, expect: Expect | None = None) -> Checkpoint:
     """Like :func:`load_checkpoint`, but returns the whole :class:`Checkpoint` (step, version...)."""
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        # opened without blocking and refused by type: a FIFO would wait for a writer forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise CheckpointError(path, f"cannot read the file: it is {_file_kind(info.st_mode)}, "
+                                      "not a regular file")
+            os.set_blocking(fd, True)
+            size = info.st_size
             buffer = bytearray(size)
             got = f.readinto(buffer)
+    except IsADirectoryError:
+        raise CheckpointError(path, "cannot read the file: it is a folder, not a regular file") from None
     except OSError as err:
         raise CheckpointError(path, f"cannot read the file: {err.strerror or err}") from None
     except (ValueError, TypeError) as err:  # e.g. a path with a NUL byte
@@ -273,6 +283,12 @@ def read_checkpoint(path: str | os.PathLike[str], *, expect: Expect | None = Non
         raise CheckpointError(path, f"the file changed while being read ({got} of {size} bytes)")
     checkpoint = decode_checkpoint(buffer, source=str(path), expect=expect)
     return dataclasses.replace(checkpoint, path=Path(path))
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def decode_checkpoint(

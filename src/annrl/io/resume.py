@@ -96,16 +96,22 @@ class Checkpointer:
         self.restored: Checkpoint | None = None
         self.last_path: Path | None = None
         self._in_flight: tuple[threading.Thread, list[BaseException]] | None = None
+        self._holding = False
         if self.run is None:
             return
+        self.run.acquire()  # --out checked (a writable folder, free space) and locked before anything is read
+        self._holding = True
         if resume:
+            # reading is no training step: a stop signal now ends the command at once
+            self.stop.listening = False
             self.restored = self._latest()
+            self.stop.listening = True
         elif self.run.saved_steps():
             print(f"annrl: warning: {self.run.path} holds checkpoints of an earlier run; starting over "
                   "(add --resume to continue it)", file=sys.stderr)
 
     def _latest(self) -> Checkpoint | None:
-        checkpoint, skipped = self.run.latest()
+        checkpoint, skipped = self.run.latest(verify=self._verify_journals)
         for fault in skipped:
             print(f"annrl: warning: skipped damaged checkpoint {fault}", file=sys.stderr)
         if checkpoint is None:
@@ -117,6 +123,15 @@ class Checkpointer:
             raise InputError(f"--resume: the checkpoint in {self.run.path} was made with other settings "
                              f"({', '.join(changed)}); use the same options or another --out")
         return checkpoint
+
+    def _verify_journals(self, checkpoint: Checkpoint) -> None:
+        """A lab's checkpoint counts on the first rows of each phase's loss journal: check them too."""
+        for phase, info in (checkpoint.metadata.get("phases") or {}).items():
+            record = info.get("losses") if isinstance(info, dict) else None
+            if isinstance(record, dict) and "bytes" in record:
+                fault = journal_fault(self.run.checkpoints / f"{phase}-losses.f64", record)
+                if fault is not None:
+                    raise CheckpointError(checkpoint.path, fault)
 
     # -- any training loop --------------------------------------------------------------------------
     def restore(self) -> tuple[int, dict[str, np.ndarray], Any] | None:
@@ -152,12 +167,23 @@ class Checkpointer:
                 raise fault[0]
 
     def close(self, *, quiet: bool = False) -> None:
-        """Wait for the save in flight; ``quiet`` (the run is failing already) keeps its fault to itself."""
-        if not quiet:
-            self.wait()
-            return
-        with contextlib.suppress(Exception):
-            self.wait()
+        """Wait for the save in flight; ``quiet`` (the run is failing already) keeps its fault to itself.
+
+        Training is over: a stop signal from now on ends the command at once, and one that came after
+        the last look at the flag raises :class:`Stopped` here (it is not swallowed)."""
+        self.stop.listening = False
+        try:
+            if not quiet:
+                self.wait()
+                if self.stop.requested:
+                    raise Stopped(self.stop.message(self.last_path), self.stop.exit_code)
+                return
+            with contextlib.suppress(Exception):
+                self.wait()
+        finally:
+            if self._holding:
+                self._holding = False
+                self.run.release()
 
     def __enter__(self) -> Checkpointer:
         return self
@@ -349,16 +375,34 @@ class LossJournal:
         for data in buffers:
             self._hash.update(data)
         self.rows += len(buffers)
-        return {"rows": self.rows, "sha256": self._hash.hexdigest()}
+        return {"rows": self.rows, "bytes": self.rows * self.population * 8, "sha256": self._hash.hexdigest()}
 
     def restore(self, record: dict[str, Any], checkpoint: Path) -> np.ndarray:
         """The first ``record["rows"]`` rows, checked against ``record["sha256"]``; the file is cut there."""
         rows, size = int(record["rows"]), int(record["rows"]) * self.population * 8
-        data = self.path.read_bytes()[:size] if self.path is not None and self.path.exists() else b""
-        if len(data) != size or hashlib.sha256(data).hexdigest() != record["sha256"]:
-            raise CheckpointError(checkpoint, f"the loss journal {self.path} does not hold the {rows} rows "
-                                  "this checkpoint counts on")
+        fault = journal_fault(self.path, {**record, "bytes": size})
+        if fault is not None:
+            raise CheckpointError(checkpoint, fault)
+        data = self.path.read_bytes()[:size] if size else b""
         with open(self.path, "r+b") as handle:
             handle.truncate(size)
         self.rows, self._hash = rows, hashlib.sha256(data)
         return np.frombuffer(data, dtype="<f8").reshape(rows, self.population).astype(np.float64)
+
+
+def journal_fault(path: Path | None, record: dict[str, Any]) -> str | None:
+    """What is wrong with the first ``record["bytes"]`` bytes of the loss journal at ``path`` (the
+    rows a checkpoint counts on), or None when they are there and match ``record["sha256"]``."""
+    rows, size = int(record["rows"]), int(record["bytes"])
+    if size == 0:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(size)
+    except (OSError, TypeError) as err:
+        return f"cannot read the loss journal {path}: {getattr(err, 'strerror', None) or err}"
+    if len(data) < size:
+        return f"the loss journal {path} holds {len(data)} of the {size} bytes ({rows} rows) this checkpoint counts on"
+    if hashlib.sha256(data).hexdigest() != record["sha256"]:
+        return f"the first {rows} rows of the loss journal {path} fail their checksum: the file is corrupted"
+    return None

@@ -5,37 +5,54 @@ Layout of ``--out DIR``::
     DIR/metrics.json                        the run's numbers; wall-clock figures under "timing"
     DIR/checkpoints/ckpt-000001200.safetensors
     DIR/checkpoints/ckpt-000001300.safetensors   the newest ``keep`` checkpoints
+    DIR/.annrl.lock                         held (``flock``) by the one process writing DIR; its pid inside
 
 Resuming takes the newest checkpoint that reads back and checks; a damaged one (a crash
 cannot make one, but a disk can) is skipped in favour of the one before, and reported.
+One process writes a folder at a time: the first write (or :meth:`RunDir.acquire`) takes an
+exclusive lock on ``DIR/.annrl.lock``; a second process gets one line naming the folder and the
+pid that holds it. The kernel drops the lock of a killed process, so a stale lock file (a pid that
+no longer runs) is taken over with a warning.
 The checkpoints of a folder form one timeline: saving step ``s`` removes any checkpoint of a
 later step, left by a run that was resumed from an earlier point or started over.
 """
 
 from __future__ import annotations
 
+import atexit
+import errno
+import fcntl
 import json
 import math
 import os
 import re
+import shutil
+import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from annrl.errors import CheckpointError, InputError
+from annrl.errors import CheckpointError, InputError, WriteError
 from annrl.io.atomic import TEMP_SUFFIX, atomic_write
 from annrl.io.checkpoint import SUFFIX, Checkpoint, Expect, read_checkpoint, save_checkpoint
-from annrl.validate import Interval, check_value
+from annrl.validate import Interval, check_value, format_bytes
 
 CHECKPOINT_FOLDER = "checkpoints"
 METRICS_FILE = "metrics.json"
 TIMING_KEY = "timing"
+LOCK_FILE = ".annrl.lock"
+#: the free space ``--out`` must have when a run starts (a first checkpoint, metrics, figures)
+MIN_FREE_BYTES = 16 * 2**20
 _NAME = re.compile(r"ckpt-(\d{9,})" + re.escape(SUFFIX))
+#: the run folders this process holds: real path -> [open lock file, how many holders]
+_HELD: dict[str, list[Any]] = {}
+_GUARD = threading.RLock()
 
 
 class RunDir:
@@ -54,6 +71,82 @@ class RunDir:
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
+
+    # the folder itself ----------------------------------------------------------------------
+    def acquire(self, *, free_bytes: int = MIN_FREE_BYTES) -> None:
+        """Check the folder (created, writable, ``free_bytes`` free) and lock it for this process.
+
+        Re-entrant within one process; each call is matched by a :meth:`release`.
+
+        Raises
+        ------
+        InputError
+            When ``--out`` is not a folder, cannot be created or written, has too little free
+            space, or is locked by another running process (named by its pid).
+        """
+        with _GUARD:  # a background save thread takes the lock too
+            self._acquire(free_bytes)
+
+    def _acquire(self, free_bytes: int) -> None:
+        key = os.path.realpath(self.path)
+        if key in _HELD:
+            _HELD[key][1] += 1
+            return
+        handle = self._open_lock()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise InputError(f"--out {self.path} is in use by another annrl process (pid {owner}); wait for it to "
+                             "end or choose another --out", field="--out") from None
+        previous = handle.read().strip()
+        if previous and previous != str(os.getpid()):
+            print(f"annrl: warning: taking over the lock of {self.path} left by pid {previous}, which is no longer "
+                  "running", file=sys.stderr)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _HELD[key] = [handle, 1]
+        free = shutil.disk_usage(self.path).free
+        if free < free_bytes:
+            self.release()
+            raise InputError(f"--out {self.path} has {format_bytes(free)} free, less than the "
+                             f"{format_bytes(free_bytes)} a run needs to save its first checkpoint", field="--out")
+
+    def release(self) -> None:
+        """Undo one :meth:`acquire`; the last one empties the lock file and unlocks it."""
+        with _GUARD:
+            key = os.path.realpath(self.path)
+            held = _HELD.get(key)
+            if held is None:
+                return
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[key]
+                _unlock(held[0])
+
+    def _open_lock(self) -> Any:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if not self.path.is_dir():
+                raise FileExistsError(errno.EEXIST, "it is a file, not a folder")
+            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            raise InputError(f"--out {self.path} is not a folder", field="--out") from None
+        except OSError as err:
+            raise InputError(f"--out {self.path} cannot be written: {err.strerror or err}", field="--out") from None
+        return os.fdopen(fd, "r+", encoding="utf-8")
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """``with self._locked():`` holds the lock for one write (or joins a holder of this process)."""
+        self.acquire(free_bytes=0)
+        try:
+            yield
+        finally:
+            self.release()
 
     # checkpoints --------------------------------------------------------------------------
     def checkpoint_path(self, step: int) -> Path:
@@ -93,12 +186,14 @@ class RunDir:
         """
         check_value("step", step, [Interval(int, 0, None, closed="left")])
         check_value("keep", keep, [Interval(int, 1, None, closed="left")])
-        self._remove_stale_temp_files()
-        path = save_checkpoint(self.checkpoint_path(step), tensors, metadata, step=step)
-        self._prune(step, keep)
+        with self._locked():
+            self._remove_stale_temp_files()
+            path = save_checkpoint(self.checkpoint_path(step), tensors, metadata, step=step)
+            self._prune(step, keep)
         return path
 
-    def latest(self, *, expect: Expect | None = None) -> tuple[Checkpoint | None, list[CheckpointError]]:
+    def latest(self, *, expect: Expect | None = None,
+               verify: Callable[[Checkpoint], None] | None = None) -> tuple[Checkpoint | None, list[CheckpointError]]:
         """The newest checkpoint that reads back and checks, and the newer ones skipped.
 
         Parameters
@@ -106,6 +201,10 @@ class RunDir:
         expect : mapping of str to (shape, dtype), optional
             Passed to :func:`annrl.io.read_checkpoint`: a checkpoint of another architecture
             counts as damaged.
+        verify : callable, optional
+            Checks the other files a checkpoint depends on (a loss journal's rows); a
+            :class:`CheckpointError` it raises counts the checkpoint as damaged, so the one
+            before is tried.
 
         Returns
         -------
@@ -126,6 +225,8 @@ class RunDir:
                 checkpoint = read_checkpoint(path, expect=expect)
                 if checkpoint.step != step:
                     raise CheckpointError(path, f"it holds step {checkpoint.step}, not the step in its name")
+                if verify is not None:
+                    verify(checkpoint)
             except CheckpointError as err:
                 skipped.append(err)
                 continue
@@ -172,11 +273,29 @@ class RunDir:
         if timing is not None:
             content[TIMING_KEY] = {**content.get(TIMING_KEY, {}), **timing}
         text = json.dumps(_strict_json(content), sort_keys=True, indent=2, allow_nan=False) + "\n"
-        return atomic_write(self.metrics_path, text.encode("utf-8"))
+        with self._locked():
+            try:
+                return atomic_write(self.metrics_path, text.encode("utf-8"))
+            except OSError as err:
+                raise WriteError(self.metrics_path, f"cannot write the metrics: {err.strerror or err}") from err
 
     def read_metrics(self) -> dict[str, Any]:
         """``metrics.json`` as a dict."""
         return json.loads(self.metrics_path.read_text(encoding="utf-8"))
+
+
+def _unlock(handle: Any) -> None:
+    with suppress(OSError, ValueError):
+        handle.seek(0)
+        handle.truncate()  # an empty lock file: no holder (a pid left inside means its holder was killed)
+    with suppress(OSError, ValueError):
+        handle.close()  # closing drops the flock
+
+
+@atexit.register
+def _release_all() -> None:
+    while _HELD:
+        _unlock(_HELD.popitem()[1][0])
 
 
 MetricsSource = Mapping[str, Any] | str | os.PathLike[str]

@@ -14,8 +14,10 @@
 
 The first signal only sets ``stop.requested``, so the step in progress finishes and the
 state saved is consistent. A second signal raises ``KeyboardInterrupt`` at once, for a loop
-that does not check the flag or a save that takes too long. The previous handlers come back
-when the block ends.
+that does not check the flag or a save that takes too long. While no loop looks at the flag
+(``stop.listening`` is False: a checkpoint being read at start, the figures after training),
+the first signal raises at once too, so that it is never swallowed. The previous handlers
+come back when the block ends.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+from annrl.errors import Interrupted
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -46,6 +50,7 @@ class StopRequest:
     requested: bool = False
     signal_name: str | None = None
     signal_number: int | None = None
+    listening: bool = True
 
     @property
     def exit_code(self) -> int:
@@ -77,8 +82,8 @@ def graceful_stop(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Iterato
     stop = StopRequest()
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        if stop.requested:
-            raise KeyboardInterrupt  # a second signal: the user insists
+        if stop.requested or not stop.listening:  # a second signal (the user insists), or no loop to save
+            raise Interrupted(signal.Signals(signum).name, 128 + signum)
         stop.requested = True
         stop.signal_number = signum
         stop.signal_name = signal.Signals(signum).name

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
+from annrl.io import RunDir
 from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig, TuneSettings
 from annrl.sweep.plan import plan
 from annrl.sweep.runner import FINISHED, is_finished, record, run_in_process, run_on_ray
@@ -72,7 +73,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
         ray = "local"
     folder = Path(out)
     runs = plan(config)
-    folder.mkdir(parents=True, exist_ok=True)
+    RunDir(folder).acquire()  # created, checked and locked: one sweep per folder (released when the process ends)
     _check_plan(folder, config, runs)
     pending = [run for run in runs if not is_finished(folder, run)]
     bar = _progress(len(pending), progress)
@@ -111,7 +112,6 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
 def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, wall: float,
               ray: str | None, tune: TuneSettings | None = None) -> SweepResult:
     """Collect the table, rank the settings, draw the figure, write the summary metrics.json."""
-    from annrl.io import RunDir
 
     rows = collect(folder, runs)
     write_tables(rows, folder)

@@ -48,9 +48,14 @@ def success_over_epochs(solved_epoch: np.ndarray, epochs: int, path: str | Path 
 
 def histogram(values: np.ndarray, path: str | Path | None = None, *, xlabel: str, title: str, log: bool = False,
               bins: int = 40, ax: Any = None) -> Figure:
-    """A histogram of ``values``; ``log`` bins on a log10 axis (zeros clipped to 1e-16)."""
+    """A histogram of ``values`` ``(P,)``; ``log`` bins on a log10 axis (zeros clipped to 1e-16); values that
+    diverged (NaN, infinite) are counted in the title, not binned."""
     fig, ax = panel(ax, size=(5.0, 3.4))
     values = np.asarray(values, dtype=float)
+    diverged = int((~np.isfinite(values)).sum())
+    values = values[np.isfinite(values)]
+    if diverged:
+        title = f"{title} ({diverged} diverged, not shown)"
     if log:
         values = np.log10(np.maximum(values, 1e-16))
         xlabel = f"log10 {xlabel}"

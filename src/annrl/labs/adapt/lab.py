@@ -24,7 +24,16 @@ from annrl.labs.adapt.grow import GrowingNetwork
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
 from annrl.labs.adapt.streams import KINDS, make_stream
 from annrl.nn.lms import RULES, Adaline, Madaline
-from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options
+from annrl.validate import (
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    ListOf,
+    Options,
+    array_nbytes,
+    check_sizes,
+)
 
 
 def float_list(text: str) -> tuple[float, ...]:
@@ -60,6 +69,9 @@ class LmsConfig:
 
     def __post_init__(self):
         check_config(LMS_TABLE, self)
+        # the runs' samples, weights and errors, one row per sample, for each step size
+        check_sizes({f"--runs {self.runs} x --steps {self.steps} x {len(self.mus)} step sizes": array_nbytes(
+            (8 * self.runs * len(self.mus), self.steps))})
 
 
 LMS_TABLE = {"mus": [ListOf(Interval(float, 0, None, closed="neither"), min_length=1)], "rule": [Options(RULES)],
@@ -154,6 +166,8 @@ class StreamConfig:
 
     def __post_init__(self):
         check_config(STREAM_TABLE, self)
+        check_sizes({f"streams of --samples {self.samples} x --hidden {self.hidden}": array_nbytes(
+            (16 * self.samples, self.hidden + 8))})
 
 
 STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Interval(int, 1000, None)],
@@ -188,6 +202,8 @@ class GrowConfig:
 
     def __post_init__(self):
         check_config(GROW_CONFIG_TABLE, self)
+        check_sizes({f"the loss history of --epochs {self.epochs} and up to {self.max_units} units": array_nbytes(
+            (3 * 4, self.epochs + 200 * (self.max_units + 1)))})
 
 
 GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)], "target": POSITIVE,

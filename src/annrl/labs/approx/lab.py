@@ -42,7 +42,17 @@ from annrl.io.resume import Checkpointer
 from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
 from annrl.nn.lbfgs import fit_lbfgs
 from annrl.nn.optim import optimizer_with_momentum
-from annrl.validate import Boolean, InstanceOf, Interval, ListOf, Options, check
+from annrl.validate import (
+    Boolean,
+    InstanceOf,
+    Interval,
+    ListOf,
+    Options,
+    array_nbytes,
+    check,
+    check_sizes,
+    dense_parameters,
+)
 
 METRICS = ("max", "rmse")
 OPTIMIZERS = ("adam", "lbfgs", "rmsprop", "sgd")
@@ -234,6 +244,24 @@ class ApproxData:
     X_test: np.ndarray
     y_test: np.ndarray
     test_points: int
+
+
+def check_size(config: ApproxConfig, dim: int) -> None:
+    """Refuse, before anything is allocated, grids, activations and networks that cannot fit in memory."""
+    n_train = (config.points or TRAIN_POINTS[dim]) ** dim
+    n_test = (config.held_out_points or HELD_OUT_POINTS[dim]) ** dim
+    batch, units = min(config.batch_size or n_train, n_train), sum(config.hidden) + 1
+    check_sizes({
+        f"grids of --points {config.points or TRAIN_POINTS[dim]} per axis in {dim}D": array_nbytes(
+            (4 * n_train, dim + 1)),
+        f"held-out grids of {config.held_out_points or HELD_OUT_POINTS[dim]} points per axis": array_nbytes(
+            (3 * n_test, dim + 1)),
+        f"activations of --seeds {config.seeds} x --hidden {config.hidden}": array_nbytes(
+            (2 * config.seeds, max(batch, n_test), units)),
+        f"--seeds {config.seeds} networks of --hidden {config.hidden}": array_nbytes(
+            (8 * config.seeds, dense_parameters(config.sizes(dim)))),
+        f"the loss history of --epochs {config.epochs}": array_nbytes((2 * config.epochs, config.seeds)),
+    })
 
 
 def make_data(target: Target, config: ApproxConfig) -> ApproxData:
@@ -611,6 +639,7 @@ def train(config: ApproxConfig, rng: np.random.Generator | None = None, *,
     """
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     target = config.resolve_target()
+    check_size(config, target.dim)
     data = make_data(target, config)
     scaling = Scaling.fit(target.domain, data.y_train)
     net = build_network(config, target.dim, rng)

@@ -87,7 +87,19 @@ from annrl.progress import track
 from annrl.systems import DynamicalSystem, Trajectory, integrate
 from annrl.systems.equations import parse_params
 from annrl.systems.learned import LearnedField, Standardiser
-from annrl.validate import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, ListOf, Options, check
+from annrl.validate import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    ListOf,
+    Options,
+    array_nbytes,
+    check,
+    check_sizes,
+    dense_parameters,
+)
 
 APPROACHES = ("derivative", "rollout")
 
@@ -189,12 +201,20 @@ class DynamicsConfig:
         if self.system is None and self.data is None:
             self.system = "lotka-volterra"
         check(CONSTRAINTS, {name: getattr(self, name) for name in CONSTRAINTS})
-        samples = len(setup(self, simulate=False).t)  # refuses bad equations, parameters, states and data now
+        problem = setup(self, simulate=False)  # refuses bad equations, parameters, states and data now
+        samples = len(problem.t)
         if samples < 11:
             raise InputError(f"sample_every must leave at least 11 samples of {self.name}, got {self.sample_every} "
                              f"({samples} samples)")
         if self.window > samples - 1:
             raise InputError(f"window must be <= {samples - 1} (samples of {self.name} - 1), got {self.window}")
+        # the field network [d, *hidden, d] on the lattice, a batch of RK4 rollouts
+        d = len(problem.x0)
+        units = sum(self.hidden) + d
+        check_sizes({f"the field on a --grid {self.grid} lattice": array_nbytes((2 * self.grid**2, units)),
+                     f"rollouts of --batch-size {self.batch_size} x --window {self.window} x --substeps "
+                     f"{self.substeps}": array_nbytes((8 * self.batch_size * self.window * self.substeps, units)),
+                     f"the network of --hidden {self.hidden}": 64 * dense_parameters([d, *self.hidden, d])})
 
     @property
     def name(self) -> str:

@@ -42,6 +42,7 @@ from annrl.nn import MLP, Network, Trainer, get_optimizer
 from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
+from annrl.validate import array_nbytes, check_sizes
 
 ACTIVATIONS = ("tanh", "sigmoid")
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
@@ -111,6 +112,8 @@ class LogicConfig:
         for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
             if int(getattr(self, name)) < low:
                 raise InputError.invalid(name, f">= {low}", getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError.invalid("seed", "an integer >= 0", self.seed)
         if self.hidden is not None and int(self.hidden) < 0:
             raise InputError.invalid("hidden", ">= 0", self.hidden)
         if self.activation not in ACTIVATIONS:
@@ -121,6 +124,9 @@ class LogicConfig:
             raise InputError.invalid("lr", "> 0", self.lr)
         if not self.momentum >= 0:
             raise InputError.invalid("momentum", ">= 0", self.momentum)
+        width = self.max_hidden if self.hidden is None else self.hidden
+        check_sizes({f"--seeds {self.seeds} networks of up to {width} hidden units": array_nbytes(
+            (8 * int(self.seeds), 16 * (int(width) + 1)))})
 
 
 @dataclass

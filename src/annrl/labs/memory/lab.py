@@ -57,6 +57,7 @@ from annrl.nn.hopfield import (
 )
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
 from annrl.progress import track
+from annrl.validate import array_nbytes, check_sizes
 
 CELLS = ("elman", "gru")
 
@@ -313,6 +314,10 @@ class WorkingMemoryConfig:
             raise InputError.invalid("noise", ">= 0", self.noise)
         if not self.lr > 0:
             raise InputError.invalid("lr", "> 0", self.lr)
+        # a batch of GRU/LSTM sequences of the longest delay, kept for backpropagation through time
+        length = max(self.delays) + 2
+        check_sizes({f"sequences of batch {self.batch} x delay {max(self.delays)} x hidden {self.hidden}": array_nbytes(
+            (8 * max(self.batch, self.test_trials), length, self.hidden + 1))})
 
 
 @dataclass
@@ -363,9 +368,14 @@ class MemoryConfig:
         for name in ("cues", "neurons", "trials"):
             if int(getattr(self, name)) < 1:
                 raise InputError.invalid(name, ">= 1", getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError.invalid("seed", "an integer >= 0", self.seed)
         if int(self.spurious_starts) < 0:
             raise InputError.invalid("spurious_starts", ">= 0", self.spurious_starts)
         self.letters()  # checks the patterns field
+        # the capacity experiment stores patterns in a (neurons, neurons) weight matrix, a few copies
+        if self.capacity:
+            check_sizes({f"--neurons {self.neurons} (weight matrices)": array_nbytes((4 * self.neurons, self.neurons))})
 
     def letters(self) -> str:
         text = str(self.patterns).strip()

@@ -35,7 +35,16 @@ from annrl.io.resume import Checkpointer, Phases
 from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
 from annrl.nn.optim import optimizer_with_momentum
 from annrl.progress import track
-from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_memory
+from annrl.validate import (
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    Options,
+    array_nbytes,
+    check_sizes,
+    dense_parameters,
+)
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 Y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -115,6 +124,12 @@ class XorConfig:
 
     def __post_init__(self):
         check_config(XOR_TABLE, self)
+        # the loss history, (epochs, P) for the run and again for the extension; the networks with
+        # their gradients, optimizer state and activations (about 8 copies of the weights)
+        history = array_nbytes((self.epochs * (1 + self.extend), self.seeds))
+        weights = array_nbytes((self.seeds, dense_parameters(self.sizes()) + 4 * (self.hidden + 1)))
+        check_sizes({f"the loss history of {self.seeds} networks x {self.epochs} epochs": 2 * history,
+                     f"{self.seeds} networks of --hidden {self.hidden}": 8 * weights})
 
     def sizes(self) -> list[int]:
         return [2, self.hidden, 1] if self.hidden else [2, 1]
@@ -159,9 +174,6 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
     numbers as NumPy in float64); the weights are drawn with NumPy first, so a seed means the same
     networks on every backend.
     """
-    # the loss history dominates memory: (epochs, P) for the run, and again for the extension
-    history = array_nbytes((config.epochs * (1 + config.extend), config.seeds))
-    check_memory(2 * history, f"the loss history of {config.seeds} networks x {config.epochs} epochs")
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     checkpointer = checkpointer or Checkpointer(None, asdict(config))
     net = build_network(config, rng)
