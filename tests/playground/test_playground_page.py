@@ -79,10 +79,11 @@ def test_a_link_pasted_into_an_open_tab_is_followed(browser_and_url):
 
 def test_reset_draws_new_weights_and_the_url_records_the_seed(browser_and_url):
     page = open_page(browser_and_url, "#dataset=gauss&noise=20&seed=5")
-    before = page.evaluate(SURFACE_PIXELS)
+    before, frames = page.evaluate(SURFACE_PIXELS), page.evaluate("window.playground.frames")
     page.click("#reset")
-    page.wait_for_function("window.playground.setup.seed === 6 && window.playground.lastState.epoch === 0"
-                           " && window.playground.pending === null")
+    # the new setup's first state drawn (the old epoch-0 state would pass a check of the epoch alone)
+    page.wait_for_function(f"(pg => pg.setup.seed === 6 && pg.frames > {frames} && pg.pending === null"
+                           " && pg.lastState.epoch === 0 && pg.lastState.build === pg.data.build)(window.playground)")
     after = page.evaluate(SURFACE_PIXELS)
     assert sum(a != b for a, b in zip(before, after, strict=True)) > 0.05 * len(before)
     assert "seed=6" in page.url and page.input_value("#seed") == "6"
