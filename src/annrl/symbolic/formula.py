@@ -36,7 +36,7 @@ import sympy
 
 from annrl.errors import InputError
 from annrl.nn import Network
-from annrl.symbolic.search.base import Candidate, Problem, function, lstsq, pareto_front, rmse
+from annrl.symbolic.search.base import Candidate, Problem, function, pareto_front, rmse
 from annrl.symbolic.search.guided import interpolant, reduce_by_symmetry, split_by_separability
 from annrl.symbolic.search.run import SHORT, Search, choose, finish
 from annrl.symbolic.search.separable import Oracle
@@ -44,8 +44,6 @@ from annrl.symbolic.search.sparse import forward_supports, stlsq_supports
 
 __all__ = ["Candidate", "FormulaExtraction", "extract_formula", "fit_formula", "forward_supports", "formula_inputs",
            "network_function", "pareto_front", "stlsq_supports"]
-
-_lstsq, _rmse = lstsq, rmse  # the names the law extractor imports
 
 MAX_INPUTS = 3
 @dataclass

@@ -41,7 +41,8 @@ import numpy as np
 import sympy
 
 from annrl.errors import InputError
-from annrl.symbolic.formula import Candidate, _lstsq, _rmse, forward_supports, pareto_front, stlsq_supports
+from annrl.symbolic.search.base import Candidate, lstsq, pareto_front, rmse
+from annrl.symbolic.search.sparse import forward_supports, stlsq_supports
 from annrl.systems.base import integrate
 
 #: thresholds (relative to the largest unit-norm coefficient) swept by STLSQ
@@ -197,7 +198,7 @@ def extract_law(field: Callable[[np.ndarray], np.ndarray], states: Any, *, varia
     errors, fronts = [], []
     for k in range(d):
         support, error, front = _select(A, F[:, k], train, test, terms, tolerance)
-        coefficients[k, support] = _lstsq(A[:, support], F[:, k])
+        coefficients[k, support] = lstsq(A[:, support], F[:, k])
         if D is None:
             stderr[k, support] = _bootstrap_stderr(A[:, support], F[:, k], bootstrap, blocks, rng)
         else:
@@ -214,10 +215,10 @@ def _select(A: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, t
     supports |= set(forward_supports(A[train], y[train], min(8, A.shape[1])))
     candidates, by_terms = [], {}
     for s in supports:
-        coef = _lstsq(A[train][:, s], y[train])
+        coef = lstsq(A[train][:, s], y[train])
         names = [terms[j].name for j in s]
         candidate = Candidate(names, [float(c) for c in coef], sum(terms[j].complexity for j in s),
-                              _rmse(A[test][:, s] @ coef, y[test]))
+                              rmse(A[test][:, s] @ coef, y[test]))
         candidates.append(candidate)
         by_terms[tuple(names)] = list(s)
     front = pareto_front(candidates)
@@ -232,7 +233,7 @@ def _bootstrap_stderr(A: np.ndarray, y: np.ndarray, rounds: int, blocks: int, rn
     fits = []
     for _ in range(rounds):
         rows = np.concatenate([pieces[b] for b in rng.integers(0, blocks, size=blocks)])
-        fits.append(_lstsq(A[rows], y[rows]))
+        fits.append(lstsq(A[rows], y[rows]))
     return np.std(fits, axis=0, ddof=1)
 
 
@@ -256,7 +257,7 @@ def data_stderr(A: np.ndarray, y: np.ndarray, from_field: np.ndarray, lags: int 
     ndarray, shape (m,)
     """
     n = len(y)
-    c = _lstsq(A, y)
+    c = lstsq(A, y)
     scores = A * (y - A @ c)[:, None]
     lags = int(np.floor(4 * (n / 100) ** (2 / 9))) if lags is None else lags
     meat = scores.T @ scores
