@@ -82,8 +82,8 @@ def summary_rows(result: LogicResult) -> list[tuple[str, Any]]:
         for entry in m["sweep"]:
             epochs = f", median {entry['epochs_median']:.0f} epochs" if entry["epochs_median"] is not None else ""
             rows.append((f"learned, {entry['hidden']} hidden", f"{100 * entry['success_rate']:.0f}% of seeds{epochs}"))
-        verdict = "learns reliably" if m["learned_reliably"] else "best width (not reliable)"
-        rows.append((f"smallest width that {verdict}", m["hidden"]))
+        verdict = "smallest width that learns reliably" if m["learned_reliably"] else "best width (none learns reliably)"
+        rows.append((verdict, m["hidden"]))
         seed = m["explained_seed"]
         rows += [(f"  learned unit {e['unit']} (seed {seed})", f"{e['formula']}  (margin {e['margin']:.2f})")
                  for e in m["hidden_neurons"]]
