@@ -48,6 +48,7 @@ NUM = r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?"
 RANGE = rf"{NUM}(?:\s?(?:-|–|to)\s?{NUM})?"
 QUOTED = re.compile(
     rf"(?<![\w.=/#-])(?:{RANGE}\s?(?:%|x\b|{UNITS}\b)|\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.]*\d)")
+SETTING = re.compile(rf"(?:=|<=|>=|<|>)\s*{NUM}")  # a setting or a threshold, not a measurement
 BARE = re.compile(rf"^\*{{0,2}}[~<>≈]?\s?{RANGE}\s?(?:%|x|{UNITS})?\*{{0,2}}$")
 HIDDEN = [re.compile(p) for p in (r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\$[^$]+\$", r"<[^>]+>",
                                   r"https?://\S+")]
@@ -87,6 +88,7 @@ def _numbers(line: str, in_table: bool, ignore: list[str]) -> list[str]:
     """The quoted numbers of one visible line, by the module's rule."""
     for phrase in ignore:
         line = line.replace(phrase, " " * len(phrase))
+    line = SETTING.sub(lambda m: " " * len(m.group(0)), line)
     found = [m.group(0).strip() for m in QUOTED.finditer(line)]
     if in_table and not re.match(r"^\s*\|[\s:|-]+\|\s*$", line):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -109,7 +111,7 @@ def parse_page(path: Path, ignore: list[str]) -> list[Block]:
     list of Block
         In page order; a table's header row is its first line and is not scanned for bare cells.
     """
-    page = path.relative_to(ROOT).as_posix()
+    page = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
     blocks: list[Block] = []
     section: list[str] = []
     fence, current, header = None, None, False
