@@ -47,7 +47,7 @@ UNITS = (r"(?:ms|s|min|h|µs|us|ns|[kMG]?B|[KMGT]iB|kB|m/s|m|Hz|[\w-]*/s|fps|W|d
 NUM = r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?"
 RANGE = rf"{NUM}(?:\s?(?:-|–|to)\s?{NUM})?"
 QUOTED = re.compile(
-    rf"(?<![\w.=/#-])(?:{RANGE}\s?(?:%|x\b|{UNITS}\b)|\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.]*\d)")
+    rf"(?<![\w.=/#-])(?:{RANGE}\s?(?:%|x\b(?!\s?\d)|{UNITS}\b)|\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.]*\d)")
 SETTING = re.compile(rf"(?:=|<=|>=|<|>)\s*{NUM}")  # a setting or a threshold, not a measurement
 BARE = re.compile(rf"^\*{{0,2}}[~<>≈]?\s?{RANGE}\s?(?:%|x|{UNITS})?\*{{0,2}}$")
 HIDDEN = [re.compile(p) for p in (r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\$[^$]+\$", r"<[^>]+>",
@@ -140,7 +140,8 @@ def parse_page(path: Path, ignore: list[str]) -> list[Block]:
         current.text += raw + "\n"
         body_row = is_table and not header
         header = False
-        current.numbers += [(number, n) for n in _numbers(_visible(raw), body_row, ignore)]
+        visible = re.sub(r"^#+\s+[\d.]+\s", "", _visible(raw)) if heading else _visible(raw)  # "### 1.2 Smoothing"
+        current.numbers += [(number, n) for n in _numbers(visible, body_row, ignore)]
         if heading:
             current = None
     return blocks

@@ -1,5 +1,6 @@
-"""Every number quoted in README.md and docs/*.md has a registry entry whose check exists (benchmarks/quoted_numbers.py),
-and the figures the docs re-measured for issue #29 come out of their documented commands."""
+"""Every number quoted in README.md and docs/*.md has a registry entry whose check exists
+(benchmarks/quoted_numbers.py), and the figures the docs re-measured for issue #29 come out of their
+documented commands."""
 
 import importlib.util
 import sys
