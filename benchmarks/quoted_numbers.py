@@ -11,8 +11,9 @@ What counts as a quoted number (the rule; everything else on a page is left alon
   rate, size or speed (``14.4 s``, ``5.7e5 car-steps/s``, ``2.4 kB``, ``9.1 m/s``), a decimal point
   (``0.055``) or an exponent (``2e-4``);
 - in a table, also every body cell that is a bare number (``102``), since result tables hold counts;
-- except a number right after ``=`` (a setting: ``lr = 0.02``) and the phrases under ``ignore:`` in the
-  registry (versions, settings, the theory a measurement is compared with).
+- except a number right after ``=``, ``<`` or ``>`` (a setting or a threshold: ``lr = 0.02``, ``loss < 0.05``)
+  and the phrases under ``ignore:`` in the registry (versions, the theory a measurement is compared with),
+  each of which must still be on a page.
 
 The registry, ``docs/numbers.yaml``, is a list of entries; each covers the quoted numbers of one place:
 
@@ -21,7 +22,7 @@ The registry, ``docs/numbers.yaml``, is a list of entries; each covers the quote
       phrase: "L-BFGS for 20/20"           # every number of the paragraph, list item or table holding it
       numbers: ["5.7", "16"]               # optional: only these numbers of the place
       command: annrl approx sin --study smoothness --optimizer lbfgs --seeds 5 --epochs 3000
-      check: tests/labs/test_approx_studies.py::test_smoothness   # or benchmarks/NAME.py, or a list
+      check: tests/test_quoted_numbers.py::test_smoothness_study_as_documented  # or benchmarks/NAME.py, a list
 
 ``check`` names what produces the numbers: a test (``tests/FILE.py::NAME``, or ``::CLASS::NAME``, the
 function must exist), a benchmark script (``benchmarks/FILE.py``, which must exist), or ``command``: the
@@ -50,7 +51,7 @@ QUOTED = re.compile(
     rf"(?<![\w.=/#-])(?:{RANGE}\s?(?:%|x\b(?!\s?\d)|{UNITS}\b)|\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.]*\d)")
 SETTING = re.compile(rf"(?:=|<=|>=|<|>)\s*{NUM}")  # a setting or a threshold, not a measurement
 BARE = re.compile(rf"^\*{{0,2}}[~<>≈]?\s?{RANGE}\s?(?:%|x|{UNITS})?\*{{0,2}}$")
-HIDDEN = [re.compile(p) for p in (r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\$[^$]+\$", r"<[^>]+>",
+HIDDEN = [re.compile(p) for p in (r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\$[^$]+\$", r"</?[A-Za-z][^>]*>",
                                   r"https?://\S+")]
 
 
@@ -195,10 +196,11 @@ def audit(registry: Path = REGISTRY) -> tuple[list[tuple[Block, int, str, list[E
     rows : list of (Block, line, number, entries)
         One per quoted number, in page order; ``entries`` empty for an orphan.
     problems : list of str
-        One line per orphan, entry covering nothing, or check that does not exist.
+        One line per orphan, entry covering nothing, check that does not exist, or ignored phrase on no page.
     """
     entries, ignore, pages = load_registry(registry)
-    blocks = [b for page in pages for p in sorted(ROOT.glob(page)) for b in parse_page(p, ignore)]
+    paths = [p for page in pages for p in sorted(ROOT.glob(page))]
+    blocks = [b for p in paths for b in parse_page(p, ignore)]
     rows, used = [], set()
     for block in blocks:
         for line, number in block.numbers:
@@ -207,6 +209,9 @@ def audit(registry: Path = REGISTRY) -> tuple[list[tuple[Block, int, str, list[E
             rows.append((block, line, number, covering))
     problems = [f"{b.page}:{line}: {n!r} is orphaned (no entry in docs/numbers.yaml covers it)"
                 for b, line, n, covering in rows if not covering]
+    text = "".join(p.read_text(encoding="utf-8") for p in paths)
+    problems += [f"docs/numbers.yaml: ignored phrase {phrase!r} is on no page"
+                 for phrase in ignore if phrase not in text]
     for e in entries:
         if e.index not in used:
             problems.append(f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}) covers no quoted number")
