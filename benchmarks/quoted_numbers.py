@@ -1,4 +1,4 @@
-"""Every measured number quoted in README.md and docs/*.md, listed beside the check that produces it.
+"""Every measured number quoted in README.md and the docs pages, listed beside the check that produces it.
 
     python benchmarks/quoted_numbers.py            # list: page:line, the number, its entry's command and check
     python benchmarks/quoted_numbers.py --check    # only the problems; exit 1 if there is one
@@ -6,7 +6,8 @@
 
 What counts as a quoted number (the rule; everything else on a page is left alone):
 
-- text outside fenced code blocks, inline code, link targets, HTML comments and ``$...$`` maths;
+- in the pages the registry names (``pages:``), text outside fenced code blocks, inline code, link targets,
+  HTML comments and ``$...$`` maths;
 - a number with a percent sign (``97.8%``, ``100 %``), a ratio (``43x``, ``0.21-0.30x``), a unit of time,
   rate, size or speed (``14.4 s``, ``5.7e5 car-steps/s``, ``2.4 kB``, ``9.1 m/s``), a decimal point
   (``0.055``) or an exponent (``2e-4``);
