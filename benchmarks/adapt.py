@@ -24,7 +24,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--kinds", default=",".join(KINDS))
     args = parser.parse_args()
-    print("| stream | learner | accuracy after drift (mean) | recovery, samples (median) | never recovered |")
+    print("| stream | learner | last-window accuracy after drift (mean of seeds) | recovery, samples (median) "
+          "| never recovered |")
     print("|---|---|---:|---:|---:|")
     start = time.perf_counter()
     for kind in args.kinds.split(","):

@@ -82,8 +82,9 @@ def summary_rows(result: LogicResult) -> list[tuple[str, Any]]:
         for entry in m["sweep"]:
             epochs = f", median {entry['epochs_median']:.0f} epochs" if entry["epochs_median"] is not None else ""
             rows.append((f"learned, {entry['hidden']} hidden", f"{100 * entry['success_rate']:.0f}% of seeds{epochs}"))
-        verdict = "learns reliably" if m["learned_reliably"] else "best width (not reliable)"
-        rows.append((f"smallest width that {verdict}", m["hidden"]))
+        reliable = m["learned_reliably"]
+        rows.append(("smallest width that learns reliably" if reliable else "best width (none learns reliably)",
+                     m["hidden"]))
         seed = m["explained_seed"]
         rows += [(f"  learned unit {e['unit']} (seed {seed})", f"{e['formula']}  (margin {e['margin']:.2f})")
                  for e in m["hidden_neurons"]]
@@ -105,9 +106,10 @@ def report_section(result: LogicResult, out: Path, folder: str) -> Section:
                      f"hidden units ({c['construction']}), exact on all {len(m['truth_table'])} rows: "
                      f"{m['compiled_exact']}.")
     if "sweep" in m:
-        parts.append(f"Trained from {m['config']['seeds']} seeds at each hidden width: the smallest width that learns "
-                     f"it in at least {m['config']['reliable']:.0%} of seeds is {m['hidden']} "
-                     f"({100 * m['learned_success_rate']:.0f}%).")
+        which = ("the smallest width that learns it in at least {:.0%} of seeds is" if m["learned_reliably"]
+                 else "no width tried learns it in {:.0%} of seeds; the best is")
+        parts.append(f"Trained from {m['config']['seeds']} seeds at each hidden width: "
+                     f"{which.format(m['config']['reliable'])} {m['hidden']} ({100 * m['learned_success_rate']:.0f}%).")
     if "single_neuron" in m:
         parts.append(f"A single neuron can represent {m['single_neuron_separable']} of the 16 two-input functions; "
                      "XOR and XNOR are the two that are not linearly separable, and no seed learns them.")

@@ -1,0 +1,245 @@
+"""Every measured number quoted in README.md and the docs pages, listed beside the check that produces it.
+
+    python benchmarks/quoted_numbers.py            # list: page:line, the number, its entry's command and check
+    python benchmarks/quoted_numbers.py --check    # only the problems; exit 1 if there is one
+    python benchmarks/quoted_numbers.py --orphans  # only the numbers no entry covers
+
+What counts as a quoted number (the rule; everything else on a page is left alone):
+
+- in the pages the registry names (``pages:``), text outside fenced code blocks, inline code, link targets,
+  HTML comments and ``$...$`` maths;
+- a number with a percent sign (``97.8%``, ``100 %``), a ratio (``43x``, ``0.21-0.30x``), a unit of time,
+  rate, size or speed (``14.4 s``, ``5.7e5 car-steps/s``, ``2.4 kB``, ``9.1 m/s``), a decimal point
+  (``0.055``) or an exponent (``2e-4``);
+- in a table, also every body cell that is a bare number (``102``), since result tables hold counts;
+- except a number right after ``=``, ``<`` or ``>`` (a setting or a threshold: ``lr = 0.02``, ``loss < 0.05``)
+  and the phrases under ``ignore:`` in the registry (versions, the theory a measurement is compared with),
+  each of which must still be on a page.
+
+The registry, ``docs/numbers.yaml``, is a list of entries; each covers the quoted numbers of one place:
+
+    - page: docs/approx.md                 # README.md or docs/NAME.md
+      section: Studies                     # every number under this heading (to the next one as high), or
+      phrase: "L-BFGS for 20/20"           # every number of the paragraph, list item or table holding it
+      numbers: ["5.7", "16"]               # optional: only these numbers of the place
+      command: annrl approx sin --study smoothness --optimizer lbfgs --seeds 5 --epochs 3000
+      check: tests/test_quoted_numbers.py::test_smoothness_study_as_documented  # or benchmarks/NAME.py, a list
+
+``check`` names what produces the numbers: a test (``tests/FILE.py::NAME``, or ``::CLASS::NAME``, the
+function must exist), a benchmark script (``benchmarks/FILE.py``, which must exist), or ``command``: the
+entry's own ``annrl`` command prints the numbers and nothing else checks them (listed as such, so that
+they stay visible). Exit status 1 when a number is orphaned (no entry covers it), an entry's place is
+not on its page or covers no number, or a check does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ROOT / "docs" / "numbers.yaml"
+UNITS = (r"(?:ms|s|min|h|µs|us|ns|[kMG]?B|[KMGT]iB|kB|m/s|m|Hz|[\w-]*/s|fps|W|degrees|px)")
+NUM = r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?"
+RANGE = rf"{NUM}(?:\s?(?:-|–|to)\s?{NUM})?"
+QUOTED = re.compile(
+    rf"(?<![\w.=/#-])(?:{RANGE}\s?(?:%|x\b(?!\s?\d)|{UNITS}\b)|\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.]*\d)")
+SETTING = re.compile(rf"(?:=|<=|>=|<|>)\s*{NUM}")  # a setting or a threshold, not a measurement
+BARE = re.compile(rf"^\*{{0,2}}[~<>≈]?\s?{RANGE}\s?(?:%|x|{UNITS})?\*{{0,2}}$")
+HIDDEN = [re.compile(p) for p in (r"`[^`]*`", r"\]\([^)]*\)", r"<!--.*?-->", r"\$[^$]+\$", r"</?[A-Za-z][^>]*>",
+                                  r"https?://\S+")]
+
+
+@dataclass
+class Block:
+    """A paragraph, list item, heading or table of a page, with the quoted numbers it holds."""
+
+    page: str
+    line: int
+    section: list[str]
+    text: str
+    numbers: list[tuple[int, str]] = field(default_factory=list)  # (line, number)
+
+
+@dataclass
+class Entry:
+    """One registry entry: the place it covers, its command and its checks."""
+
+    page: str
+    place: str
+    numbers: list[str] | None
+    command: str
+    checks: list[str]
+    index: int
+
+
+def _visible(line: str) -> str:
+    """The line without inline code, link targets, HTML, maths and URLs (replaced by spaces)."""
+    for pattern in HIDDEN:
+        line = pattern.sub(lambda m: " " * len(m.group(0)), line)
+    return line
+
+
+def _numbers(line: str, in_table: bool, ignore: list[str]) -> list[str]:
+    """The quoted numbers of one visible line, by the module's rule."""
+    for phrase in ignore:
+        line = line.replace(phrase, " " * len(phrase))
+    line = SETTING.sub(lambda m: " " * len(m.group(0)), line)
+    found = [m.group(0).strip() for m in QUOTED.finditer(line)]
+    if in_table and not re.match(r"^\s*\|[\s:|-]+\|\s*$", line):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        found += [c.strip("*") for c in cells[1:] if BARE.match(c) and c.strip("*") not in found]
+    return found
+
+
+def parse_page(path: Path, ignore: list[str]) -> list[Block]:
+    """Split a Markdown page into blocks (skipping code fences) and find each block's quoted numbers.
+
+    Parameters
+    ----------
+    path : Path
+        The page.
+    ignore : list of str
+        Phrases whose numbers are not measurements.
+
+    Returns
+    -------
+    list of Block
+        In page order; a table's header row is its first line and is not scanned for bare cells.
+    """
+    page = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+    blocks: list[Block] = []
+    section: list[str] = []
+    fence, current, header = None, None, False
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = raw.strip()
+        if fence is not None:
+            fence = None if stripped.startswith(fence) else fence
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence, current = stripped[:3], None
+            continue
+        if not stripped or stripped.startswith(("![", "--8<--")):
+            current = None
+            continue
+        heading = re.match(r"^(#+)\s+(.*)$", stripped)
+        is_table = stripped.startswith("|")
+        starts = heading or current is None or re.match(r"^([-*]|\d+\.)\s", stripped) or (
+            is_table != current.text.lstrip().startswith("|"))
+        if heading:
+            level = len(heading.group(1))
+            section = section[:level - 1] + [""] * (level - 1 - len(section)) + [heading.group(2).strip()]
+        if starts:
+            current = Block(page, number, list(section), "")
+            blocks.append(current)
+            header = is_table
+        current.text += raw + "\n"
+        body_row = is_table and not header
+        header = False
+        visible = re.sub(r"^#+\s+[\d.]+\s", "", _visible(raw)) if heading else _visible(raw)  # "### 1.2 Smoothing"
+        current.numbers += [(number, n) for n in _numbers(visible, body_row, ignore)]
+        if heading:
+            current = None
+    return blocks
+
+
+def load_registry(path: Path = REGISTRY) -> tuple[list[Entry], list[str], list[str]]:
+    """Read the registry: its entries, its ignored phrases and the pages it scans."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = []
+    for i, raw in enumerate(data["entries"]):
+        checks = raw["check"] if isinstance(raw["check"], list) else [raw["check"]]
+        place = raw.get("section") or raw.get("phrase")
+        entries.append(Entry(raw["page"], ("section:" if "section" in raw else "phrase:") + str(place),
+                             [str(n) for n in raw["numbers"]] if "numbers" in raw else None,
+                             raw.get("command", ""), [str(c) for c in checks], i))
+    return entries, [str(p) for p in data.get("ignore", [])], data["pages"]
+
+
+def check_exists(check: str, command: str) -> str | None:
+    """Why a check does not exist, or None when it does (a test function, a benchmark script, a command)."""
+    if check == "command":
+        return None if command.startswith(("annrl ", "python ")) else "check 'command' needs an annrl command"
+    file, _, name = check.partition("::")
+    path = ROOT / file.split()[0]
+    if not path.is_file() or not file.startswith(("tests/", "benchmarks/")):
+        return f"no file {file.split()[0]} under tests/ or benchmarks/"
+    if not name:
+        return None if file.startswith("benchmarks/") else f"{check}: name the test function"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    scope: list[ast.stmt] = tree.body
+    for part in name.split("[")[0].split("::"):
+        found = [n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part]
+        if not found:
+            return f"{check}: no {part} in {file}"
+        scope = found[0].body
+    return None
+
+
+def _covers(entry: Entry, block: Block) -> bool:
+    kind, _, place = entry.place.partition(":")
+    if entry.page != block.page:
+        return False
+    return place in block.section if kind == "section" else place in block.text.replace("\n", " ")
+
+
+def audit(registry: Path = REGISTRY) -> tuple[list[tuple[Block, int, str, list[Entry]]], list[str]]:
+    """Match every quoted number of the registry's pages to the entries that cover it.
+
+    Returns
+    -------
+    rows : list of (Block, line, number, entries)
+        One per quoted number, in page order; ``entries`` empty for an orphan.
+    problems : list of str
+        One line per orphan, entry covering nothing, check that does not exist, or ignored phrase on no page.
+    """
+    entries, ignore, pages = load_registry(registry)
+    paths = [p for page in pages for p in sorted(ROOT.glob(page))]
+    blocks = [b for p in paths for b in parse_page(p, ignore)]
+    rows, used = [], set()
+    for block in blocks:
+        for line, number in block.numbers:
+            covering = [e for e in entries if _covers(e, block) and (e.numbers is None or number in e.numbers)]
+            used.update(e.index for e in covering)
+            rows.append((block, line, number, covering))
+    problems = [f"{b.page}:{line}: {n!r} is orphaned (no entry in docs/numbers.yaml covers it)"
+                for b, line, n, covering in rows if not covering]
+    text = "".join(p.read_text(encoding="utf-8") for p in paths)
+    problems += [f"docs/numbers.yaml: ignored phrase {phrase!r} is on no page"
+                 for phrase in ignore if phrase not in text]
+    for e in entries:
+        if e.index not in used:
+            problems.append(f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}) covers no quoted number")
+        problems += [f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}): {why}"
+                     for why in (check_exists(c, e.command) for c in e.checks) if why]
+    return rows, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List the quoted numbers with their checks, or only the problems (``--check``, ``--orphans``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="print only the problems")
+    parser.add_argument("--orphans", action="store_true", help="print only the numbers no entry covers")
+    parser.add_argument("--registry", type=Path, default=REGISTRY, help="the registry (docs/numbers.yaml)")
+    args = parser.parse_args(argv)
+    rows, problems = audit(args.registry)
+    if not (args.check or args.orphans):
+        for block, line, number, covering in rows:
+            where = " | ".join(f"{', '.join(e.checks)} ({e.command})" if e.command else ", ".join(e.checks)
+                               for e in covering) or "ORPHAN"
+            print(f"{block.page}:{line}\t{number}\t{where}")
+    for problem in problems if not args.orphans else [p for p in problems if "orphaned" in p]:
+        print(problem)
+    covered = sum(1 for *_, c in rows if c)
+    print(f"{len(rows)} quoted numbers, {covered} covered, {len(problems)} problems", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
