@@ -32,16 +32,7 @@ from annrl.labs.adapt.grow import GrowingNetwork
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
 from annrl.labs.adapt.streams import KINDS, MIN_AFTER_WARMUP, make_stream
 from annrl.nn.lms import RULES, Adaline, Madaline
-from annrl.validate import (
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    ListOf,
-    Options,
-    array_nbytes,
-    check_sizes,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval, ListOf, Options, array_nbytes, check_sizes
 
 
 def float_list(text: str) -> tuple[float, ...]:
@@ -192,7 +183,8 @@ class StreamConfig:
 
 
 STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Interval(int, 1000, None)],
-                "warmup": [Interval(int, 50, None)], "hidden": POSITIVE_INT, "lr": POSITIVE, "batch": POSITIVE_INT,
+                "warmup": [Interval(int, 50, None)], "hidden": POSITIVE_INT,
+                "lr": [Interval(float, 0, None, closed="neither")], "batch": POSITIVE_INT,
                 "detector": [Options(DETECTORS)], "window": [Interval(int, 20, None)], "seed": NON_NEGATIVE_INT}
 
 
@@ -227,7 +219,8 @@ class GrowConfig:
             (3 * 4, self.epochs + 200 * (self.max_units + 1)))})
 
 
-GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)], "target": POSITIVE,
+GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)],
+                     "target": [Interval(float, 0, None, closed="neither")],
                      "max_units": NON_NEGATIVE_INT, "epochs": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
 
 

@@ -41,16 +41,7 @@ from annrl.nn import MLP, Network, Trainer, get_optimizer
 from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
-from annrl.validate import (
-    NON_NEGATIVE,
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    Options,
-    array_nbytes,
-    check_sizes,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_sizes
 
 ACTIVATIONS = ("tanh", "sigmoid")
 #: the rules of the LogicConfig fields, checked on entry
@@ -62,7 +53,7 @@ LOGIC_TABLE = {
     "activation": [Options(ACTIVATIONS)],
     "epochs": POSITIVE_INT,
     "lr": POSITIVE,
-    "momentum": NON_NEGATIVE,
+    "momentum": [Interval(float, 0, None)],
     "seed": NON_NEGATIVE_INT,
 }
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11

@@ -57,17 +57,7 @@ from annrl.nn.hopfield import (
 )
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
 from annrl.progress import track
-from annrl.validate import (
-    NON_NEGATIVE,
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    ListOf,
-    Options,
-    array_nbytes,
-    check_sizes,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval, ListOf, Options, array_nbytes, check_sizes
 
 CELLS = ("elman", "gru")
 
@@ -280,17 +270,10 @@ def fraction(text: str) -> float:
 
 
 #: the rules of the WorkingMemoryConfig fields, checked on entry
-WORKING_MEMORY_TABLE = {
-    "cells": [ListOf(Options(CELLS))],
-    "delays": [ListOf(Interval(int, 0, None), min_length=1)],
-    "noise": NON_NEGATIVE,
-    "hidden": POSITIVE_INT,
-    "seeds": POSITIVE_INT,
-    "steps": POSITIVE_INT,
-    "batch": POSITIVE_INT,
-    "lr": POSITIVE,
-    "test_trials": POSITIVE_INT,
-}
+WORKING_MEMORY_TABLE = {"cells": [ListOf(Options(CELLS))], "delays": [ListOf(Interval(int, 0, None), min_length=1)],
+                        "noise": [Interval(float, 0, None)], "hidden": POSITIVE_INT, "seeds": POSITIVE_INT,
+                        "steps": POSITIVE_INT, "batch": POSITIVE_INT,
+                        "lr": [Interval(float, 0, None, closed="neither")], "test_trials": POSITIVE_INT}
 
 
 @dataclass
@@ -336,15 +319,9 @@ class WorkingMemoryConfig:
 
 
 #: the rules of the MemoryConfig fields, checked on entry (``patterns`` is read by :meth:`MemoryConfig.letters`)
-MEMORY_TABLE = {
-    "rule": [Options(RULES)],
-    "noise": [Interval(float, 0, 0.5)],  # the fraction of bits flipped
-    "cues": POSITIVE_INT,
-    "spurious_starts": NON_NEGATIVE_INT,
-    "neurons": POSITIVE_INT,
-    "trials": POSITIVE_INT,
-    "seed": NON_NEGATIVE_INT,
-}
+MEMORY_TABLE = {"rule": [Options(RULES)], "noise": [Interval(float, 0, 0.5)], "cues": POSITIVE_INT,
+                "spurious_starts": NON_NEGATIVE_INT, "neurons": POSITIVE_INT, "trials": POSITIVE_INT,
+                "seed": NON_NEGATIVE_INT}
 
 
 @dataclass
