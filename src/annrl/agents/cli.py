@@ -43,7 +43,7 @@ def _algorithm_fields(algos: tuple[str, ...] = ALGORITHMS) -> dict[str, list[tup
     return fields
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, algos: tuple[str, ...] = ALGORITHMS, *,
+def _add_algorithm_flags(parser: argparse.ArgumentParser, algos: tuple[str, ...] = ALGORITHMS, *,
                       show: bool = True) -> None:
     """A flag per Config field of ``algos``, each once; a flag left out (None) takes the algorithm's
     default, which the help shows (``show=False``: accepted, not listed by ``--help``)."""
@@ -81,14 +81,14 @@ def register(subparsers: Any) -> None:
         description="Train one agent: `annrl rl train ALGO [options]`, where `annrl rl train ALGO --help` lists "
         "ALGO's options only. The older form `annrl rl train --algo ALGO [options]` works too.")
     train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHMS)} (the older form).")
-    _add_config_flags(train, show=False)
+    _add_algorithm_flags(train, show=False)
     _add_train_options(train)
     algos = train.add_subparsers(dest="algo_command", metavar="ALGO")
     for algo in ALGORITHMS:
         module = get_algorithm(algo)
         one = algos.add_parser(algo, help=_first_line(module.__doc__),
                                description=f"Train {algo}; a flag left out takes {algo}'s default.")
-        _add_config_flags(one, (algo,))
+        _add_algorithm_flags(one, (algo,))
         _add_train_options(one)
 
     ev = commands.add_parser("eval", help="evaluate a saved agent (a run folder or its agent.safetensors)")

@@ -34,6 +34,7 @@ from annrl.agents.run import Result
 from annrl.agents.settings import linear_schedule, parse_sizes
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
+from annrl.validate import check
 
 
 @dataclass
@@ -147,6 +148,7 @@ def train(config: GrowConfig, rng: np.random.Generator) -> Result:
     """
     from annrl.envs import ACTION_NAMES, CarTrackEnv
 
+    check(dqn.TABLE, {k: getattr(config, k) for k in dqn.TABLE})  # DQN's settings, as dqn.train checks them
     if not 0 < config.grow_at < config.total_steps:
         raise InputError(f"grow_at must lie strictly between 0 and total_steps, got {config.grow_at}")
     copy_from = ACTION_NAMES.index(config.copy_from) if config.copy_from else None
