@@ -49,3 +49,24 @@ def test_a_bad_choice_is_refused_by_the_parser_and_a_bad_value_by_the_table():
         parse(["--loss", "hinge"])
     with pytest.raises(InputError, match="lr must be > 0, got -1"):
         Config(lr=-1.0)
+
+
+def test_unset_flags_are_none_unless_given_and_their_help_names_the_config_default():
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Config, ["lr", "seeds", "relative"], unset=True, spellings={"seeds": ("--n", "--seeds")})
+    assert vars(parser.parse_args([])) == {"lr": None, "seeds": None, "relative": None}
+    args = parser.parse_args(["--lr", "0.5", "--n", "3", "--relative", "no"])
+    assert (args.lr, args.seeds, args.relative) == (0.5, 3, False)
+    assert parser.parse_args(["--relative"]).relative is True
+    text = " ".join(parser.format_help().split())
+    assert "learning rate (default 0.02)" in text and "--n SEEDS, --seeds SEEDS" in text
+    assert "--relative [BOOL]" in text
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--relative", "maybe"])
+
+
+def test_hidden_flags_parse_but_are_not_listed():
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Config, ["lr"], show=False)
+    assert parser.parse_args(["--lr", "0.1"]).lr == 0.1
+    assert "--lr" not in parser.format_help()

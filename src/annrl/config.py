@@ -53,33 +53,62 @@ def declared(config: type) -> list[Field]:
 
 
 def add_flags(parser: argparse.ArgumentParser, config: type, names: list[str] | None = None,
-              defaults: Any = None) -> None:
+              defaults: Any = None, *, unset: bool = False, show: bool = True,
+              spellings: dict[str, tuple[str, ...]] | None = None) -> None:
     """Add one ``--flag`` per declared field of ``config`` (or of ``names``, in that order).
 
     A flag's default is the field's (or that of the ``defaults`` instance), its type the
     default's type unless the setting names one; a ``False`` boolean becomes a switch.
+
+    Parameters
+    ----------
+    unset : bool, default=False
+        Every flag defaults to None, so that the command can tell a flag left out (and keep the
+        config's own default) from one given; the help says that default,
+        ``(default X)``, and a boolean takes an optional value (``--flag``, ``--flag false``).
+        For a command whose config is chosen after parsing (``annrl rl train ALGO``).
+    show : bool, default=True
+        False: the flags are accepted but ``--help`` does not list them.
+    spellings : dict, optional
+        The command's own spelling of some fields' flags, e.g. ``{"total_steps": ("--steps",
+        "--total-steps")}``, where a setting does not name them (``flags=``).
     """
     by_name = {f.name: f for f in declared(config)}
     for name in names if names is not None else by_name:
         f = by_name[name]
         kwargs = {k: v for k, v in f.metadata.items() if k in FLAG_KEYS}
-        flags = kwargs.pop("flags", (f"--{name.replace('_', '-')}",))
+        flags = kwargs.pop("flags", (spellings or {}).get(name, (f"--{name.replace('_', '-')}",)))
         default = getattr(defaults, name) if defaults is not None else _default(f)
+        help_text = f.metadata["help"]
         if "nargs" in kwargs and isinstance(default, tuple):
             default = list(default)  # what argparse gives when the flag is used
-        if default is False and "action" not in kwargs:
+        if isinstance(default, bool) and unset and "action" not in kwargs:
+            kwargs.update(nargs="?", const=True, type=parse_bool, metavar="BOOL")
+        elif default is False and "action" not in kwargs:
             kwargs["action"] = "store_true"
         elif "type" not in kwargs and "choices" not in kwargs and isinstance(default, (int, float)):
             kwargs["type"] = type(default)
+        if unset:
+            help_text, default = f"{help_text} (default {default})".replace("%", "%%"), None
         if flags[0].startswith("-"):
             kwargs["dest"] = name
-        parser.add_argument(*flags, default=default, help=f.metadata["help"], **kwargs)
+        parser.add_argument(*flags, default=default, help=help_text if show else argparse.SUPPRESS, **kwargs)
 
 
 def from_args(config: type, args: argparse.Namespace, **values: Any) -> Any:
     """``config`` built from the parsed flags of its declared fields (``values`` take precedence)."""
     given = {f.name: getattr(args, f.name) for f in declared(config) if hasattr(args, f.name)}
     return config(**{**given, **values})
+
+
+def parse_bool(text: str) -> bool:
+    """An option's true/false text (1/0, true/false, yes/no, on/off, any case) as a bool; argparse's ``type``."""
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
 
 
 def check_config(table: dict[str, list[Any]], config: Any) -> None:

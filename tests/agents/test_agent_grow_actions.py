@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from annrl.agents.grow_actions import GrowConfig, grow_optimizer, grow_output, summary, train
+from annrl.agents.grow_actions import GrowConfig, grow_optimizer, grow_output, train
 from annrl.nn import MLP, Adam
 
 
@@ -39,14 +39,15 @@ def test_adam_moments_grow_with_the_network():
 def test_a_small_run_grows_then_tries_and_learns_the_new_action():
     config = GrowConfig(total_steps=2400, grow_at=1200, learning_starts=200, eval_episodes=2,
                         max_episode_steps=200, hidden="32", buffer_size=5000)
-    metrics = train(config, np.random.default_rng(0))
+    result = train(config, np.random.default_rng(0))
+    metrics = result.metrics
     assert metrics["max_old_output_change_at_growth"] == 0.0
     assert metrics["greedy_actions_changed_at_growth"] == 0
     assert metrics["return_at_growth"] == metrics["return_before_growth"]
     # epsilon 0.2 decaying to 0.04 over 192 steps, then 0.04: about 12 random picks of action 5 expected
     assert metrics["new_action_taken"] >= 5
-    q = metrics["q"]
+    q = result.policy
     probe = np.random.default_rng(1).random((100, 6))
     values = q.predict(probe)[0]
     assert np.abs(values[:, 5] - values[:, 4]).max() > 1e-3  # its own values now, not a copy of "slower"
-    assert "forgetting" in summary(metrics)
+    assert "forgetting" in metrics

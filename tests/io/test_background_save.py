@@ -19,6 +19,12 @@ def trainer() -> Trainer:
     return Trainer(net, X, Y, optimizer=SGD(lr=0.1, momentum=0.9))
 
 
+def train_through(checkpointer: Checkpointer, run: Trainer) -> None:
+    """30 epochs of ``run`` with the checkpointer's hooks."""
+    with checkpointer.hooks(run, 30, phase="main") as hooks:
+        run.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
+
+
 def test_a_slow_background_save_holds_the_weights_of_its_step_not_later_ones(tmp_path, monkeypatch):
     write, started = RunDir.save, threading.Event()
 
@@ -35,7 +41,8 @@ def test_a_slow_background_save_holds_the_weights_of_its_step_not_later_ones(tmp
         weights[state.epoch + 1] = np.array(run.net.flat_)
 
     with Checkpointer(tmp_path, {"case": 1}, every="10") as checkpointer:
-        checkpointer.train(run, 30, phase="main", callbacks=[record])
+        with checkpointer.hooks(run, 30, phase="main") as hooks:
+            run.run(hooks.epochs_left, callbacks=[record, hooks.after_epoch])
     assert started.is_set()
     for step in (10, 20, 30):
         saved = read_checkpoint(tmp_path / "checkpoints" / f"ckpt-{step:09d}.safetensors")
@@ -49,10 +56,10 @@ def test_a_fault_in_a_background_save_is_raised_in_the_training_thread(tmp_path,
 
     monkeypatch.setattr(RunDir, "save", failing_save)
     with pytest.raises(OSError, match="No space left"), Checkpointer(tmp_path, {"case": 2}, every="10") as checkpointer:
-        checkpointer.train(trainer(), 30, phase="main")
+        train_through(checkpointer, trainer())
 
 
 def test_the_last_save_of_a_phase_is_on_disk_once_the_checkpointer_is_closed(tmp_path):
     with Checkpointer(tmp_path, {"case": 3}, every="10") as checkpointer:
-        checkpointer.train(trainer(), 30, phase="main")
+        train_through(checkpointer, trainer())
     assert read_checkpoint(tmp_path / "checkpoints" / "ckpt-000000030.safetensors").metadata["phases"]["main"]

@@ -6,7 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from annrl.errors import InputError
 from annrl.labs.adapt import cli as adapt_cli
+from annrl.labs.adapt.lab import StreamConfig, run_stream
 
 
 def parse(argv):
@@ -74,3 +76,17 @@ def test_zoo_adaline_builds_a_dense_network_and_its_demo_meets_the_theory(tmp_pa
     assert metrics["final_mse"] == pytest.approx(metrics["theory_final_mse"], rel=0.3)
     assert metrics["weight_error_vs_wiener"] < 0.02 and metrics["classifier_error"] < 0.05
     assert (tmp_path / "adaline_learning_curves.png").exists()
+
+
+def test_an_experiment_takes_a_generator_or_a_seed_and_a_seed_means_the_same_numbers():
+    config = StreamConfig(kinds=("sudden",), samples=1500, warmup=300, seed=3)
+    by_config = run_stream(config).metrics["sudden"]
+    assert run_stream(config, np.random.default_rng(3)).metrics["sudden"] == by_config
+    assert run_stream(config, 3).metrics["sudden"] == by_config
+    other = run_stream(config, 4).metrics["sudden"]
+    assert other["continual"]["accuracy_after_first_drift"] != by_config["continual"]["accuracy_after_first_drift"]
+
+
+def test_a_stream_too_short_after_its_warm_up_is_refused_on_entry():
+    with pytest.raises(InputError, match="samples must be at least warmup \\+ 400 = 1400, got 1200"):
+        StreamConfig(samples=1200, warmup=1000)

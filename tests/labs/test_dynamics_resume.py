@@ -8,7 +8,7 @@ import pytest
 
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
-from annrl.io.resume import Checkpointer
+from annrl.io.resume import Checkpointer, TrainerHooks
 from annrl.labs.dynamics.lab import DynamicsConfig, train
 
 CONFIG = DynamicsConfig(system="lotka-volterra", epochs=60, rollout_epochs=30, hidden=(8,), grid=10, batch_size=64)
@@ -26,20 +26,17 @@ def straight(tmp_path_factory):
 @pytest.mark.parametrize(("approach", "at_epoch"), [("derivative", 25), ("rollout", 12)])
 def test_stopped_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch, straight, approach, at_epoch):
     stop = StopRequest()
-    original = Checkpointer.train
+    original = TrainerHooks.after_epoch
 
-    def train_with_trip(self, trainer, epochs, *, phase, **kwargs):
-        def trip(state) -> None:  # a SIGTERM arriving mid-phase
-            if phase == approach and state.epoch >= at_epoch:
-                stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
+    def after_epoch_with_trip(self, state):
+        if self.phase == approach and state.epoch >= at_epoch:  # a SIGTERM arriving mid-phase
+            stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
+        return original(self, state)
 
-        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), trip]
-        return original(self, trainer, epochs, phase=phase, **kwargs)
-
-    monkeypatch.setattr(Checkpointer, "train", train_with_trip)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", after_epoch_with_trip)
     with pytest.raises(Stopped, match="stopped by SIGTERM"):
         train(CONFIG, checkpointer=checkpointer(tmp_path, stop=stop))
-    monkeypatch.setattr(Checkpointer, "train", original)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", original)
     resumed = train(CONFIG, checkpointer=checkpointer(tmp_path, resume=True))
 
     for name, field in straight.fields.items():

@@ -200,7 +200,8 @@ def test_bad_expressions_are_refused_with_one_line(text, message):
 
 @pytest.mark.parametrize(("field", "value", "message"),
                          [("activation", "relu", "activation must be one of"),
-                          ("seeds", 0, "seeds must be >= 1, got 0"), ("reliable", 1.5, "reliable must be in")])
+                          ("seeds", 0, "seeds must be an integer >= 1, got 0"),
+                          ("reliable", 1.5, r"reliable must be a number in \(0, 1\], got 1.5")])
 def test_bad_config_is_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
         LogicConfig(**{field: value})

@@ -8,7 +8,7 @@ import pytest
 
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
-from annrl.io.resume import Checkpointer
+from annrl.io.resume import Checkpointer, TrainerHooks
 from annrl.labs.logic.lab import LogicConfig, train
 
 # xor: width 0 never solves it, width 1 rarely, width 2 mostly: the sweep runs three phases
@@ -40,16 +40,16 @@ def test_stopped_and_resumed_sweep_equals_an_uninterrupted_one(tmp_path, monkeyp
 
     stop = StopRequest()
     trip = stop_at(stop, 250, nth_phase)
-    original = Checkpointer.train
+    original = TrainerHooks.after_epoch
 
-    def train_with_trip(self, trainer, epochs, **kwargs):
-        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), trip]
-        return original(self, trainer, epochs, **kwargs)
+    def after_epoch_with_trip(self, state):
+        trip(state)
+        return original(self, state)
 
-    monkeypatch.setattr(Checkpointer, "train", train_with_trip)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", after_epoch_with_trip)
     with pytest.raises(Stopped, match="stopped by SIGTERM; checkpoint saved to"):
         train(CONFIG, checkpointer=checkpointer(tmp_path / "run", stop=stop))
-    monkeypatch.setattr(Checkpointer, "train", original)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", original)
     resumed = train(CONFIG, checkpointer=checkpointer(tmp_path / "run", resume=True))
 
     assert [r.hidden for r in resumed.runs] == [r.hidden for r in straight.runs]

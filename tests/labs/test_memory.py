@@ -143,7 +143,8 @@ def test_over_a_long_noisy_delay_the_gru_holds_the_bit_and_the_elman_rnn_mostly_
 @pytest.mark.parametrize(
     ("settings", "message"),
     [({"rule": "oja"}, "rule must be one of"), ({"patterns": "A1"}, "patterns must be capital letters"),
-     ({"patterns": "27"}, "patterns must be a count between 1 and 26"), ({"noise": 0.7}, "noise must be between"),
+     ({"patterns": "27"}, "patterns must be a count between 1 and 26"),
+     ({"noise": 0.7}, r"noise must be a number in \[0, 0.5\], got 0.7"),
      ({"patterns": "AA"}, "patterns must be distinct letters")],
 )
 def test_bad_config_is_refused(settings, message):
@@ -152,7 +153,7 @@ def test_bad_config_is_refused(settings, message):
 
 
 def test_bad_working_memory_settings_are_refused():
-    with pytest.raises(InputError, match="cells must be in"):
+    with pytest.raises(InputError, match=r"cells must be a list of items, each one of 'elman', 'gru', got \('lstm',\)"):
         WorkingMemoryConfig(cells=("lstm",))
 
 

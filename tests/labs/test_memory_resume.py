@@ -8,7 +8,7 @@ import pytest
 
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
-from annrl.io.resume import Checkpointer
+from annrl.io.resume import Checkpointer, TrainerHooks
 from annrl.labs.memory.lab import MemoryConfig, WorkingMemoryConfig, train
 
 WM = WorkingMemoryConfig(cells=("elman", "gru"), delays=(2, 6), hidden=4, seeds=3, steps=60, batch=16,
@@ -25,20 +25,17 @@ def test_stopped_and_resumed_working_memory_equals_an_uninterrupted_run(tmp_path
                                                                         at_step):
     straight = train(CONFIG, checkpointer=checkpointer(tmp_path / "straight"))
     stop = StopRequest()
-    original = Checkpointer.train
+    original = TrainerHooks.after_epoch
 
-    def train_with_trip(self, trainer, epochs, *, phase, **kwargs):
-        def trip(state) -> None:  # a SIGTERM arriving mid-phase
-            if phase == phase_to_stop and state.epoch >= at_step:
-                stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
+    def after_epoch_with_trip(self, state):
+        if self.phase == phase_to_stop and state.epoch >= at_step:  # a SIGTERM arriving mid-phase
+            stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
+        return original(self, state)
 
-        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), trip]
-        return original(self, trainer, epochs, phase=phase, **kwargs)
-
-    monkeypatch.setattr(Checkpointer, "train", train_with_trip)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", after_epoch_with_trip)
     with pytest.raises(Stopped, match="stopped by SIGTERM"):
         train(CONFIG, checkpointer=checkpointer(tmp_path / "run", stop=stop))
-    monkeypatch.setattr(Checkpointer, "train", original)
+    monkeypatch.setattr(TrainerHooks, "after_epoch", original)
     resumed = train(CONFIG, checkpointer=checkpointer(tmp_path / "run", resume=True))
 
     assert resumed.memory_nets.keys() == straight.memory_nets.keys()

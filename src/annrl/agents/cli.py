@@ -24,63 +24,37 @@ from annrl.agents.evaluation import evaluate
 from annrl.agents.policy_file import AGENT_FILE, load_policy, save_policy
 from annrl.agents.run import Result
 from annrl.clikit import add_checkpoint_options, add_output_options, show, write_metrics
+from annrl.config import add_flags, declared
 from annrl.errors import InputError
 from annrl.validate import check
 
-#: flags handled by the command itself, not by an algorithm's Config
-FLAG_NAMES = {"total_steps": ["--steps", "--total-steps"]}
+#: the flags of a Config field spelled otherwise than --field-name
+SPELLINGS = {"total_steps": ("--steps", "--total-steps")}
 #: algorithms whose population --ray evaluates in shards
 RAY_ALGORITHMS = ("ga", "es")
-
-
-def parse_bool(text: str) -> bool:
-    """An option's true/false text (1/0, true/false, yes/no, on/off, any case) as a bool; argparse's ``type``."""
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
 
 
 def _algorithm_fields(algos: tuple[str, ...] = ALGORITHMS) -> dict[str, list[tuple[str, dataclasses.Field]]]:
     """Field name -> [(algorithm, field)] over the Configs of ``algos`` (default: every registered one)."""
     fields: dict[str, list[tuple[str, dataclasses.Field]]] = {}
     for name in algos:
-        for f in dataclasses.fields(get_algorithm(name).Config):
+        for f in declared(get_algorithm(name).Config):
             fields.setdefault(f.name, []).append((name, f))
     return fields
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, algos: tuple[str, ...] = ALGORITHMS,
-                      hidden: bool = False) -> None:
-    """A flag per Config field of ``algos`` (``hidden``: accepted, not listed by ``--help``)."""
-    types = {"int": int, "float": float, "str": str, "bool": parse_bool}
+def _add_algorithm_flags(parser: argparse.ArgumentParser, algos: tuple[str, ...] = ALGORITHMS, *,
+                      show: bool = True) -> None:
+    """A flag per Config field of ``algos``, each once; a flag left out (None) takes the algorithm's
+    default, which the help shows (``show=False``: accepted, not listed by ``--help``)."""
     for name, owners in _algorithm_fields(algos).items():
-        f = owners[0][1]
-        defaults = {algo: (fld.default if fld.default is not dataclasses.MISSING else fld.default_factory())
-                    for algo, fld in owners}
-        if len(set(map(str, defaults.values()))) == 1:
-            default_text = f"default {next(iter(defaults.values()))}"
-        else:
-            default_text = "; ".join(f"{algo}: {value}" for algo, value in defaults.items())
-        only = "" if len(owners) == len(algos) else f" [{', '.join(a for a, _ in owners)}]"
-        help_text = f"{f.metadata.get('help', '')}{only} ({default_text})".replace("%", "%%")
-        if hidden:
-            help_text = argparse.SUPPRESS
-        kind = types[str(f.type).split("|")[0].strip()]
-        flags = FLAG_NAMES.get(name, [f"--{name.replace('_', '-')}"])
-        if kind is parse_bool:
-            parser.add_argument(*flags, dest=name, nargs="?", const=True, default=None, type=parse_bool,
-                                metavar="BOOL", help=help_text)
-        else:
-            parser.add_argument(*flags, dest=name, type=kind, default=None, help=help_text)
+        add_flags(parser, get_algorithm(owners[0][0]).Config, [name], unset=True, show=show, spellings=SPELLINGS)
 
 
 def config_from_args(algo: str, args: argparse.Namespace) -> Any:
     """The algorithm's Config from the flags given; a flag of another algorithm is refused."""
     module = get_algorithm(algo)
-    own = {f.name for f in dataclasses.fields(module.Config)}
+    own = {f.name for f in declared(module.Config)}
     values = {}
     for name, owners in _algorithm_fields().items():
         value = getattr(args, name, None)
@@ -90,7 +64,7 @@ def config_from_args(algo: str, args: argparse.Namespace) -> Any:
             users = ", ".join(a for a, _ in owners)
             raise InputError(f"--{name.replace('_', '-')} does not apply to --algo {algo} (only to {users})")
         values[name] = value
-    flags = {name: spellings[0] for name, spellings in FLAG_NAMES.items()}
+    flags = {name: spellings[0] for name, spellings in SPELLINGS.items()}
     check(getattr(module, "TABLE", {}), values, cli=True, allow_unknown=True, flags=flags)  # named as typed
     return module.Config(**values)
 
@@ -107,14 +81,14 @@ def register(subparsers: Any) -> None:
         description="Train one agent: `annrl rl train ALGO [options]`, where `annrl rl train ALGO --help` lists "
         "ALGO's options only. The older form `annrl rl train --algo ALGO [options]` works too.")
     train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHMS)} (the older form).")
-    _add_config_flags(train, hidden=True)
+    _add_algorithm_flags(train, show=False)
     _add_train_options(train)
     algos = train.add_subparsers(dest="algo_command", metavar="ALGO")
     for algo in ALGORITHMS:
         module = get_algorithm(algo)
         one = algos.add_parser(algo, help=_first_line(module.__doc__),
                                description=f"Train {algo}; a flag left out takes {algo}'s default.")
-        _add_config_flags(one, (algo,))
+        _add_algorithm_flags(one, (algo,))
         _add_train_options(one)
 
     ev = commands.add_parser("eval", help="evaluate a saved agent (a run folder or its agent.safetensors)")

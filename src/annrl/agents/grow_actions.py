@@ -15,21 +15,26 @@ Training then goes on (DQN with Double-DQN targets, :func:`annrl.agents.dqn.trai
 exploration raised again to ``regrow_e`` so the new action gets tried. Measured: the greedy return
 just before growth, at the end, the end network restricted to the old five actions on the old
 action set (``forgetting`` = before minus that), and how often the greedy policy brakes hard.
+:func:`train` returns a :class:`~annrl.agents.run.Result`, as every agent does: the final Q-network
+and those numbers.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from annrl.agents import dqn
+from annrl.agents.envs import EnvShape
 from annrl.agents.evaluation import run_episodes
+from annrl.agents.run import Result
 from annrl.agents.settings import linear_schedule, parse_sizes
 from annrl.errors import InputError
 from annrl.nn import MLP, Adam
+from annrl.validate import check
 
 
 @dataclass
@@ -131,10 +136,19 @@ def evaluate_greedy(q: MLP, config: GrowConfig, seed: int, *, n_actions: int | N
     return float(episodes.returns.mean()), float(counts[0] / max(counts[1], 1))
 
 
-def train(config: GrowConfig, rng: np.random.Generator) -> dict[str, Any]:
-    """Train, grow at ``grow_at``, train on; returns the metrics and the final network under ``"q"``."""
+def train(config: GrowConfig, rng: np.random.Generator) -> Result:
+    """Train, grow at ``grow_at``, train on.
+
+    Returns
+    -------
+    Result
+        ``policy``: the final Q-network (6 outputs, or 5 for the control run ``grow=False``);
+        ``metrics``: the greedy returns before, at and after growth, ``forgetting`` (before minus
+        the end network on the old five actions), the episode returns, ``timing``.
+    """
     from annrl.envs import ACTION_NAMES, CarTrackEnv
 
+    check(dqn.TABLE, {k: getattr(config, k) for k in dqn.TABLE})  # DQN's settings, as dqn.train checks them
     if not 0 < config.grow_at < config.total_steps:
         raise InputError(f"grow_at must lie strictly between 0 and total_steps, got {config.grow_at}")
     copy_from = ACTION_NAMES.index(config.copy_from) if config.copy_from else None
@@ -172,11 +186,12 @@ def train(config: GrowConfig, rng: np.random.Generator) -> dict[str, Any]:
                 dqn.train_step(q, target, optimizer, buffer.sample(config.batch_size, rng), config)
         if (step + 1) % config.target_network_frequency == 0:
             target.set_flat(q.flat_)
+    shape = replace(EnvShape.of(env, config.env), n_outputs=q.sizes[-1])
     env.close()
     metrics.update(_after(q, config, n_old))
-    metrics["wall_s"] = time.perf_counter() - start
-    metrics["q"] = q
-    return metrics
+    metrics["forgetting"] = metrics["return_before_growth"] - metrics["return_old_actions_after"]
+    metrics["timing"] = {"wall_s": time.perf_counter() - start}
+    return Result(q, metrics, shape, "argmax")
 
 
 def _epsilon(config: GrowConfig, step: int) -> float:
@@ -207,9 +222,3 @@ def _after(q: MLP, config: GrowConfig, n_old: int) -> dict[str, Any]:
     old_only, _ = evaluate_greedy(q, config, EVAL_SEED, n_actions=n_old, enabled=False)
     return {"return_after": after, "new_action_fraction": usage, "return_old_actions_after": old_only}
 
-
-def summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready numbers of a run, with ``forgetting`` = before minus old-actions-after."""
-    keep = {k: v for k, v in metrics.items() if k != "q"}
-    keep["forgetting"] = metrics["return_before_growth"] - metrics["return_old_actions_after"]
-    return keep

@@ -10,10 +10,11 @@ the caller's (or the :class:`~annrl.nn.Trainer`'s):
 - after each step, the loop calls :meth:`Checkpointer.after` with the step and a function giving
   its state: it saves when the schedule says so, at the end (``final``), and on SIGINT/SIGTERM,
   then raises :class:`Stopped`;
-- :meth:`Checkpointer.train` is the same for a lab's :class:`~annrl.nn.Trainer` phase: it puts the
-  phase's saved state back into the trainer, runs ``trainer.run`` with a per-epoch hook that calls
-  the schedule at the epochs the old chunked loop looked at, and keeps the loss history in an
-  append-only journal (:class:`LossJournal`) instead of the checkpoint.
+- a lab's :class:`~annrl.nn.Trainer` phase runs its own loop, ``trainer.run(n, callbacks=...)``,
+  with the hooks :meth:`Checkpointer.hooks` gives: the phase's saved state put back into the
+  trainer, and a per-epoch callback that calls the schedule at the epochs the old chunked loop
+  looked at; the loss history goes to an append-only journal (:class:`LossJournal`) instead of
+  the checkpoint.
 
 Saving is a pure side effect, so a resumed run ends bit for bit where an uninterrupted one does.
 A checkpoint's metadata is ``{**identity, "config": config, **payload}``: an agent's identity is
@@ -229,51 +230,23 @@ class Checkpointer:
         after any save still in flight."""
         return self.save(step, _phases_payload(phases))
 
-    def train(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
-              done: Phases | None = None,
-              callbacks: Sequence[Callable] = (), progress: bool = False) -> Phases:
-        """Run ``trainer`` (an :class:`annrl.nn.Trainer`, or any object with its ``run``, ``epoch``,
-        ``losses`` (one ``(P,)`` row per epoch), ``state_dict`` and ``load_state_dict``) to ``epochs``
-        epochs, with this phase's checkpoints.
+    def hooks(self, trainer: Any, epochs: int, *, phase: str, step_offset: int = 0, extra: ExtraState | None = None,
+              done: Phases | None = None, progress: bool = False) -> TrainerHooks:
+        """The checkpoints of one phase of a lab's training loop, which the lab runs itself::
 
-        The trainer runs its own loop (``trainer.run(n, callbacks=...)``); this puts the phase's
-        saved state back first and hands the loop a hook, after the ``callbacks``, that saves on
-        schedule and on a stop request. ``extra()`` adds the command's own state to this phase's
-        checkpoint (e.g. the epoch each network first solved its task); ``done`` carries the saved
-        state of earlier phases, so a checkpoint always holds everything needed to resume. The
-        checkpoint step is
-        ``step_offset + trainer.epoch``. Returns ``done`` with this phase's final state added: the
-        ``done`` of the next phase.
+            with checkpointer.hooks(trainer, epochs, phase="main") as hooks:
+                trainer.run(hooks.epochs_left, callbacks=[*own_callbacks, hooks.after_epoch])
+            done = hooks.phases()
+
+        ``trainer`` is an :class:`annrl.nn.Trainer`, or any object with its ``run``, ``epoch``,
+        ``losses`` (one ``(P,)`` row per epoch), ``state_dict`` and ``load_state_dict``; the phase's
+        saved state is put back into it here. ``extra()`` adds the command's own state to this
+        phase's checkpoint (e.g. the epoch each network first solved its task); ``done`` carries the
+        saved state of earlier phases, so a checkpoint always holds everything needed to resume. The
+        checkpoint step is ``step_offset + trainer.epoch``. See :class:`TrainerHooks`.
         """
         state = _PhaseState(self, trainer, phase, extra, done)
-        if trainer.epoch >= epochs:
-            return state()
-        # the epochs the schedule and the stop flag are looked at: where the old chunked loop
-        # looked (a multiple of a step schedule, every 50 epochs of a time schedule, the end)
-        looks = {"next": self._next_look(step_offset, trainer.epoch, epochs), "last": trainer.epoch}
-        callbacks = list(callbacks)
-
-        def look() -> None:
-            looks["next"], looks["last"] = self._next_look(step_offset, trainer.epoch, epochs), trainer.epoch
-            self._after_epoch(step_offset + trainer.epoch, state)
-
-        try:
-            with progress_bar(progress, epochs - trainer.epoch) as advance:
-
-                def hook(epoch_state: Any) -> bool:
-                    asked = any(callback(epoch_state) for callback in callbacks)
-                    if trainer.epoch == looks["next"]:
-                        look()
-                    advance()
-                    return asked
-
-                ended = trainer.run(epochs - trainer.epoch, callbacks=[hook])
-                if ended and looks["last"] != trainer.epoch:  # stopped early (all frozen, or a callback)
-                    look()
-        except BaseException:
-            self.close(quiet=True)
-            raise
-        return state()  # a save may still be in flight: the next save, or close(), waits for it
+        return TrainerHooks(self, trainer, epochs, state, step_offset, progress)
 
     def _after_epoch(self, step: int, state: Callable[[], Phases]) -> None:
         if self.stop.requested:
@@ -282,9 +255,72 @@ class Checkpointer:
         if self.schedule.due(step):
             self._save_in_background(step, state)
 
-    def _next_look(self, offset: int, epoch: int, epochs: int) -> int:
+
+class TrainerHooks:
+    """The checkpoints of one phase of a lab's training loop (from :meth:`Checkpointer.hooks`).
+
+    :meth:`after_epoch`, the last of the loop's callbacks, looks at the schedule and the stop flag
+    after the epochs the old chunked loop looked at (a multiple of a step schedule, every
+    :data:`TIME_CHECK_EPOCHS` epochs of a time schedule, the end): it saves in the background when
+    due, and synchronously on a stop request, then raises :class:`Stopped`. Leaving the ``with``
+    block looks once more if the loop ended early (all networks frozen, or a callback asked), and on
+    an error releases the run folder (:meth:`Checkpointer.close`).
+
+    Attributes
+    ----------
+    phase : str
+        The phase's name in the checkpoints.
+    epochs_left : int
+        The epochs to run: ``epochs`` less those restored.
+    """
+
+    def __init__(self, checkpointer: Checkpointer, trainer: Any, epochs: int, state: _PhaseState, step_offset: int,
+                 progress: bool):
+        self.checkpointer, self.trainer, self.epochs, self.state = checkpointer, trainer, epochs, state
+        self.phase, self.step_offset, self.progress = state.phase, step_offset, progress
+        self.epochs_left = max(epochs - trainer.epoch, 0)
+        self._next, self._last = self._next_look(), trainer.epoch
+
+    def __enter__(self) -> TrainerHooks:
+        self._bar = progress_bar(self.progress and self.epochs_left > 0, self.epochs_left)
+        self._advance = self._bar.__enter__()
+        return self
+
+    def after_epoch(self, state: Any) -> bool:
+        """The loop's per-epoch callback (``state``: what the loop hands its callbacks); never asks to stop."""
+        if self.trainer.epoch == self._next:
+            self._look()
+        self._advance()
+        return False
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if exc[1] is None and self._last != self.trainer.epoch:  # ended early: look after its last epoch
+                self._look()
+        except BaseException:
+            self._close(*sys.exc_info())
+            raise
+        self._close(*exc)
+
+    def _close(self, kind, error, traceback) -> None:
+        self._bar.__exit__(kind, error, traceback)
+        if error is not None:
+            self.checkpointer.close(quiet=True)
+
+    def phases(self) -> Phases:
+        """The saved state of this phase and the earlier ones: the ``done`` of the next phase (a save
+        may still be in flight: the next save, or :meth:`Checkpointer.close`, waits for it)."""
+        return self.state()
+
+    def _look(self) -> None:
+        self._last = self.trainer.epoch
+        self._next = self._next_look()
+        self.checkpointer._after_epoch(self.step_offset + self.trainer.epoch, self.state)
+
+    def _next_look(self) -> int:
         """The epoch after which to look at the schedule and the stop flag again."""
-        every = self.schedule.every_steps
+        epoch, offset, epochs = self.trainer.epoch, self.step_offset, self.epochs
+        every = self.checkpointer.schedule.every_steps
         if every is not None:
             return epoch + min(every - (offset + epoch) % every, epochs - epoch)
         return epoch + min(TIME_CHECK_EPOCHS, epochs - epoch)

@@ -77,7 +77,7 @@ class SystemIdentification:
 
 def identify_system(unknown: Any = (1.0, 0.5, -0.4, 0.2, 0.1), *, taps: int | None = None, mu: float = 0.02,
                     rule: str = "lms", pole: float = 0.6, noise: float = 0.05, steps: int = 2000, runs: int = 100,
-                    seed: int = 0) -> SystemIdentification:
+                    seed: int | np.random.Generator = 0) -> SystemIdentification:
     """Identify an unknown FIR filter from its input (AR(1) coloured) and its noisy output.
 
     Parameters
@@ -93,7 +93,9 @@ def identify_system(unknown: Any = (1.0, 0.5, -0.4, 0.2, 0.1), *, taps: int | No
         AR(1) pole of the input: its eigenvalue spread.
     noise : float, default=0.05
         Standard deviation of the output noise.
-    steps, runs, seed : int
+    steps, runs : int
+    seed : int or numpy.random.Generator
+        Seed of the generator every draw comes from (or that generator itself).
     """
     unknown = np.asarray(unknown, dtype=float)
     taps = len(unknown) if taps is None else int(taps)
@@ -126,7 +128,8 @@ class NoiseCancellation:
     snr_out_db: float
 
 
-def cancel_noise(*, taps: int = 16, mu: float = 0.1, steps: int = 4000, seed: int = 0) -> NoiseCancellation:
+def cancel_noise(*, taps: int = 16, mu: float = 0.1, steps: int = 4000,
+                 seed: int | np.random.Generator = 0) -> NoiseCancellation:
     """Widrow's adaptive noise canceller.
 
     The primary sensor hears a signal (a slow sinusoid) plus noise that reached it through an
@@ -177,7 +180,7 @@ class Tracking:
 
 
 def track_drift(*, taps: int = 4, mus: Any = (0.003, 0.01, 0.03, 0.1, 0.3, 0.9), noise: float = 0.1,
-                period: float = 3000.0, steps: int = 6000, seed: int = 0) -> Tracking:
+                period: float = 3000.0, steps: int = 6000, seed: int | np.random.Generator = 0) -> Tracking:
     """NLMS tracking an FIR system whose coefficients rotate slowly (one period every ``period`` samples).
 
     All step sizes adapt at once, as the population axis, on the same data.
@@ -233,7 +236,8 @@ def gaussian_inputs(eigenvalues: Any, rng: np.random.Generator) -> tuple[np.ndar
 
 
 def step_size_sweep(factors: Any = (0.05, 0.1, 0.2, 0.4, 0.8, 1.25), *, eigenvalues: Any = (0.2, 0.5, 1.0, 1.5, 2.0),
-                    noise: float = 0.3, steps: int = 3000, runs: int = 100, seed: int = 0) -> StepSizeSweep:
+                    noise: float = 0.3, steps: int = 3000, runs: int = 100,
+                    seed: int | np.random.Generator = 0) -> StepSizeSweep:
     """LMS on i.i.d. Gaussian input vectors (where the independence theory is exact) at step sizes
     ``factors`` times the mean-square bound; all step sizes and runs adapt at once as one population."""
     rng = np.random.default_rng(seed)

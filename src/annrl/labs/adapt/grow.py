@@ -116,7 +116,7 @@ class GrowingNetwork:
         Random candidate units scored against the residual at each addition.
     lr : float, default=0.01
         Adam's learning rate.
-    seed : int, default=0
+    seed : int or numpy.random.Generator, default=0
 
     Attributes
     ----------
@@ -126,7 +126,8 @@ class GrowingNetwork:
     """
 
     def __init__(self, n_in: int, n_out: int = 1, *, window: int = 100, threshold: float = 0.05,
-                 target: float = 1e-3, max_units: int = 30, candidates: int = 64, lr: float = 0.01, seed: int = 0):
+                 target: float = 1e-3, max_units: int = 30, candidates: int = 64, lr: float = 0.01,
+                 seed: int | np.random.Generator = 0):
         check(GROW_TABLE, {"window": window, "threshold": threshold, "target": target, "max_units": max_units,
                            "candidates": candidates, "lr": lr})
         self.n_in, self.n_out, self.window, self.threshold = int(n_in), int(n_out), int(window), float(threshold)

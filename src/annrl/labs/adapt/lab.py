@@ -1,15 +1,22 @@
-"""The three experiments of ``annrl adapt``, each ``run_*(config) -> Result`` (figures: :mod:`.figures`).
+"""The three experiments of ``annrl adapt``, each ``run_*(config, rng) -> Result`` (figures: :mod:`.figures`).
 
 - :func:`run_lms`: Adaline as an adaptive filter (system identification against the Wiener
   solution and the theory's learning curve; step sizes against the stability bounds and the
   misadjustment; noise cancelling; tracking) and as a classifier, with a Madaline;
 - :func:`run_stream`: frozen, continual and drift-detecting learners on a drifting stream;
 - :func:`run_grow`: a constructive network on a linear and on two non-linear tasks.
+
+``rng`` (a :class:`numpy.random.Generator` or a seed; default ``config.seed``) is where every random
+draw of an experiment starts: each part draws from its own copy of it, so that the parts are
+compared on the same draws (every step size on the same samples, every learner from the same
+initial weights), as the experiments always did with one seed.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,22 +25,14 @@ import numpy as np
 from annrl import progress
 from annrl.clikit import positive_float, positive_int
 from annrl.config import check_config, setting
+from annrl.errors import InputError
 from annrl.htmlrepr import MetricsHTML
 from annrl.labs.adapt import filters
 from annrl.labs.adapt.grow import GrowingNetwork
 from annrl.labs.adapt.prequential import DETECTORS, compare_learners, comparison_metrics
-from annrl.labs.adapt.streams import KINDS, make_stream
+from annrl.labs.adapt.streams import KINDS, MIN_AFTER_WARMUP, make_stream
 from annrl.nn.lms import RULES, Adaline, Madaline
-from annrl.validate import (
-    NON_NEGATIVE_INT,
-    POSITIVE,
-    POSITIVE_INT,
-    Interval,
-    ListOf,
-    Options,
-    array_nbytes,
-    check_sizes,
-)
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval, ListOf, Options, array_nbytes, check_sizes
 
 
 def float_list(text: str) -> tuple[float, ...]:
@@ -89,16 +88,26 @@ class Result(MetricsHTML):
     parts: dict[str, Any]
 
 
-def run_lms(config: LmsConfig) -> Result:
-    """Adaptive filters and classifiers from one Adaline."""
-    c = config
-    curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=c.seed)
+Rng = np.random.Generator | int | None
+
+
+def copies(rng: Rng, seed: int) -> Callable[[], np.random.Generator]:
+    """A function giving a new copy of ``rng`` (a generator, or ``default_rng`` of a seed; None: of
+    ``seed``) at each call: one for each part of an experiment, all starting from the same state."""
+    start = np.random.default_rng(seed if rng is None else rng)
+    return lambda: copy.deepcopy(start)
+
+
+def run_lms(config: LmsConfig, rng: Rng = None) -> Result:
+    """Adaptive filters and classifiers from one Adaline (``rng``: see the module docstring)."""
+    c, fresh = config, copies(rng, config.seed)
+    curves = [filters.identify_system(mu=mu, rule=c.rule, steps=c.steps, runs=c.runs, seed=fresh())
               for mu in progress.track(c.mus, "adapt lms: step sizes")]
-    short = filters.identify_system(taps=3, mu=0.02, steps=4 * c.steps, runs=max(c.runs // 4, 1), seed=c.seed)
-    sweep = filters.step_size_sweep(steps=c.steps, runs=c.runs, seed=c.seed)
-    cancel = filters.cancel_noise(seed=c.seed)
-    track = filters.track_drift(seed=c.seed)
-    classifier = _classifiers(c.seed)
+    short = filters.identify_system(taps=3, mu=0.02, steps=4 * c.steps, runs=max(c.runs // 4, 1), seed=fresh())
+    sweep = filters.step_size_sweep(steps=c.steps, runs=c.runs, seed=fresh())
+    cancel = filters.cancel_noise(seed=fresh())
+    track = filters.track_drift(seed=fresh())
+    classifier = _classifiers(fresh)
     b = curves[0].bounds
     metrics = {
         "config": asdict(c),
@@ -139,13 +148,13 @@ def band_task(rng: np.random.Generator, samples: int = 400) -> tuple[np.ndarray,
     return X, np.where(np.abs(X[:, 0] + X[:, 1]) < 0.7, 1.0, -1.0)
 
 
-def _classifiers(seed: int) -> dict[str, float]:
+def _classifiers(fresh: Callable[[], np.random.Generator]) -> dict[str, float]:
     """One Adaline and a two-Adaline Madaline (AND) on the band task: error rates."""
-    rng = np.random.default_rng(seed)
+    rng = fresh()
     X, labels = band_task(rng)
     adaline = Adaline(2, mu=0.01)
     adaline_error = float(adaline.fit_classifier(X, labels, epochs=20, rng=rng)[-1, 0])
-    madaline = Madaline(2, 2, logic="and", seed=seed)
+    madaline = Madaline(2, 2, logic="and", seed=fresh())
     madaline_error = float(madaline.fit(X, labels, epochs=40, rng=rng)[-1])
     return {"band_adaline_error": adaline_error, "band_madaline_error": madaline_error}
 
@@ -166,24 +175,28 @@ class StreamConfig:
 
     def __post_init__(self):
         check_config(STREAM_TABLE, self)
+        if self.samples < self.warmup + MIN_AFTER_WARMUP:  # the one rule that ties two fields
+            raise InputError.invalid("samples", f"at least warmup + {MIN_AFTER_WARMUP} = "
+                                     f"{self.warmup + MIN_AFTER_WARMUP}", self.samples)
         check_sizes({f"streams of --samples {self.samples} x --hidden {self.hidden}": array_nbytes(
             (16 * self.samples, self.hidden + 8))})
 
 
 STREAM_TABLE = {"kinds": [ListOf(Options(KINDS), min_length=1)], "samples": [Interval(int, 1000, None)],
-                "warmup": [Interval(int, 50, None)], "hidden": POSITIVE_INT, "lr": POSITIVE, "batch": POSITIVE_INT,
+                "warmup": [Interval(int, 50, None)], "hidden": POSITIVE_INT,
+                "lr": [Interval(float, 0, None, closed="neither")], "batch": POSITIVE_INT,
                 "detector": [Options(DETECTORS)], "window": [Interval(int, 20, None)], "seed": NON_NEGATIVE_INT}
 
 
-def run_stream(config: StreamConfig) -> Result:
-    """Every stream kind of ``config``: metrics per learner and drift."""
-    c = config
+def run_stream(config: StreamConfig, rng: Rng = None) -> Result:
+    """Every stream kind of ``config``: metrics per learner and drift (``rng``: see the module docstring)."""
+    c, fresh = config, copies(rng, config.seed)
     metrics: dict[str, Any] = {"config": asdict(c)}
     comparisons = {}
     for kind in progress.track(c.kinds, "adapt stream: kinds"):
-        stream = make_stream(kind, samples=c.samples, warmup=c.warmup, seed=c.seed)
+        stream = make_stream(kind, samples=c.samples, warmup=c.warmup, seed=fresh())
         result = compare_learners(stream, warmup=c.warmup, hidden=c.hidden, lr=c.lr, batch=c.batch,
-                                  detector=c.detector, window=c.window, seed=c.seed)
+                                  detector=c.detector, window=c.window, seed=fresh())
         comparisons[kind] = result
         metrics[kind] = comparison_metrics(result)
     return Result("stream", c, metrics, {"comparisons": comparisons})
@@ -206,7 +219,8 @@ class GrowConfig:
             (3 * 4, self.epochs + 200 * (self.max_units + 1)))})
 
 
-GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)], "target": POSITIVE,
+GROW_CONFIG_TABLE = {"window": POSITIVE_INT, "threshold": [Interval(float, 0, 1)],
+                     "target": [Interval(float, 0, None, closed="neither")],
                      "max_units": NON_NEGATIVE_INT, "epochs": POSITIVE_INT, "seed": NON_NEGATIVE_INT}
 
 
@@ -218,13 +232,13 @@ def growth_tasks(rng: np.random.Generator, samples: int = 200) -> dict[str, tupl
             "sin(3 x1) cos(2 x2)": (X, (np.sin(3 * X[:, 0]) * np.cos(2 * X[:, 1]))[:, None])}
 
 
-def run_grow(config: GrowConfig) -> Result:
-    """Grow a network on every task."""
-    c = config
+def run_grow(config: GrowConfig, rng: Rng = None) -> Result:
+    """Grow a network on every task (``rng``: see the module docstring)."""
+    c, fresh = config, copies(rng, config.seed)
     records, metrics = {}, {"config": asdict(c)}
-    for name, (X, Y) in progress.track(growth_tasks(np.random.default_rng(c.seed)).items(), "adapt grow: tasks"):
+    for name, (X, Y) in progress.track(growth_tasks(fresh()).items(), "adapt grow: tasks"):
         net = GrowingNetwork(X.shape[1], Y.shape[1], window=c.window, threshold=c.threshold, target=c.target,
-                             max_units=c.max_units, seed=c.seed)
+                             max_units=c.max_units, seed=fresh())
         record = net.fit(X, Y, epochs=c.epochs)
         records[name] = record
         metrics[name] = {"units": net.units, "added_at": record.added_at, "reached_at": record.reached_at,

@@ -14,6 +14,7 @@ accuracy before and after every drift and the samples it took to recover.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,7 +66,7 @@ class StreamLearner:
         Time constant (samples) of the boost's exponential decay back to ``lr``.
     pretrain_epochs : int, default=200
         Full-batch Adam epochs of :meth:`pretrain` on the warm-up data.
-    seed : int, default=0
+    seed : int or numpy.random.Generator, default=0
 
     Attributes
     ----------
@@ -76,7 +77,7 @@ class StreamLearner:
 
     def __init__(self, n_features: int, n_classes: int, *, mode: str = "continual", hidden: int = 16,
                  lr: float = 0.05, detector: str = "page-hinkley", boost: float = 3.0, boost_samples: int = 300,
-                 pretrain_epochs: int = 200, seed: int = 0):
+                 pretrain_epochs: int = 200, seed: int | np.random.Generator = 0):
         check(LEARNER_TABLE, {"mode": mode, "detector": detector, "hidden": hidden, "lr": lr, "boost": boost,
                               "boost_samples": boost_samples, "pretrain_epochs": pretrain_epochs})
         self.mode, self.n_classes, self.lr, self.boost = mode, int(n_classes), float(lr), float(boost)
@@ -216,7 +217,8 @@ class StreamComparison:
 
 
 def compare_learners(stream: Stream, *, warmup: int = 1000, hidden: int = 16, lr: float = 0.05, batch: int = 10,
-                     detector: str = "page-hinkley", window: int = 300, seed: int = 0) -> StreamComparison:
+                     detector: str = "page-hinkley", window: int = 300,
+                     seed: int | np.random.Generator = 0) -> StreamComparison:
     """Frozen, continual and adaptive learners, pre-trained alike on the first ``warmup`` samples,
     then run prequentially over the rest of ``stream`` (their hits over the warm-up are those of the
     pre-trained network, measured on data it was trained on, and only drawn for reference)."""
@@ -224,8 +226,9 @@ def compare_learners(stream: Stream, *, warmup: int = 1000, hidden: int = 16, lr
     hits, recoveries, detections = {}, {}, []
     settle = stream.width // 2
     for mode in MODES:
+        # every learner starts from the same weights: a generator given as the seed is copied, not shared
         learner = StreamLearner(n_features, stream.n_classes, mode=mode, hidden=hidden, lr=lr, detector=detector,
-                                seed=seed)
+                                seed=copy.deepcopy(seed))
         learner.pretrain(stream.X[:warmup], stream.y[:warmup])
         warm = (learner.predict(stream.X[:warmup]) == stream.y[:warmup]).astype(float)
         rest = prequential(learner, stream.X[warmup:], stream.y[warmup:], batch=batch)

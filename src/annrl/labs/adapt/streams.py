@@ -47,7 +47,12 @@ class Stream:
     class_names: tuple[str, ...] = field(default=())
 
 
-def make_stream(kind: str, *, samples: int = 6000, warmup: int = 1000, seed: int = 0, features: int = 4,
+#: samples a stream needs after its warm-up: room for a drift and the recovery after it
+MIN_AFTER_WARMUP = 400
+
+
+def make_stream(kind: str, *, samples: int = 6000, warmup: int = 1000, seed: int | np.random.Generator = 0,
+                features: int = 4,
                 label_noise: float = 0.02) -> Stream:
     """A stream of ``samples`` samples whose first drift comes after ``warmup`` + stationary samples.
 
@@ -58,8 +63,9 @@ def make_stream(kind: str, *, samples: int = 6000, warmup: int = 1000, seed: int
     """
     if kind not in KINDS:
         raise InputError(f"stream kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if samples < warmup + 400:
-        raise InputError(f"samples must be at least warmup + 400 = {warmup + 400}, got {samples}")
+    if samples < warmup + MIN_AFTER_WARMUP:
+        raise InputError.invalid("samples", f"at least warmup + {MIN_AFTER_WARMUP} = {warmup + MIN_AFTER_WARMUP}",
+                                 samples)
     rng = np.random.default_rng(seed)
     if kind == "activity":
         return activity_stream(samples, drift=warmup + (samples - warmup) // 2, rng=rng)

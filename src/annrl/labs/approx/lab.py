@@ -493,8 +493,9 @@ def _train_gradient(config: ApproxConfig, net: Network, U: np.ndarray, V: np.nda
     else:
         check()
     if not trainer.all_frozen():
-        checkpointer.train(trainer, config.epochs, phase="train", extra=lambda: (monitor.state_dict(), {}),
-                           callbacks=[check_on_schedule])
+        with checkpointer.hooks(trainer, config.epochs, phase="train",
+                                extra=lambda: (monitor.state_dict(), {})) as hooks:
+            trainer.run(hooks.epochs_left, callbacks=[check_on_schedule, hooks.after_epoch])
     if monitor.epochs[-1] != trainer.epoch:
         check()
     history = trainer.history()

@@ -399,8 +399,10 @@ def _train_phase(checkpointer: Checkpointer, trainer: Trainer | RolloutTrainer, 
     if restored is not None:
         optimizer.lr = restored[1]["lr"]
     start = time.perf_counter()
-    done = checkpointer.train(trainer, epochs, phase=phase, done=done, callbacks=callbacks, progress=True,
-                              extra=lambda: ({}, {"lr": float(optimizer.lr)}))
+    with checkpointer.hooks(trainer, epochs, phase=phase, done=done, progress=True,
+                            extra=lambda: ({}, {"lr": float(optimizer.lr)})) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[*callbacks, hooks.after_epoch])
+    done = hooks.phases()
     wall = time.perf_counter() - start
     return done, trainer.loss_rows()[:, 0], wall
 

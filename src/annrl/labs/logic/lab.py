@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 
 from annrl.clikit import non_negative_int, positive_float, positive_int
-from annrl.config import setting
-from annrl.errors import InputError
+from annrl.config import check_config, setting
 from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
@@ -42,9 +41,21 @@ from annrl.nn import MLP, Network, Trainer, get_optimizer
 from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
-from annrl.validate import array_nbytes, check_sizes
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval, Options, array_nbytes, check_sizes
 
 ACTIVATIONS = ("tanh", "sigmoid")
+#: the rules of the LogicConfig fields, checked on entry
+LOGIC_TABLE = {
+    "seeds": POSITIVE_INT,
+    "hidden": [*NON_NEGATIVE_INT, None],
+    "max_hidden": NON_NEGATIVE_INT,
+    "reliable": [Interval(float, 0, 1, closed="right")],
+    "activation": [Options(ACTIVATIONS)],
+    "epochs": POSITIVE_INT,
+    "lr": POSITIVE,
+    "momentum": [Interval(float, 0, None)],
+    "seed": NON_NEGATIVE_INT,
+}
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
 TWO_INPUT_NAMES: dict[tuple[int, int, int, int], str] = {
     (0, 0, 0, 0): "FALSE", (0, 0, 0, 1): "AND", (0, 0, 1, 0): "a AND NOT b", (0, 0, 1, 1): "a",
@@ -109,21 +120,7 @@ class LogicConfig:
     limits: bool = setting(False, "also test which of the 16 two-input functions a single neuron can represent")
 
     def __post_init__(self):
-        for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
-            if int(getattr(self, name)) < low:
-                raise InputError.invalid(name, f">= {low}", getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError.invalid("seed", "an integer >= 0", self.seed)
-        if self.hidden is not None and int(self.hidden) < 0:
-            raise InputError.invalid("hidden", ">= 0", self.hidden)
-        if self.activation not in ACTIVATIONS:
-            raise InputError.invalid("activation", f"one of {list(ACTIVATIONS)}", self.activation)
-        if not 0 < self.reliable <= 1:
-            raise InputError.invalid("reliable", "in (0, 1]", self.reliable)
-        if not self.lr > 0:
-            raise InputError.invalid("lr", "> 0", self.lr)
-        if not self.momentum >= 0:
-            raise InputError.invalid("momentum", ">= 0", self.momentum)
+        check_config(LOGIC_TABLE, self)
         width = self.max_hidden if self.hidden is None else self.hidden
         check_sizes({f"--seeds {self.seeds} networks of up to {width} hidden units": array_nbytes(
             (8 * int(self.seeds), 16 * (int(width) + 1)))})
@@ -195,8 +192,10 @@ def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.
 
     optimizer = get_optimizer("sgd", lr=config.lr, momentum=config.momentum)
     trainer = Trainer(net, X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn))
-    done = checkpointer.train(trainer, config.epochs, phase=phase, done=done, callbacks=[record],
-                              extra=lambda: ({"solved_epoch": solved_epoch}, {}))
+    with checkpointer.hooks(trainer, config.epochs, phase=phase, done=done,
+                            extra=lambda: ({"solved_epoch": solved_epoch}, {})) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[record, hooks.after_epoch])
+    done = hooks.phases()
     solved = correct(net, fn)
     solved_epoch[~solved] = -1
     return LearnRun(hidden, net, solved, solved_epoch), done

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from annrl.clikit import non_negative_float, positive_int
-from annrl.config import setting
+from annrl.config import check_config, setting
 from annrl.errors import InputError
 from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
@@ -57,7 +57,7 @@ from annrl.nn.hopfield import (
 )
 from annrl.nn.recurrent import GRU, ElmanRNN, TakeLast
 from annrl.progress import track
-from annrl.validate import array_nbytes, check_sizes
+from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval, ListOf, Options, array_nbytes, check_sizes
 
 CELLS = ("elman", "gru")
 
@@ -189,7 +189,9 @@ def train_working_memory(cell: str, delay: int, config: WorkingMemoryConfig, rng
     before = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
     trainer = WorkingMemoryTrainer(net, delay, config, rng)
     checkpointer = checkpointer or Checkpointer(None, {})
-    done = checkpointer.train(trainer, config.steps, phase=f"{cell}-{delay}", done=done)
+    with checkpointer.hooks(trainer, config.steps, phase=f"{cell}-{delay}", done=done) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
+    done = hooks.phases()
     after = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
     losses = trainer.loss_rows()
     return net, {"cell": cell, "delay": int(delay), "accuracy": float(after.mean()),
@@ -267,6 +269,13 @@ def fraction(text: str) -> float:
     return value
 
 
+#: the rules of the WorkingMemoryConfig fields, checked on entry
+WORKING_MEMORY_TABLE = {"cells": [ListOf(Options(CELLS))], "delays": [ListOf(Interval(int, 0, None), min_length=1)],
+                        "noise": [Interval(float, 0, None)], "hidden": POSITIVE_INT, "seeds": POSITIVE_INT,
+                        "steps": POSITIVE_INT, "batch": POSITIVE_INT,
+                        "lr": [Interval(float, 0, None, closed="neither")], "test_trials": POSITIVE_INT}
+
+
 @dataclass
 class WorkingMemoryConfig:
     """Settings of the working-memory task (see the module docstring).
@@ -301,23 +310,18 @@ class WorkingMemoryConfig:
     test_trials: int = 1000
 
     def __post_init__(self):
+        check_config(WORKING_MEMORY_TABLE, self)
         self.cells, self.delays = tuple(self.cells), tuple(int(d) for d in self.delays)
-        for cell in self.cells:
-            if cell not in CELLS:
-                raise InputError.invalid("cells", f"in {list(CELLS)}", cell)
-        if not self.delays or min(self.delays) < 0:
-            raise InputError.invalid("delays", "a list of integers >= 0", list(self.delays))
-        for name in ("hidden", "seeds", "steps", "batch", "test_trials"):
-            if int(getattr(self, name)) < 1:
-                raise InputError.invalid(name, ">= 1", getattr(self, name))
-        if not self.noise >= 0:
-            raise InputError.invalid("noise", ">= 0", self.noise)
-        if not self.lr > 0:
-            raise InputError.invalid("lr", "> 0", self.lr)
         # a batch of GRU/LSTM sequences of the longest delay, kept for backpropagation through time
         length = max(self.delays) + 2
         check_sizes({f"sequences of batch {self.batch} x delay {max(self.delays)} x hidden {self.hidden}": array_nbytes(
             (8 * max(self.batch, self.test_trials), length, self.hidden + 1))})
+
+
+#: the rules of the MemoryConfig fields, checked on entry (``patterns`` is read by :meth:`MemoryConfig.letters`)
+MEMORY_TABLE = {"rule": [Options(RULES)], "noise": [Interval(float, 0, 0.5)], "cues": POSITIVE_INT,
+                "spurious_starts": NON_NEGATIVE_INT, "neurons": POSITIVE_INT, "trials": POSITIVE_INT,
+                "seed": NON_NEGATIVE_INT}
 
 
 @dataclass
@@ -361,17 +365,7 @@ class MemoryConfig:
     seed: int = setting(0, "seed of everything random")
 
     def __post_init__(self):
-        if self.rule not in RULES:
-            raise InputError.invalid("rule", f"one of {list(RULES)}", self.rule)
-        if not 0.0 <= self.noise <= 0.5:
-            raise InputError.invalid("noise", "between 0 and 0.5 (the fraction of bits flipped)", self.noise)
-        for name in ("cues", "neurons", "trials"):
-            if int(getattr(self, name)) < 1:
-                raise InputError.invalid(name, ">= 1", getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError.invalid("seed", "an integer >= 0", self.seed)
-        if int(self.spurious_starts) < 0:
-            raise InputError.invalid("spurious_starts", ">= 0", self.spurious_starts)
+        check_config(MEMORY_TABLE, self)
         self.letters()  # checks the patterns field
         # the capacity experiment stores patterns in a (neurons, neurons) weight matrix, a few copies
         if self.capacity:

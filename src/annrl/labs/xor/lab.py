@@ -195,8 +195,9 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
         return {"solved_epoch": solved_epoch}, {}
 
     start = time.perf_counter()
-    done = checkpointer.train(trainer, config.epochs, phase="main", extra=lab_state, callbacks=[record_first_solve],
-                              progress=progress)
+    with checkpointer.hooks(trainer, config.epochs, phase="main", extra=lab_state, progress=progress) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[record_first_solve, hooks.after_epoch])
+    done = hooks.phases()
     wall = time.perf_counter() - start
     history = trainer.history()
     solved = correct(config, to_numpy(net.predict(X)))
@@ -244,7 +245,9 @@ def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray, c
     failures = net.select(failed)
     inputs, targets = (X, Y) if is_numpy(failures.xp) else (failures.asarray(X), failures.asarray(Y))
     longer = Trainer(failures, inputs, targets, loss=config.loss, optimizer=make_optimizer(config))
-    checkpointer.train(longer, config.epochs * config.extend, phase="extend", step_offset=config.epochs, done=done)
+    with checkpointer.hooks(longer, config.epochs * config.extend, phase="extend", step_offset=config.epochs,
+                            done=done) as hooks:
+        longer.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
     escaped[failed] = correct(config, to_numpy(longer.net.predict(X)))
     return escaped
 
