@@ -6,8 +6,8 @@ import pytest
 from annrl.envs import CarSettings, compiled
 from annrl.envs.core import CarSimulator
 from annrl.envs.policies import HeuristicDriver
-from annrl.envs.tracks import list_tracks
 from annrl.envs.track_families import training_track
+from annrl.envs.tracks import list_tracks
 from annrl.errors import InputError
 
 pytest.importorskip("numba")
