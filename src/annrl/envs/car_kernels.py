@@ -66,8 +66,12 @@ def _locate(i, x, y, station, stations, wrapped, window, where, far):
             d2 = d2 + far[k, i]
         if d2 < best:
             best, best_k = d2, k
-    local = (station - base + window[0, best_k]) % m
-    station = base + (local + m if local < 0 else local)
+    local = station - base + window[0, best_k]  # within a window of the lap: no (slow) integer remainder
+    while local < 0:
+        local += m
+    while local >= m:
+        local -= m
+    station = base + local
     dx, dy, length = stations[station, 2], stations[station, 3], stations[station, 5]
     t, rx, ry, _ = _project(x, y, stations[station, 0], stations[station, 1], dx, dy, stations[station, 4])
     return station, stations[station, 6] + t * length, (dx * ry - dy * rx) / length
@@ -107,21 +111,25 @@ def _nearest(px, py, ux, uy, row, walls):
 
 
 @njit(cache=True, inline="always")
-def _sense(i, x, y, heading, speed, cell0, obs, cell_info, head, tail, per_car, fan, n_sectors, has_tail):
-    """physics.cast_rays and the observation row of car ``i``: distances / max_range, speed / max_speed."""
+def _sense_into(row, i, x, y, heading, speed, cell0, obs, cell_info, head, tail, per_car, fan, n_sectors, has_tail):
+    """physics.cast_rays and the observation (distances / max_range, speed / max_speed) of a car with car
+    ``i``'s sensors, into ``obs[row]``; ``cell0`` is the first ray cell of its station and lane."""
     max_range = per_car[MAX_RANGE, i]
     ch, sh = math.cos(heading), math.sin(heading)
     per_radian = n_sectors / TWO_PI
     r = fan.shape[2]
     for j in range(r):
-        cell = cell0 + np.int64((heading + fan[2, i, j]) * per_radian + n_sectors) % n_sectors
+        sector = np.int64((heading + fan[2, i, j]) * per_radian + n_sectors)  # in [0, 2 n_sectors]
+        while sector >= n_sectors:  # the remainder, without an integer division
+            sector -= n_sectors
+        cell = cell0 + sector
         ca, sa = fan[0, i, j], fan[1, i, j]
         ux, uy = ch * ca - sh * sa, sh * ca + ch * sa
         dist = _nearest(x, y, ux, uy, cell, head)
         if has_tail and cell_info[0, cell] > head.shape[1]:
             dist = min(dist, _nearest(x, y, ux, uy, cell_info[1, cell], tail))
-        obs[i, j] = np.float32(min(dist, max_range) / max_range)
-    obs[i, r] = np.float32(speed / per_car[SENSE_SPEED, i])
+        obs[row, j] = np.float32(min(dist, max_range) / max_range)
+    obs[row, r] = np.float32(speed / per_car[SENSE_SPEED, i])
 
 
 @njit(cache=True, inline="always")
@@ -164,8 +172,8 @@ def step_car(i, floats, ints, new_f, new_i, crashed, steer, throttle, obs, stati
     new_f[ARC, i], new_f[PROGRESS, i], new_f[STALL, i] = arc, progress, stall
     new_i[STATION, i], new_i[CHECKPOINT, i], new_i[STEPS, i], new_i[LANE, i] = station, checkpoint, steps, lane
     crashed[i] = hit
-    _sense(i, x, y, heading, speed, (station * n_lanes + lane) * n_sectors, obs, cell_info, head, tail, per_car,
-           fan, n_sectors, has_tail)
+    _sense_into(i, i, x, y, heading, speed, (station * n_lanes + lane) * n_sectors, obs, cell_info, head, tail,
+                per_car, fan, n_sectors, has_tail)
     return reward, terminated, truncated
 
 
@@ -188,3 +196,14 @@ def step_cars_parallel(floats, ints, new_f, new_i, crashed, controls, obs, rewar
         reward[i], terminated[i], truncated[i] = step_car(
             i, floats, ints, new_f, new_i, crashed, controls[0, i], controls[1, i], obs, stations, wrapped, window,
             cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
+
+
+@njit(cache=True)
+def sense_cars(x, y, heading, speed, station, lane, cars, obs, stations, wrapped, window, cell_info, lanes, crash,
+               head, tail, per_car, where, far, fan, scalars):
+    """``obs[k]``: the observation of a car at ``x[k], y[k], ...`` with the sensors of car ``cars[k]``."""
+    n_lanes, n_sectors, has_tail = scalars[7], scalars[8], scalars[9]
+    for k in range(cars.shape[0]):
+        i = cars[k]
+        _sense_into(k, i, x[k], y[k], heading[k], speed[k], (station[k] * n_lanes + lane[k]) * n_sectors, obs,
+                    cell_info, head, tail, per_car, fan, n_sectors, has_tail)

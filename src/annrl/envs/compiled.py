@@ -113,6 +113,16 @@ class CompiledCars:
                          stall_clock=new_f[STALL], crashed=crashed, lane=new_i[LANE])
         return moved, obs, reward, terminated, truncated
 
+    def observe(self, state: Any, cars: np.ndarray) -> np.ndarray:
+        """Observations ``(len(cars), n_obs)`` float32 of ``state`` (a CarState of those cars), as ``_observe``."""
+        from annrl.envs import car_kernels
+
+        obs = np.empty((len(cars), self.sim.n_obs), dtype=np.float32)
+        columns = [np.ascontiguousarray(v, dtype=np.float64) for v in (state.x, state.y, state.heading, state.speed)]
+        columns += [np.ascontiguousarray(v, dtype=np.int64) for v in (state.station, state.lane)]
+        car_kernels.sense_cars(*columns, np.asarray(cars, dtype=np.int64), obs, *self.pack())
+        return obs
+
 
 def pack(sim: Any) -> tuple:
     """The kernels' read-only arguments: the lookup tables, per-car parameters and constants of ``sim``.

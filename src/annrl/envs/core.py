@@ -505,7 +505,7 @@ class CarSimulator:
             if idx is None:
                 return sensed, None, None
             fresh = self._start_states(idx)
-            return sensed, fresh, self._observe(fresh, self._sensors(idx))
+            return sensed, fresh, self.compiled.observe(fresh, idx)
         batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
         sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
         xp = array_namespace(batch.x)
