@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["ga"] = ga
         speedup = ga["compiled"]["generations_per_s"] / ga["numpy"]["generations_per_s"]
         console.print(f"GA on the car, {args.ga} generations of 64 networks: numpy "
-                      f"{ga['numpy']['generations_per_s']:.2f} generations/s, compiled {ga['compiled']['generations_per_s']:.2f} ({speedup:.1f}x, >= 4: "
+                      f"{ga['numpy']['generations_per_s']:.2f} generations/s, compiled "
+                      f"{ga['compiled']['generations_per_s']:.2f} ({speedup:.1f}x, >= 4: "
                       f"{'met' if speedup >= 4 else 'missed'}; per CPU second "
                       f"{ga['compiled']['generations_per_cpu_s'] / ga['numpy']['generations_per_cpu_s']:.1f}x); "
                       f"largest fitness gap {ga['largest_fitness_gap']['value']:.1e}; load average "
