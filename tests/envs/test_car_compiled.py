@@ -30,11 +30,12 @@ def agree(out, sims) -> bool:
 
 
 def drive_both(track, n: int, steps: int, *, seed: int = 0, continuous: bool = False, mode="SameStep",
-               settings: CarSettings | None = None) -> int:
+               settings: CarSettings | None = None, change=None) -> int:
     """Step a NumPy and a compiled simulator side by side; assert they agree after every step.
 
     Half the cars follow the heuristic driver (they drive laps), half act at random (they crash and
-    restart). Returns how many episodes ended, so that callers can check the resets were exercised.
+    restart). ``change(sim, step)`` may alter each simulator before a step. Returns how many episodes
+    ended, so that callers can check the resets were exercised.
     """
     sims = [CarSimulator(track, n, settings, continuous=continuous, autoreset_mode=mode, kernel=kernel)
             for kernel in ("numpy", "compiled")]
@@ -46,6 +47,9 @@ def drive_both(track, n: int, steps: int, *, seed: int = 0, continuous: bool = F
         actions = driver(obs[0])
         random = actions_rng.uniform(-1, 1, (n, 2)) if continuous else actions_rng.choice(5, n, p=ACTION_MIX)
         actions[n // 2:] = random[n // 2:]
+        if change is not None:
+            for sim in sims:
+                change(sim, step)
         out = [sim.step(actions) for sim in sims]
         assert sims[1].kernel_used == "compiled"
         if not agree(out, sims):  # (one cheap test per step; the asserts below say what differs)
@@ -77,6 +81,16 @@ def test_compiled_step_equals_numpy_long(track):
 def test_compiled_step_equals_numpy_continuous_next_step_and_stall():
     settings = CarSettings(stall_time=3.0, steer_bias=0.05, crash_penalty=5.0)
     assert drive_both("s_bends", 8, 2_000, seed=3, continuous=True, mode="NextStep", settings=settings) > 10
+
+
+def test_compiled_step_follows_settings_changed_mid_run():
+    def change(sim, step):
+        if step == 300:
+            sim.set_settings(CarSettings(grip=4.0, max_speed=18.0, steer_bias=-0.1, n_checkpoints=30, drag=0.2))
+        if step == 600:
+            sim.dynamics.accel[::2] *= 1.5  # per-car parameters changed in place are read afresh
+
+    drive_both("s_bends", 8, 900, seed=2, change=change)
 
 
 def test_compiled_step_equals_numpy_parked_cars():

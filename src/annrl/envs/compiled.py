@@ -57,7 +57,7 @@ def for_simulator(sim: Any, kernel: str) -> CompiledCars | None:
 
 def why_not(sim: Any) -> str | None:
     """Why the compiled step cannot move ``sim``'s cars, in a few words (None: it can)."""
-    if not is_numpy(sim.xp) or not isinstance(sim.state.x if sim.state is not None else np.zeros(0), np.ndarray):
+    if not is_numpy(sim.xp) or sim.state is not None and not isinstance(sim.state.x, np.ndarray):
         return "the cars' state is not NumPy arrays"
     if sim.n_obs != sim.n_rays + 1:
         return f"the observation has {sim.n_obs} entries, the compiled step writes rays and speed only"
@@ -67,8 +67,9 @@ def why_not(sim: Any) -> str | None:
 class CompiledCars:
     """A simulator's step, compiled: :meth:`move` replaces ``_move`` + ``_observe`` + ``_score``.
 
-    The packed arrays are taken again whenever the simulator replaces one of the objects they come
-    from (``set_settings``, ``set_track``), as :class:`~annrl.envs.fast_single.OneCar` does.
+    The packed tables are taken again whenever the simulator replaces one of the objects they come
+    from (``set_settings``, ``set_track``), as :class:`~annrl.envs.fast_single.OneCar` does; the
+    per-car parameters are read afresh every step (a few microseconds), so they may be changed in place.
     """
 
     def __init__(self, sim: Any):
@@ -81,12 +82,14 @@ class CompiledCars:
         return (sim.settings, sim.tab, sim.dynamics, sim.sensors, sim.car_radius, sim.stack)
 
     def pack(self) -> tuple:
-        """The kernel's read-only arguments: tables, per-car parameters and scalars (refreshed when stale)."""
+        """The kernel's read-only arguments: tables, per-car parameters and scalars (see :func:`pack`)."""
         sources = self._current_sources()
-        if len(sources) == len(self._sources) and all(a is b for a, b in zip(sources, self._sources, strict=True)):
+        if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
+            self._sources, self.args = sources, pack(self.sim)
             return self.args
-        self._sources, self.args = sources, pack(self.sim)
-        return self.args
+        args = list(self.args)
+        args[PER_CAR] = per_car_parameters(self.sim)
+        return tuple(args)
 
     def move(self, old: Any, steer: np.ndarray, throttle: np.ndarray):
         """Every car moved one step from ``old`` (a CarState): ``(moved, obs (n, n_obs) float32, reward,
@@ -124,6 +127,17 @@ class CompiledCars:
         return obs
 
 
+PER_CAR = 8  # the place of per_car in pack's tuple
+
+
+def per_car_parameters(sim: Any) -> np.ndarray:
+    """``(10, n)``: the per-car physical and sensor numbers, in the order MAX_SPEED .. MAX_RANGE."""
+    dyn, sensors = sim.dynamics, sim.sensors
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), (sim.n,)) for v in (
+        dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius, sim.lap_length,
+        sensors.max_speed, sensors.max_range[:, 0])])
+
+
 def pack(sim: Any) -> tuple:
     """The kernels' read-only arguments: the lookup tables, per-car parameters and constants of ``sim``.
 
@@ -141,10 +155,8 @@ def pack(sim: Any) -> tuple:
     cells = tab["ray_ax"].shape[0]
     has_tail = "tail_ax" in tab
     tail_row = tab["tail_row"] if "tail_row" in tab else np.arange(cells)
-    dyn, sensors = sim.dynamics, sim.sensors
-    per_car = np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (
-        dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius, sim.lap_length,
-        sensors.max_speed, sensors.max_range[:, 0])])
+    sensors = sim.sensors
+    per_car = per_car_parameters(sim)
     if stack.mixed:
         where = np.stack([stack.base, stack.m, stack.row0]).astype(np.int64)
         far = np.zeros((1, 0)) if stack.far is None else np.ascontiguousarray(stack.far, dtype=np.float64)
