@@ -83,6 +83,7 @@ def play(env: Any, net: Any, thetas: np.ndarray, episodes: int, seed: int, low=N
     import numba
 
     with numba.parallel_chunksize(1):  # cars to threads as they come free: episodes differ in length
-        kernel.play(*policy, int(episodes), *controls, floats, ints, crashed, obs, returns, lengths, laps,
+        kernel.play(*policy, int(episodes), *controls, floats, ints, crashed, obs, np.zeros((n, 2, plan.units.max())),
+                    returns, lengths, laps,
                     int(sim.settings.laps), MAX_STEPS, *pack(sim))
     return Episodes(returns, lengths, laps)
