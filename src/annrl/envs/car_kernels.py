@@ -211,3 +211,15 @@ def sense_cars(x, y, heading, speed, station, lane, cars, obs, stations, wrapped
         i = cars[k]
         _sense_into(k, i, x[k], y[k], heading[k], speed[k], (station[k] * n_lanes + lane[k]) * n_sectors, obs,
                     cell_info, head, tail, per_car, fan, n_sectors, has_tail)
+
+
+@njit(cache=True, _nrt=False)
+def locate_cars(x, y, station, cars, out_station, out_arc, out_lane, stations, wrapped, window, cell_info, lanes,
+                crash, head, tail, per_car, where, far, fan, scalars):
+    """physics.locate and lane_of for cars placed at ``x[k], y[k]`` near ``station[k]`` (car ``cars[k]``'s
+    track): their station, arc length and lane, into the ``out_*`` arrays."""
+    n_lanes = scalars[7]
+    for k in range(cars.shape[0]):
+        s, arc, lateral = _locate(cars[k], x[k], y[k], station[k], stations, wrapped, window, where, far)
+        out_station[k], out_arc[k] = s, arc
+        out_lane[k] = np.int64(min(max(math.floor((lateral - lanes[s, 0]) / lanes[s, 1]), 0.0), n_lanes - 1.0))

@@ -116,6 +116,18 @@ class CompiledCars:
                          stall_clock=new_f[STALL], crashed=crashed, lane=new_i[LANE])
         return moved, obs, reward, terminated, truncated
 
+    def locate(self, x: np.ndarray, y: np.ndarray, station: np.ndarray, cars: np.ndarray):
+        """``(station, arc, lane)`` of cars ``cars`` placed at ``x, y`` near ``station``, each ``(len(cars),)``:
+        :func:`physics.locate <annrl.envs.physics.locate>` and ``lane_of``, compiled."""
+        from annrl.envs import car_kernels
+
+        k = len(cars)
+        out = np.empty(k, dtype=np.int64), np.empty(k), np.empty(k, dtype=np.int64)
+        columns = (np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+                   np.ascontiguousarray(station, dtype=np.int64), np.asarray(cars, dtype=np.int64))
+        car_kernels.locate_cars(*columns, *out, *self.pack())
+        return out
+
     def observe(self, state: Any, cars: np.ndarray) -> np.ndarray:
         """Observations ``(len(cars), n_obs)`` float32 of ``state`` (a CarState of those cars), as ``_observe``."""
         from annrl.envs import car_kernels
@@ -133,9 +145,11 @@ PER_CAR = 8  # the place of per_car in pack's tuple
 def per_car_parameters(sim: Any) -> np.ndarray:
     """``(10, n)``: the per-car physical and sensor numbers, in the order MAX_SPEED .. MAX_RANGE."""
     dyn, sensors = sim.dynamics, sim.sensors
-    return np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), (sim.n,)) for v in (
-        dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius, sim.lap_length,
-        sensors.max_speed, sensors.max_range[:, 0])])
+    out = np.empty((10, sim.n))
+    for row, values in enumerate((dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip,
+                                  sim.car_radius, sim.lap_length, sensors.max_speed, sensors.max_range[:, 0])):
+        out[row] = values  # (the lap length is one number when the cars share a track)
+    return out
 
 
 def pack(sim: Any) -> tuple:

@@ -357,12 +357,17 @@ class CarSimulator:
 
     def _state_at(self, x, y, heading, speed, station, idx=slice(None)) -> CarState:
         """A state at rest on the clock and the course: tracked from ``station``, nothing driven yet."""
-        station, arc, lateral = physics.locate(x, y, station, self.tab, self.stack.window, self.stack.cars(idx))
+        if self.compiled is not None and compiled.why_not(self) is None:
+            cars = np.arange(self.n)[idx]
+            station, arc, lane = self.compiled.locate(x, y, station, cars)
+        else:
+            station, arc, lateral = physics.locate(x, y, station, self.tab, self.stack.window, self.stack.cars(idx))
+            lane = physics.lane_of(station, lateral, self.tab)
         n = len(x)
         return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
                         progress=np.zeros(n), checkpoint=np.zeros(n, dtype=np.int64),
                         steps=np.zeros(n, dtype=np.int64), stall_clock=np.zeros(n),
-                        crashed=np.zeros(n, dtype=bool), lane=physics.lane_of(station, lateral, self.tab))
+                        crashed=np.zeros(n, dtype=bool), lane=lane)
 
     def _restart(self, idx: np.ndarray) -> None:
         """Reset cars ``idx`` in place, observation included (outside ``step``)."""
