@@ -4,12 +4,13 @@
 into plain arrays, and :func:`step_cars` moves every car by one step: the bicycle model, tracking
 along the centre line, the crash test, the sensor rays, progress, checkpoints, reward and the
 episode ends. Each line is the NumPy kernel's formula operation for operation on float64 (no fused
-multiply-adds, the same library ``cos`` and ``sin``), so the two paths give the same numbers to
-the last bit (``tests/envs/test_car_compiled.py`` checks it against the array-API physics).
+multiply-adds, the C library's ``cos`` and ``sin``), so the two paths give the same numbers to the
+last bit (``tests/envs/test_car_compiled.py`` checks it against the array-API physics, step by step).
 
-Resets, parked cars and sensor noise stay in :mod:`annrl.envs.core`: they draw from NumPy
-generators, and only a few cars reset in any step. The NumPy path stays the reference.
-Numba is imported only when a kernel runs (:func:`why_not` needs none).
+The simulator keeps the rest: actions to controls, the restarts' jitter (drawn from each car's NumPy
+generator; the restarted cars are then tracked and sensed by :meth:`CompiledCars.locate` and
+:meth:`CompiledCars.observe`), parked cars, sensor noise and the info dictionaries. The NumPy path
+stays the reference. Numba is imported only when a kernel runs (:func:`why_not` needs none).
 """
 
 from __future__ import annotations
