@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from annrl.agents.envs import EnvShape
 from annrl.agents.neuroevolution import PopulationEvaluator, policy_network
 from annrl.errors import InputError
 
-pytest.importorskip("numba")
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="annrl[fast] not installed")
 
 CAR = {"env": "annrl/CarTrack-v0", "track": "s_bends"}
 
@@ -32,6 +34,7 @@ def fitness_both(module, thetas_scale: float, seed: int, **settings):
     return out
 
 
+@needs_numba
 @pytest.mark.parametrize("scale", [1.0, 3.0])
 def test_compiled_population_scores_like_numpy_discrete(scale):
     (f_np, steps_np, laps_np), (f_c, steps_c, laps_c) = fitness_both(ga, scale, seed=4, population=24,
@@ -41,6 +44,7 @@ def test_compiled_population_scores_like_numpy_discrete(scale):
     assert np.ptp(f_np) > 1.0  # the networks drove differently: equal fitness means something
 
 
+@needs_numba
 def test_compiled_population_scores_like_numpy_continuous_with_the_crash_penalty():
     (f_np, steps_np, _), (f_c, steps_c, _) = fitness_both(es, 3.0, seed=9, population=16, continuous=True,
                                                           fitness="return")
@@ -49,6 +53,7 @@ def test_compiled_population_scores_like_numpy_continuous_with_the_crash_penalty
     assert np.any(f_np < -5.0)  # some crashed and paid the penalty: both paths charged it alike
 
 
+@needs_numba
 def test_ga_on_the_car_gives_the_same_run_with_either_kernel():
     runs = {}
     for kernel in ("numpy", "compiled"):
@@ -71,6 +76,7 @@ def test_kernel_compiled_without_numba_names_the_extra(monkeypatch):
         ga.train(ga.Config(**CAR, kernel="compiled", population=4, total_steps=100), make_rng(0))
 
 
+@needs_numba
 def test_kernel_compiled_refuses_what_it_cannot_play_and_auto_says_why_it_took_numpy():
     with pytest.raises(InputError, match=r'kernel="compiled" cannot play this: the environment is not the car'):
         ga.train(ga.Config(kernel="compiled", population=4, total_steps=100), make_rng(0))  # CartPole

@@ -1,5 +1,7 @@
 """The compiled car step (annrl.envs.compiled) against the NumPy (array-API) physics, step by step."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from annrl.envs.track_families import training_track
 from annrl.envs.tracks import list_tracks
 from annrl.errors import InputError
 
-pytest.importorskip("numba")
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="annrl[fast] not installed")
 
 FLOAT_FIELDS = ("x", "y", "heading", "speed", "arc", "progress", "stall_clock")
 INT_FIELDS = ("station", "checkpoint", "steps", "crashed", "lane")
@@ -65,6 +67,7 @@ def drive_both(track, n: int, steps: int, *, seed: int = 0, continuous: bool = F
     return ended
 
 
+@needs_numba
 @pytest.mark.parametrize("track", list_tracks())
 def test_compiled_step_equals_numpy_on_every_shipped_track(track):
     # 10,000 steps: the heuristic cars drive laps (checkpoints, lap ends), the random ones crash and restart.
@@ -72,17 +75,20 @@ def test_compiled_step_equals_numpy_on_every_shipped_track(track):
     assert ended > 25
 
 
+@needs_numba
 @pytest.mark.slow
 @pytest.mark.parametrize("track", list_tracks())
 def test_compiled_step_equals_numpy_long(track):
     drive_both(track, 64, 10_000, seed=7, settings=CarSettings(laps=1, max_episode_steps=700))
 
 
+@needs_numba
 def test_compiled_step_equals_numpy_continuous_next_step_and_stall():
     settings = CarSettings(stall_time=3.0, steer_bias=0.05, crash_penalty=5.0)
     assert drive_both("s_bends", 8, 2_000, seed=3, continuous=True, mode="NextStep", settings=settings) > 10
 
 
+@needs_numba
 def test_compiled_step_follows_settings_changed_mid_run():
     def change(sim, step):
         if step == 300:
@@ -93,15 +99,18 @@ def test_compiled_step_follows_settings_changed_mid_run():
     drive_both("s_bends", 8, 900, seed=2, change=change)
 
 
+@needs_numba
 def test_compiled_step_equals_numpy_parked_cars():
     assert drive_both("hairpins", 8, 600, seed=5, mode="Disabled") > 0
 
 
+@needs_numba
 def test_compiled_step_equals_numpy_on_mixed_tracks():
     tracks = [training_track("hard", seed) for seed in range(3)] + ["oval"]
     drive_both([tracks[k % 4] for k in range(8)], 8, 1_500, seed=11)
 
 
+@needs_numba
 def test_compiled_step_falls_back_to_numpy_for_an_observation_it_does_not_write(monkeypatch):
     sim = CarSimulator("oval", 4, kernel="compiled")
     sim.reset([np.random.default_rng(k) for k in range(4)])
@@ -118,6 +127,7 @@ def test_kernel_compiled_without_numba_names_the_extra(monkeypatch):
     assert CarSimulator("oval", 512, kernel="auto").compiled is None  # auto falls back quietly
 
 
+@needs_numba
 def test_kernel_must_be_a_known_name():
     with pytest.raises(InputError, match="kernel must be one of auto, numpy, compiled, got 'fast'"):
         CarSimulator("oval", 2, kernel="fast")
