@@ -199,7 +199,11 @@ class PopulationEvaluator:
         self.P, self.E = net.population, config.episodes_per_member
         self.mode = "argmax" if shape.discrete else "scale"
         self.env = training_env(config, self.P * self.E)
-        self.kernel, self.kernel_note = choose_kernel(config, self.env, net)
+        try:
+            self.kernel, self.kernel_note = choose_kernel(config, self.env, net)
+        except InputError:
+            self.env.close()
+            raise
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions of the ``P x E`` environments for observations ``(P*E, obs_dim)``.
