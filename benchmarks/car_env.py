@@ -4,9 +4,14 @@
     python benchmarks/car_env.py --baseline ffe2b63   # also an earlier commit's env, in the same run
     python benchmarks/car_env.py --cars 4096 --seconds 3
     python benchmarks/car_env.py --mixed-tracks 16   # also: each car on one of 16 hard-family tracks
+    python benchmarks/car_env.py --ga 20          # also: 20 GA generations on the car, kernel numpy vs compiled
 
 Targets (issue #25): with a different track per car (``--mixed-tracks``) the vectorised env keeps at least
 0.8x the car-steps/s of one shared track; both are measured on the same family in the same run.
+
+Targets (issue #27): the compiled car (``kernel="compiled"``, Numba) with 1024 cars at least 5e6
+car-steps/s; the GA on the car at least 4x the generations per second of the NumPy path, with the same
+fitness per seed (``--ga`` checks it: both kernels play the same generations, and their fitness must agree).
 
 Targets (issue #3): the vectorised env with 1024 cars and 5 rays on the S-bends track steps at
 least 1e6 car-steps/s on 2 cores; one car through ``gymnasium.make`` at least 3e4 steps/s.
@@ -22,6 +27,7 @@ code, so the old and new implementations are timed on the same machine minutes a
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -65,8 +71,8 @@ def rate(step, steps_per_call: int, seconds: float, repeats: int) -> dict[str, f
     return {"median": statistics.median(wall), "best": max(wall), "per_cpu_second": statistics.median(cpu)}
 
 
-def vector_stepper(cars: int, track, threads: int, seed: int):
-    env = CarTrackVecEnv(cars, track, num_threads=threads)
+def vector_stepper(cars: int, track, threads: int, seed: int, kernel: str = "numpy"):
+    env = CarTrackVecEnv(cars, track, num_threads=threads, kernel=kernel)
     env.reset(seed=seed)
     actions = np.random.default_rng(seed).choice(5, size=(256, cars), p=ACTION_MIX)
     counter = iter(range(10**12))
@@ -106,6 +112,66 @@ def car_rows(args) -> list[tuple[str, int, dict[str, float]]]:
         rows.append((label, args.cars, rate(step, args.cars, args.seconds, args.repeats)))
         env.close()
     return rows
+
+
+def compiled_rows(args) -> list[tuple[str, int, dict[str, float]]]:
+    """The compiled car (Numba): the whole ``env.step``, and its kernel alone (physics, rays, reward, no resets
+    or info), on the same cars and actions as :func:`car_rows`."""
+    from annrl.envs.compiled import CompiledCars
+
+    rows = []
+    for threads in (1, 2):
+        step, env = vector_stepper(args.cars, args.track, threads, args.seed, kernel="compiled")
+        label = f"compiled: CarTrackVecEnv, {args.cars} cars, {threads} thread{'s' if threads > 1 else ''}"
+        rows.append((label, args.cars, rate(step, args.cars, args.seconds, args.repeats)))
+        sim = env.unwrapped.sim
+        cars, state = CompiledCars(sim), sim.state
+        steer, throttle = sim._controls(np.random.default_rng(args.seed).choice(5, size=args.cars, p=ACTION_MIX))
+        label = f"compiled: the step kernel alone, {args.cars} cars, {threads} thread{'s' if threads > 1 else ''}"
+        rows.append((label, args.cars, rate(functools.partial(cars.move, state, steer, throttle), args.cars,
+                                            args.seconds, args.repeats)))
+        env.close()
+    return rows
+
+
+def ga_generations(args) -> dict[str, dict[str, float]]:
+    """Generations per second of the GA on the car (population 64, one episode each), NumPy against compiled.
+
+    Both kernels play the same ``--ga`` generations from the same seed, in turns (one generation of each), so
+    that a change of load falls on both alike; their fitness must agree to 1e-10.
+    """
+    from annrl.agents import ga, make_rng
+    from annrl.agents.envs import EnvShape
+    from annrl.agents.neuroevolution import PopulationEvaluator, policy_network
+
+    runs = {}
+    for kernel in ("numpy", "compiled"):
+        config = ga.Config(env="annrl/CarTrack-v0", track=args.track, kernel=kernel, seed=args.seed)
+        rng = make_rng(config.seed)
+        shape = EnvShape.probe(config)
+        net = policy_network(config, shape, config.population, rng)
+        runs[kernel] = [PopulationEvaluator(config, net, shape), ga.GeneticAlgorithm(np.array(net.flat_), config),
+                        rng, [], 0.0, 0.0, 0]
+    runs["compiled"][0].fitness(runs["compiled"][1].population_, 0)  # load (or compile) the kernel first
+    for _ in range(args.ga):
+        for run in runs.values():
+            evaluator, strategy, rng, history = run[:4]
+            thetas = strategy.ask(rng)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fitness, steps, _ = evaluator.fitness(thetas, int(rng.integers(2**31)))
+            run[4] += time.perf_counter() - start
+            run[5] += time.process_time() - start_cpu
+            run[6] += steps
+            strategy.tell(fitness)
+            history.append(fitness)
+    gap = float(np.max(np.abs(np.array(runs["compiled"][3]) - np.array(runs["numpy"][3]))))
+    out = {}
+    for kernel, (evaluator, _, _, _, wall, cpu, steps) in runs.items():
+        evaluator.close()
+        out[kernel] = {"generations_per_s": args.ga / wall, "generations_per_cpu_s": args.ga / cpu,
+                       "car_steps_per_s": steps / wall, "steps": steps}
+    out["largest_fitness_gap"] = {"value": gap}
+    return out
 
 
 def mixed_rows(args) -> list[tuple[str, int, dict[str, float]]]:
@@ -157,6 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--baseline", metavar="REF", help="also time the car env of this git commit (e.g. HEAD~1).")
     parser.add_argument("--mixed-tracks", type=int, default=0, metavar="N",
                         help="also time cars dealt over N hard-family tracks against one of them.")
+    parser.add_argument("--no-compiled", action="store_true", help="leave out the compiled car (Numba).")
+    parser.add_argument("--ga", type=int, default=0, metavar="G",
+                        help="also time G generations of the GA on the car, kernel numpy against compiled.")
     parser.add_argument("--car-only", action="store_true", help=argparse.SUPPRESS)  # the baseline's subprocess
     args = parser.parse_args(argv)
     if args.car_only:
@@ -167,6 +236,8 @@ def main(argv: list[str] | None = None) -> dict:
     cartpole = rate(single_stepper("CartPole-v1", args.seed)[0], 1, args.seconds, args.repeats)
     rows.append(("CartPole-v1, gymnasium.make (reference)", 1, cartpole))
     rows += car_rows(args)
+    if not args.no_compiled:
+        rows += compiled_rows(args)
     if args.mixed_tracks:
         rows += mixed_rows(args)
     if args.baseline:
@@ -188,6 +259,23 @@ def main(argv: list[str] | None = None) -> dict:
     console.print(f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
                   f"gymnasium {gym.__version__}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     vec = max(v["median"] for k, v in results.items() if k.startswith("CarTrackVecEnv") and " @ " not in k)
+    if not args.no_compiled:
+        fast = max(v["median"] for k, v in results.items() if k.startswith("compiled: CarTrackVecEnv"))
+        kernel = max(v["median"] for k, v in results.items() if k.startswith("compiled: the step kernel"))
+        console.print(f"compiled car: env.step {fast:,.0f} car-steps/s ({fast / vec:.1f}x NumPy's best), kernel "
+                      f"alone {kernel:,.0f} (>= 5e6: env.step {'met' if fast >= 5e6 else 'missed'}, kernel "
+                      f"{'met' if kernel >= 5e6 else 'missed'})")
+    if args.ga:
+        ga = ga_generations(args)
+        results["ga"] = ga
+        speedup = ga["compiled"]["generations_per_s"] / ga["numpy"]["generations_per_s"]
+        console.print(f"GA on the car, {args.ga} generations of 64 networks: numpy "
+                      f"{ga['numpy']['generations_per_s']:.2f} generations/s, compiled "
+                      f"{ga['compiled']['generations_per_s']:.2f} ({speedup:.1f}x, >= 4: "
+                      f"{'met' if speedup >= 4 else 'missed'}; per CPU second "
+                      f"{ga['compiled']['generations_per_cpu_s'] / ga['numpy']['generations_per_cpu_s']:.1f}x); "
+                      f"largest fitness gap {ga['largest_fitness_gap']['value']:.1e}; load average "
+                      f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     single = results[SINGLE]["median"]
     scale = REFERENCE_CARTPOLE / cartpole["median"]
     console.print(

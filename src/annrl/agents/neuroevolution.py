@@ -62,13 +62,49 @@ class CarTrainingSettings:
                                      "new checkpoint (0: never); evaluation episodes never end so.")
     fitness: str = setting("progress", "return (mean episode return) or progress (car only: the distance driven "
                                        "along the track, 100 a lap, i.e. the return without the crash penalty).")
+    kernel: str = setting("auto", "car only: compiled plays each generation's episodes in one Numba kernel (each "
+                                  "network drives its own car; same results, pip install \"annrl[fast]\"), numpy "
+                                  "steps all cars with NumPy, auto takes compiled for runs of at least 1e6 steps "
+                                  "when Numba is installed.")
 
 
 def car_training_table() -> dict[str, list[Any]]:
-    """The checks of :class:`CarTrainingSettings`' fields (``stall_time``, ``fitness``)."""
+    """The checks of :class:`CarTrainingSettings`' fields (``stall_time``, ``fitness``, ``kernel``)."""
+    from annrl.nn.compiled import KERNELS
     from annrl.validate import NON_NEGATIVE, Options
 
-    return {"stall_time": NON_NEGATIVE, "fitness": [Options(FITNESSES)]}
+    return {"stall_time": NON_NEGATIVE, "fitness": [Options(FITNESSES)], "kernel": [Options(KERNELS)]}
+
+
+#: ``kernel="auto"`` plays compiled from this many training steps: loading the kernels from Numba's disk
+#: cache costs ~2 s, compiling them the first time ~30 s of CPU, what the NumPy path spends on ~1e6 steps
+AUTO_MIN_STEPS = 1_000_000
+
+
+def choose_kernel(config: EvolutionConfig, env: Any, net: MLP) -> tuple[str, str | None]:
+    """``("numpy" or "compiled", why not compiled or None)``: how :class:`PopulationEvaluator` plays.
+
+    ``compiled`` refuses in one line what it cannot honour (no Numba: ``pip install "annrl[fast]"``);
+    ``auto`` takes it when Numba is installed, the car and network qualify
+    (:func:`annrl.agents.car_population.why_not`) and the run has at least :data:`AUTO_MIN_STEPS` steps.
+    """
+    from annrl.nn.compiled import INSTALL, available
+
+    kernel = getattr(config, "kernel", "numpy")
+    if kernel == "numpy":
+        return "numpy", "kernel=numpy"
+    if not available():
+        if kernel == "compiled":
+            raise InputError(f'kernel="compiled" needs Numba, which is not installed: {INSTALL}', field="kernel")
+        return "numpy", "Numba is not installed"
+    from annrl.agents.car_population import why_not
+
+    reason = why_not(env, net)
+    if reason is not None and kernel == "compiled":
+        raise InputError(f'kernel="compiled" cannot play this: {reason}; use kernel="numpy"', field="kernel")
+    if reason is None and kernel == "auto" and config.total_steps < AUTO_MIN_STEPS:
+        reason = f"total_steps below {AUTO_MIN_STEPS:,} (auto)"
+    return ("numpy", reason) if reason else ("compiled", None)
 
 
 class Evaluator(Protocol):
@@ -163,6 +199,11 @@ class PopulationEvaluator:
         self.P, self.E = net.population, config.episodes_per_member
         self.mode = "argmax" if shape.discrete else "scale"
         self.env = training_env(config, self.P * self.E)
+        try:
+            self.kernel, self.kernel_note = choose_kernel(config, self.env, net)
+        except InputError:
+            self.env.close()
+            raise
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions of the ``P x E`` environments for observations ``(P*E, obs_dim)``.
@@ -178,7 +219,12 @@ class PopulationEvaluator:
         if self.plan is not None:
             tracks = self.plan.draw(seed, self.E)
             self.env.unwrapped.sim.set_track([tracks[k % self.E] for k in range(self.P * self.E)])
-        episodes = run_episodes(self.env, self.act, seed)
+        if self.kernel == "compiled":
+            from annrl.agents.car_population import play
+
+            episodes = play(self.env, self.net, thetas, self.E, seed, self.shape.low, self.shape.high)
+        else:
+            episodes = run_episodes(self.env, self.act, seed)
         returns = episodes.returns.reshape(self.P, self.E).mean(axis=1)
         laps = None if episodes.laps is None else episodes.laps.reshape(self.P, self.E).mean(axis=1)
         return returns, int(episodes.lengths.sum()), laps
@@ -222,6 +268,9 @@ def train_population(algo: str, config: EvolutionConfig, strategy_factory: Calla
                         continuous=config.continuous)
 
     metrics = evolve(algo, config, shape, strategy, evaluator, judge, rng, plan=plan, **options)
+    metrics["kernel"] = getattr(evaluator, "kernel", "numpy")  # the one taken (config.kernel: the one asked for)
+    if getattr(evaluator, "kernel_note", None):
+        metrics["kernel_note"] = evaluator.kernel_note
     policy.set_flat(strategy.solution())
     return Result(policy, metrics, shape, evaluator.mode, {"strategy": strategy})
 

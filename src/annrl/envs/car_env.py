@@ -220,6 +220,7 @@ class CarTrackEnv(_MidRunChanges, gym.Env[np.ndarray, np.ndarray | int]):
         render_mode: str | None = None,
         settings: CarSettings | None = None,
         extra_actions: tuple[str, ...] = (),
+        kernel: str = "numpy",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -306,6 +307,8 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     autoreset_mode : AutoresetMode or str, default=AutoresetMode.NEXT_STEP
     num_threads : int, default=1
         Threads that share the physics of a large batch (useful from about 512 cars).
+    kernel : {"numpy", "compiled", "auto"}, default="numpy"
+        ``compiled``: the step runs in Numba (``annrl[fast]``), to the same numbers (see :class:`CarSimulator`).
     render_mode : {"rgb_array", None}
         ``render()`` returns one frame with every car on the track.
     """
@@ -324,6 +327,7 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
         settings: CarSettings | None = None,
         max_episode_steps: int | None = None,
         extra_actions: tuple[str, ...] = (),
+        kernel: str = "numpy",
         **overrides: Any,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -338,7 +342,7 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
         self.settings = _settings(settings, overrides)
         self.single_action_space, self.single_observation_space = _spaces(self.settings, continuous, len(extra_actions))
         self.sim = CarSimulator(track, num_envs, self.settings, continuous=continuous, autoreset_mode=mode,
-                                num_threads=num_threads, extra_actions=tuple(extra_actions))
+                                num_threads=num_threads, extra_actions=tuple(extra_actions), kernel=kernel)
         self.num_envs = self.sim.n
         self.continuous = continuous
         self.render_mode = render_mode

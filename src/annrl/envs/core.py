@@ -28,7 +28,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from annrl.backend import array_namespace
-from annrl.envs import geometry, physics
+from annrl.envs import compiled, geometry, physics
 from annrl.envs.fast_single import OneCar
 from annrl.envs.settings import CarSettings
 from annrl.envs.track_tables import TrackTables, build_tables
@@ -139,6 +139,11 @@ class CarSimulator:
     num_threads : int, default=1
         Split the cars over this many threads for the physics (NumPy releases the GIL in its
         array loops, so two cores step a large batch almost twice as fast).
+    kernel : {"numpy", "compiled", "auto"}, default="numpy"
+        ``compiled`` steps the cars with Numba (:mod:`annrl.envs.compiled`, ``annrl[fast]``), to the
+        same numbers; ``auto`` does so when Numba is installed and there are at least
+        :data:`~annrl.envs.compiled.AUTO_MIN_CARS` cars. Settings the kernel does not cover (see
+        :func:`~annrl.envs.compiled.why_not`) step with NumPy; :attr:`kernel_used` says which ran last.
     """
 
     def __init__(
@@ -151,6 +156,7 @@ class CarSimulator:
         autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
         num_threads: int = 1,
         extra_actions: tuple[str, ...] = (),
+        kernel: str = "numpy",
     ):
         if isinstance(num_cars, bool) or not isinstance(num_cars, (int, np.integer)) or num_cars < 1:
             raise InputError(f"num_envs must be a positive integer, got {num_cars!r}")
@@ -174,6 +180,8 @@ class CarSimulator:
         self.num_threads = num_threads
         self.one_car = OneCar(self) if self.n == 1 else None  # one car steps on Python floats
         self._pool = ThreadPoolExecutor(num_threads) if num_threads > 1 and self.n >= 2 * MIN_CARS_PER_THREAD else None
+        self.compiled = compiled.for_simulator(self, kernel)  # None: every step takes the NumPy path
+        self.kernel_used = "numpy"
 
     @property
     def n_rays(self) -> int:
@@ -349,12 +357,17 @@ class CarSimulator:
 
     def _state_at(self, x, y, heading, speed, station, idx=slice(None)) -> CarState:
         """A state at rest on the clock and the course: tracked from ``station``, nothing driven yet."""
-        station, arc, lateral = physics.locate(x, y, station, self.tab, self.stack.window, self.stack.cars(idx))
+        if self.compiled is not None and compiled.why_not(self) is None:
+            cars = np.arange(self.n)[idx]
+            station, arc, lane = self.compiled.locate(x, y, station, cars)
+        else:
+            station, arc, lateral = physics.locate(x, y, station, self.tab, self.stack.window, self.stack.cars(idx))
+            lane = physics.lane_of(station, lateral, self.tab)
         n = len(x)
         return CarState(x=x, y=y, heading=heading, speed=speed, station=station, arc=arc,
                         progress=np.zeros(n), checkpoint=np.zeros(n, dtype=np.int64),
                         steps=np.zeros(n, dtype=np.int64), stall_clock=np.zeros(n),
-                        crashed=np.zeros(n, dtype=bool), lane=physics.lane_of(station, lateral, self.tab))
+                        crashed=np.zeros(n, dtype=bool), lane=lane)
 
     def _restart(self, idx: np.ndarray) -> None:
         """Reset cars ``idx`` in place, observation included (outside ``step``)."""
@@ -422,11 +435,16 @@ class CarSimulator:
             return self.one_car.step(actions)
         steer, throttle = self._controls(actions)
         old = self.state
-        moved = CarState.concat(self._map(lambda sl: self._move(old, steer, throttle, sl), self.n))
-        reward, terminated, truncated = self._score(old, moved)
+        self.kernel_used = "compiled" if self.compiled is not None and compiled.why_not(self) is None else "numpy"
+        if self.kernel_used == "compiled":
+            moved, sensed, reward, terminated, truncated = self.compiled.move(old, steer, throttle)
+        else:
+            moved = CarState.concat(self._map(lambda sl: self._move(old, steer, throttle, sl), self.n))
+            reward, terminated, truncated = self._score(old, moved)
+            sensed = None
         finish = {AutoresetMode.SAME_STEP: self._finish_same_step, AutoresetMode.NEXT_STEP: self._finish_next_step,
                   AutoresetMode.DISABLED: self._finish_disabled}[self.autoreset_mode]
-        obs, reward, terminated, truncated, info = finish(old, moved, reward, terminated, truncated)
+        obs, reward, terminated, truncated, info = finish(old, moved, reward, terminated, truncated, sensed)
         self.state, self.obs = moved, obs
         self.last_flags = (terminated, truncated)
         return self._disturb(obs), reward, terminated, truncated, info
@@ -436,12 +454,13 @@ class CarSimulator:
         return self.one_car is not None and self.one_car.applies()
 
     # Each autoreset mode finishes a step on its own: from the moved cars (``moved``, updated in place)
-    # and their rewards and ends, the true observations, rewards, ends and info the step returns.
-    def _finish_same_step(self, old, moved, reward, terminated, truncated):
+    # and their rewards and ends, the true observations, rewards, ends and info the step returns; ``sensed``
+    # is the moved cars' observations when the compiled step has taken them already (else None).
+    def _finish_same_step(self, old, moved, reward, terminated, truncated, sensed=None):
         """SAME_STEP: cars whose episode ends restart at once; ``info`` keeps their final observation."""
         done = terminated | truncated
         idx = self._where(done)
-        obs, fresh, fresh_obs = self._sense(moved, idx)
+        obs, fresh, fresh_obs = self._sense(moved, idx, sensed)
         info = self.info(moved)
         if idx is None:
             return obs, reward, terminated, truncated, info
@@ -450,11 +469,11 @@ class CarSimulator:
         obs[idx] = fresh_obs
         return obs, reward, terminated, truncated, {**self.info(moved), **final}
 
-    def _finish_next_step(self, old, moved, reward, terminated, truncated):
+    def _finish_next_step(self, old, moved, reward, terminated, truncated, sensed=None):
         """NEXT_STEP: the cars that ended last step restart now, earning nothing and ending nothing."""
         restart = self.pending
         idx = self._where(restart)
-        obs, fresh, fresh_obs = self._sense(moved, idx)
+        obs, fresh, fresh_obs = self._sense(moved, idx, sensed)
         if idx is not None:
             self._disturb(obs)  # draws sensor noise it does not use: kept, so that noisy runs replay as before
             moved.put(idx, fresh)
@@ -464,11 +483,11 @@ class CarSimulator:
         self.pending = terminated | truncated
         return obs, reward, terminated, truncated, self.info(moved)
 
-    def _finish_disabled(self, old, moved, reward, terminated, truncated):
+    def _finish_disabled(self, old, moved, reward, terminated, truncated, sensed=None):
         """DISABLED: finished cars stay parked where they stopped, their observation frozen, until reset."""
         parked = self.parked
         moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
-        obs = self._sense(moved, None)[0]
+        obs = self._sense(moved, None, sensed)[0]
         xp = array_namespace(obs)
         if bool(xp.any(parked)):
             obs = xp.where(parked[:, None], self.obs, obs)
@@ -480,13 +499,18 @@ class CarSimulator:
         xp = array_namespace(mask)
         return xp.nonzero(mask)[0] if bool(xp.any(mask)) else None
 
-    def _sense(self, moved: CarState, idx):
+    def _sense(self, moved: CarState, idx, sensed=None):
         """Observations ``(n, n_obs)`` of the moved cars and, for cars ``idx`` (or None), fresh starts.
 
         Restarted cars are sensed in the same pass as the others: one ray cast per step. Returns
         the observations, then the fresh states of cars ``idx`` and their observations (None, None
-        when ``idx`` is None).
+        when ``idx`` is None). ``sensed``: the moved cars' observations, already taken by the compiled step.
         """
+        if sensed is not None:
+            if idx is None:
+                return sensed, None, None
+            fresh = self._start_states(idx)
+            return sensed, fresh, self.compiled.observe(fresh, idx)
         batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
         sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
         xp = array_namespace(batch.x)

@@ -1,0 +1,135 @@
+"""The compiled car step (annrl.envs.compiled) against the NumPy (array-API) physics, step by step."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from annrl.envs import CarSettings, compiled
+from annrl.envs.core import CarSimulator
+from annrl.envs.policies import HeuristicDriver
+from annrl.envs.track_families import training_track
+from annrl.envs.tracks import list_tracks
+from annrl.errors import InputError
+
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="annrl[fast] not installed")
+
+FLOAT_FIELDS = ("x", "y", "heading", "speed", "arc", "progress", "stall_clock")
+INT_FIELDS = ("station", "checkpoint", "steps", "crashed", "lane")
+TOLERANCE = 1e-12
+ACTION_MIX = [0.2, 0.2, 0.1, 0.4, 0.1]  # left, right, straight, faster, slower: random cars move and crash
+
+
+def agree(out, sims) -> bool:
+    """Whether the two steps' results and states agree: floats within TOLERANCE, the rest exactly."""
+    (obs_np, rew_np, term_np, trunc_np, info_np), (obs_c, rew_c, term_c, trunc_c, info_c) = out
+    floats = [(obs_c, obs_np), (rew_c, rew_np)] + [(getattr(sims[1].state, f), getattr(sims[0].state, f))
+                                                  for f in FLOAT_FIELDS]
+    exact = [(term_c, term_np), (trunc_c, trunc_np), (info_c["laps"], info_np["laps"])] + [
+        (getattr(sims[1].state, f), getattr(sims[0].state, f)) for f in INT_FIELDS]
+    return (max(float(np.max(np.abs(a.astype(np.float64) - b))) for a, b in floats) <= TOLERANCE
+            and all(np.array_equal(a, b) for a, b in exact))
+
+
+def drive_both(track, n: int, steps: int, *, seed: int = 0, continuous: bool = False, mode="SameStep",
+               settings: CarSettings | None = None, change=None) -> int:
+    """Step a NumPy and a compiled simulator side by side; assert they agree after every step.
+
+    Half the cars follow the heuristic driver (they drive laps), half act at random (they crash and
+    restart). ``change(sim, step)`` may alter each simulator before a step. Returns how many episodes
+    ended, so that callers can check the resets were exercised.
+    """
+    sims = [CarSimulator(track, n, settings, continuous=continuous, autoreset_mode=mode, kernel=kernel)
+            for kernel in ("numpy", "compiled")]
+    rngs = [[np.random.default_rng(seed + k) for k in range(n)] for _ in sims]
+    obs = [sim.reset(r)[0] for sim, r in zip(sims, rngs, strict=True)]
+    driver = HeuristicDriver(sims[0].settings, continuous=continuous)
+    actions_rng, ended = np.random.default_rng(seed), 0
+    for step in range(steps):
+        actions = driver(obs[0])
+        random = actions_rng.uniform(-1, 1, (n, 2)) if continuous else actions_rng.choice(5, n, p=ACTION_MIX)
+        actions[n // 2:] = random[n // 2:]
+        if change is not None:
+            for sim in sims:
+                change(sim, step)
+        out = [sim.step(actions) for sim in sims]
+        assert sims[1].kernel_used == "compiled"
+        if not agree(out, sims):  # (one cheap test per step; the asserts below say what differs)
+            for a, b, name in zip(out[1][:4], out[0][:4], ("obs", "reward", "terminated", "truncated"), strict=True):
+                np.testing.assert_allclose(a, b, rtol=0, atol=TOLERANCE, err_msg=f"{name}, step {step}")
+            for name in FLOAT_FIELDS + INT_FIELDS:
+                np.testing.assert_allclose(getattr(sims[1].state, name), getattr(sims[0].state, name), rtol=0,
+                                           atol=TOLERANCE, err_msg=f"{name}, step {step}")
+            np.testing.assert_array_equal(out[1][4]["laps"], out[0][4]["laps"], err_msg=f"laps, step {step}")
+        obs_np, obs_c = out[0][0], out[1][0]
+        ended += int(np.sum(out[0][2] | out[0][3]))
+        obs = [obs_np, obs_c]
+    return ended
+
+
+@needs_numba
+@pytest.mark.parametrize("track", list_tracks())
+def test_compiled_step_equals_numpy_on_every_shipped_track(track):
+    # 10,000 steps: the heuristic cars drive laps (checkpoints, lap ends), the random ones crash and restart.
+    ended = drive_both(track, 4, 10_000, settings=CarSettings(laps=2))
+    assert ended > 25
+
+
+@needs_numba
+@pytest.mark.slow
+@pytest.mark.parametrize("track", list_tracks())
+def test_compiled_step_equals_numpy_long(track):
+    drive_both(track, 64, 10_000, seed=7, settings=CarSettings(laps=1, max_episode_steps=700))
+
+
+@needs_numba
+def test_compiled_step_equals_numpy_continuous_next_step_and_stall():
+    settings = CarSettings(stall_time=3.0, steer_bias=0.05, crash_penalty=5.0)
+    assert drive_both("s_bends", 8, 2_000, seed=3, continuous=True, mode="NextStep", settings=settings) > 10
+
+
+@needs_numba
+def test_compiled_step_follows_settings_changed_mid_run():
+    def change(sim, step):
+        if step == 300:
+            sim.set_settings(CarSettings(grip=4.0, max_speed=18.0, steer_bias=-0.1, n_checkpoints=30, drag=0.2))
+        if step == 600:
+            sim.dynamics.accel[::2] *= 1.5  # per-car parameters changed in place are read afresh
+
+    drive_both("s_bends", 8, 900, seed=2, change=change)
+
+
+@needs_numba
+def test_compiled_step_equals_numpy_parked_cars():
+    assert drive_both("hairpins", 8, 600, seed=5, mode="Disabled") > 0
+
+
+@needs_numba
+def test_compiled_step_equals_numpy_on_mixed_tracks():
+    tracks = [training_track("hard", seed) for seed in range(3)] + ["oval"]
+    drive_both([tracks[k % 4] for k in range(8)], 8, 1_500, seed=11)
+
+
+@needs_numba
+def test_compiled_step_falls_back_to_numpy_for_an_observation_it_does_not_write(monkeypatch):
+    sim = CarSimulator("oval", 4, kernel="compiled")
+    sim.reset([np.random.default_rng(k) for k in range(4)])
+    monkeypatch.setattr(CarSimulator, "n_obs", property(lambda self: self.settings.n_rays + 2))
+    assert "observation" in compiled.why_not(sim)
+    sim.step(np.full(4, 3))
+    assert sim.kernel_used == "numpy"
+
+
+def test_kernel_compiled_without_numba_names_the_extra(monkeypatch):
+    monkeypatch.setattr(compiled, "available", lambda: False)
+    with pytest.raises(InputError, match=r'pip install "annrl\[fast\]"'):
+        CarSimulator("oval", 4, kernel="compiled")
+    assert CarSimulator("oval", 512, kernel="auto").compiled is None  # auto falls back quietly
+
+
+@needs_numba
+def test_kernel_must_be_a_known_name():
+    with pytest.raises(InputError, match="kernel must be one of auto, numpy, compiled, got 'fast'"):
+        CarSimulator("oval", 2, kernel="fast")
+    assert CarSimulator("oval", 2, kernel="auto").compiled is None  # too few cars to pay for loading it
+    assert CarSimulator("oval", compiled.AUTO_MIN_CARS, kernel="auto").compiled is not None
