@@ -98,6 +98,16 @@ def set_quiet(quiet: bool) -> None:
     _quiet.set(bool(quiet))
 
 
+@contextmanager
+def quietly() -> Iterator[None]:
+    """No progress inside the ``with`` block (a sweep's runs: the sweep shows its own bar instead)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
 def phase(name: str, total: float, *, show: bool = True, **fields: str) -> Phase:
     """A context giving a :class:`Phase`: how far ``name`` has got out of ``total`` units of work.
 
