@@ -13,7 +13,8 @@ I/O layer (``io/``), the labs and the agents can all use it without importing ea
   checkpoints, and a listener installed for a ``with`` block hears it:
 
   - every RL agent at each evaluation of its learning curve: ``step`` = environment steps,
-    ``eval_return`` = the mean evaluation return;
+    ``eval_return`` = the mean evaluation return, ``eval_episode_length`` = the mean length of those
+    evaluation episodes (RL^2: its lifetime);
   - the engine's :class:`~annrl.nn.Trainer` every :data:`TRAINER_EVERY` epochs: ``step`` = epochs,
     ``loss`` = the mean loss of the networks still finite (or its own ``report`` callback instead).
 
