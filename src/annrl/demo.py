@@ -1,7 +1,8 @@
 """``annrl demo``: a guided tour of everything annrl can do, on embedded defaults.
 
-It takes about 35 s of CPU time, a minute or two of wall time on a shared 2-core machine (each lab
-is announced as it finishes); ``--quick`` takes a few seconds.
+It takes about 40 s of CPU time, one lab after another: under a minute of wall time on a quiet
+machine, two on a busy 2-core one (each lab is announced as it finishes); ``--quick`` about 22 s of
+CPU time.
 
 Each lab contributes one step (a report section); the tour writes ``<out>/index.html`` with
 every figure and table. Later labs add their steps to :data:`STEPS`.
@@ -89,7 +90,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="a guided tour of every lab, as an HTML report",
                                    description=__doc__)
     parser.add_argument("--out", default="runs/demo", help="folder for index.html, figures and metrics.json")
-    parser.add_argument("--quick", action="store_true", help="smaller populations (a few seconds)")
+    parser.add_argument("--quick", action="store_true", help="smaller populations (about 20 s of CPU time)")
     parser.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table")
     parser.set_defaults(handler=run)
 

@@ -13,7 +13,8 @@ I/O layer (``io/``), the labs and the agents can all use it without importing ea
   checkpoints, and a listener installed for a ``with`` block hears it:
 
   - every RL agent at each evaluation of its learning curve: ``step`` = environment steps,
-    ``eval_return`` = the mean evaluation return;
+    ``eval_return`` = the mean evaluation return, ``eval_episode_length`` = the mean length of those
+    evaluation episodes (RL^2: its lifetime);
   - the engine's :class:`~annrl.nn.Trainer` every :data:`TRAINER_EVERY` epochs: ``step`` = epochs,
     ``loss`` = the mean loss of the networks still finite (or its own ``report`` callback instead).
 
@@ -96,6 +97,16 @@ _live: list[Any] = []  # [the rich Progress shared by the phases open now, how m
 def set_quiet(quiet: bool) -> None:
     """No progress at all (``--quiet``): every :func:`phase` opened afterwards in this context is silent."""
     _quiet.set(bool(quiet))
+
+
+@contextmanager
+def quietly() -> Iterator[None]:
+    """No progress inside the ``with`` block (a sweep's runs: the sweep shows its own bar instead)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 def phase(name: str, total: float, *, show: bool = True, **fields: str) -> Phase:

@@ -242,7 +242,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 result = grip.evaluate_on_grip(greedy, config, config.eval_episodes, eval_seed(config, step),
                                                grip.grip_in_force(envs, schedule),
                                                envs.plan)
-                run.evaluated(step, float(result.returns.mean()))
+                run.evaluated(step, float(result.returns.mean()), float(result.lengths.mean()))
                 moved_on(envs.plan, step, result, stages)
             run.after(step, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)

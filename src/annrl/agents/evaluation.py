@@ -86,11 +86,12 @@ class Curve:
         self.losses: dict[str, list[list[float]]] = {}
         self.steps_to_threshold: int | None = None
 
-    def add_eval(self, step: int, mean_return: float) -> bool:
-        """Record an evaluation (and report it: annrl.progress); True when it is the first to
-        reach the threshold."""
+    def add_eval(self, step: int, mean_return: float, episode_length: float | None = None) -> bool:
+        """Record an evaluation (and report it, with the mean evaluation ``episode_length`` when known:
+        annrl.progress); True when it is the first to reach the threshold."""
         self.points.append([int(step), float(mean_return)])
-        progress.report(step, eval_return=mean_return)
+        length = {} if episode_length is None else {"eval_episode_length": episode_length}
+        progress.report(step, eval_return=mean_return, **length)
         if progress.recorded():  # the training episodes since the last evaluation, for a training log
             recent = [r for s, r in self.episodes if s > (self.points[-2][0] if len(self.points) > 1 else -1)]
             if recent:

@@ -312,7 +312,7 @@ def evolve(algo: str, config: EvolutionConfig, shape: EnvShape, strategy: Strate
             run.curve.add_loss("mean_fitness", env_steps, float(fitness.mean()))
             if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
                 result = judge(strategy.solution(), config.eval_episodes, eval_seed(config, generation))
-                run.evaluated(env_steps, float(result.returns.mean()))
+                run.evaluated(env_steps, float(result.returns.mean()), float(result.lengths.mean()))
                 if plan is not None and plan.advance(clean_share(result)):
                     stages.append([env_steps, plan.stage])
             run.bar.update(min(env_steps, config.total_steps), float(fitness.max()))

@@ -392,7 +392,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 result = grip.evaluate_on_grip(deterministic, config, config.eval_episodes,
                                                eval_seed(config, iteration), grip.grip_in_force(envs, schedule),
                                                envs.plan)
-                run.evaluated(env_steps, float(result.returns.mean()))
+                run.evaluated(env_steps, float(result.returns.mean()), float(result.lengths.mean()))
                 moved_on(envs.plan, env_steps, result, stages)
             run.after(iteration, snapshot)
         final_grip = grip.grip_in_force(envs, schedule)

@@ -288,7 +288,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
                 curve.add_loss(name, steps, value)
             if steps // config.eval_every > (steps - per_update) // config.eval_every or done == updates:
                 result = meta_test(net, config, config.eval_episodes, eval_seed(config, done))
-                run.evaluated(steps, result["mean_lifetime_return"])
+                run.evaluated(steps, result["mean_lifetime_return"], config.lifetime)  # an episode is a lifetime
             run.after(done, snapshot)
     final = meta_test(net, config, config.final_eval_episodes, eval_seed(config, -1))
     run.after(done, snapshot, final=True)

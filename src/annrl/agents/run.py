@@ -10,7 +10,7 @@ those of :class:`Run` (``out``, ``resume``, ``checkpoint_every``, ``stop``, ``pr
     with run.closing(envs):             # timer and progress bar; closes envs at the end
         while ...:
             ...                         # the algorithm
-            run.evaluated(step, mean)   # learning curve, on_eval, progress bar, Tune report
+            run.evaluated(step, mean, length)  # learning curve, on_eval, progress bar, Tune report
             run.after(step, snapshot)   # checkpoint when due; on SIGINT/SIGTERM save and stop
     final = ...                         # the final evaluation
     run.after(step, snapshot, final=True)
@@ -122,9 +122,10 @@ class Run:
             thing.close()
         self.wall = time.perf_counter() - self._start
 
-    def evaluated(self, step: int, mean_return: float) -> bool:
-        """Record an evaluation of the learning curve; True when it is the first to reach the threshold."""
-        first = self.curve.add_eval(step, mean_return)
+    def evaluated(self, step: int, mean_return: float, episode_length: float | None = None) -> bool:
+        """Record an evaluation of the learning curve (its mean return and, when known, mean episode
+        length); True when it is the first to reach the threshold."""
+        first = self.curve.add_eval(step, mean_return, episode_length)
         if self.on_eval is not None:
             self.on_eval(step, mean_return)
         self.bar.update(min(step, self.total), mean_return)

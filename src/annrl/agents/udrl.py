@@ -206,11 +206,12 @@ def evaluation_command(buffer: EpisodeBuffer, config: Config) -> tuple[float, fl
     return (config.eval_return or ret), (config.eval_horizon or horizon)
 
 
-def evaluate_command(net: MLP, command: tuple[float, float], episodes: int, seed: int, config: Config) -> np.ndarray:
-    """Returns ``(episodes,)`` of greedy episodes following ``command``."""
+def evaluate_command(net: MLP, command: tuple[float, float], episodes: int, seed: int, config: Config) -> Episodes:
+    """``episodes`` greedy episodes following ``command``: their returns and lengths ``(episodes,)``."""
     env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
     try:
-        return np.array([float(e[2].sum()) for e in play(env, net, command, seed, config, greedy=True)])
+        rewards = [e[2] for e in play(env, net, command, seed, config, greedy=True)]
+        return Episodes(np.array([float(r.sum()) for r in rewards]), np.array([len(r) for r in rewards]))
     finally:
         env.close()
 
@@ -263,14 +264,14 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
             iteration += 1
             curve.add_loss("behaviour_loss", env_steps, loss)
             if env_steps // config.eval_every > before // config.eval_every or env_steps >= config.total_steps:
-                returns = evaluate_command(net, evaluation_command(buffer, config), config.eval_episodes,
-                                           eval_seed(config, iteration), config)
-                run.evaluated(env_steps, float(returns.mean()))
+                result = evaluate_command(net, evaluation_command(buffer, config), config.eval_episodes,
+                                          eval_seed(config, iteration), config)
+                run.evaluated(env_steps, float(result.returns.mean()), float(result.lengths.mean()))
             run.after(iteration, snapshot)
     command = evaluation_command(buffer, config)
     final = evaluate_command(net, command, config.final_eval_episodes, eval_seed(config, -1), config)
     run.after(iteration, snapshot, final=True)
-    metrics = run.metrics(env_steps, Episodes(final, np.zeros(len(final), dtype=np.int64)))
+    metrics = run.metrics(env_steps, final)
     metrics.update({"iterations": iteration, "final_command": list(command),
                     "buffer_mean_return": float(buffer.returns().mean())})
     metrics["timing"] = run.timing(env_steps=env_steps)

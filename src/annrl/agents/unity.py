@@ -20,6 +20,7 @@ A genetic algorithm breeds the next thirty from the cars that got furthest. Here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -200,7 +201,8 @@ def run_demo(out, config: UnityConfig | None = None, *, animate: int = 4, frame_
         from annrl.envs.render import save_animation
 
         metrics["animation"] = str(save_animation(frames, out / "evolution.gif", fps=fps))
-    metrics["figure"] = str(plot_fitness(demo.history, out / "fitness.png", config.track))
+    plot_fitness(demo.history, out / "fitness.png", track=config.track)
+    metrics["figure"] = str(out / "fitness.png")
     write_metrics(out, metrics)
     return metrics
 
@@ -242,11 +244,11 @@ class _Clip:
         return images
 
 
-def plot_fitness(history: list[Generation], path, track: str):
-    """Best and mean fitness per generation (fraction of the lap); returns the PNG path."""
-    from annrl.viz.style import figure, save
+def plot_fitness(history: list[Generation], path: str | Path | None = None, *, track: str, ax: Any = None) -> Any:
+    """Best and mean fitness per generation (fraction of the lap); the Figure, written to ``path`` when given."""
+    from annrl.viz.style import finish, panel
 
-    fig, ax = figure(size=(5.0, 3.4))
+    fig, ax = panel(ax, size=(5.0, 3.4))
     x = np.arange(1, len(history) + 1)
     ax.plot(x, [100 * g.best for g in history], marker="o", ms=3, label="best car")
     ax.plot(x, [100 * g.mean for g in history], marker="s", ms=3, label="population mean")
@@ -255,7 +257,7 @@ def plot_fitness(history: list[Generation], path, track: str):
     ax.set_ylim(0, 105)
     ax.set_title(f"{len(history[0].fitness)} cars (5-4-3-2 sigmoid nets) on {track}")
     ax.legend()
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def demo_step(out, quick: bool):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import EXIT_INTERRUPTED
+from annrl.progress import quietly
 from annrl.sweep.config import Run
 
 RUN_FILE = "run.json"
@@ -52,19 +53,32 @@ def _parser() -> Any:
 
 
 def run_command(argv: list[str]) -> tuple[int, str]:
-    """Run ``annrl ARGV`` in this process; the exit code and what it printed on stderr."""
+    """Run ``annrl ARGV`` in this process; the exit code and what it printed on stderr.
+
+    As on the command line, ``--log`` streams the run's numbers into its ``--out``; its progress is
+    not shown (the sweep's bar counts runs, and a run's bar would draw into the captured stderr).
+    """
     from annrl.backend import keep_freed_memory
     from annrl.errors import run_cli
 
     keep_freed_memory()  # as the annrl command does at its entry (a Tune worker enters here)
     err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), quietly():
         try:
             args = _parser().parse_args(argv)
         except SystemExit as stop:  # argparse refused an option value
             return (stop.code if isinstance(stop.code, int) else 2), err.getvalue()
-        code = run_cli(args.handler, args)
+        code = run_cli(_logged, args)
     return code, err.getvalue()
+
+
+def _logged(args: Any) -> int | None:
+    """The command's handler, with its ``--log`` sinks open (what ``annrl`` does around every command)."""
+    from annrl.clikit import logging_from_args
+    from annrl.extras import explain_missing
+
+    with explain_missing(), logging_from_args(args):
+        return args.handler(args)
 
 
 def last_line(text: str) -> str:

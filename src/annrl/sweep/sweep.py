@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
 from annrl.io import RunDir
+from annrl.progress import phase
 from annrl.sweep.config import DEFAULT_METRICS, Run, SweepConfig, TuneSettings
-from annrl.sweep.plan import plan
+from annrl.sweep.plan import command_info, plan
 from annrl.sweep.runner import FINISHED, is_finished, record, run_in_process, run_on_ray
 from annrl.sweep.table import best_figure, collect, rank_settings, write_tables
 
@@ -61,11 +62,13 @@ def metric_of(config: SweepConfig) -> tuple[str | None, str]:
 
 
 def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, num_cpus: int | None = None,
-              tune: bool = False, progress: bool = False) -> SweepResult:
+              tune: bool = False, progress: bool = False, log: tuple[str, ...] = ()) -> SweepResult:
     """Run every run of ``config`` not yet finished in ``out``; in-process, or on Ray (``"local"`` or an address).
 
     ``tune=True``, or a ``tune`` section in ``config``, runs them as Ray Tune trials (on a local
-    Ray unless ``ray`` names a cluster; see :mod:`annrl.sweep.tune`). Returns the
+    Ray unless ``ray`` names a cluster; see :mod:`annrl.sweep.tune`). ``progress`` shows how many
+    runs are done (:func:`annrl.progress.phase`); ``log`` (``("jsonl", "csv")``, ...) streams each run's
+    numbers into its own folder, as ``--log`` does for the command alone. Returns the
     :class:`SweepResult`; the table, figure and summary are written to ``out``.
     """
     settings = config.tune if config.tune is not None else (TuneSettings() if tune else None)
@@ -73,40 +76,59 @@ def run_sweep(config: SweepConfig, out: str | Path, *, ray: str | None = None, n
         ray = "local"
     folder = Path(out)
     runs = plan(config)
+    extra = log_args(config, log)
     RunDir(folder).acquire()  # created, checked and locked: one sweep per folder (released when the process ends)
     _check_plan(folder, config, runs)
     pending = [run for run in runs if not is_finished(folder, run)]
-    bar = _progress(len(pending), progress)
+    planned = {run.id: run for run in pending}  # recorded as planned: a resume need not repeat --log
+    pending = [replace(run, argv=[*run.argv, *extra]) for run in pending]
+    failed = [0]
+    with phase("sweep", len(pending), show=progress and bool(pending), failed="0") as bar:
+        def done(run: Run, outcome) -> None:
+            record(folder, planned[run.id], outcome)
+            failed[0] += outcome.status not in FINISHED  # a run a scheduler stopped early has not failed
+            bar.update(bar.completed + 1, failed=str(failed[0]))
 
-    def done(run: Run, outcome) -> None:
-        record(folder, run, outcome)
-        bar(outcome.status)
+        start = time.perf_counter()
+        _run_all(pending, folder, config, done, ray, num_cpus, settings)
+        wall = time.perf_counter() - start
+    return summarize(config, folder, runs, len(runs) - len(pending), wall, ray, settings)
 
-    start = time.perf_counter()
+
+def log_args(config: SweepConfig, log: tuple[str, ...]) -> list[str]:
+    """``["--log", "jsonl,csv"]`` added to every run's argv (none for no ``log``); the command must have ``--log``."""
+    if not log:
+        return []
+    if not command_info(config.command).has("--log"):
+        raise InputError(f"command {config.command!r} has no --log option, so its runs cannot stream their "
+                         f"numbers, got --log {','.join(log)}", field="--log")
+    return ["--log", ",".join(log)]
+
+
+def _run_all(pending: list[Run], folder: Path, config: SweepConfig, done, ray: str | None, num_cpus: int | None,
+             settings: TuneSettings | None) -> None:
+    """Run ``pending``, calling ``done(run, outcome)`` as each ends: here, on Ray, or as Tune trials."""
     if ray is None:
         run_in_process(pending, folder, config.retries, done)
-    else:
-        from annrl.backend import connect_ray
+        return
+    from annrl.backend import connect_ray
 
-        started = connect_ray(ray, num_cpus)
-        try:
-            if settings is None:
-                run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
-            else:
-                try:
-                    from annrl.sweep.tune import run_on_tune
-                except ImportError as err:  # Ray without its Tune extras
-                    raise InputError(f"Ray Tune cannot be imported ({err}): pip install 'annrl[ray]'",
-                                     field="tune") from err
-                run_on_tune(pending, folder, config.retries, done, settings=settings, chunk=config.chunk)
-        finally:
-            if started:
-                import ray as ray_module
+    started = connect_ray(ray, num_cpus)
+    try:
+        if settings is None:
+            run_on_ray(pending, folder, config.retries, done, chunk=config.chunk)
+        else:
+            try:
+                from annrl.sweep.tune import run_on_tune
+            except ImportError as err:  # Ray without its Tune extras
+                raise InputError(f"Ray Tune cannot be imported ({err}): pip install 'annrl[ray]'",
+                                 field="tune") from err
+            run_on_tune(pending, folder, config.retries, done, settings=settings, chunk=config.chunk)
+    finally:
+        if started:
+            import ray as ray_module
 
-                ray_module.shutdown()
-    wall = time.perf_counter() - start
-    bar(None)
-    return summarize(config, folder, runs, len(runs) - len(pending), wall, ray, settings)
+            ray_module.shutdown()
 
 
 def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, wall: float,
@@ -136,23 +158,3 @@ def summarize(config: SweepConfig, folder: Path, runs: list[Run], skipped: int, 
     RunDir(folder).write_metrics(metrics)
     return SweepResult(runs, rows, ranked, metrics)
 
-
-def _progress(total: int, enabled: bool):
-    """A callable advancing a rich progress bar by one finished run; ``None`` closes it."""
-    if not enabled or total == 0:
-        return lambda status: None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task("sweep", total=total)
-    bar.start()
-    failed = [0]
-
-    def advance(status: str | None) -> None:
-        if status is None:
-            bar.stop()
-            return
-        failed[0] += status not in FINISHED  # a run a scheduler stopped early has not failed
-        bar.update(task, advance=1, description=f"sweep ({failed[0]} failed)" if failed[0] else "sweep")
-
-    return advance

@@ -132,12 +132,14 @@ def label(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "(no options varied)"
 
 
-def best_figure(ranked: list[dict[str, Any]], metric: str, mode: str, path: Path, *, top: int = 12) -> Path:
-    """Horizontal bars of the ``top`` settings' mean ``metric``, with the spread over seeds."""
-    from annrl.viz.style import figure, save
+def best_figure(ranked: list[dict[str, Any]], metric: str, mode: str, path: str | Path | None = None, *,
+                top: int = 12, ax: Any = None) -> Any:
+    """Horizontal bars of the ``top`` settings' mean ``metric``, with the spread over seeds; returns the Figure
+    (written to ``path`` when given)."""
+    from annrl.viz.style import finish, panel
 
     shown = ranked[:top]
-    fig, ax = figure(size=(6.5, 0.42 * len(shown) + 1.4))
+    fig, ax = panel(ax, size=(6.5, 0.42 * len(shown) + 1.4))
     positions = list(range(len(shown)))
     ax.barh(positions, [s["mean"] for s in shown], xerr=[s["std"] for s in shown], color="#4c72b0",
             error_kw={"lw": 1, "capsize": 2})
@@ -146,4 +148,4 @@ def best_figure(ranked: list[dict[str, Any]], metric: str, mode: str, path: Path
     best = "highest" if mode == "max" else "lowest"
     ax.set(xlabel=f"{metric} (mean over seeds; bar: std)",
            title=f"The {len(shown)} best settings of {len(ranked)} ({best} {metric})")
-    return save(fig, path)
+    return finish(fig, path)

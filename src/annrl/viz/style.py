@@ -3,8 +3,9 @@
 Figures are :class:`matplotlib.figure.Figure` objects made directly, never through pyplot: no
 backend is chosen here (the ``annrl`` command picks Agg for itself), nothing is left open in
 pyplot's list of figures, and in a notebook a returned Figure shows inline. Every plot function
-of :mod:`annrl.viz` takes ``ax=None`` (``fig=None`` when it draws several panels), returns its
-Figure, and writes a PNG only when given a ``path``.
+of :mod:`annrl.viz` and of the labs' ``figures`` modules takes ``ax=None`` (``fig=None`` when it draws
+several panels: :func:`panel`, :func:`panels`), returns its Figure, and writes a PNG only when given a
+``path`` (:func:`finish`); a command writes its figures with :func:`save_all`.
 """
 
 from __future__ import annotations
@@ -51,11 +52,26 @@ def panel(ax: Any, *, size: tuple[float, float]) -> tuple[Figure, Any]:
     return figure(size=size)
 
 
+def panels(fig: Figure | None, ncols: int = 1, nrows: int = 1, *, size: tuple[float, float] | None = None,
+           **kw: Any) -> tuple[Figure, Any]:
+    """``(figure, axes)`` of ``nrows`` x ``ncols`` panels, drawn in ``fig`` (an empty figure) when given, else in a
+    new one of ``size``; ``axes`` is one Axes when there is one panel (``kw``: ``sharex``, ``height_ratios``, ...)."""
+    if fig is None:
+        return figure(ncols, nrows, size=size, **kw)
+    with matplotlib.rc_context(RC):
+        return fig, fig.subplots(nrows, ncols, squeeze=True, **kw)
+
+
 def finish(fig: Figure, path: str | Path | None) -> Figure:
     """Write ``fig`` to ``path`` when one is given (see :func:`save`); return ``fig``."""
     if path is not None:
         save(fig, path)
     return fig
+
+
+def save_all(figures: dict[str, Figure], out: str | Path) -> list[Path]:
+    """Write each ``{file name: Figure}`` under the folder ``out``; their paths, in order (a command's figures)."""
+    return [save(fig, Path(out) / name) for name, fig in figures.items()]
 
 
 def save(fig: Any, path: str | Path) -> Path:

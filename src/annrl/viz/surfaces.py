@@ -14,7 +14,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from annrl.viz.style import RC, figure, finish, new_figure
+from annrl.viz.style import RC, finish, new_figure, panels
 
 
 def surfaces_and_error(x: np.ndarray, y: np.ndarray, target: np.ndarray, approximation: np.ndarray,
@@ -66,21 +66,17 @@ def heat_map(ax, x: np.ndarray, y: np.ndarray, values: np.ndarray, *, label: str
     ax.grid(False)
 
 
-def heat_maps(panels: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, str]], path: str | Path | None = None, *,
+def heat_maps(maps: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, str]], path: str | Path | None = None, *,
               label: str, labels: Sequence[Sequence[str]] | None = None, title: str = "",
               tol: float | None = None, fig: Figure | None = None) -> Figure:
-    """One heat map per panel ``(x (nx,), y (ny,), values (ny, nx), title)``, side by side.
+    """One heat map per entry of ``maps``, ``(x (nx,), y (ny,), values (ny, nx), title)``, side by side.
 
     ``labels`` gives each panel's two axis names (default ``x``, ``y``); ``fig`` an empty figure to
     draw in (default: a new one); the PNG is written only to a given ``path``.
     """
-    n = len(panels)
-    if fig is None:
-        fig, axes = figure(ncols=n, size=(4.3 * n, 3.7))
-    else:
-        axes = fig.subplots(1, n, squeeze=True)
+    fig, axes = panels(fig, ncols=len(maps), size=(4.3 * len(maps), 3.7))
     axes = np.atleast_1d(axes)
-    for k, (ax, (px, py, values, name)) in enumerate(zip(axes, panels, strict=True)):
+    for k, (ax, (px, py, values, name)) in enumerate(zip(axes, maps, strict=True)):
         heat_map(ax, px, py, values, label=label, tol=tol)
         xlabel, ylabel = labels[k] if labels else ("x", "y")
         ax.set(xlabel=xlabel, ylabel=ylabel, title=name)

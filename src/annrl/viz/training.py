@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from annrl.viz.style import figure, finish, panel
+from annrl.viz.style import finish, panel, panels
 
 SOLVED, FAILED = "#2a7ab0", "#d1495b"
 
@@ -81,10 +81,7 @@ def decision_surfaces(predict: Any, X: np.ndarray, Y: np.ndarray, titles: Sequen
         An empty figure to draw the ``len(titles)`` panels in (default: a new one).
     """
     n = len(titles)
-    if fig is None:
-        fig, axes = figure(ncols=n, size=(3.6 * n, 3.3))
-    else:
-        axes = fig.subplots(1, n, squeeze=True)
+    fig, axes = panels(fig, ncols=n, size=(3.6 * n, 3.3))
     axes = np.atleast_1d(axes)
     ticks = np.linspace(*extent, 121)
     gx, gy = np.meshgrid(ticks, ticks)

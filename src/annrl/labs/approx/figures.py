@@ -1,38 +1,40 @@
 """Figures of the approximation lab: target against network, error curves, surfaces, studies.
 
-Every function writes PNG files under a folder and returns their paths; matplotlib is only
-imported through :mod:`annrl.viz.style` (Agg backend).
+Each takes ``ax=None`` (``fig=None`` for several panels), returns its Figure and writes a PNG only when
+given ``path`` (see :mod:`annrl.viz.style`); :func:`write_figures` and :func:`study_figures` write a
+command's files.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from annrl.labs.approx.lab import ApproxResult, error_scale
 from annrl.labs.approx.studies import StudyResult
-from annrl.viz.style import figure, save
+from annrl.viz.style import finish, panel, panels, save_all
 
 TARGET, NETWORK, OTHERS, TOL = "#222222", "#2a7ab0", "#9ec3dd", "#d1495b"
 
 
 def write_figures(result: ApproxResult, out: str | Path) -> list[Path]:
-    """The run's figures: the fit (1D curve, 2D surface or 3D slices) and the held-out error curve."""
-    out = Path(out)
+    """The run's figures, written under ``out``: the fit (1D curve, 2D surface or 3D slices) and the held-out
+    error curve."""
     dim = result.target.dim
-    paths = [fit_1d(result, out / "fit.png") if dim == 1 else
-             fit_2d(result, out / "surface.png") if dim == 2 else fit_3d(result, out / "slices.png")]
-    paths.append(error_curve(result, out / "error_curve.png"))
-    return paths
+    fit = {"fit.png": fit_1d, "surface.png": fit_2d, "slices.png": fit_3d}
+    name = list(fit)[min(dim, 3) - 1]
+    return save_all({name: fit[name](result), "error_curve.png": error_curve(result)}, out)
 
 
-def fit_1d(result: ApproxResult, path: str | Path) -> Path:
+def fit_1d(result: ApproxResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
     """Top: target, every network (best in bold) and the training points. Bottom: ``|error|``."""
     data, target, best = result.data, result.target, result.best
     x = data.X_test[:, 0]
     prediction = result.approximant(data.X_test)
-    fig, (top, bottom) = figure(nrows=2, size=(6.4, 6.0), sharex=True, height_ratios=(3, 2))
+    fig, (top, bottom) = panels(fig, nrows=2, size=(6.4, 6.0), sharex=True, height_ratios=(3, 2))
     for p in range(len(prediction)):
         if p != best:
             top.plot(x, prediction[p], color=OTHERS, lw=0.8)
@@ -50,13 +52,13 @@ def fit_1d(result: ApproxResult, path: str | Path) -> Path:
         top.axvline(s, color=TOL, lw=0.6, alpha=0.5)
         bottom.axvline(s, color=TOL, lw=0.6, alpha=0.5)
     bottom.set(xlabel=target.variables[0], ylabel=("relative " if result.config.relative else "") + "|error|")
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def error_curve(result: ApproxResult, path: str | Path) -> Path:
+def error_curve(result: ApproxResult, path: str | Path | None = None, *, ax: Any = None) -> Figure:
     """Held-out error of every network against epochs (log scale), the tolerance, when each met it."""
     config = result.config
-    fig, ax = figure(size=(6.0, 3.8))
+    fig, ax = panel(ax, size=(6.0, 3.8))
     epochs = result.check_epochs
     for p in range(result.check_errors.shape[1]):
         color = NETWORK if p == result.best else OTHERS
@@ -69,10 +71,10 @@ def error_curve(result: ApproxResult, path: str | Path) -> Path:
     unit = "iterations (L-BFGS)" if config.optimizer == "lbfgs" else "epochs"
     ax.set(xlabel=unit, ylabel=f"held-out {config.metric} error",
            title=f"{result.target.label}: {config.seeds} seed{'s' * (config.seeds > 1)}")
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def fit_2d(result: ApproxResult, path: str | Path) -> Path:
+def fit_2d(result: ApproxResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
     """Target and network as 3D surfaces, and the error as a heat map (best seed)."""
     from annrl.viz.surfaces import surfaces_and_error
 
@@ -82,19 +84,19 @@ def fit_2d(result: ApproxResult, path: str | Path) -> Path:
     x = np.linspace(*target.domain[0], n)
     y = np.linspace(*target.domain[1], n)
     prediction = result.approximant(data.X_test)[result.best]
-    surfaces_and_error(x, y, data.y_test.reshape(shape), prediction.reshape(shape), path,
-                       title=f"{target.label}: {_hidden(result)} {result.config.activation}", labels=target.variables)
-    return Path(path)
+    return surfaces_and_error(x, y, data.y_test.reshape(shape), prediction.reshape(shape), path, fig=fig,
+                              title=f"{target.label}: {_hidden(result)} {result.config.activation}",
+                              labels=target.variables)
 
 
-def fit_3d(result: ApproxResult, path: str | Path) -> Path:
+def fit_3d(result: ApproxResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
     """Heat maps of ``|error|`` on the three central slices of the box (best seed)."""
     from annrl.viz.surfaces import heat_maps
 
     target = result.target
     n = result.data.test_points
     axes = [np.linspace(low, high, n) for low, high in target.domain]
-    panels, labels = [], []
+    maps, labels = [], []
     for fixed in (2, 1, 0):
         free = [a for a in range(3) if a != fixed]
         middle = axes[fixed][n // 2]
@@ -102,23 +104,28 @@ def fit_3d(result: ApproxResult, path: str | Path) -> Path:
         points = np.empty((n * n, 3))
         points[:, free[0]], points[:, free[1]], points[:, fixed] = first.ravel(), second.ravel(), middle
         values = np.abs(result.approximant(points)[result.best] - target(points)).reshape(n, n)
-        panels.append((axes[free[0]], axes[free[1]], values, f"{target.variables[fixed]} = {middle:.3g}"))
+        maps.append((axes[free[0]], axes[free[1]], values, f"{target.variables[fixed]} = {middle:.3g}"))
         labels.append((target.variables[free[0]], target.variables[free[1]]))
-    heat_maps(panels, path, label="|network - target|", labels=labels, title=f"{target.label}: error on central slices")
-    return Path(path)
+    return heat_maps(maps, path, label="|network - target|", labels=labels, fig=fig,
+                     title=f"{target.label}: error on central slices")
 
 
 # -- studies -----------------------------------------------------------------------------------------
 def study_figures(study: StudyResult, out: str | Path) -> list[Path]:
     """The study's figure (one per study), written as ``<out>/<study>.png``."""
-    path = Path(out) / f"{study.name}.png"
+    return save_all({f"{study.name}.png": study_figure(study)}, out)
+
+
+def study_figure(study: StudyResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
+    """The figure that answers ``study``'s question (capacity, smoothness, sophistication, extrapolation or
+    derivative)."""
     draw = {"capacity": _capacity, "smoothness": _smoothness, "sophistication": _sophistication,
             "extrapolation": _extrapolation, "derivative": _derivative}[study.name]
-    return [draw(study, path)]
+    return finish(draw(study, fig), path)
 
 
-def _capacity(study: StudyResult, path: Path) -> Path:
-    fig, ax = figure(size=(5.8, 3.8))
+def _capacity(study: StudyResult, fig: Figure | None) -> Figure:
+    fig, ax = panels(fig, size=(5.8, 3.8))
     for depth in sorted({r["depth"] for r in study.rows}):
         rows = [r for r in study.rows if r["depth"] == depth]
         ax.loglog([r["width"] for r in rows], [max(r["error"], 1e-16) for r in rows], "o-",
@@ -129,12 +136,12 @@ def _capacity(study: StudyResult, path: Path) -> Path:
     ax.set(xlabel="units per hidden layer", ylabel=f"held-out {study.summary.get('metric', '')} error",
            title=f"Capacity: smallest meeting tol = {study.summary['smallest_meeting_tol']}")
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
-def _smoothness(study: StudyResult, path: Path) -> Path:
+def _smoothness(study: StudyResult, fig: Figure | None) -> Figure:
     runs = list(study.runs.values())
-    fig, axes = figure(ncols=len(runs), nrows=2, size=(4.0 * len(runs), 5.6), sharex="col")
+    fig, axes = panels(fig, ncols=len(runs), nrows=2, size=(4.0 * len(runs), 5.6), sharex="col")
     axes = np.asarray(axes).reshape(2, len(runs))
     for k, (result, row) in enumerate(zip(runs, study.rows, strict=True)):
         x = result.data.X_test[:, 0]
@@ -146,11 +153,11 @@ def _smoothness(study: StudyResult, path: Path) -> Path:
         axes[1, k].semilogy(x, np.maximum(np.abs(prediction - result.data.y_test), 1e-16), color=NETWORK, lw=1.0)
         axes[1, k].set(xlabel="x", ylabel="|error|",
                        title=f"near 0: {row['error_near']:.2g}, away: {row['error_away']:.2g}")
-    return save(fig, path)
+    return fig
 
 
-def _sophistication(study: StudyResult, path: Path) -> Path:
-    fig, ax = figure(size=(5.6, 3.8))
+def _sophistication(study: StudyResult, fig: Figure | None) -> Figure:
+    fig, ax = panels(fig, size=(5.6, 3.8))
     ks = np.array([r["k"] for r in study.rows])
     budget = study.summary["budget"]
     met = np.array([r["epochs_median"] is not None for r in study.rows])
@@ -164,22 +171,22 @@ def _sophistication(study: StudyResult, path: Path) -> Path:
     ax.set(xlabel="frequency k of sin(kx)", ylabel=f"{study.summary['epochs_unit']} to tolerance",
            title="Sophistication: faster-varying targets need more training")
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
-def _extrapolation(study: StudyResult, path: Path) -> Path:
+def _extrapolation(study: StudyResult, fig: Figure | None) -> Figure:
     result = study.runs["trained"]
     extra = study.extra
     target = result.target
     if target.dim != 1:
-        fig, ax = figure(size=(5.6, 3.8))
+        fig, ax = panels(fig, size=(5.6, 3.8))
         ax.bar([r["region"] for r in study.rows], [r["error"] for r in study.rows], color=NETWORK)
         ax.set_yscale("log")
         ax.set(ylabel="error", title="Extrapolation: error by region")
         ax.tick_params(axis="x", rotation=20)
-        return save(fig, path)
+        return fig
     x = extra["X"][:, 0]
-    fig, ax = figure(size=(6.4, 3.8))
+    fig, ax = panels(fig, size=(6.4, 3.8))
     low, high = target.domain[0]
     ax.axvspan(low, high, color="#eef4f8", label="training domain")
     ax.plot(x, extra["truth"], color=TARGET, lw=1.4, label="target")
@@ -190,10 +197,10 @@ def _extrapolation(study: StudyResult, path: Path) -> Path:
            title=f"Extrapolation: error {study.summary['error_inside']:.2g} inside, "
                  f"{study.summary['error_outside']:.2g} outside")
     ax.legend()
-    return save(fig, path)
+    return fig
 
 
-def _derivative(study: StudyResult, path: Path) -> Path:
+def _derivative(study: StudyResult, fig: Figure | None) -> Figure:
     result = study.runs["trained"]
     extra = study.extra
     if result.target.dim != 1:
@@ -204,14 +211,13 @@ def _derivative(study: StudyResult, path: Path) -> Path:
         y = np.linspace(*result.target.domain[1], n) if result.target.dim > 1 else x
         gap = np.linalg.norm(extra["engine"] - extra["exact"], axis=1)
         if result.target.dim == 2:
-            heat_maps([(x, y, gap.reshape(n, n), "|grad net - grad f|")], path, label="gradient error")
-            return Path(path)
-        fig, ax = figure(size=(5.0, 3.4))
+            return heat_maps([(x, y, gap.reshape(n, n), "|grad net - grad f|")], label="gradient error", fig=fig)
+        fig, ax = panels(fig, size=(5.0, 3.4))
         ax.hist(gap, bins=40, color=NETWORK)
         ax.set(xlabel="|grad net - grad f|", ylabel="points", title="Gradient error")
-        return save(fig, path)
+        return fig
     x = extra["X"][:, 0]
-    fig, (top, bottom) = figure(nrows=2, size=(6.4, 5.6), sharex=True)
+    fig, (top, bottom) = panels(fig, nrows=2, size=(6.4, 5.6), sharex=True)
     top.plot(x, extra["exact"][:, 0], color=TARGET, lw=1.4, label="f'(x) (SymPy)")
     top.plot(x, extra["engine"][:, 0], color=NETWORK, ls="--", lw=1.4, label="d(net)/dx (backward pass)")
     top.set(ylabel="derivative", title=f"Derivative of {result.target.label}")
@@ -222,7 +228,7 @@ def _derivative(study: StudyResult, path: Path) -> Path:
     bottom.semilogy(x, np.maximum(value, 1e-16), color=OTHERS, lw=1.0, label="|net - f|")
     bottom.set(xlabel="x", ylabel="error")
     bottom.legend()
-    return save(fig, path)
+    return fig
 
 
 def _hidden(result: ApproxResult) -> str:

@@ -1,37 +1,46 @@
-"""The memory lab's figures (matplotlib, written under the run's folder)."""
+"""The memory lab's figures: cue and recall of every letter, recall curves, capacity, holding a bit.
+
+Each takes ``ax=None`` (``fig=None`` for several panels), returns its Figure and writes a PNG only when
+given ``path`` (see :mod:`annrl.viz.style`); :func:`write_figures` writes a command's files."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from annrl.labs.memory.lab import MemoryResult, bit_sequences
 from annrl.nn.hopfield import HEBBIAN_CAPACITY, LETTER_SHAPE
 
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the command
+    from matplotlib.figure import Figure
 
-def write_figures(result: MemoryResult, out: Path) -> list[Path]:
+
+def write_figures(result: MemoryResult, out: str | Path) -> list[Path]:
     """Cue -> recall for every letter, recall against letters stored, the capacity curve, and the
-    working-memory accuracy against delay with a trained network's output over time."""
-    paths = [_recall_figure(result, out / "recall.png")]
+    working-memory accuracy against delay with a trained network's output over time, written under ``out``."""
+    from annrl.viz.style import save_all
+
+    figures = {"recall.png": recall(result)}
     if result.letters_curve:
-        paths.append(_curve_figure(result.letters_curve, out / "letters_curve.png", "letters stored",
-                                   "Letters (63 neurons): recall from 10% flipped bits"
-                                   if result.config.noise == 0.1 else "Letters (63 neurons)"))
+        figures["letters_curve.png"] = recall_curve(
+            result.letters_curve, xlabel="letters stored", title="Letters (63 neurons): recall from 10% flipped bits"
+            if result.config.noise == 0.1 else "Letters (63 neurons)")
     if result.capacity:
-        paths.append(_capacity_figure(result, out / "capacity.png"))
+        figures["capacity.png"] = capacity(result)
     if result.working_memory:
-        paths.append(_working_memory_figure(result, out / "working_memory.png"))
-        paths.append(_held_bit_figure(result, out / "held_bit.png"))
-    return paths
+        figures["working_memory.png"] = working_memory(result)
+        figures["held_bit.png"] = held_bit(result)
+    return save_all(figures, out)
 
 
-def _recall_figure(result: MemoryResult, path: Path) -> Path:
-    from annrl.viz.style import figure, save
+def recall(result: MemoryResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
+    """One column per letter: the stored pattern, its noisy cue and what the network recalled."""
+    from annrl.viz.style import finish, panels
 
     L = len(result.letters)
-    fig, axes = figure(ncols=L, nrows=3, size=(1.3 * L + 0.8, 4.6))
+    fig, axes = panels(fig, ncols=L, nrows=3, size=(1.3 * L + 0.8, 4.6))
     axes = np.asarray(axes).reshape(3, L)
     for k, letter in enumerate(result.letters):
         images = [result.net.patterns_[k], result.cues[k, 0], result.recalled[k, 0]]
@@ -47,24 +56,27 @@ def _recall_figure(result: MemoryResult, path: Path) -> Path:
         axes[0, k].set_title(letter)
     fig.suptitle(f"{result.config.rule} rule: cue ({result.config.noise:.0%} bits flipped) -> recall; "
                  f"{100 * result.recall_ok.mean():.0f}% of {result.recall_ok.size} cues recalled")
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _curve_figure(curves: dict[str, list[dict[str, Any]]], path: Path, xlabel: str, title: str) -> Path:
-    from annrl.viz.style import figure, save
+def recall_curve(curves: dict[str, list[dict[str, Any]]], path: str | Path | None = None, *, xlabel: str, title: str,
+                 ax: Any = None) -> Figure:
+    """Cues recalled exactly against the patterns stored, one line per rule (``curves``: rule -> rows)."""
+    from annrl.viz.style import finish, panel
 
-    fig, ax = figure(size=(5.2, 3.6))
+    fig, ax = panel(ax, size=(5.2, 3.6))
     for rule, rows in curves.items():
         ax.plot([r["patterns"] for r in rows], [100 * r["recall_rate"] for r in rows], marker="o", label=rule)
     ax.set(xlabel=xlabel, ylabel="cues recalled exactly (%)", title=title, ylim=(-3, 103))
     ax.legend()
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _capacity_figure(result: MemoryResult, path: Path) -> Path:
-    from annrl.viz.style import figure, save
+def capacity(result: MemoryResult, path: str | Path | None = None, *, ax: Any = None) -> Figure:
+    """Random patterns recalled (exactly, and to overlap 0.9) against the load, with Hebbian theory's 0.138."""
+    from annrl.viz.style import finish, panel
 
-    fig, ax = figure(size=(6.0, 3.8))
+    fig, ax = panel(ax, size=(6.0, 3.8))
     colors = {"hebbian": "#2a7ab0", "pseudoinverse": "#d1495b"}
     for rule, rows in result.capacity.items():
         load = [r["load"] for r in rows]
@@ -76,13 +88,14 @@ def _capacity_figure(result: MemoryResult, path: Path) -> Path:
     ax.set(xlabel=f"patterns / neurons (N = {N})", ylabel="cues recalled (%)", ylim=(-3, 103),
            title=f"Capacity: random patterns, {result.config.noise:.0%} bits flipped")
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _working_memory_figure(result: MemoryResult, path: Path) -> Path:
-    from annrl.viz.style import figure, save
+def working_memory(result: MemoryResult, path: str | Path | None = None, *, ax: Any = None) -> Figure:
+    """The bit recalled against the delay, trained and untrained, per recurrent cell (a dot per seed)."""
+    from annrl.viz.style import finish, panel
 
-    fig, ax = figure(size=(5.4, 3.6))
+    fig, ax = panel(ax, size=(5.4, 3.6))
     colors = {"elman": "#d1495b", "gru": "#2a7ab0"}
     wm = result.config.working_memory
     for cell in dict.fromkeys(r["cell"] for r in result.working_memory):
@@ -98,16 +111,16 @@ def _working_memory_figure(result: MemoryResult, path: Path) -> Path:
     ax.set(xlabel="delay (steps)", ylabel="bit recalled (% of trials)", ylim=(40, 103),
            title=f"Holding a bit: noise {wm.noise}, {wm.hidden} units, {wm.steps} Adam steps")
     ax.legend(fontsize=7)
-    return save(fig, path)
+    return finish(fig, path)
 
 
-def _held_bit_figure(result: MemoryResult, path: Path) -> Path:
+def held_bit(result: MemoryResult, path: str | Path | None = None, *, fig: Figure | None = None) -> Figure:
     """The trained readout applied at every step of the longest delay: the bit stays readable."""
-    from annrl.viz.style import figure, save
+    from annrl.viz.style import finish, panels
 
     wm = result.config.working_memory
     delay = max(wm.delays)
-    fig, axes = figure(ncols=len(wm.cells), size=(4.4 * len(wm.cells), 3.4))
+    fig, axes = panels(fig, ncols=len(wm.cells), size=(4.4 * len(wm.cells), 3.4))
     axes = np.atleast_1d(axes)
     rng = np.random.default_rng(0)
     X, Y = bit_sequences(20, delay, wm.noise, rng)
@@ -123,4 +136,4 @@ def _held_bit_figure(result: MemoryResult, path: Path) -> Path:
         ax.axhline(0, color="k", lw=0.6)
         ax.set(xlabel="step", ylabel="readout logit", title=f"{cell}, delay {delay}, seed {seed} "
                f"({100 * row['accuracy_per_seed'][seed]:.0f}%)")
-    return save(fig, path)
+    return finish(fig, path)
