@@ -130,7 +130,7 @@ class CompiledCars:
         return out
 
     def observe(self, state: Any, cars: np.ndarray) -> np.ndarray:
-        """Observations ``(len(cars), n_obs)`` float32 of ``state`` (a CarState of those cars), as ``_observe``."""
+        """Observations, float32 of shape (C, n_obs), of ``state`` (a CarState of the C ``cars``), as ``_observe``."""
         from annrl.envs import car_kernels
 
         obs = np.empty((len(cars), self.sim.n_obs), dtype=np.float32)
