@@ -259,6 +259,17 @@ class Checkpointer:
 
         try:
             with progress_bar(progress, epochs - trainer.epoch) as advance:
+                settle = getattr(trainer, "settle_kernel", None)
+                if settle is not None and settle(epochs, callbacks) == "compiled":
+                    # the compiled loop calls no hook: it runs from one look to the next
+                    while True:
+                        before = trainer.epoch
+                        ended = trainer.run(looks["next"] - trainer.epoch)
+                        for _ in range(trainer.epoch - before):
+                            advance()
+                        look()
+                        if ended or trainer.epoch >= epochs:
+                            return state()
 
                 def hook(epoch_state: Any) -> bool:
                     asked = any(callback(epoch_state) for callback in callbacks)

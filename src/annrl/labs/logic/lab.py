@@ -39,6 +39,8 @@ from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
 from annrl.nn import MLP, Network, Trainer, get_optimizer
+from annrl.nn.compiled import KERNEL_HELP, KERNELS
+from annrl.nn.compiled import summary as kernel_summary
 from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
@@ -90,6 +92,8 @@ class LogicConfig:
         Seed of the initial weights (N(0, 1)).
     limits : bool, default=False
         Also test the 16 two-input functions on a single neuron.
+    kernel : {"auto", "numpy", "compiled"}, default="auto"
+        Training loop (see :func:`annrl.nn.fit`); ``metrics["kernel"]`` says which ran and why.
     """
 
     expression: str = setting("xor", "a gate name or a Boolean expression (default: xor)", flags=("expression",),
@@ -107,6 +111,7 @@ class LogicConfig:
     momentum: float = 0.9
     seed: int = setting(0, "seed of the initial weights")
     limits: bool = setting(False, "also test which of the 16 two-input functions a single neuron can represent")
+    kernel: str = setting("auto", KERNEL_HELP, choices=list(KERNELS))
 
     def __post_init__(self):
         for name, low in (("seeds", 1), ("epochs", 1), ("max_hidden", 0)):
@@ -124,6 +129,8 @@ class LogicConfig:
             raise InputError.invalid("lr", "> 0", self.lr)
         if not self.momentum >= 0:
             raise InputError.invalid("momentum", ">= 0", self.momentum)
+        if self.kernel not in KERNELS:
+            raise InputError.invalid("kernel", f"one of {', '.join(KERNELS)}", self.kernel)
         width = self.max_hidden if self.hidden is None else self.hidden
         check_sizes({f"--seeds {self.seeds} networks of up to {width} hidden units": array_nbytes(
             (8 * int(self.seeds), 16 * (int(width) + 1)))})
@@ -142,12 +149,16 @@ class LearnRun:
         Every output right on every row at the end.
     solved_epoch : ndarray of int, shape (P,)
         First epoch with every output right; -1 if never.
+    kernel_ran, kernel_reason : str or None
+        The training loop that ran and why it is not the compiled one (see ``Trainer``).
     """
 
     hidden: int
     net: MLP
     solved: np.ndarray
     solved_epoch: np.ndarray
+    kernel_ran: str | None = None
+    kernel_reason: str | None = None
 
     @property
     def success_rate(self) -> float:
@@ -181,25 +192,15 @@ def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.
     n, m = len(fn.inputs), len(fn.outputs)
     sizes = [n, hidden, m] if hidden else [n, m]
     net = MLP(sizes, hidden=config.activation, output="identity", population=config.seeds, rng=rng)
-    X, target = fn.X, fn.table[None]
     checkpointer = checkpointer or Checkpointer(None, {})
-    phase = f"hidden-{hidden}"
-    solved_epoch = np.full(config.seeds, -1)
-    restored = checkpointer.restored_state(phase)
-    if restored is not None:
-        solved_epoch[...] = restored[0]["solved_epoch"]
-
-    def record(state) -> None:
-        now = ((np.asarray(state.prediction) > 0) == target).all(axis=(1, 2)) & (solved_epoch < 0)
-        solved_epoch[now] = state.epoch
-
     optimizer = get_optimizer("sgd", lr=config.lr, momentum=config.momentum)
-    trainer = Trainer(net, X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn))
-    done = checkpointer.train(trainer, config.epochs, phase=phase, done=done, callbacks=[record],
-                              extra=lambda: ({"solved_epoch": solved_epoch}, {}))
-    solved = correct(net, fn)
+    # the trainer notes the first epoch at which each network's logits are right on every row
+    trainer = Trainer(net, fn.X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn),
+                      kernel=config.kernel, threshold=0.0)
+    done = checkpointer.train(trainer, config.epochs, phase=f"hidden-{hidden}", done=done)
+    solved, solved_epoch = correct(net, fn), trainer.solved_epoch
     solved_epoch[~solved] = -1
-    return LearnRun(hidden, net, solved, solved_epoch), done
+    return LearnRun(hidden, net, solved, solved_epoch, trainer.kernel_ran, trainer.kernel_reason), done
 
 
 def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Generator | None = None,
@@ -281,6 +282,7 @@ def summarize(result: LogicResult, compile_s: float, learn_s: float) -> dict[str
         "hidden": chosen.hidden if chosen else None,
         "learned_reliably": bool(chosen and chosen.success_rate >= config.reliable),
         "timing": {"compile_s": round(compile_s, 4), "learn_s": round(learn_s, 4)},
+        "kernel": kernel_summary(config.kernel, {f"hidden-{r.hidden}": r for r in result.runs}),
     }
     if compiled:
         net = compiled.net
