@@ -246,6 +246,9 @@ class Checkpointer:
         ``done`` of the next phase.
         """
         state = _PhaseState(self, trainer, phase, extra, done)
+        # the loop is settled even for a phase a resumed run finds done, so that the run's record names it
+        settle = getattr(trainer, "settle_kernel", None)
+        compiled = settle is not None and settle(epochs, callbacks) == "compiled"
         if trainer.epoch >= epochs:
             return state()
         # the epochs the schedule and the stop flag are looked at: where the old chunked loop
@@ -259,17 +262,14 @@ class Checkpointer:
 
         try:
             with progress_bar(progress, epochs - trainer.epoch) as advance:
-                settle = getattr(trainer, "settle_kernel", None)
-                if settle is not None and settle(epochs, callbacks) == "compiled":
-                    # the compiled loop calls no hook: it runs from one look to the next
-                    while True:
-                        before = trainer.epoch
-                        ended = trainer.run(looks["next"] - trainer.epoch)
-                        for _ in range(trainer.epoch - before):
-                            advance()
-                        look()
-                        if ended or trainer.epoch >= epochs:
-                            return state()
+                while compiled:  # the compiled loop calls no hook: it runs from one look to the next
+                    before = trainer.epoch
+                    ended = trainer.run(looks["next"] - trainer.epoch)
+                    for _ in range(trainer.epoch - before):
+                        advance()
+                    look()
+                    if ended or trainer.epoch >= epochs:
+                        return state()
 
                 def hook(epoch_state: Any) -> bool:
                     asked = any(callback(epoch_state) for callback in callbacks)
