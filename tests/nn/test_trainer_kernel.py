@@ -136,3 +136,22 @@ def test_solved_epoch_is_saved_and_restored_with_the_trainer():
     assert (whole.solved_epoch >= 150).any()  # some networks solve in the resumed part
     np.testing.assert_array_equal(second.solved_epoch, whole.solved_epoch)
     np.testing.assert_array_equal(second.net.flat_, whole.net.flat_)
+
+
+def test_a_resumed_auto_trainer_keeps_the_loop_its_start_settled_on(numba_present):
+    """Between the start and the resume Numba's cache may have been filled (by another run): ``auto``
+    would then choose otherwise, and the two loops agree to rounding only, not bit for bit."""
+    numba_present(False)
+    large = -(-fast.AUTO_MIN_WORK // ONE_NET_EPOCH)  # pays loading the kernels, not compiling them
+    start = xor_trainer()
+    assert start.settle_kernel(large) == "numpy"
+    numba_present(True)  # the cache is full now
+    assert xor_trainer().settle_kernel(large) == "compiled"
+    resumed = xor_trainer()
+    resumed.load_state_dict(*start.state_dict())
+    assert resumed.settle_kernel(large) == "numpy"
+    assert resumed.kernel_reason == start.kernel_reason and resumed.kernel_reason.startswith("kernels not compiled")
+    explicit = xor_trainer("numpy")  # a kernel asked for by name is what the resumed run asks for
+    start.kernel_ran = "compiled"
+    explicit.load_state_dict(*start.state_dict())
+    assert explicit.settle_kernel(large) == "numpy"

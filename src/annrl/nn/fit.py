@@ -422,7 +422,8 @@ class Trainer:
         if losses:
             arrays["fit.losses"] = self.loss_rows()
         info = {"epoch": self.epoch, "any_frozen": self.any_frozen,
-                "rng": self.rng.bit_generator.state if self.rng is not None else None}
+                "rng": self.rng.bit_generator.state if self.rng is not None else None,
+                "kernel": [self.kernel_ran, self.kernel_reason]}
         return arrays, info
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
@@ -435,7 +436,8 @@ class Trainer:
             ``fit.losses`` ``(epochs, P)``, the per-network flags and epochs ``(P,)``, and the
             optimizer's state.
         info : dict
-            The JSON-able part: ``epoch``, ``any_frozen`` and the RNG state.
+            The JSON-able part: ``epoch``, ``any_frozen``, the RNG state and the settled kernel, which
+            a trainer asked for ``kernel="auto"`` keeps.
         """
         net, xp = self.net, self.net.xp
         net.set_flat(arrays["params"])
@@ -447,6 +449,10 @@ class Trainer:
         self._last_finite[...] = net.asarray(arrays["fit.last_finite"])
         self.optimizer.load_state_arrays(arrays, "optimizer.")
         self.epoch, self.any_frozen = int(info["epoch"]), bool(info["any_frozen"])
+        ran, why = info.get("kernel") or (None, None)
+        if self.kernel == "auto" and ran is not None and (ran == "numpy" or compiled.available()):
+            # a resumed run keeps the loop its start settled on (the two agree to rounding, not bit for bit)
+            self.kernel_ran, self.kernel_reason = ran, why
         if info.get("rng") is not None and self.rng is not None:
             self.rng.bit_generator.state = info["rng"]
 
