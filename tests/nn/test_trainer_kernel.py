@@ -155,3 +155,37 @@ def test_a_resumed_auto_trainer_keeps_the_loop_its_start_settled_on(numba_presen
     start.kernel_ran = "compiled"
     explicit.load_state_dict(*start.state_dict())
     assert explicit.settle_kernel(large) == "numpy"
+
+
+def test_a_cached_kernel_is_dropped_when_any_file_it_is_built_from_changes(tmp_path):
+    """Numba checks only the file that defines a cached kernel; an edit of a file whose kernels it inlines
+    must still drop the old machine code (and only then)."""
+    from types import SimpleNamespace
+
+    from annrl.nn.compiled.cache import drop_stale
+
+    loop, elementwise = tmp_path / "loop.py", tmp_path / "elementwise.py"
+    loop.write_text("def train(): ...\n")
+    elementwise.write_text("def activate(): return 1\n")
+    index = tmp_path / "__pycache__" / "loop.train-1.py311.nbi"
+    kernel = SimpleNamespace(_cache=SimpleNamespace(_cache_file=SimpleNamespace(_index_path=str(index))))
+
+    def compile_it() -> None:  # what Numba does at the first call when the index is missing
+        index.parent.mkdir(exist_ok=True)
+        index.write_bytes(b"machine code")
+
+    compile_it()
+    assert drop_stale([kernel], [elementwise, loop]) == [str(index)]  # no digest yet: unknown sources
+    compile_it()
+    assert drop_stale([kernel], [elementwise, loop]) == [] and index.exists()  # same sources: kept
+    elementwise.write_text("def activate(): return 2\n")  # loop.py untouched: Numba alone would keep it
+    assert drop_stale([kernel], [elementwise, loop]) == [str(index)] and not index.exists()
+    assert drop_stale([SimpleNamespace()], [loop]) == []  # no cache to look at: left to Numba
+
+
+def test_the_cache_guard_covers_every_file_that_defines_kernels():
+    from annrl.nn.compiled import cache
+
+    names = {p.name for p in cache.SOURCES}
+    assert {"elementwise.py", "updates.py", "loop.py", "forward.py"} <= names  # the kernels and what they inline
+    assert not names & {"__init__.py", "driver.py", "rules.py", "cache.py"}  # plain Python: no recompiling for it

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from annrl.nn.compiled.cache import drop_stale
 from annrl.nn.compiled.elementwise import SOFTMAX_CE, activate, activation_backward, sample_loss
 from annrl.nn.compiled.updates import update_block
 
@@ -269,3 +270,6 @@ def train(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch,
         train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off,
                     acts, slopes, loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged,
                     losses, until, threshold, solved, p0, min(block, P - p0))
+
+
+drop_stale([train_block, train])  # before the first call loads them from Numba's cache (see cache.py)
