@@ -217,9 +217,10 @@ def _ensure_state(optimizer: Optimizer, flat: Any) -> None:
 class Trainer:
     """The training loop of :func:`fit`, resumable: run it in pieces, save and restore its state.
 
-    Parameters are those of :func:`fit` (but ``kernel`` defaults to ``"numpy"``), and ``report``: called as
+    Parameters are those of :func:`fit` (but ``kernel`` defaults to ``"numpy"``), ``report``: called as
     ``report(epoch, loss=mean loss)`` every :data:`annrl.progress.TRAINER_EVERY` epochs (default:
-    :func:`annrl.progress.report`, heard by whoever listens in the current scope, e.g. a Ray Tune trial).
+    :func:`annrl.progress.report`, heard by whoever listens in the current scope, e.g. a Ray Tune trial),
+    and ``threshold``: a decision threshold of the outputs, to keep ``solved_epoch`` (below).
     The loop that ``kernel`` stands for is settled once, by the first ``run`` (or by :meth:`settle_kernel`,
     for the whole planned run), and kept: a run in pieces trains with one loop throughout.
     ``run(epochs)`` trains ``epochs`` more epochs;
