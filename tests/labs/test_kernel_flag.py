@@ -62,6 +62,7 @@ def test_an_unknown_kernel_is_an_argparse_error_naming_the_flag(tmp_path, capsys
     assert "--kernel: invalid choice: 'numba'" in capsys.readouterr().err
 
 
+@needs_numba  # (without it, the refusal names the missing extra first)
 def test_approx_says_in_one_line_that_its_held_out_checks_keep_it_on_numpy(tmp_path, capsys):
     assert main([*APPROX, "--kernel", "compiled", "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
