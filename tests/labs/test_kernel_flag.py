@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -10,11 +9,12 @@ import numpy as np
 import pytest
 
 from annrl.cli import main
+from annrl.nn import compiled
 
 XOR = ["xor", "--seeds", "60", "--epochs", "300", "--extend", "1", "--no-figures", "--json"]
 LOGIC = ["logic", "and", "--seeds", "30", "--epochs", "300", "--hidden", "2", "--learn", "--json"]
 APPROX = ["approx", "--epochs", "100", "--seeds", "2", "--json"]
-needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason='needs pip install "annrl[fast]"')
+needs_numba = pytest.mark.skipif(not compiled.available(), reason='needs pip install "annrl[fast]"')
 
 
 def metrics(command: list[str], out, capsys) -> dict:
