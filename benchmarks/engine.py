@@ -2,6 +2,7 @@
 
     python benchmarks/engine.py [--epochs 2000] [--populations 1,1000,10000] [--repeat 3] [--two-threads]
                                 [--no-compiled] [--no-jax] [--approx-population 100]
+    python benchmarks/engine.py --compile-cost
 
 Network-epochs per second for P XOR nets (2-2-1, sigmoid hidden, linear output, MSE, SGD lr 0.02
 momentum 0.9, full batch) in float64 and float32. PyTorch runs the same work: a plain training
@@ -18,11 +19,22 @@ runs beside them, and with JAX installed so does the JAX way to train a populati
 and the compiled path's cache load, are left out of the rates: one warm-up call each first). Last, a
 2-16-16-1 tanh population on 256 points (the approximation lab's shape): the compiled path against the
 NumPy engine.
+
+``--compile-cost`` measures only what the compiled path costs before it trains: the first ``fit(...,
+kernel="compiled")`` of a fresh process (importing Numba, then compiling the training kernels or loading them
+from Numba's on-disk cache), for both dtypes, in a process with an empty cache (cold) and then in a new
+process that finds the cache the first one wrote (warm). The cache lives in a temporary folder
+(``NUMBA_CACHE_DIR``), so the one beside the sources is neither read nor changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -185,6 +197,34 @@ def torch_bmm_rate(population: int, epochs: int, dtype: str) -> float:
     return population * epochs / (time.perf_counter() - start)
 
 
+#: what a fresh process runs first on the compiled path (both dtypes), timed: wall and CPU seconds
+FIRST_CALL = """
+import json, time
+wall, cpu = time.perf_counter(), time.process_time()
+import numpy as np
+from annrl.nn import MLP, fit
+x, y = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), np.array([[0], [1], [1], [0]], float)
+for dtype in ("float64", "float32"):
+    fit(MLP([2, 2, 1], population=2, seed=0, dtype=dtype), x, y, epochs=1, kernel="compiled")
+print(json.dumps({"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}))
+"""
+
+
+def compile_cost() -> dict[str, dict[str, float]]:
+    """Seconds (wall, CPU) of a fresh process's first compiled fit in both dtypes: with an empty Numba cache
+    (``cold``), then with the cache that run wrote (``warm``), then with the compiled path unused (``numpy``:
+    the same script with ``kernel="numpy"``, what every process pays anyway)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = {}
+        for name, script in (("cold", FIRST_CALL), ("warm", FIRST_CALL),
+                             ("numpy", FIRST_CALL.replace('"compiled"', '"numpy"'))):
+            done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                  check=True)
+            runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return runs
+
+
 def in_two_threads(rate_fn, population: int, epochs: int, dtype: str) -> float:
     """Two halves of the population, each trained by ``rate_fn`` in its own thread (NumPy releases the GIL
     inside its loops): what splitting a population over the two cores could give, with no sync between."""
@@ -213,9 +253,16 @@ def main() -> None:
     parser.add_argument("--no-jax", action="store_true", help="leave out JAX")
     parser.add_argument("--approx-population", type=int, default=100,
                         help="networks of the 2-16-16-1 tanh population (0: leave it out)")
+    parser.add_argument("--compile-cost", action="store_true",
+                        help="only measure the compiled path's first call, with a cold and a warm on-disk cache")
     parser.add_argument("--two-threads", action="store_true",
                         help="for P >= 1000 also train two halves of the population in two threads (annrl and hand)")
     args = parser.parse_args()
+    if args.compile_cost:
+        for name, run in compile_cost().items():
+            print(f"first fit in a fresh process, {name:>5}: {run['wall_s']:6.2f} s wall, {run['cpu_s']:6.2f} s CPU "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        return
     keep_freed_memory()  # as the annrl command does at its entry
     try:
         import torch

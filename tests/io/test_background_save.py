@@ -22,7 +22,7 @@ def trainer() -> Trainer:
 def train_through(checkpointer: Checkpointer, run: Trainer) -> None:
     """30 epochs of ``run`` with the checkpointer's hooks."""
     with checkpointer.hooks(run, 30, phase="main") as hooks:
-        run.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
+        run.run(hooks.epochs_left, callbacks=[hooks])
 
 
 def test_a_slow_background_save_holds_the_weights_of_its_step_not_later_ones(tmp_path, monkeypatch):
@@ -42,7 +42,7 @@ def test_a_slow_background_save_holds_the_weights_of_its_step_not_later_ones(tmp
 
     with Checkpointer(tmp_path, {"case": 1}, every="10") as checkpointer:
         with checkpointer.hooks(run, 30, phase="main") as hooks:
-            run.run(hooks.epochs_left, callbacks=[record, hooks.after_epoch])
+            run.run(hooks.epochs_left, callbacks=[record, hooks])
     assert started.is_set()
     for step in (10, 20, 30):
         saved = read_checkpoint(tmp_path / "checkpoints" / f"ckpt-{step:09d}.safetensors")

@@ -18,6 +18,7 @@ from annrl.nn import MLP, SGD, Adam, RMSprop, fit
 from annrl.nn import compiled as fast
 from annrl.nn.fit import Trainer
 from annrl.nn.layers import ActivationLayer, Dense
+from annrl.nn.losses import get_loss
 from annrl.nn.model import Network
 
 pytest.importorskip("numba")
@@ -71,27 +72,40 @@ def data(loss: str, n_in: int, n_out: int, samples: int, seed: int):
        output=st.sampled_from(["identity", "tanh", "sigmoid"]),
        loss=st.sampled_from(["mse", "bce", "softmax_ce", "huber"]),
        optimizer=st.sampled_from(sorted(OPTIMIZERS)), population=st.sampled_from([1, 3, 70]),
-       batch=st.sampled_from([None, 1, 3, 5]), seed=st.integers(0, 2**16))
-def test_compiled_training_equals_numpy_float64(sizes, hidden, output, loss, optimizer, population, batch, seed):
+       batch=st.sampled_from([None, 1, 3, 5]), stops=st.booleans(), seed=st.integers(0, 2**16))
+def test_compiled_training_equals_numpy_float64(sizes, hidden, output, loss, optimizer, population, batch, stops,
+                                                seed):
     if loss == "softmax_ce":
         sizes[-1], output = max(2, sizes[-1]), "identity"
     X, Y = data(loss, sizes[0], sizes[-1], 7, seed)
-    a, ha, b, hb = both(lambda: MLP(sizes, hidden=hidden, output=output, population=population, seed=seed),
-                        X, Y, loss=loss, optimizer=OPTIMIZERS[optimizer], epochs=12, batch_size=batch)
+
+    def make():
+        return MLP(sizes, hidden=hidden, output=output, population=population, seed=seed)
+
+    # with stops, a tolerance some networks reach within the budget and others do not: 0.9 x the median
+    # starting loss (the stops must then be the same networks at the same epochs)
+    until = 0.9 * float(np.median(get_loss(loss)(make().predict(X), Y)[0])) if stops else None
+    a, ha, b, hb = both(make, X, Y, loss=loss, optimizer=OPTIMIZERS[optimizer], epochs=12, batch_size=batch,
+                        until=until)
     # a network blowing up to losses of 1e200 amplifies rounding beyond any tolerance: the divergence test
     # below checks that regime (same epochs, same frozen weights); here the networks stay within bounds
     assume(np.all(np.abs(ha.loss[np.isfinite(ha.loss)]) < 1e30) and np.all(np.abs(ha.final_loss) < 1e30))
     assert_same(a, ha, b, hb, 1e-10)
 
 
-@settings(max_examples=12, deadline=None)
-@given(hidden=st.sampled_from(ACTIVATIONS), optimizer=st.sampled_from(sorted(OPTIMIZERS)),
-       batch=st.sampled_from([None, 2]), seed=st.integers(0, 2**16))
-def test_compiled_training_equals_numpy_float32(hidden, optimizer, batch, seed):
-    X, Y = data("mse", 3, 2, 6, seed)
-    a, ha, b, hb = both(lambda: MLP([3, 4, 2], hidden=hidden, population=80, init="xavier", seed=seed, dtype="float32"),
-                        X, Y, optimizer=OPTIMIZERS[optimizer], epochs=20, batch_size=batch)
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4), hidden=st.sampled_from(ACTIVATIONS),
+       loss=st.sampled_from(["mse", "bce", "softmax_ce", "huber"]), optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+       batch=st.sampled_from([None, 2, 4]), seed=st.integers(0, 2**16))
+def test_compiled_training_equals_numpy_float32(sizes, hidden, loss, optimizer, batch, seed):
+    if loss == "softmax_ce":
+        sizes[-1] = max(2, sizes[-1])
+    X, Y = data(loss, sizes[0], sizes[-1], 6, seed)
+    a, ha, b, hb = both(lambda: MLP(sizes, hidden=hidden, population=80, init="xavier", seed=seed, dtype="float32"),
+                        X.astype(np.float32), Y.astype(np.float32), loss=loss, optimizer=OPTIMIZERS[optimizer],
+                        epochs=20, batch_size=batch)
     assert b.flat_.dtype == np.float32
+    assume(np.all(np.abs(ha.loss[np.isfinite(ha.loss)]) < 1e6))  # (see the float64 test)
     assert_same(a, ha, b, hb, 1e-4)
 
 
@@ -194,3 +208,43 @@ def test_a_step_activation_and_an_unknown_kernel_are_refused():
         fit(net, XOR_X, XOR_Y, epochs=3, kernel="compiled")
     with pytest.raises(InputError, match="kernel must be one of auto, numpy, compiled, got 'fast'"):
         fit(net, XOR_X, XOR_Y, epochs=3, kernel="fast")
+
+
+@pytest.mark.parametrize(("loss", "threshold", "until"), [("mse", 0.5, None), ("bce", 0.0, 0.05), ("mse", 0.5, 0.2)])
+def test_compiled_notes_the_same_first_solved_epochs_as_numpy(loss, threshold, until):
+    """With ``until`` every network may stop early: epochs the compiled loop ran past the NumPy loop's end
+    must not count."""
+    trainers = [Trainer(MLP([2, 3, 1], population=60, seed=1), XOR_X, XOR_Y, loss=loss, until=until,
+                        optimizer=SGD(lr=0.1, momentum=0.9), threshold=threshold, kernel=kernel)
+                for kernel in ("numpy", "compiled")]
+    ended = [trainer.run(3000) for trainer in trainers]
+    a, b = trainers
+    assert (a.kernel_ran, b.kernel_ran) == ("numpy", "compiled") and ended[0] == ended[1]
+    assert len(set(a.solved_epoch[a.solved_epoch >= 0].tolist())) > 5
+    np.testing.assert_array_equal(b.solved_epoch, a.solved_epoch)
+    np.testing.assert_allclose(b.net.flat_, a.net.flat_, rtol=1e-10, atol=1e-10)
+
+
+def test_a_checkpointed_compiled_run_resumed_ends_bit_for_bit_as_one_run(tmp_path):
+    """The lab loop (a Checkpointer's hooks) on the compiled path: stopped at 170 epochs and resumed from its
+    checkpoint at 150, it ends where one uninterrupted compiled run does, bit for bit."""
+    from annrl.io.resume import Checkpointer
+
+    def run(out, epochs, resume=False):
+        with Checkpointer(out, {"test": 1}, every="50", resume=resume) as checkpointer:
+            trainer = Trainer(MLP([2, 3, 1], population=30, seed=2), XOR_X, XOR_Y, optimizer=Adam(lr=0.05),
+                              until=0.02, threshold=0.5, kernel="compiled")
+            with checkpointer.hooks(trainer, epochs, phase="main") as hooks:
+                trainer.run(hooks.epochs_left, callbacks=[hooks])
+        return trainer
+
+    whole = run(tmp_path / "whole", 400)
+    run(tmp_path / "parts", 170)
+    resumed = run(tmp_path / "parts", 400, resume=True)
+    assert resumed.kernel_ran == whole.kernel_ran == "compiled"
+    assert 0 < (whole.reached >= 150).sum() < 30  # some networks stop in the resumed part, not all
+    arrays_whole, info_whole = whole.state_dict()
+    arrays_resumed, info_resumed = resumed.state_dict()
+    assert info_resumed == info_whole
+    for name, value in arrays_whole.items():
+        np.testing.assert_array_equal(arrays_resumed[name], value, err_msg=name)

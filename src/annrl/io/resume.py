@@ -235,7 +235,7 @@ class Checkpointer:
         """The checkpoints of one phase of a lab's training loop, which the lab runs itself::
 
             with checkpointer.hooks(trainer, epochs, phase="main") as hooks:
-                trainer.run(hooks.epochs_left, callbacks=[*own_callbacks, hooks.after_epoch])
+                trainer.run(hooks.epochs_left, callbacks=[*own_callbacks, hooks])
             done = hooks.phases()
 
         ``trainer`` is an :class:`annrl.nn.Trainer`, or any object with its ``run``, ``epoch``,
@@ -279,19 +279,31 @@ class TrainerHooks:
         self.checkpointer, self.trainer, self.epochs, self.state = checkpointer, trainer, epochs, state
         self.phase, self.step_offset, self.progress = state.phase, step_offset, progress
         self.epochs_left = max(epochs - trainer.epoch, 0)
-        self._next, self._last = self._next_look(), trainer.epoch
+        self._next, self._last, self._shown = self._next_look(), trainer.epoch, trainer.epoch
 
     def __enter__(self) -> TrainerHooks:
         self._bar = progress_bar(self.progress and self.epochs_left > 0, self.epochs_left)
         self._advance = self._bar.__enter__()
         return self
 
+    def __call__(self, state: Any) -> bool:
+        """The loop's callback: pass the hooks themselves in ``trainer.run(..., callbacks=[..., hooks])``."""
+        return self.after_epoch(state)
+
     def after_epoch(self, state: Any) -> bool:
-        """The loop's per-epoch callback (``state``: what the loop hands its callbacks); never asks to stop."""
-        if self.trainer.epoch == self._next:
+        """Look at the schedule and the stop flag when due (``state``: what the loop hands its callbacks);
+        never asks to stop. The NumPy loop calls it every epoch; the compiled loop, which cannot call
+        Python between epochs, only after the epochs :meth:`next_look` names."""
+        if self.trainer.epoch >= self._next:
             self._look()
-        self._advance()
+        for _ in range(self.trainer.epoch - self._shown):
+            self._advance()
+        self._shown = self.trainer.epoch
         return False
+
+    def next_look(self) -> int:
+        """The epoch after which this callback must be called (a compiled loop runs up to it in one go)."""
+        return self._next
 
     def __exit__(self, *exc: Any) -> None:
         try:

@@ -57,6 +57,8 @@ class History:
         Loss of the trained networks on the whole data set, after the last update.
     kernel : {"numpy", "compiled"}
         The loop that trained them (see ``fit``'s ``kernel``).
+    kernel_reason : str or None
+        Why that loop is not the compiled one, in a few words (None when it is).
     """
 
     loss: np.ndarray
@@ -64,7 +66,9 @@ class History:
     reached_epoch: np.ndarray
     diverged_epoch: np.ndarray
     final_loss: np.ndarray
-    kernel: ClassVar[str] = "numpy"  # not a field: subclasses add fields of their own after final_loss
+    # not fields: subclasses add fields of their own after final_loss
+    kernel: ClassVar[str] = "numpy"
+    kernel_reason: ClassVar[str | None] = "asked for"
 
     @property
     def reached(self) -> np.ndarray:
@@ -133,7 +137,8 @@ def fit(
     kernel : {"auto", "numpy", "compiled"}, default="auto"
         ``"compiled"``: the fused Numba loop (``pip install "annrl[fast]"``; Dense stacks, no callbacks);
         ``"auto"`` takes it when it applies and the work pays its compile cost
-        (:func:`annrl.nn.compiled.choose_kernel`), the NumPy loop otherwise. ``History.kernel`` says which ran.
+        (:func:`annrl.nn.compiled.choose`), the NumPy loop otherwise. ``History.kernel`` says which ran and
+        ``History.kernel_reason`` why it is not the compiled one.
 
     Returns
     -------
@@ -143,16 +148,10 @@ def fit(
     --------
     Trainer : the same loop, run in pieces and saved/restored exactly (checkpoints, resume).
     """
-    trainer = Trainer(net, X, Y, loss=loss, optimizer=optimizer, batch_size=batch_size, until=until, rng=rng)
-    ran = compiled.choose_kernel(kernel, trainer, epochs, callbacks)
-    if ran == "compiled":
-        with reports.progress_bar(progress, int(epochs)) as advance, quiet_overflow(net.xp):
-            compiled.train(trainer, epochs, advance)
-    else:
-        trainer.run(epochs, callbacks=callbacks, progress=progress)
-    history = trainer.history()
-    history.kernel = ran
-    return history
+    trainer = Trainer(net, X, Y, loss=loss, optimizer=optimizer, batch_size=batch_size, until=until, rng=rng,
+                      kernel=kernel)
+    trainer.run(epochs, callbacks=callbacks, progress=progress)
+    return trainer.history()
 
 
 def partial_fit(net: Network, X: Any, Y: Any, *, optimizer: Optimizer, loss: str | Loss = "mse") -> Any:
@@ -218,9 +217,13 @@ def _ensure_state(optimizer: Optimizer, flat: Any) -> None:
 class Trainer:
     """The training loop of :func:`fit`, resumable: run it in pieces, save and restore its state.
 
-    Parameters are those of :func:`fit`, and ``report``: called as ``report(epoch, loss=mean loss)``
-    every :data:`annrl.progress.TRAINER_EVERY` epochs (default: :func:`annrl.progress.report`, heard
-    by whoever listens in the current scope, e.g. a Ray Tune trial). ``run(epochs)`` trains ``epochs`` more epochs;
+    Parameters are those of :func:`fit` (but ``kernel`` defaults to ``"numpy"``), ``report``: called as
+    ``report(epoch, loss=mean loss)`` every :data:`annrl.progress.TRAINER_EVERY` epochs (default:
+    :func:`annrl.progress.report`, heard by whoever listens in the current scope, e.g. a Ray Tune trial),
+    and ``threshold``: a decision threshold of the outputs, to keep ``solved_epoch`` (below).
+    The loop that ``kernel`` stands for is settled once, by the first ``run`` (or by :meth:`settle_kernel`,
+    for the whole planned run), and kept: a run in pieces trains with one loop throughout.
+    ``run(epochs)`` trains ``epochs`` more epochs;
     ``state_dict()`` returns every array and number the loop needs to continue exactly (the
     parameters, the optimizer state, the per-network bookkeeping, the RNG state), and
     ``load_state_dict`` puts them back, so that a run interrupted and resumed ends bit for bit where
@@ -232,11 +235,17 @@ class Trainer:
         Epochs trained so far.
     active : array of bool, shape (P,)
         Networks still training (not at tolerance, not diverged).
+    kernel_ran, kernel_reason : str or None
+        The settled loop (``"numpy"`` or ``"compiled"``; None before) and why it is not the compiled one.
+    solved_epoch : ndarray of int, shape (P,)
+        With a decision ``threshold`` (full batches): the first epoch whose prediction (before its update)
+        has every output on its target's side of ``threshold`` (targets > 0.5 are the positive side);
+        -1 while none has. Classifiers (XOR, logic gates) read "epochs to solve" from it.
     """
 
     def __init__(self, net: Network, X: Any, Y: Any, *, loss: str | Loss = "mse", optimizer: Optimizer | None = None,
                  batch_size: int | None = None, until: float | None = None, rng: np.random.Generator | None = None,
-                 report: Callable[..., None] | None = None):
+                 report: Callable[..., None] | None = None, kernel: str = "numpy", threshold: float | None = None):
         self.X, self.Y, self._x_axis, self._y_axis = _check_data(net, X, Y)
         if net.population == 1:
             # one network: shared data are its own, (1, N, ...); arrays of the same rank as the
@@ -258,20 +267,35 @@ class Trainer:
         self.losses: list[Any] = []
         self.reached = np.full(P, -1)
         self.diverged = np.full(P, -1)
+        self.threshold, self.solved_epoch = threshold, np.full(P, -1)
+        self._positive = None if threshold is None else self.Y > 0.5
         self._last_finite = xp.asarray(net.flat_, copy=True)
         self.epoch = 0
+        self.kernel, self.kernel_ran, self.kernel_reason = kernel, None, None
+        compiled.choose(kernel, self, 0)  # an unknown kernel is refused here, not at the first run
+
+    def settle_kernel(self, epochs: int, callbacks: Sequence[Callback] = ()) -> str:
+        """Decide, once, the loop that trains this run of ``epochs`` epochs in all (with ``callbacks`` every
+        epoch): ``"numpy"`` or ``"compiled"`` (see :func:`annrl.nn.compiled.choose`); later calls keep it."""
+        if self.kernel_ran is None:
+            self.kernel_ran, self.kernel_reason = compiled.choose(self.kernel, self, epochs, callbacks)
+        return self.kernel_ran
 
     def run(self, epochs: int, *, callbacks: Sequence[Callback] = (), progress: bool = False) -> bool:
         """Train ``epochs`` more epochs; True when training ended early (all networks frozen or a
         callback asked to stop)."""
         if int(epochs) < 0:
             raise InputError(f"epochs must be >= 0, got {epochs}")
+        if self.settle_kernel(epochs, callbacks) == "compiled":
+            return self._run_compiled(int(epochs), callbacks, progress)
         with reports.progress_bar(progress, int(epochs)) as advance, quiet_overflow(self.net.xp):
             for _ in range(int(epochs)):
                 if self.batch_size is None:
                     # the tolerance is checked before the update, so a network is frozen with
                     # exactly the weights that reached it
                     value, prediction = self.step(self.X, self.Y, check_tolerance=True)
+                    if self.threshold is not None:
+                        self._record_solved(prediction)
                 else:
                     value, prediction = self._minibatch_epoch(), None
                     self.check_tolerance(value)
@@ -287,6 +311,32 @@ class Trainer:
                     return True
                 advance()
         return False
+
+    def _run_compiled(self, epochs: int, callbacks: Sequence[Callback], progress: bool) -> bool:
+        """``run`` on the compiled loop, which cannot call Python between epochs: it trains from one look
+        of the callbacks to the next (each names, by ``next_look()``, the epoch after which it must be
+        called: a checkpointer's schedule), and calls them there."""
+        blind = compiled.blind_callbacks(callbacks)
+        if blind:
+            raise InputError(f"kernel={self.kernel}: the compiled loop is settled for this run and cannot call "
+                             f"{blind} every epoch; use kernel=\"numpy\"", field="kernel")
+        end = self.epoch + epochs
+        with reports.progress_bar(progress, epochs) as advance, quiet_overflow(self.net.xp):
+            while self.epoch < end:
+                stop = min([end, *(callback.next_look() for callback in callbacks)])
+                ended = compiled.train(self, max(stop - self.epoch, 1), advance)
+                if callbacks:
+                    state = EpochState(self.epoch - 1, self.losses[-1] if self.losses else None, None, self.active)
+                    if any(callback(state) for callback in callbacks):
+                        return True
+                if ended:
+                    return True
+        return False
+
+    def _record_solved(self, prediction: Any) -> None:
+        """Note this epoch in ``solved_epoch`` for the networks right everywhere for the first time."""
+        right = to_numpy(self.net.xp.all((prediction > self.threshold) == self._positive, axis=(1, 2)))
+        self.solved_epoch[right & (self.solved_epoch < 0)] = self.epoch
 
     def _report(self, value: Any) -> None:
         """The mean loss of the networks that have not diverged (a diverged one keeps its last, huge loss)."""
@@ -360,7 +410,10 @@ class Trainer:
             final_loss, _ = self.loss_fn(self.net.forward(self.X)[0], self.Y)
         P = self.net.population
         losses = np.stack([to_numpy(v) for v in self.losses]) if self.losses else np.zeros((0, P))
-        return History(losses, len(self.losses), self.reached.copy(), self.diverged.copy(), to_numpy(final_loss))
+        history = History(losses, len(self.losses), self.reached.copy(), self.diverged.copy(), to_numpy(final_loss))
+        if self.kernel_ran is not None:
+            history.kernel, history.kernel_reason = self.kernel_ran, self.kernel_reason
+        return history
 
     # -- exact save and restore --------------------------------------------------------------
     def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -381,11 +434,14 @@ class Trainer:
             "fit.diverged": self.diverged.copy(),
             "fit.last_finite": np.array(to_numpy(self._last_finite)),
         }
+        if self.threshold is not None:
+            arrays["fit.solved"] = self.solved_epoch.copy()
         arrays.update(self.optimizer.state_arrays("optimizer."))
         if losses:
             arrays["fit.losses"] = self.loss_rows()
         info = {"epoch": self.epoch, "any_frozen": self.any_frozen,
-                "rng": self.rng.bit_generator.state if self.rng is not None else None}
+                "rng": self.rng.bit_generator.state if self.rng is not None else None,
+                "kernel": [self.kernel_ran, self.kernel_reason]}
         return arrays, info
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
@@ -398,16 +454,23 @@ class Trainer:
             ``fit.losses`` ``(epochs, P)``, the per-network flags and epochs ``(P,)``, and the
             optimizer's state.
         info : dict
-            The JSON-able part: ``epoch``, ``any_frozen`` and the RNG state.
+            The JSON-able part: ``epoch``, ``any_frozen``, the RNG state and the settled kernel, which
+            a trainer asked for ``kernel="auto"`` keeps.
         """
         net, xp = self.net, self.net.xp
         net.set_flat(arrays["params"])
         self.losses = [net.asarray(row) for row in arrays["fit.losses"]]
         self.active = xp.asarray(arrays["fit.active"], device=net.flat_.device)
         self.reached, self.diverged = arrays["fit.reached"].copy(), arrays["fit.diverged"].copy()
+        if self.threshold is not None:
+            self.solved_epoch[...] = arrays["fit.solved"]
         self._last_finite[...] = net.asarray(arrays["fit.last_finite"])
         self.optimizer.load_state_arrays(arrays, "optimizer.")
         self.epoch, self.any_frozen = int(info["epoch"]), bool(info["any_frozen"])
+        ran, why = info.get("kernel") or (None, None)
+        if self.kernel == "auto" and ran is not None and (ran == "numpy" or compiled.available()):
+            # a resumed run keeps the loop its start settled on (the two agree to rounding, not bit for bit)
+            self.kernel_ran, self.kernel_reason = ran, why
         if info.get("rng") is not None and self.rng is not None:
             self.rng.bit_generator.state = info["rng"]
 

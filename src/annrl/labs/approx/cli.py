@@ -29,6 +29,7 @@ from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
 from annrl.labs.approx.lab import CONFIG_TABLE, ApproxConfig, ApproxResult, check_size
 from annrl.labs.approx.studies import STUDIES, StudyResult
+from annrl.nn.compiled import describe
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
 
@@ -183,6 +184,8 @@ def summary_rows(result: ApproxResult) -> list[tuple[str, Any]]:
         rows.append(("error near / away from kinks or jumps",
                      f"{_g(m['error_near_singular'])} / {_g(m['error_away_from_singular'])}"))
     rows.append(("training time", f"{m['timing']['train_s']:.2f} s"))
+    if m["kernel"]["phases"]:
+        rows.append(("kernel", describe(m["kernel"])))
     return rows
 
 

@@ -39,7 +39,7 @@ from annrl.config import setting
 from annrl.errors import InputError
 from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer
-from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer
+from annrl.nn import ACTIVATIONS, INITS, MLP, Network, Trainer, compiled
 from annrl.nn.lbfgs import fit_lbfgs
 from annrl.nn.optim import optimizer_with_momentum
 from annrl.validate import (
@@ -88,6 +88,7 @@ CONFIG_TABLE = {
     "held_out_points": [Interval(int, 2, 100_000), None],
     "check_every": [Interval(int, 1, None), None],
     "dtype": [Options(("float64", "float32"))],
+    "kernel": [Options(compiled.KERNELS)],
 }
 
 
@@ -153,6 +154,9 @@ class ApproxConfig:
     check_every : int or None, default=None
         Epochs (iterations for L-BFGS) between held-out checks; default 50 (5 for L-BFGS).
     dtype : {"float64", "float32"}, default="float64"
+    kernel : {"auto", "numpy", "compiled"}, default="auto"
+        Training loop of the gradient optimizers (see :func:`annrl.nn.fit`); ``metrics["kernel"]`` says
+        which ran and why. The held-out checks between epochs keep this lab on NumPy for now.
     """
 
     target: str = setting("sin", "catalogue name or expression, e.g. sin, peaks, 'x*exp(-x**2)', 'sin(x)*cos(y)'",
@@ -184,6 +188,7 @@ class ApproxConfig:
     check_every: int | None = setting(None, "epochs between held-out checks (default 50; 5 iterations for lbfgs)",
                                       type=positive_int)
     dtype: str = setting("float64", "float precision", choices=["float64", "float32"])
+    kernel: str = setting("auto", compiled.KERNEL_HELP, choices=list(compiled.KERNELS))
 
     def __post_init__(self):
         if isinstance(self.hidden, (int, np.integer)) and not isinstance(self.hidden, bool):
@@ -448,6 +453,8 @@ class _Run:
     best_error: np.ndarray  # (P,)
     best_flat: np.ndarray  # (P, D)
     epochs_run: int
+    kernel_ran: str | None = None  # the trainer's, when a Trainer ran (not lbfgs)
+    kernel_reason: str | None = None
 
 
 def build_network(config: ApproxConfig, dim: int, rng: np.random.Generator) -> MLP:
@@ -472,7 +479,7 @@ def _train_gradient(config: ApproxConfig, net: Network, U: np.ndarray, V: np.nda
     """
     trainer = HeldOutTrainer(net, U, V, loss="mse", optimizer=make_optimizer(config),
                              batch_size=config.batch_size, until=config.tol,
-                             rng=rng if config.batch_size else None)
+                             rng=rng if config.batch_size else None, kernel=config.kernel)
     monitor = HeldOutMonitor(net)
     restored = checkpointer.restored_state("train")
     every = config.check_interval()
@@ -495,12 +502,13 @@ def _train_gradient(config: ApproxConfig, net: Network, U: np.ndarray, V: np.nda
     if not trainer.all_frozen():
         with checkpointer.hooks(trainer, config.epochs, phase="train",
                                 extra=lambda: (monitor.state_dict(), {})) as hooks:
-            trainer.run(hooks.epochs_left, callbacks=[check_on_schedule, hooks.after_epoch])
+            trainer.run(hooks.epochs_left, callbacks=[check_on_schedule, hooks])
     if monitor.epochs[-1] != trainer.epoch:
         check()
     history = trainer.history()
     return _Run(history.loss, np.array(monitor.epochs), np.array(monitor.errors), history.reached_epoch,
-                history.diverged, monitor.best_error, monitor.best_flat, history.epochs_run)
+                history.diverged, monitor.best_error, monitor.best_flat, history.epochs_run, trainer.kernel_ran,
+                trainer.kernel_reason)
 
 
 def _train_lbfgs(config: ApproxConfig, net: Network, U: np.ndarray, V: np.ndarray,
@@ -709,6 +717,7 @@ def summarize(result: ApproxResult, run: _Run, wall: float) -> dict[str, Any]:
         "held_out_points": len(result.data.X_test),
         "message": message(config, result, unit),
         "timing": {"train_s": round(wall, 4)},
+        "kernel": compiled.summary(config.kernel, {"train": run}),
     }
     near = near_singular(target, result.data.X_test)
     if near is not None:

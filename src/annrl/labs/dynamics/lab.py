@@ -401,7 +401,7 @@ def _train_phase(checkpointer: Checkpointer, trainer: Trainer | RolloutTrainer, 
     start = time.perf_counter()
     with checkpointer.hooks(trainer, epochs, phase=phase, done=done, progress=True,
                             extra=lambda: ({}, {"lr": float(optimizer.lr)})) as hooks:
-        trainer.run(hooks.epochs_left, callbacks=[*callbacks, hooks.after_epoch])
+        trainer.run(hooks.epochs_left, callbacks=[*callbacks, hooks])
     done = hooks.phases()
     wall = time.perf_counter() - start
     return done, trainer.loss_rows()[:, 0], wall

@@ -14,6 +14,7 @@ from annrl.config import add_flags, from_args
 from annrl.io.network_file import save_network
 from annrl.labs.logic.figures import write_figures
 from annrl.labs.logic.lab import LogicConfig, LogicResult, train
+from annrl.nn.compiled import describe
 from annrl.symbolic.boolean import GATES
 from annrl.viz.report import Section, Table
 
@@ -28,7 +29,8 @@ def register(subparsers: Any) -> None:
     add_flags(parser, LogicConfig, ["expression"])
     parser.add_argument("--compile", action="store_true", help="only compile (with --learn: both; default both)")
     parser.add_argument("--learn", action="store_true", help="only learn (with --compile: both; default both)")
-    add_flags(parser, LogicConfig, ["seeds", "hidden", "max_hidden", "activation", "epochs", "lr", "seed", "limits"])
+    add_flags(parser, LogicConfig,
+              ["seeds", "hidden", "max_hidden", "activation", "epochs", "lr", "seed", "limits", "kernel"])
     add_output_options(parser, "runs/logic")
     add_checkpoint_options(parser)
     parser.set_defaults(handler=run)
@@ -92,6 +94,8 @@ def summary_rows(result: LogicResult) -> list[tuple[str, Any]]:
         rows.append(("single neuron can represent", f"{m['single_neuron_separable']} of 16 two-input functions"))
         missing = [r["function"] for r in m["single_neuron"] if not r["separable"]]
         rows.append(("not linearly separable", ", ".join(missing)))
+    if m["kernel"]["phases"]:
+        rows.append(("kernel", describe(m["kernel"])))
     return rows
 
 

@@ -38,6 +38,8 @@ from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
 from annrl.labs.logic.compile import CompiledNetwork, compile_function, separable, threshold_unit
 from annrl.nn import MLP, Network, Trainer, get_optimizer
+from annrl.nn.compiled import KERNEL_HELP, KERNELS
+from annrl.nn.compiled import summary as kernel_summary
 from annrl.progress import track
 from annrl.symbolic.boolean import BooleanFunction, from_table, parse_function, truth_inputs
 from annrl.symbolic.logic import NeuronExplanation, explain
@@ -55,6 +57,7 @@ LOGIC_TABLE = {
     "lr": POSITIVE,
     "momentum": [Interval(float, 0, None)],
     "seed": NON_NEGATIVE_INT,
+    "kernel": [Options(KERNELS)],
 }
 #: the 16 functions of (a, b), named by their truth table on rows 00, 01, 10, 11
 TWO_INPUT_NAMES: dict[tuple[int, int, int, int], str] = {
@@ -101,6 +104,8 @@ class LogicConfig:
         Seed of the initial weights (N(0, 1)).
     limits : bool, default=False
         Also test the 16 two-input functions on a single neuron.
+    kernel : {"auto", "numpy", "compiled"}, default="auto"
+        Training loop (see :func:`annrl.nn.fit`); ``metrics["kernel"]`` says which ran and why.
     """
 
     expression: str = setting("xor", "a gate name or a Boolean expression (default: xor)", flags=("expression",),
@@ -118,6 +123,7 @@ class LogicConfig:
     momentum: float = 0.9
     seed: int = setting(0, "seed of the initial weights")
     limits: bool = setting(False, "also test which of the 16 two-input functions a single neuron can represent")
+    kernel: str = setting("auto", KERNEL_HELP, choices=list(KERNELS))
 
     def __post_init__(self):
         check_config(LOGIC_TABLE, self)
@@ -139,12 +145,16 @@ class LearnRun:
         Every output right on every row at the end.
     solved_epoch : ndarray of int, shape (P,)
         First epoch with every output right; -1 if never.
+    kernel_ran, kernel_reason : str or None
+        The training loop that ran and why it is not the compiled one (see ``Trainer``).
     """
 
     hidden: int
     net: MLP
     solved: np.ndarray
     solved_epoch: np.ndarray
+    kernel_ran: str | None = None
+    kernel_reason: str | None = None
 
     @property
     def success_rate(self) -> float:
@@ -178,27 +188,17 @@ def learn(fn: BooleanFunction, hidden: int, config: LogicConfig, rng: np.random.
     n, m = len(fn.inputs), len(fn.outputs)
     sizes = [n, hidden, m] if hidden else [n, m]
     net = MLP(sizes, hidden=config.activation, output="identity", population=config.seeds, rng=rng)
-    X, target = fn.X, fn.table[None]
     checkpointer = checkpointer or Checkpointer(None, {})
-    phase = f"hidden-{hidden}"
-    solved_epoch = np.full(config.seeds, -1)
-    restored = checkpointer.restored_state(phase)
-    if restored is not None:
-        solved_epoch[...] = restored[0]["solved_epoch"]
-
-    def record(state) -> None:
-        now = ((np.asarray(state.prediction) > 0) == target).all(axis=(1, 2)) & (solved_epoch < 0)
-        solved_epoch[now] = state.epoch
-
     optimizer = get_optimizer("sgd", lr=config.lr, momentum=config.momentum)
-    trainer = Trainer(net, X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn))
-    with checkpointer.hooks(trainer, config.epochs, phase=phase, done=done,
-                            extra=lambda: ({"solved_epoch": solved_epoch}, {})) as hooks:
-        trainer.run(hooks.epochs_left, callbacks=[record, hooks.after_epoch])
+    # the trainer notes the first epoch at which each network's logits are right on every row
+    trainer = Trainer(net, fn.X, fn.Y, loss="bce", optimizer=optimizer, until=solved_tolerance(fn),
+                      kernel=config.kernel, threshold=0.0)
+    with checkpointer.hooks(trainer, config.epochs, phase=f"hidden-{hidden}", done=done) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[hooks])
     done = hooks.phases()
-    solved = correct(net, fn)
+    solved, solved_epoch = correct(net, fn), trainer.solved_epoch
     solved_epoch[~solved] = -1
-    return LearnRun(hidden, net, solved, solved_epoch), done
+    return LearnRun(hidden, net, solved, solved_epoch, trainer.kernel_ran, trainer.kernel_reason), done
 
 
 def single_neuron_limits(seeds: int = 50, epochs: int = 1000, rng: np.random.Generator | None = None,
@@ -280,6 +280,7 @@ def summarize(result: LogicResult, compile_s: float, learn_s: float) -> dict[str
         "hidden": chosen.hidden if chosen else None,
         "learned_reliably": bool(chosen and chosen.success_rate >= config.reliable),
         "timing": {"compile_s": round(compile_s, 4), "learn_s": round(learn_s, 4)},
+        "kernel": kernel_summary(config.kernel, {f"hidden-{r.hidden}": r for r in result.runs}),
     }
     if compiled:
         net = compiled.net

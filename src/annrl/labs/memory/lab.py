@@ -190,7 +190,7 @@ def train_working_memory(cell: str, delay: int, config: WorkingMemoryConfig, rng
     trainer = WorkingMemoryTrainer(net, delay, config, rng)
     checkpointer = checkpointer or Checkpointer(None, {})
     with checkpointer.hooks(trainer, config.steps, phase=f"{cell}-{delay}", done=done) as hooks:
-        trainer.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
+        trainer.run(hooks.epochs_left, callbacks=[hooks])
     done = hooks.phases()
     after = memory_accuracy(net, delay, config.noise, config.test_trials, rng)
     losses = trainer.loss_rows()

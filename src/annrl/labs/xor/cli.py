@@ -13,6 +13,7 @@ from annrl.config import add_flags, from_args
 from annrl.io.network_file import save_network
 from annrl.labs.xor.figures import write_figures
 from annrl.labs.xor.lab import FAILURE_KINDS, XOR_TABLE, XorConfig, XorResult, compare, train
+from annrl.nn.compiled import describe
 from annrl.validate import check_cli
 from annrl.viz.report import Section, Table
 
@@ -71,6 +72,7 @@ def summary_rows(result: XorResult) -> list[tuple[str, Any]]:
                      f"{m['extended_epochs']} more epochs)"))
     rows.append(("first failed seeds", ", ".join(map(str, m["failed_seeds"][:12])) or "none"))
     rows.append(("net-epochs per second", m["timing"]["net_epochs_per_s"]))
+    rows.append(("kernel", describe(m["kernel"])))
     return rows
 
 

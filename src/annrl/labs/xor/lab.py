@@ -32,7 +32,7 @@ from annrl.backend import is_numpy, to_numpy
 from annrl.config import check_config, setting
 from annrl.htmlrepr import MetricsHTML
 from annrl.io.resume import Checkpointer, Phases
-from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer
+from annrl.nn import ACTIVATIONS, INITS, MLP, OPTIMIZERS, Network, Trainer, compiled
 from annrl.nn.optim import optimizer_with_momentum
 from annrl.progress import track
 from annrl.validate import (
@@ -73,6 +73,7 @@ XOR_TABLE = {
     "momentum": [Interval(float, 0, 1, closed="left")],
     "dtype": [Options({"float64", "float32"})],
     "extend": NON_NEGATIVE_INT,
+    "kernel": [Options(set(compiled.KERNELS))],
 }
 
 
@@ -105,6 +106,8 @@ class XorConfig:
     extend : int, default=5
         Failed networks train on for ``extend * epochs`` more epochs to tell slow ones from
         stuck ones; 0 skips that.
+    kernel : {"auto", "numpy", "compiled"}, default="auto"
+        Training loop (see :func:`annrl.nn.fit`); ``metrics["kernel"]`` says which ran and why.
     """
 
     seeds: int = setting(1000, "networks trained at once")
@@ -121,6 +124,7 @@ class XorConfig:
     momentum: float = setting(0.9, "momentum (sgd, rmsprop)")
     dtype: str = setting("float64", "float precision", choices=["float64", "float32"])
     extend: int = setting(5, "train failures EXTEND x epochs longer to tell slow from stuck (0: skip)")
+    kernel: str = setting("auto", compiled.KERNEL_HELP, choices=list(compiled.KERNELS))
 
     def __post_init__(self):
         check_config(XOR_TABLE, self)
@@ -158,10 +162,14 @@ def make_optimizer(config: XorConfig):
     return optimizer_with_momentum(config.optimizer, config.lr, config.momentum)
 
 
+def threshold(config: XorConfig) -> float:
+    """The decision threshold of the output: 0.5, or 0 for ``bce``, whose outputs are logits."""
+    return 0.0 if config.loss == "bce" else 0.5
+
+
 def correct(config: XorConfig, prediction: Any) -> Any:
     """``(P,)`` True where all four outputs are on the right side of the decision threshold."""
-    threshold = 0.0 if config.loss == "bce" else 0.5  # bce outputs are logits
-    return ((prediction > threshold) == (Y > 0.5)).all(axis=(1, 2))
+    return ((prediction > threshold(config)) == (Y > 0.5)).all(axis=(1, 2))
 
 
 def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress: bool = False,
@@ -181,30 +189,20 @@ def train(config: XorConfig, rng: np.random.Generator | None = None, *, progress
     if backend != "numpy":
         net.to(backend, device)
         inputs, targets = net.asarray(X), net.asarray(Y)
-    trainer = Trainer(net, inputs, targets, loss=config.loss, optimizer=make_optimizer(config))
-    solved_epoch = np.full(config.seeds, -1)
-    restored = checkpointer.restored_state("main")
-    if restored is not None:
-        solved_epoch[...] = restored[0]["solved_epoch"]
-
-    def record_first_solve(state) -> None:
-        now = correct(config, to_numpy(state.prediction)) & (solved_epoch < 0)
-        solved_epoch[now] = state.epoch
-
-    def lab_state():
-        return {"solved_epoch": solved_epoch}, {}
-
+    trainer = Trainer(net, inputs, targets, loss=config.loss, optimizer=make_optimizer(config), kernel=config.kernel,
+                      threshold=threshold(config))  # the trainer notes the epoch each network first solves XOR
     start = time.perf_counter()
-    with checkpointer.hooks(trainer, config.epochs, phase="main", extra=lab_state, progress=progress) as hooks:
-        trainer.run(hooks.epochs_left, callbacks=[record_first_solve, hooks.after_epoch])
+    with checkpointer.hooks(trainer, config.epochs, phase="main", progress=progress) as hooks:
+        trainer.run(hooks.epochs_left, callbacks=[hooks])
     done = hooks.phases()
     wall = time.perf_counter() - start
     history = trainer.history()
-    solved = correct(config, to_numpy(net.predict(X)))
+    solved, solved_epoch = correct(config, to_numpy(net.predict(X))), trainer.solved_epoch
     solved_epoch[solved & (solved_epoch < 0)] = config.epochs  # solved by the very last update
     kinds = classify_failures(config, net, history.loss, solved)
-    escaped = train_failures_longer(config, net, solved, checkpointer, done)
+    escaped, longer = train_failures_longer(config, net, solved, checkpointer, done)
     metrics = summarize(config, history.final_loss, solved, solved_epoch, kinds, escaped, wall)
+    metrics["kernel"] = compiled.summary(config.kernel, {"main": trainer, "extend": longer})
     if backend != "numpy":
         metrics["timing"]["backend"] = f"{backend}:{net.flat_.device}"
         net.to("numpy")  # figures and the model file read NumPy arrays
@@ -232,8 +230,9 @@ def classify_failures(config: XorConfig, net: Network, loss: np.ndarray, solved:
 
 
 def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray, checkpointer: Checkpointer,
-                          done: Phases) -> np.ndarray:
-    """``(P,)`` True for failed networks that solve XOR within ``extend * epochs`` more epochs.
+                          done: Phases) -> tuple[np.ndarray, Trainer | None]:
+    """``(P,)`` True for failed networks that solve XOR within ``extend * epochs`` more epochs, and
+    the trainer of that phase (None when it is skipped).
 
     The failures are copied (``net`` is not changed), so "would more epochs have helped?" is
     measured, not guessed.
@@ -241,15 +240,16 @@ def train_failures_longer(config: XorConfig, net: Network, solved: np.ndarray, c
     escaped = np.zeros(len(solved), bool)
     failed = np.flatnonzero(~solved)
     if len(failed) == 0 or config.extend == 0:
-        return escaped
+        return escaped, None
     failures = net.select(failed)
     inputs, targets = (X, Y) if is_numpy(failures.xp) else (failures.asarray(X), failures.asarray(Y))
-    longer = Trainer(failures, inputs, targets, loss=config.loss, optimizer=make_optimizer(config))
+    longer = Trainer(failures, inputs, targets, loss=config.loss, optimizer=make_optimizer(config),
+                     kernel=config.kernel)
     with checkpointer.hooks(longer, config.epochs * config.extend, phase="extend", step_offset=config.epochs,
                             done=done) as hooks:
-        longer.run(hooks.epochs_left, callbacks=[hooks.after_epoch])
+        longer.run(hooks.epochs_left, callbacks=[hooks])
     escaped[failed] = correct(config, to_numpy(longer.net.predict(X)))
-    return escaped
+    return escaped, longer
 
 
 def _saturated_hidden_unit(net: Network) -> np.ndarray:

@@ -44,7 +44,7 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
         first = trainer.epoch
         arguments = (state.theta, state.s1, state.s2, state.steps, state.last, state.X, state.Y, order, state.batch,
                      n, first, *state.layers, *state.settings, state.active, trainer.reached, trainer.diverged,
-                     losses, state.until)
+                     losses, state.until, state.threshold, state.solved)
         if state.block >= state.P:  # one block: no threads to start
             train_block(*arguments, 0, state.P)
         else:
@@ -54,6 +54,7 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
         if not state.active.any():  # the NumPy loop stops after the epoch in which the last network froze
             stop = max(int(trainer.reached.max()), int(trainer.diverged.max()), first)
             ran, stopped = stop - first + 1, True
+            state.solved[state.solved > stop] = -1  # the NumPy loop looks no further
             if rng_state is not None and ran < n:  # draw exactly the orders the NumPy loop would have drawn
                 trainer.rng.bit_generator.state = rng_state
                 state.orders(ran)
@@ -83,6 +84,9 @@ class _State:
         self.batch = N if trainer.batch_size is None else trainer.batch_size
         self.active = np.array(trainer.active, dtype=bool)
         self.until = cast(trainer.until if trainer.until is not None else 0.0)
+        tracks = trainer.threshold is not None
+        self.threshold = cast(trainer.threshold if tracks else 0.0)
+        self.solved = trainer.solved_epoch if tracks else np.full(self.P, -1)
         self.block = _block_size(self.P, self.theta.shape[0])
         self._optimizer_state(optimizer)
         loss = trainer.loss_fn
@@ -90,7 +94,7 @@ class _State:
                           for name in ("lr", "weight_decay", "momentum")])
         has_momentum = "momentum" in optimizer.state_
         flags = np.array([trainer.until is not None, optimizer._decays, has_momentum,
-                          getattr(optimizer, "nesterov", False)])
+                          getattr(optimizer, "nesterov", False), tracks])
         b1, b2 = getattr(optimizer, "betas", (getattr(optimizer, "alpha", 0.0), 0.0))
         betas = np.array([b1, b2, getattr(optimizer, "eps", 0.0), 1.0 - b1, 1.0 - b2]).astype(self.dtype)
         self.settings = (LOSS_CODES[type(loss)], cast(getattr(loss, "delta", 1.0)), OPTIMIZER_CODES[type(optimizer)],

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from annrl.nn.compiled.cache import drop_stale
 from annrl.nn.compiled.loop import forward_sample
 
 #: networks per block
@@ -86,3 +87,6 @@ def _block_size(P: int) -> int:
     import numba
 
     return max(1, min(BLOCK, -(-P // numba.get_num_threads())))
+
+
+drop_stale([forward, forward_block])  # before the first call loads them from Numba's cache (see cache.py)

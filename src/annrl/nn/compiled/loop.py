@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from annrl.nn.compiled.cache import drop_stale
 from annrl.nn.compiled.elementwise import SOFTMAX_CE, activate, activation_backward, sample_loss
 from annrl.nn.compiled.updates import update_block
 
@@ -78,7 +79,7 @@ def backward_sample(theta, p0, nb, a, z, grad, units, w_off, b_off, acts, slopes
 @njit(cache=True)
 def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off,
                 acts, slopes, loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged,
-                losses, until, p0, nb):
+                losses, until, threshold, solved, p0, nb):
     """Train networks ``p0:p0+nb`` for ``n_epochs`` epochs (see :func:`train`)."""
     dtype = theta.dtype
     consts = np.empty(4, dtype)  # numbers rounded to the dtype, as NumPy rounds Python floats
@@ -97,15 +98,17 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
     value, total = np.zeros(nb, dtype), np.zeros(nb, dtype)
     tmp, bits = np.zeros((2, nb)), np.zeros(nb, np.int64)
     scale = bits.view(np.float64)
-    finite = np.zeros(nb, np.bool_)
+    finite, right = np.zeros(nb, np.bool_), np.zeros(nb, np.bool_)
     # the block works on its own copies, (rows, nb), indexed from 0: its loops then vectorise without the
     # index arithmetic (and negative-index checks) of p0 + i
     theta_b, last_b, s1_b, s2_b, hyper_b = (_take(theta, p0, nb), _take(last, p0, nb), _take(s1, p0, nb),
                                             _take(s2, p0, nb), _take(hyper, p0, nb))
     steps_b, active_b = steps[p0:p0 + nb].copy(), active[p0:p0 + nb].copy()
     reached_b, diverged_b = reached[p0:p0 + nb].copy(), diverged[p0:p0 + nb].copy()
+    solved_b = solved[p0:p0 + nb].copy()
     use_until, decays, momentum, nesterov = flags[0], flags[1], flags[2], flags[3]
     full = batch >= n_samples
+    track = flags[4] and full  # the first epoch whose prediction is right everywhere (full batches only)
     for e in range(n_epochs):
         epoch = first_epoch + e
         row = e if order.shape[0] > 1 else 0
@@ -121,11 +124,14 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
                 busy = busy or active_b[i]
             grad[:, :] = 0
             value[:] = 0
+            right[:] = True
             for r in range(start, stop):
                 n = order[row, r]
                 _load(X, n, a, n_in, p0, nb)
                 _load(Y, n, y, n_out, p0, nb)
                 forward_sample(theta_b, 0, nb, a, z, units, w_off, b_off, acts, slopes, one, tmp, bits, scale)
+                if track:
+                    _check_sides(a, y, rows - n_out, n_out, nb, threshold, right)
                 sample_loss(loss_code, huber_delta, a, y, rows - n_out, n_out, nb, value, delta, consts[2], one)
                 if busy:  # a block whose networks are all frozen only has its loss recorded
                     backward_sample(theta_b, 0, nb, a, z, grad, units, w_off, b_off, acts, slopes, delta, spare, one)
@@ -143,6 +149,8 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
         if full:
             for i in range(nb):
                 losses[e, p0 + i] = value[i]
+                if track and right[i] and solved_b[i] < 0:
+                    solved_b[i] = epoch
         else:
             consts[3] = batches
             for i in range(nb):
@@ -156,6 +164,16 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
                 target[d, p0 + i] = source[d, i]
     steps[p0:p0 + nb], active[p0:p0 + nb] = steps_b, active_b
     reached[p0:p0 + nb], diverged[p0:p0 + nb] = reached_b, diverged_b
+    solved[p0:p0 + nb] = solved_b
+
+
+@njit(cache=True, inline="always")
+def _check_sides(a, y, first, n_out, nb, threshold, right):
+    """``right[i]`` stays True while every output ``a[first:first+n_out]`` is on the side of ``threshold``
+    its target ``y`` is on (a target > 0.5 is positive): ``Trainer``'s ``solved_epoch`` rule."""
+    for j in range(n_out):
+        for i in range(nb):
+            right[i] = right[i] and (a[first + j, i] > threshold) == (y[j, i] > 0.5)
 
 
 @njit(cache=True, inline="always")
@@ -209,7 +227,8 @@ def _check_tolerance(value, until, active, reached, epoch, p0, nb):
 
 @njit(cache=True, parallel=True)
 def train(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off, acts, slopes,
-          loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged, losses, until, block):
+          loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged, losses, until, threshold, solved,
+          block):
     """Train every network ``n_epochs`` epochs, blocks of ``block`` networks in parallel.
 
     Parameters
@@ -231,14 +250,18 @@ def train(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch,
         Activation code after each layer and its leaky slope.
     hyper : ndarray, shape (3, P)
         Learning rate, weight decay and momentum of every network.
-    flags : ndarray of bool, shape (4,)
-        ``until`` given, weight decay, momentum, Nesterov.
+    flags : ndarray of bool, shape (5,)
+        ``until`` given, weight decay, momentum, Nesterov, ``solved`` recorded.
     betas : ndarray, shape (5,)
         ``b1, b2, eps, 1 - b1, 1 - b2`` (RMSprop: ``alpha, -, eps, 1 - alpha, -``).
     active : ndarray of bool, shape (P,)
     reached, diverged : ndarray of int, shape (P,)
     losses : ndarray, shape (n_epochs, P)
         Filled with every epoch's loss.
+    threshold : float
+        Decision threshold of the outputs, for ``solved``.
+    solved : ndarray of int, shape (P,)
+        First epoch whose full-batch prediction is right everywhere (:func:`_check_sides`); -1 while none.
     """
     P = theta.shape[1]
     n_blocks = (P + block - 1) // block
@@ -246,4 +269,7 @@ def train(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch,
         p0 = index * block
         train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off,
                     acts, slopes, loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged,
-                    losses, until, p0, min(block, P - p0))
+                    losses, until, threshold, solved, p0, min(block, P - p0))
+
+
+drop_stale([train_block, train])  # before the first call loads them from Numba's cache (see cache.py)
