@@ -53,8 +53,8 @@ def test_trajectory_checks_shapes_and_differentiates():
 
 def test_phase_portrait_and_time_series_are_drawn(tmp_path):
     trajectory = lotka_volterra_benchmark(0.05, np.random.default_rng(0))
-    path = plot_trajectory(trajectory, LotkaVolterra(), tmp_path / "lv.png")
-    assert path.stat().st_size > 20_000
+    drawn = plot_trajectory(trajectory, LotkaVolterra(), tmp_path / "lv.png")
+    assert len(drawn.axes) == 2 and (tmp_path / "lv.png").stat().st_size > 20_000
     fig, ax = figure()
     draw_phase_portrait(ax, lambda s: VanDerPol().rhs(0.0, s), bounds=(-3, 3, -3, 3), title="learned")
     assert len(ax.collections) > 0  # the streamlines

@@ -148,7 +148,8 @@ def run_training(algo: str, config: Any, *, out: str | Path | None, resume: bool
             save_policy(out / AGENT_FILE, result.policy, algo=algo, env_id=config.env, shape=result.shape,
                         mode=result.action_mode, track=config.track, continuous=config.continuous)
         if figures:
-            result.metrics["figures"] = [str(learning_curve_figure(result.metrics, out / "learning_curve.png"))]
+            learning_curve_figure(result.metrics, out / "learning_curve.png")
+            result.metrics["figures"] = [str(out / "learning_curve.png")]
             if is_car(config.env) and getattr(module, "ANIMATES", True):
                 result.metrics["figures"].append(str(car_animation(result, config, out / "policy.gif")))
         write_metrics(out, result.metrics)
@@ -252,11 +253,15 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def learning_curve_figure(metrics: dict[str, Any], path: Path) -> Path:
-    """Mean evaluation return against environment steps, with the solved threshold."""
-    from annrl.viz.style import figure, save
+def learning_curve_figure(metrics: dict[str, Any], path: str | Path | None = None, *, ax: Any = None) -> Any:
+    """Mean evaluation return against environment steps, with the solved threshold: one panel.
 
-    fig, ax = figure(size=(5.0, 3.4))
+    ``metrics`` is a run's (``learning_curve``: ``(k, 2)`` pairs of steps and return, ``algo``, ``env`` and
+    ``threshold``); drawn into ``ax`` when given; returns the matplotlib Figure, written to ``path`` if given.
+    """
+    from annrl.viz.style import finish, panel
+
+    fig, ax = panel(ax, size=(5.0, 3.4))
     points = np.asarray(metrics["learning_curve"], dtype=float).reshape(-1, 2)
     ax.plot(points[:, 0], points[:, 1], marker="o", ms=3, label=f"{metrics['algo']} (evaluation mean)")
     if metrics.get("threshold") is not None:
@@ -265,7 +270,7 @@ def learning_curve_figure(metrics: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("return")
     ax.set_title(f"{metrics['algo']} on {metrics['env']}")
     ax.legend()
-    return save(fig, path)
+    return finish(fig, path)
 
 
 def car_animation(result: Result, config: Any, path: Path, *, frame_every: int = 4, max_frames: int = 500) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from .finite_difference import BackwardDifference, CentralDifference, FivePointS
 from .savgol import SavitzkyGolay
 from .spline import SmoothingSpline
 from .total_variation import TotalVariation
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 
 def default_methods() -> dict[str, Differentiator]:
@@ -151,14 +155,12 @@ def accuracy_table(t: np.ndarray, x: np.ndarray, dxdt: np.ndarray, *, rng: np.ra
                          derivative_rms=float(np.sqrt(np.mean(dxdt**2))), trials=trials, signal=signal)
 
 
-def plot_accuracy(table: AccuracyTable, path: str | Path | None = None):
-    """RMSE against noise level, one line per method (log scale); saved to ``path`` if given.
+def plot_accuracy(table: AccuracyTable, path: str | Path | None = None, *, ax: Any = None) -> Figure:
+    """RMSE against noise level, one line per method (log scale), drawn into ``ax`` when given; returns the
+    Figure, written to ``path`` if given."""
+    from annrl.viz.style import finish, panel
 
-    Returns the figure, or the path of the PNG when ``path`` is given.
-    """
-    from annrl.viz.style import figure, save
-
-    fig, ax = figure(size=(6.6, 3.6))
+    fig, ax = panel(ax, size=(6.6, 3.6))
     positions = np.arange(len(table.noise_levels))
     for name, row, spread in zip(table.methods, table.rmse, table.spread, strict=True):
         ax.errorbar(positions, row, yerr=spread, marker="o", ms=4, capsize=2, label=name)
@@ -166,18 +168,16 @@ def plot_accuracy(table: AccuracyTable, path: str | Path | None = None):
     ax.set_yscale("log")
     ax.set(xlabel="noise (fraction of std x)", ylabel="RMSE of dx/dt", title=f"Derivative accuracy: {table.signal}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return save(fig, path) if path is not None else fig
+    return finish(fig, path)
 
 
-def plot_estimates(t: np.ndarray, noisy: np.ndarray, dxdt: np.ndarray,
-                   methods: Mapping[str, Differentiator], path: str | Path | None = None, *, title: str = ""):
-    """Each method's estimate from one noisy signal ``(n,)`` against the exact derivative.
+def plot_estimates(t: np.ndarray, noisy: np.ndarray, dxdt: np.ndarray, methods: Mapping[str, Differentiator],
+                   path: str | Path | None = None, *, title: str = "", ax: Any = None) -> Figure:
+    """Each method's estimate from one noisy signal ``(n,)`` against the exact derivative ``(n,)``, drawn into
+    ``ax`` when given; returns the Figure, written to ``path`` if given."""
+    from annrl.viz.style import finish, panel
 
-    Returns the figure, or the path of the PNG when ``path`` is given.
-    """
-    from annrl.viz.style import figure, save
-
-    fig, ax = figure(size=(7.6, 3.6))
+    fig, ax = panel(ax, size=(7.6, 3.6))
     ax.plot(t, dxdt, color="black", lw=2.2, label="exact")
     for name, method in methods.items():
         ax.plot(t, method(noisy, t), lw=1.0, label=name)
@@ -185,4 +185,4 @@ def plot_estimates(t: np.ndarray, noisy: np.ndarray, dxdt: np.ndarray,
     ax.set_ylim(dxdt.min() - 0.3 * spread, dxdt.max() + 0.3 * spread)  # raw differences would swamp the scale
     ax.set(xlabel="time t", ylabel="dx/dt", title=title or "Derivative estimates")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return save(fig, path) if path is not None else fig
+    return finish(fig, path)

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from annrl.envs.track_families import heldout_tracks
 from annrl.envs.tracks import list_tracks
 from annrl.errors import InputError
+
+if TYPE_CHECKING:  # matplotlib is imported when the figure is drawn, not with the benchmark
+    from matplotlib.figure import Figure
 
 SUITES = ("heldout",)
 MIN_MEAN_SPEED = 2.0  # m/s: the slowest average speed that still finishes within the step limit
@@ -102,7 +106,8 @@ def run_suite(make_driver: Callable[[Any], Callable], *, continuous: bool, suite
     return metrics, traces
 
 
-def plot_suite(records: list[dict[str, Any]], traces: list[np.ndarray], path, *, columns: int = 9):
+def plot_suite(records: list[dict[str, Any]], traces: list[np.ndarray], path: str | Path | None = None, *,
+               columns: int = 9, fig: Figure | None = None) -> Figure:
     """A grid of the suite's tracks with each car's path: green for success, red x at a crash.
 
     Parameters
@@ -111,17 +116,23 @@ def plot_suite(records: list[dict[str, Any]], traces: list[np.ndarray], path, *,
         One row per track of the suite's metrics (``track``, ``success``, ...), without ``trace``.
     traces : list of ndarray, each of shape (k, 2)
         The car's positions on each track, in metres.
-    path : str or Path
-        Where the figure is saved.
+    path : str or Path, optional
+        Where the figure is saved; nothing is written when None.
     columns : int, default=9
         Tracks per row of the grid.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw the grid in; a new one when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     from annrl.envs.tracks import load_track
-    from annrl.viz.style import figure, save
+    from annrl.viz.style import finish, panels
 
     columns = max(1, min(columns, len(records)))
     rows = math.ceil(len(records) / columns)
-    fig, axes = figure(size=(2.0 * columns, 2.0 * rows), nrows=rows, ncols=columns)
+    fig, axes = panels(fig, columns, rows, size=(2.0 * columns, 2.0 * rows))
     axes = np.atleast_1d(axes).ravel()
     for ax, record, trace in zip(axes, records, traces, strict=False):
         track = load_track(record["track"])
@@ -137,4 +148,4 @@ def plot_suite(records: list[dict[str, Any]], traces: list[np.ndarray], path, *,
         ax.axis("off")
     for ax in axes[len(records):]:
         ax.axis("off")
-    return save(fig, path)
+    return finish(fig, path)

@@ -253,7 +253,8 @@ def benchmark_command(args: argparse.Namespace) -> int:
         return 2
     metrics = {"policy": args.policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **metrics}
     out = Path(args.out)
-    metrics["figure"] = str(benchmark.plot_suite(metrics["per_track"], traces, out / "trajectories.png"))
+    benchmark.plot_suite(metrics["per_track"], traces, out / "trajectories.png")
+    metrics["figure"] = str(out / "trajectories.png")
     write_metrics(out, metrics)
     if args.json:
         print(json.dumps(metrics, indent=2, sort_keys=True))

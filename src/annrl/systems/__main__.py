@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         if system.has_invariant:
             drift = np.abs(system.invariant(trajectory.x_clean) - system.invariant(trajectory.x_clean[0])).max()
             print(f"  largest drift of the conserved quantity: {drift:.2e}")
-        print(f"  wrote {plot_trajectory(trajectory, system, args.out / f'{key}.png')}")
+        plot_trajectory(trajectory, system, args.out / f"{key}.png")
+        print(f"  wrote {args.out / f'{key}.png'}")
     return 0
 
 

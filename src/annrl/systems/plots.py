@@ -1,21 +1,26 @@
 """Figures of dynamical systems: time series, and phase portraits over the vector field.
 
 ``draw_*`` functions draw into a given matplotlib Axes (so a lab can put a true and a learned
-field side by side); ``plot_trajectory`` makes and saves a whole figure in annrl's style.
+field side by side); ``plot_trajectory`` draws a whole figure in annrl's style, returns it and writes a
+PNG only when given a path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.errors import InputError
-from annrl.viz.style import figure, save
+from annrl.viz.style import finish, panels
 
 from .base import DynamicalSystem
 from .trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Field = DynamicalSystem | Callable[[np.ndarray], np.ndarray]
 
@@ -72,22 +77,25 @@ def draw_phase_portrait(ax, field: Field, trajectories: Sequence[Trajectory] = (
     ax.set(xlim=bounds[:2], ylim=bounds[2:], xlabel=names[0], ylabel=names[1], title=title)
 
 
-def plot_trajectory(trajectory: Trajectory, field: Field | None = None, path: str | Path | None = None):
+def plot_trajectory(trajectory: Trajectory, field: Field | None = None, path: str | Path | None = None, *,
+                    fig: Figure | None = None) -> Figure:
     """Time series, and the phase portrait over ``field`` for 2-D systems; saved to ``path`` if given.
+
+    Drawn in ``fig`` (an empty figure) when given, else in a new one.
 
     Returns
     -------
-    matplotlib.figure.Figure or pathlib.Path
-        The figure, or the path of the PNG when ``path`` is given (the figure is then closed).
+    matplotlib.figure.Figure
+        One panel, two with the phase portrait.
     """
     with_portrait = field is not None and trajectory.dim == 2
-    fig, axes = figure(ncols=2 if with_portrait else 1)
+    fig, axes = panels(fig, ncols=2 if with_portrait else 1)
     axes = np.atleast_1d(axes)
     draw_time_series(axes[0], trajectory)
     if with_portrait:
         draw_phase_portrait(axes[1], field, [trajectory])
     fig.suptitle(trajectory.system, fontsize=9)
-    return save(fig, path) if path is not None else fig
+    return finish(fig, path)
 
 
 def _as_vector_field(field: Field) -> Callable[[np.ndarray], np.ndarray]:

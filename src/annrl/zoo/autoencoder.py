@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from annrl.nn import MLP, Adam, get_loss
 from annrl.zoo.datasets import digits, image_grid, split
 from annrl.zoo.diagram import ZooLayer, network_layers
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "autoencoder"
 SUMMARY = "plain, denoising and sparse autoencoders: digits squeezed through a code and rebuilt; a 2D code map"
@@ -157,14 +161,20 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
         "sparse_test_mse": _mse(X[test], models["sparse"].reconstruct(X[test])),
         "sparse_mean_activation": float(sparse_code.mean()),
     }
-    _figure(Path(out) / "autoencoder.png", models, X[test], y[test], masked)
+    figure(models, Path(out) / "autoencoder.png", X=X[test], y=y[test], masked=masked)
     return metrics
 
 
-def _figure(path: Path, models: dict[str, AutoEncoder], X: np.ndarray, y: np.ndarray, masked: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def figure(models: dict[str, AutoEncoder], path: str | Path | None = None, *, X: np.ndarray, y: np.ndarray,
+           masked: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """Codes of the plain and denoising variants, denoised images, the sparse decoder's weights, the losses.
 
-    fig, axes = figure(5, size=(17, 3.6))
+    ``models``: the three variants by name (:data:`VARIANTS`); ``X`` ``(n, 64)`` held-out digits, ``y`` ``(n,)``
+    their labels, ``masked`` ``(n, 64)`` the same digits with pixels dropped. Five panels (and a colour bar)."""
+    from annrl.viz.style import finish, panels
+
+    fig, axes = panels(fig, 5, size=(17, 3.6))
     for ax, name in zip(axes[:2], ("plain", "denoising"), strict=True):
         code = models[name].encode(X)
         points = ax.scatter(*code.T, c=y, cmap="tab10", s=5)
@@ -178,4 +188,4 @@ def _figure(path: Path, models: dict[str, AutoEncoder], X: np.ndarray, y: np.nda
         axes[4].plot(model.loss_, label=name)
     axes[4].set(title="training loss", xlabel="epoch", ylabel="loss", yscale="log")
     axes[4].legend()
-    save(fig, path)
+    return finish(fig, path)

@@ -15,11 +15,15 @@ matrix and the misclassified test images.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.nn import ActivationLayer, Adam, Conv2D, Dense, Flatten, MaxPool2D, Network
 from annrl.nn.fit import Trainer
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "cnn"
 SUMMARY = "convolutional network: shared 3x3 kernels and pooling recognise 8x8 handwritten digits"
@@ -91,18 +95,21 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
         curves = train(net, data, epochs, seed)
         predicted = predict_labels(net, data["X_test"])
     out = Path(out)
-    _training_figure(out / "cnn.png", net, curves)
-    _errors_figure(out / "cnn_errors.png", data, predicted)
+    figure(net, out / "cnn.png", curves=curves)
+    errors_figure(data, out / "cnn_errors.png", predicted=predicted)
     return {"test_accuracy": float(curves["test_accuracy"][-1]),
             "train_accuracy": accuracy(net, data["X_train"], data["y_train"]),
             "final_train_loss": float(curves["train_loss"][-1]), "epochs": float(epochs),
             "parameters": float(net.n_params), "test_images": float(len(data["y_test"]))}
 
 
-def _training_figure(path: Path, net: Network, curves: dict[str, np.ndarray]) -> None:
-    from annrl.viz.style import figure, save
+def figure(net: Network, path: str | Path | None = None, *, curves: dict[str, np.ndarray],
+           fig: Figure | None = None) -> Figure:
+    """Training loss and held-out accuracy per epoch (``curves`` from :func:`train`), and the first layer's
+    16 kernels: two panels."""
+    from annrl.viz.style import finish, panels
 
-    fig, (curve_ax, kernel_ax) = figure(2, size=(9.0, 3.6))
+    fig, (curve_ax, kernel_ax) = panels(fig, 2, size=(9.0, 3.6))
     epochs = np.arange(1, len(curves["train_loss"]) + 1)
     curve_ax.plot(epochs, curves["train_loss"], color="#2a7ab0", marker="o", ms=3, label="training loss")
     curve_ax.set(xlabel="epoch", ylabel="cross-entropy (training)", yscale="log", title="learning curves")
@@ -114,16 +121,19 @@ def _training_figure(path: Path, net: Network, curves: dict[str, np.ndarray]) ->
     kernels = np.asarray(net.params_["0.weight"])[0, :, :, 0, :]  # (3, 3, 16)
     _tile(kernel_ax, np.moveaxis(kernels, -1, 0), columns=8, cmap="RdBu_r", symmetric=True)
     kernel_ax.set_title("first layer's 16 kernels (3x3; red +, blue -)")
-    save(fig, path)
+    return finish(fig, path)
 
 
-def _errors_figure(path: Path, data: dict[str, np.ndarray], predicted: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def errors_figure(data: dict[str, np.ndarray], path: str | Path | None = None, *, predicted: np.ndarray,
+                  fig: Figure | None = None) -> Figure:
+    """The confusion matrix of ``predicted`` ``(n,)`` against ``data["y_test"]`` ``(n,)``, and up to 24
+    misclassified test images: two panels (``data`` from :func:`load_data`)."""
+    from annrl.viz.style import finish, panels
 
     truth = data["y_test"]
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (truth, predicted), 1)
-    fig, (matrix_ax, wrong_ax) = figure(2, size=(9.0, 4.0))
+    fig, (matrix_ax, wrong_ax) = panels(fig, 2, size=(9.0, 4.0))
     matrix_ax.imshow(confusion, cmap="Blues")
     for (i, j), count in np.ndenumerate(confusion):
         if count:
@@ -140,7 +150,7 @@ def _errors_figure(path: Path, data: dict[str, np.ndarray], predicted: np.ndarra
     else:
         wrong_ax.set_axis_off()
         wrong_ax.set_title("no test image misclassified")
-    save(fig, path)
+    return finish(fig, path)
 
 
 def _tile(ax, images: np.ndarray, columns: int, cmap: str, symmetric: bool = False) -> None:

@@ -169,10 +169,11 @@ class Column:
 
 @dataclass
 class Diagram:
-    """What :func:`draw_diagram` drew: the columns (with cells counted as drawn) and the file."""
+    """What :func:`draw_diagram` drew: the columns (with cells counted as drawn), the Figure and the file."""
 
     columns: list[Column]
     path: Path | None
+    figure: Any  # the matplotlib Figure drawn on (a notebook shows it inline)
 
     @property
     def cells(self) -> int:
@@ -200,8 +201,8 @@ def _slots(size: int, cap: int) -> list[float | None]:
 
 
 def draw_diagram(model: Any, path: str | Path | None = None, *, title: str | None = None,
-                 cap: int = CELL_CAP) -> Diagram:
-    """Draw ``model`` in the zoo's cell notation and save it as a PNG at ``path`` (if given).
+                 cap: int = CELL_CAP, ax: Any = None) -> Diagram:
+    """Draw ``model`` in the zoo's cell notation, into ``ax`` when given, and save it as a PNG at ``path`` (if given).
 
     Parameters
     ----------
@@ -211,18 +212,21 @@ def draw_diagram(model: Any, path: str | Path | None = None, *, title: str | Non
     title : str, optional
     cap : int, default=6
         Most cells drawn per column (larger layers get an ellipsis; the caption gives the true size).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new Figure sized to the model when None.
 
     Returns
     -------
     Diagram
+        Its ``figure`` is the Figure drawn on.
     """
-    from annrl.viz.style import figure, save
+    from annrl.viz.style import finish, panel
 
     if cap < 3:
         raise InputError(f"cap must be >= 3, got {cap}")
     runs = collapse(zoo_layers(model))
     width = 1.5 * len(runs) + 1.2
-    fig, ax = figure(size=(width, 0.62 * cap + 1.6))
+    fig, ax = panel(ax, size=(width, 0.62 * cap + 1.6))
     ax.set_axis_off()
     ax.set_aspect("equal")
     slots = [_slots(layer.size, cap) for layer, _ in runs]
@@ -242,8 +246,8 @@ def draw_diagram(model: Any, path: str | Path | None = None, *, title: str | Non
     ax.set_ylim(-(cap / 2) - 1.3, cap / 2 + 0.9)
     if title:
         ax.set_title(textwrap.fill(title, int(width * 9)))  # about 9 title characters per inch
-    out = save(fig, path) if path is not None else None
-    return Diagram(columns, out)
+    finish(fig, path)
+    return Diagram(columns, Path(path) if path is not None else None, fig)
 
 
 def _draw_column(ax: Any, x: float, ys: list[float | None], layer: ZooLayer) -> int:

@@ -12,6 +12,7 @@ units, next to the same ridge readout on the raw pixels (a linear classifier).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from annrl.nn import ActivationLayer, Dense, Network, Normal
 from annrl.zoo.datasets import digits, split
 from annrl.zoo.diagram import ZooLayer, network_layers
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "elm"
 SUMMARY = "extreme learning machine: a random hidden layer and a least-squares readout classify digits"
@@ -96,17 +100,19 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     curve = [accuracy(ExtremeLearningMachine(64, 10, h, seed=seed).fit(X[train], Y[train]), X[test], y[test])
              for h in sizes]
     linear = accuracy(ExtremeLearningMachine(64, 10, 0).fit(X[train], Y[train]), X[test], y[test])
-    _figure(Path(out) / "elm.png", sizes, curve, linear)
+    figure(sizes, Path(out) / "elm.png", curve=curve, linear=linear)
     return {"test_accuracy": curve[sizes.index(HIDDEN)], "linear_test_accuracy": linear, "hidden": float(HIDDEN)}
 
 
-def _figure(path: Path, sizes: list[int], curve: list[float], linear: float) -> None:
-    from annrl.viz.style import figure, save
+def figure(sizes: list[int], path: str | Path | None = None, *, curve: list[float], linear: float,
+           fig: Figure | None = None) -> Figure:
+    """Test accuracy ``curve`` (one per hidden size in ``sizes``) against the raw-pixel readout's ``linear``."""
+    from annrl.viz.style import finish, panels
 
-    fig, ax = figure(size=(6, 3.8))
+    fig, ax = panels(fig, size=(6, 3.8))
     ax.plot(sizes, 100 * np.array(curve), "o-", label="ELM: random tanh layer + ridge readout")
     ax.axhline(100 * linear, color="k", ls="--", lw=1, label="ridge readout on raw pixels")
     ax.set(title="digits: test accuracy of an extreme learning machine", xlabel="random hidden units",
            ylabel="test accuracy (%)", xscale="log")
     ax.legend(loc="lower right")
-    save(fig, path)
+    return finish(fig, path)

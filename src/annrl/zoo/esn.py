@@ -16,12 +16,16 @@ sample. The figure of merit is the one-step NRMSE (RMSE over the target's standa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "esn"
 SUMMARY = "echo state network: a random reservoir with a ridge readout predicts the chaotic Mackey-Glass series"
@@ -154,16 +158,19 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     test_prediction = esn.predict(u[n_train:-1], warm)
     test_target = u[n_train + 1:]
     free = esn.generate(u[:n_train], 300)
-    _figure(Path(out) / "esn.png", series, n_train, test_prediction + 1.0, free + 1.0)
+    figure(series, Path(out) / "esn.png", n_train=n_train, one_step=test_prediction + 1.0, free=free + 1.0)
     return {"one_step_nrmse": nrmse(test_prediction, test_target),
             "free_run_nrmse_100": nrmse(free[:100], u[n_train:n_train + 100]),
             "reservoir": float(len(esn.W))}
 
 
-def _figure(path: Path, series: np.ndarray, n_train: int, one_step: np.ndarray, free: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def figure(series: np.ndarray, path: str | Path | None = None, *, n_train: int, one_step: np.ndarray, free: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """Top: one-step predictions ``one_step`` ``(len(series) - n_train - 1,)`` on unseen data. Bottom: the free
+    run ``free`` ``(k,)`` from sample ``n_train`` on. ``series`` ``(n,)`` is the Mackey-Glass series."""
+    from annrl.viz.style import finish, panels
 
-    fig, (ax, ax_free) = figure(1, 2, size=(10, 5.6))
+    fig, (ax, ax_free) = panels(fig, 1, 2, size=(10, 5.6))
     t = np.arange(n_train + 1, n_train + 1 + len(one_step))
     ax.plot(t, series[n_train + 1:], "k", lw=1, label="Mackey-Glass (tau = 17)")
     ax.plot(t, one_step, "--", color="#f59322", lw=1.2, label="ESN, one step ahead")
@@ -175,4 +182,4 @@ def _figure(path: Path, series: np.ndarray, n_train: int, one_step: np.ndarray, 
     ax_free.plot(t_free, free, color="#0877bd", lw=1.2, label="ESN running free (its output fed back)")
     ax_free.set(title="free run: the reservoir generates the series on its own", xlabel="t", ylabel="x(t)")
     ax_free.legend(loc="upper right")
-    save(fig, path)
+    return finish(fig, path)

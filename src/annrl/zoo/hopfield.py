@@ -9,12 +9,16 @@ with the energy ``E = -1/2 s^T W s`` falling sweep after sweep.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.nn import hopfield
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "hopfield"
 SUMMARY = "Hopfield network: an associative memory that recalls stored letters from corrupted cues"
@@ -60,18 +64,20 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     final, sweeps = net.recall(cues, rng)
     recalled = np.all(final == targets, axis=1)
     paths = [energy_path(net, cues[i * repeats], rng) for i in range(len(net.patterns_))]
-    _figure(Path(out) / "hopfield.png", cues[::repeats], final[::repeats], paths)
+    figure(cues[::repeats], Path(out) / "hopfield.png", final=final[::repeats], paths=paths)
     return {"recall_rate": float(recalled.mean()), "noise": NOISE, "letters": float(len(net.patterns_)),
             "mean_sweeps": float(sweeps.mean()),
             "energy_never_rose": float(all(np.all(np.diff(p) <= 1e-12) for p in paths))}
 
 
-def _figure(path: Path, cues: np.ndarray, final: np.ndarray, paths: list[list[float]]) -> None:
-    from annrl.viz.style import figure, save
+def figure(cues: np.ndarray, path: str | Path | None = None, *, final: np.ndarray, paths: list[list[float]],
+           fig: Figure | None = None) -> Figure:
+    """Each cue ``(k, 63)`` (a 9 x 7 letter) above what it recalled (``final``, same shape), and the energy per
+    sweep of each ``paths`` entry (:func:`energy_path`): ``2k + 1`` panels."""
+    from annrl.viz.style import finish, new_figure
 
     k = len(cues)
-    fig = figure(size=(2.0 * k + 3.5, 4.2))[0]
-    fig.clf()
+    fig = fig if fig is not None else new_figure(size=(2.0 * k + 3.5, 4.2))
     grid = fig.add_gridspec(2, k + 2)
     for i in range(k):
         for row, (images, title) in enumerate(((cues, "cue"), (final, "recalled"))):
@@ -83,4 +89,4 @@ def _figure(path: Path, cues: np.ndarray, final: np.ndarray, paths: list[list[fl
     for p in paths:
         ax.plot(p, "o-", ms=3)
     ax.set(title="energy per sweep", xlabel="sweep", ylabel="E = -1/2 s'Ws")
-    save(fig, path)
+    return finish(fig, path)

@@ -8,11 +8,15 @@ logistic loss bends the boundary around them. The figure of merit is the accurac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.nn import MLP, Adam, fit
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "mlp"
 SUMMARY = "multilayer perceptron: hidden layers trained by backpropagation bend a boundary around two moons"
@@ -40,15 +44,18 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     net = build(seed)
     history = fit(net, X, y[:, None], loss="bce", optimizer=Adam(lr=0.01), epochs=300 if quick else 2000)
     accuracy = lambda A, b: float(np.mean((net.predict(A)[0, :, 0] > 0) == b))  # noqa: E731
-    _figure(Path(out) / "mlp.png", net, X_test, y_test, history.loss[:, 0])
+    figure(net, Path(out) / "mlp.png", X=X_test, y=y_test, loss=history.loss[:, 0])
     return {"test_accuracy": accuracy(X_test, y_test), "train_accuracy": accuracy(X, y),
             "final_loss": float(history.final_loss[0])}
 
 
-def _figure(path: Path, net: MLP, X: np.ndarray, y: np.ndarray, loss: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def figure(net: MLP, path: str | Path | None = None, *, X: np.ndarray, y: np.ndarray, loss: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """Points ``X`` ``(n, 2)`` coloured by label ``y`` ``(n,)`` over ``net``'s boundary, and the training
+    ``loss`` ``(epochs,)``: two panels."""
+    from annrl.viz.style import finish, panels
 
-    fig, (ax, ax_loss) = figure(2, size=(9, 3.8))
+    fig, (ax, ax_loss) = panels(fig, 2, size=(9, 3.8))
     gx, gy = np.meshgrid(np.linspace(-1.8, 2.8, 150), np.linspace(-1.3, 1.8, 120))
     logit = net.predict(np.column_stack([gx.ravel(), gy.ravel()]))[0, :, 0].reshape(gx.shape)
     ax.contourf(gx, gy, logit, levels=[-1e9, 0, 1e9], colors=["#f59322", "#0877bd"], alpha=0.15)
@@ -58,4 +65,4 @@ def _figure(path: Path, net: MLP, X: np.ndarray, y: np.ndarray, loss: np.ndarray
     ax.set(title="test points and the learned boundary", xlabel="x1", ylabel="x2")
     ax_loss.plot(loss)
     ax_loss.set(title="training loss (logistic)", xlabel="epoch", ylabel="loss", yscale="log")
-    save(fig, path)
+    return finish(fig, path)

@@ -12,6 +12,7 @@ The trained unit is an engine network, ``Dense(n, 1)`` followed by a sign activa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
@@ -19,6 +20,9 @@ from scipy.optimize import minimize
 from annrl.errors import InputError
 from annrl.nn import ActivationLayer, Dense, Network
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "perceptron"
 SUMMARY = "Rosenblatt's perceptron: a linear threshold unit; converges within (R/gamma)^2 mistakes, fails on XOR"
@@ -140,7 +144,7 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     separable = Perceptron(2, max_epochs=1000).fit(X, y, rng)
     bound, R, gamma = novikoff_bound(X, y)
     xor = Perceptron(2, max_epochs=50 if quick else 200).fit(XOR_X, XOR_Y, rng)
-    _figure(Path(out) / "perceptron.png", X, y, separable, bound, xor)
+    figure(separable, Path(out) / "perceptron.png", X=X, y=y, bound=bound, xor=xor)
     return {"separable_accuracy": float(np.mean(separable.predict(X) == y)), "mistakes": float(separable.mistakes_),
             "novikoff_bound": float(bound), "radius": R, "margin": gamma,
             "xor_best_accuracy": max(xor.accuracy_per_epoch_), "xor_epochs": float(len(xor.errors_per_epoch_))}
@@ -156,10 +160,14 @@ def _boundary(ax, model: Perceptron, X: np.ndarray, y: np.ndarray, title: str) -
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(-1.3, 1.3), ylim=(-1.3, 1.3))
 
 
-def _figure(path: Path, X, y, separable: Perceptron, bound: float, xor: Perceptron) -> None:
-    from annrl.viz.style import figure, save
+def figure(separable: Perceptron, path: str | Path | None = None, *, X: np.ndarray, y: np.ndarray, bound: float,
+           xor: Perceptron,
+           fig: Figure | None = None) -> Figure:
+    """The ``separable`` perceptron's boundary over ``X`` ``(n, 2)``, ``y`` ``(n,)`` (its mistakes against
+    Novikoff's ``bound``), errors per epoch of both runs, and the ``xor`` run's boundary: three panels."""
+    from annrl.viz.style import finish, panels
 
-    fig, axes = figure(3, size=(12.5, 3.8))
+    fig, axes = panels(fig, 3, size=(12.5, 3.8))
     _boundary(axes[0], separable, X, y, f"separable: {separable.mistakes_} mistakes <= bound {bound:.0f}")
     axes[1].plot(np.arange(1, len(separable.errors_per_epoch_) + 1), separable.errors_per_epoch_, "o-", ms=3,
                  label="separable data")
@@ -167,4 +175,4 @@ def _figure(path: Path, X, y, separable: Perceptron, bound: float, xor: Perceptr
     axes[1].set(title="wrong or undecided after each pass", xlabel="epoch", ylabel="errors", xscale="log")
     axes[1].legend()
     _boundary(axes[2], xor, XOR_X, XOR_Y, f"XOR after {len(xor.errors_per_epoch_)} epochs: never separated")
-    save(fig, path)
+    return finish(fig, path)

@@ -17,6 +17,7 @@ Demo: ``y = sin(2x) + 0.3 x`` from 200 noisy samples (noise 0.1) on [-3, 3].
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
@@ -24,6 +25,9 @@ from scipy.cluster.vq import kmeans2
 from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "rbf"
 SUMMARY = "radial basis function network: k-means centres, Gaussian widths, least-squares output; a smooth 1D fit"
@@ -103,14 +107,17 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     rmse = float(np.sqrt(np.mean((model.predict(grid) - target(grid)) ** 2)))
     linear = np.polyfit(x[:, 0], y[:, 0], 1)
     linear_rmse = float(np.sqrt(np.mean((np.polyval(linear, grid[:, 0]) - target(grid[:, 0])) ** 2)))
-    _figure(Path(out) / "rbf.png", model, x, y, grid)
+    figure(model, Path(out) / "rbf.png", x=x, y=y, grid=grid)
     return {"test_rmse": rmse, "noise": NOISE, "linear_rmse": linear_rmse, "mean_width": float(model.widths_.mean())}
 
 
-def _figure(path: Path, model: RBFNetwork, x, y, grid) -> None:
-    from annrl.viz.style import figure, save
+def figure(model: RBFNetwork, path: str | Path | None = None, *, x: np.ndarray, y: np.ndarray, grid: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """Samples ``x``, ``y`` ``(n, 1)``, the true function, the fit and its scaled Gaussians over ``grid`` ``(m, 1)``,
+    and the k-means centres: one panel."""
+    from annrl.viz.style import finish, panels
 
-    fig, ax = figure(size=(7, 3.8))
+    fig, ax = panels(fig, size=(7, 3.8))
     ax.scatter(x[:, 0], y[:, 0], s=8, color="#999999", label="noisy samples")
     ax.plot(grid, target(grid), "k--", lw=1, label="true function")
     ax.plot(grid, model.predict(grid), color="#0877bd", lw=2, label="RBF network")
@@ -120,4 +127,4 @@ def _figure(path: Path, model: RBFNetwork, x, y, grid) -> None:
     title = f"RBF network: {model.n_centres} Gaussians, mean width {model.widths_.mean():.2f}"
     ax.set(title=title, xlabel="x", ylabel="y")
     ax.legend(loc="upper left")
-    save(fig, path)
+    return finish(fig, path)

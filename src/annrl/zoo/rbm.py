@@ -14,6 +14,7 @@ training, and Gibbs chains started from noise sample new digits.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from annrl.errors import InputError
 from annrl.zoo.datasets import digits, image_grid, split
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "rbm"
 SUMMARY = "restricted Boltzmann machine: CD-k on binary digits; reconstructs them and samples new ones"
@@ -140,20 +144,23 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     rbm.fit(X[train], 8 if quick else 60, rng)
     after = float(np.mean((X[test] - rbm.reconstruct(X[test])) ** 2))
     samples = rbm.sample(16, 200 if quick else 1000, rng)
-    _figure(Path(out) / "rbm.png", rbm, X[test[:16]], samples)
+    figure(rbm, Path(out) / "rbm.png", originals=X[test[:16]], samples=samples)
     return {"test_reconstruction_error_before": before, "test_reconstruction_error": after,
             "train_reconstruction_error_first_epoch": rbm.reconstruction_error_[0],
             "train_reconstruction_error_last_epoch": rbm.reconstruction_error_[-1]}
 
 
-def _figure(path: Path, rbm: RBM, originals: np.ndarray, samples: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def figure(rbm: RBM, path: str | Path | None = None, *, originals: np.ndarray, samples: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """16 ``originals`` ``(16, 64)`` and their reconstructions, 16 Gibbs ``samples`` ``(16, 64)``, 16 hidden
+    units' filters and the reconstruction error per epoch: five panels."""
+    from annrl.viz.style import finish, panels
 
-    fig, axes = figure(5, size=(15, 3.4))
+    fig, axes = panels(fig, 5, size=(15, 3.4))
     image_grid(axes[0], originals, 4, title="held-out digits")
     image_grid(axes[1], rbm.reconstruct(originals), 4, title="reconstructions")
     image_grid(axes[2], samples, 4, title="Gibbs samples from noise")
     image_grid(axes[3], rbm.W.T[:16], 4, title="filters (weights of 16 hidden units)", cmap="RdBu", symmetric=True)
     axes[4].plot(np.arange(1, len(rbm.reconstruction_error_) + 1), rbm.reconstruction_error_)
     axes[4].set(title="reconstruction error", xlabel="epoch", ylabel="mean squared error")
-    save(fig, path)
+    return finish(fig, path)

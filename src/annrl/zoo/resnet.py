@@ -15,6 +15,7 @@ the ratio of the final training losses (plain / residual).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from annrl.errors import InputError
 from annrl.nn import MLP, ActivationLayer, Adam, Dense, Network, fit
 from annrl.nn.residual import Residual
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "resnet"
 SUMMARY = "deep residual MLP: skip connections let a 30-layer net train where the plain 30-layer MLP stalls"
@@ -65,19 +69,22 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     """Train both 30-layer nets; report their final losses and the ratio."""
     curves = train_both(DEPTH, 100 if quick else 600, seed)
     variance = float(np.var(task(np.random.default_rng(seed))[1]))
-    _figure(Path(out) / "resnet.png", curves, variance)
+    figure(curves, Path(out) / "resnet.png", variance=variance)
     plain, residual = float(curves["plain"][-1]), float(curves["residual"][-1])
     return {"plain_final_loss": plain, "residual_final_loss": residual, "loss_ratio_plain_over_residual":
             plain / residual, "target_variance": variance, "depth": float(DEPTH)}
 
 
-def _figure(path: Path, curves: dict[str, np.ndarray], variance: float) -> None:
-    from annrl.viz.style import figure, save
+def figure(curves: dict[str, np.ndarray], path: str | Path | None = None, *, variance: float,
+           fig: Figure | None = None) -> Figure:
+    """Training MSE per epoch of each net in ``curves`` (from :func:`train_both`) against predicting the
+    mean (the target's ``variance``): one panel."""
+    from annrl.viz.style import finish, panels
 
-    fig, ax = figure(size=(6, 3.8))
+    fig, ax = panels(fig, size=(6, 3.8))
     for name, curve in curves.items():
         ax.plot(curve, label=f"{name} MLP, {DEPTH} layers")
     ax.axhline(variance, color="k", ls=":", lw=1, label="predicting the mean")
     ax.set(title=f"depth {DEPTH}: residual vs plain", xlabel="epoch (Adam)", ylabel="training MSE", yscale="log")
     ax.legend()
-    save(fig, path)
+    return finish(fig, path)

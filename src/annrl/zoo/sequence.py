@@ -19,12 +19,16 @@ fraction answered within 0.04 (the criterion of the original LSTM paper).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.errors import InputError
 from annrl.nn import GRU, LSTM, Adam, Dense, ElmanRNN, Network, TakeLast
 from annrl.nn.fit import Trainer
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "sequence"
 SUMMARY = "Elman RNN, GRU and LSTM by backpropagation through time: gates carry a value across 20 steps"
@@ -105,15 +109,19 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
             errors = predictions[cell] - test[1][:, 0]
             metrics[f"{cell.lower()}_test_mse"] = float(np.mean(errors**2))
             metrics[f"{cell.lower()}_accuracy"] = float(np.mean(np.abs(errors) < TOLERANCE))
-    _figure(Path(out) / "sequence.png", curves, predictions, test[1][:, 0])
+    figure(curves, Path(out) / "sequence.png", predictions=predictions, truth=test[1][:, 0])
     return metrics
 
 
-def _figure(path: Path, curves: dict, predictions: dict, truth: np.ndarray) -> None:
-    from annrl.viz.style import figure, save
+def figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path | None = None, *, predictions: dict[str,
+           np.ndarray],
+           truth: np.ndarray, fig: Figure | None = None) -> Figure:
+    """Held-out MSE against updates of each cell (``curves``: ``(steps, mse)`` from :func:`train`), and each
+    cell's ``predictions`` ``(n,)`` against the ``truth`` ``(n,)``: two panels."""
+    from annrl.viz.style import finish, panels
 
     colors = {"Elman": "#d1495b", "GRU": "#edae49", "LSTM": "#2a7ab0"}
-    fig, (curve_ax, scatter_ax) = figure(2, size=(9.5, 3.8))
+    fig, (curve_ax, scatter_ax) = panels(fig, 2, size=(9.5, 3.8))
     for cell, (steps, mse) in curves.items():
         curve_ax.plot(steps, mse, color=colors[cell], label=cell)
     curve_ax.axhline(MEAN_GUESS_MSE, color="k", ls=":", lw=1, label="predicting the mean")
@@ -126,4 +134,4 @@ def _figure(path: Path, curves: dict, predictions: dict, truth: np.ndarray) -> N
     scatter_ax.set(xlabel="true sum", ylabel="answer", title="answers on held-out sequences", xlim=(0, 2),
                    ylim=(-0.2, 2.2))
     scatter_ax.legend(markerscale=4)
-    save(fig, path)
+    return finish(fig, path)

@@ -18,12 +18,16 @@ Demo: random RGB colours onto a 20 x 20 grid; similar colours end up side by sid
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from annrl.errors import InputError
 from annrl.zoo.diagram import ZooLayer
 from annrl.zoo.speed import one_blas_thread
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the model
+    from matplotlib.figure import Figure
 
 NAME = "som"
 SUMMARY = "Kohonen self-organising map: random colours ordered onto a 2D grid; quantisation and topographic error fall"
@@ -114,15 +118,18 @@ def demo(out: Path, seed: int = 0, quick: bool = False) -> dict[str, float]:
     start = som.image().copy()
     som.fit(colours, 3000 if quick else 20000, rng)
     first, last = som.history_[0], som.history_[-1]
-    _figure(Path(out) / "som.png", start, som)
+    figure(som, Path(out) / "som.png", start=start)
     metrics = {name: last[name] for name in ("quantisation_error", "topographic_error")}
     return metrics | {f"{name}_start": first[name] for name in metrics}
 
 
-def _figure(path: Path, start: np.ndarray, som: SelfOrganisingMap) -> None:
-    from annrl.viz.style import figure, save
+def figure(som: SelfOrganisingMap, path: str | Path | None = None, *, start: np.ndarray,
+           fig: Figure | None = None) -> Figure:
+    """The map's prototypes at the ``start`` (an image ``(rows, cols, 3)``, :meth:`SelfOrganisingMap.image`) and
+    after training, and its errors during training: three panels."""
+    from annrl.viz.style import finish, panels
 
-    fig, axes = figure(3, size=(12, 3.8))
+    fig, axes = panels(fig, 3, size=(12, 3.8))
     for ax, picture, title in ((axes[0], start, "start: small random prototypes"),
                                (axes[1], som.image(), "after training")):
         ax.imshow(np.clip(picture, 0, 1))
@@ -133,4 +140,4 @@ def _figure(path: Path, start: np.ndarray, som: SelfOrganisingMap) -> None:
     axes[2].plot(steps, [h["topographic_error"] for h in som.history_], label="topographic error")
     axes[2].set(title="map quality during training", xlabel="updates (thousands)", ylabel="error")
     axes[2].legend()
-    save(fig, path)
+    return finish(fig, path)
