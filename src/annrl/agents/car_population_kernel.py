@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
-from annrl.envs.car_kernels import step_car
+from annrl.envs.car_kernels import SOURCES, step_car
 from annrl.envs.compiled import LAP_LENGTH, PROGRESS
+from annrl.nn.compiled.cache import drop_stale
 
 TANH = 2  # annrl.nn.compiled.rules.ACTIVATION_CODES[Tanh]
 
@@ -83,3 +85,6 @@ def play(thetas, units, w_off, b_off, acts, episodes, controls, box, flags, floa
                 whole = math.floor(floats[PROGRESS, i] / per_car[LAP_LENGTH, i])
                 laps[i] = np.int64(min(max(whole, 0.0), laps_target))
                 break
+
+
+drop_stale([play], [*SOURCES, Path(__file__)])  # it inlines step_car: see annrl.nn.compiled.cache

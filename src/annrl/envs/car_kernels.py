@@ -14,6 +14,7 @@ decrements, 40% of the step's time).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -44,6 +45,7 @@ from annrl.envs.compiled import (
     X,
     Y,
 )
+from annrl.nn.compiled.cache import drop_stale
 
 PI = math.pi
 
@@ -223,3 +225,8 @@ def locate_cars(x, y, station, cars, out_station, out_arc, out_lane, stations, w
         s, arc, lateral = _locate(cars[k], x[k], y[k], station[k], stations, wrapped, window, where, far)
         out_station[k], out_arc[k] = s, arc
         out_lane[k] = np.int64(min(max(math.floor((lateral - lanes[s, 0]) / lanes[s, 1]), 0.0), n_lanes - 1.0))
+
+
+#: the files these kernels are built from (the constants of envs/compiled.py are frozen into them)
+SOURCES = [Path(__file__), Path(__file__).with_name("compiled.py")]
+drop_stale([step_cars, step_cars_parallel, sense_cars, locate_cars], SOURCES)  # see annrl.nn.compiled.cache
