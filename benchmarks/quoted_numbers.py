@@ -28,9 +28,10 @@ The registry, ``docs/numbers.yaml``, is a list of entries; each covers the quote
       check: tests/test_quoted_numbers.py::test_smoothness_study_as_documented  # or benchmarks/NAME.py, a list
 
 ``check`` names what produces the numbers: a test (``tests/FILE.py::NAME``, or ``::CLASS::NAME``, the
-function must exist), a benchmark script (``benchmarks/FILE.py``, which must exist), or ``command``: the
-entry's own ``annrl`` command prints the numbers and nothing else checks them (listed as such, so that
-they stay visible). Exit status 1 when a number is orphaned (no entry covers it), an entry's place is
+function must exist), a benchmark script (``benchmarks/FILE.py``, which must exist; ``benchmarks/
+quoted_numbers.py --rerun``: the rerun below reproduces every number of the entry that is not a timing),
+or ``command``: the entry's own ``annrl`` command prints the numbers and nothing compares them (listed
+as such, so that they stay visible). Exit status 1 when a number is orphaned (no entry covers it), an entry's place is
 not on its page or covers no number, or a check does not exist.
 
 ``--rerun`` turns every entry's command into a benchmark-style check. It runs the entry's ``rerun``
@@ -246,6 +247,9 @@ def audit(registry: Path = REGISTRY) -> tuple[list[tuple[Block, int, str, list[E
             problems.append(f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}) covers no quoted number")
         problems += [f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}): {why}"
                      for why in (check_exists(c, e.command) for c in e.checks) if why]
+        if any("--rerun" in c for c in e.checks) and not e.rerun:
+            problems.append(f"docs/numbers.yaml entry {e.index} ({e.page}, {e.place}): check --rerun needs a "
+                            f"runnable command (rerun: or a command with no placeholder), got {e.command!r}")
     return rows, problems
 
 
@@ -341,9 +345,9 @@ def run_command(command: str, seconds: float) -> tuple[str, list[tuple[float, fl
     with tempfile.TemporaryDirectory(prefix="annrl-rerun-") as tmp:
         work, bin_dir = Path(tmp), Path(tmp) / ".bin"
         bin_dir.mkdir()
-        (bin_dir / "python").symlink_to(sys.executable)
-        (bin_dir / "annrl").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m annrl.cli "$@"\n')
-        (bin_dir / "annrl").chmod(0o755)
+        for name, run in (("python", ""), ("annrl", " -m annrl.cli")):  # not a link: a venv's python finds
+            (bin_dir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}"{run} "$@"\n')  # its packages by path
+            (bin_dir / name).chmod(0o755)
         for folder in ("benchmarks", "tests"):  # "python benchmarks/adapt.py" as from the repository's root
             (work / folder).symlink_to(ROOT / folder)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", MPLBACKEND="Agg",
@@ -423,7 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems if not args.orphans else [p for p in problems if "orphaned" in p]:
         print(problem)
     covered = sum(1 for *_, c in rows if c)
-    print(f"{len(rows)} quoted numbers, {covered} covered, {len(problems)} problems", file=sys.stderr)
+    command_only = sum(1 for *_, c in rows if any("command" in e.checks for e in c))
+    print(f"{len(rows)} quoted numbers, {covered} covered, {command_only} backed by their command only (check: "
+          f"command), {len(problems)} problems", file=sys.stderr)
     return 1 if problems else 0
 
 
