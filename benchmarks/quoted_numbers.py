@@ -376,6 +376,7 @@ def rerun(rows: list, entries: list[Entry], seconds: float) -> int:
         How many numbers that are not timings failed (not reproduced, or their command failed).
     """
     failures, totals = 0, {"reproduced": 0, "NOT reproduced": 0, "timing": 0}
+    ran: dict[str, tuple[str, list[tuple[float, float]], str]] = {}  # entries sharing a command run it once
     for entry in entries:
         numbers = [(b, line, n) for b, line, n, covering in rows if entry in covering]
         if not entry.rerun:
@@ -383,7 +384,9 @@ def rerun(rows: list, entries: list[Entry], seconds: float) -> int:
             continue
         values, statuses, start = [], [], time.perf_counter()
         for command in entry.rerun:
-            _, found, status = run_command(command, seconds)
+            if command not in ran:
+                ran[command] = run_command(command, seconds)
+            _, found, status = ran[command]
             values += found
             statuses.append(status)
         failed = [s for s in statuses if s != "ok"]
