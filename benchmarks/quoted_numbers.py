@@ -26,6 +26,9 @@ The registry, ``docs/numbers.yaml``, is a list of entries; each covers the quote
       numbers: ["5.7", "16"]               # optional: only these numbers of the place
       command: annrl approx sin --study smoothness --optimizer lbfgs --seeds 5 --epochs 3000
       check: tests/test_quoted_numbers.py::test_smoothness_study_as_documented  # or benchmarks/NAME.py, a list
+      unless: ["**Tests**"]                # optional: not the blocks holding these phrases (another entry's)
+      rerun: [annrl approx sin --study smoothness --optimizer lbfgs --seeds 5 --epochs 3000]  # optional
+      timing: ["wall time"]                # optional: --rerun reports these as timings
 
 ``check`` names what produces the numbers: a test (``tests/FILE.py::NAME``, or ``::CLASS::NAME``, the
 function must exist), a benchmark script (``benchmarks/FILE.py``, which must exist; ``benchmarks/
@@ -100,6 +103,7 @@ class Entry:
     index: int
     rerun: list[str] = field(default_factory=list)
     timing: list[str] | bool = False
+    unless: list[str] = field(default_factory=list)  # phrases of blocks the entry leaves to another
 
 
 def _visible(line: str) -> str:
@@ -187,7 +191,8 @@ def load_registry(path: Path = REGISTRY) -> tuple[list[Entry], list[str], list[s
                              [str(n) for n in raw["numbers"]] if "numbers" in raw else None,
                              command, [str(c) for c in checks], i,
                              [c.strip() for c in ([rerun] if isinstance(rerun, str) else rerun)],
-                             timing if isinstance(timing, bool) else [str(t) for t in timing]))
+                             timing if isinstance(timing, bool) else [str(t) for t in timing],
+                             [str(u) for u in raw.get("unless", [])]))
     return entries, [str(p) for p in data.get("ignore", [])], data["pages"]
 
 
@@ -213,9 +218,10 @@ def check_exists(check: str, command: str) -> str | None:
 
 def _covers(entry: Entry, block: Block) -> bool:
     kind, _, place = entry.place.partition(":")
-    if entry.page != block.page:
+    text = block.text.replace("\n", " ")
+    if entry.page != block.page or any(phrase in text for phrase in entry.unless):
         return False
-    return place in block.section if kind == "section" else place in block.text.replace("\n", " ")
+    return place in block.section if kind == "section" else place in text
 
 
 def audit(registry: Path = REGISTRY) -> tuple[list[tuple[Block, int, str, list[Entry]]], list[str]]:
