@@ -186,11 +186,15 @@ def load_registry(path: Path = REGISTRY) -> tuple[list[Entry], list[str], list[s
         command = raw.get("command", "")
         runnable = not PLACEHOLDER.search(command) and "pytest" not in command  # a test run prints no figures
         rerun = raw.get("rerun", [c for c in command.split(";") if c] if runnable else [])
+        rerun = [rerun] if isinstance(rerun, str) else rerun
+        if not all(isinstance(c, str) for c in rerun):  # an unquoted "--delays 10,20,40" splits in YAML's [...]
+            raise ValueError(f"{path.name} entry {i}: rerun must be a list of strings (quote a command that "
+                             f"holds a comma), got {rerun!r}")
         timing = raw.get("timing", False)
         entries.append(Entry(raw["page"], ("section:" if "section" in raw else "phrase:") + str(place),
                              [str(n) for n in raw["numbers"]] if "numbers" in raw else None,
                              command, [str(c) for c in checks], i,
-                             [c.strip() for c in ([rerun] if isinstance(rerun, str) else rerun)],
+                             [c.strip() for c in rerun],
                              timing if isinstance(timing, bool) else [str(t) for t in timing],
                              [str(u) for u in raw.get("unless", [])]))
     return entries, [str(p) for p in data.get("ignore", [])], data["pages"]

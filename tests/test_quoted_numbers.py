@@ -173,3 +173,21 @@ def test_total_variation_steps_table_as_documented():
         noisy = x + 0.01 * x.std(axis=0) * np.random.default_rng(0).standard_normal(x.shape)
         got = [np.sqrt(np.mean((TotalVariation(iterations=k)(noisy, t) - dxdt) ** 2)) for k in (1, 5, 20, 50)]
         assert got == pytest.approx(rmse, rel=0.002)  # to the printed digits
+
+
+def test_unless_leaves_a_block_to_another_entry_and_rerun_defaults_to_a_runnable_command(tmp_path):
+    entries = ("- {page: docs/approx.md, section: Studies, unless: ['near / away'], check: command,\n"
+               "   command: annrl approx sin --study NAME}\n"
+               "- {page: docs/approx.md, phrase: 'near / away', check: command,\n"
+               "   command: annrl approx sin; annrl xor}\n")
+    rows, _ = quoted_numbers.audit(_registry(tmp_path, entries))
+    section, table = quoted_numbers.load_registry(_registry(tmp_path, entries))[0]
+    assert not [r for r in rows if section in r[3] and table in r[3]]  # no number is covered by both
+    assert [r for r in rows if table in r[3]] and [r for r in rows if section in r[3]]
+    assert section.rerun == [] and table.rerun == ["annrl approx sin", "annrl xor"]  # NAME is a placeholder
+
+
+def test_a_rerun_command_split_by_yaml_is_refused(tmp_path):
+    entry = "- {page: docs/approx.md, section: Studies, check: command, rerun: [annrl x --delays 10,20]}\n"
+    with pytest.raises(ValueError, match="quote a command that holds a comma"):
+        quoted_numbers.load_registry(_registry(tmp_path, entry))
