@@ -1,6 +1,7 @@
 """Every measured number quoted in README.md and the docs pages, listed beside the check that produces it.
 
-    python benchmarks/quoted_numbers.py            # list: page:line, the number, its entry's command and check
+    python benchmarks/quoted_numbers.py            # list: page:line, the number, [its entry's index], its check
+                                                   # and command
     python benchmarks/quoted_numbers.py --check    # only the problems; exit 1 if there is one
     python benchmarks/quoted_numbers.py --orphans  # only the numbers no entry covers
     python benchmarks/quoted_numbers.py --rerun [--page P] [--entry N] [--max-seconds S]
@@ -363,7 +364,7 @@ def run_command(command: str, seconds: float) -> tuple[str, list[tuple[float, fl
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", MPLBACKEND="Agg",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
         proc = subprocess.Popen(["bash", "-c", command], cwd=work, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+                                stderr=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
         try:
             stdout, _ = proc.communicate(timeout=seconds)
             status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
@@ -373,7 +374,10 @@ def run_command(command: str, seconds: float) -> tuple[str, list[tuple[float, fl
             status = f"timed out after {seconds:g} s"
         values = printed_values(stdout)
         for path in work.rglob("metrics.json"):
-            values += json_values(json.loads(path.read_text(encoding="utf-8")))
+            try:
+                values += json_values(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError:  # cut short by the timeout: its numbers are not evidence
+                status += f", unreadable {path.relative_to(work)}"
     return stdout, values, status
 
 
@@ -417,7 +421,8 @@ def rerun(rows: list, entries: list[Entry], seconds: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """List the quoted numbers with their checks, or only the problems (``--check``, ``--orphans``)."""
+    """List the quoted numbers with their entries' indices and checks, only the problems (``--check``,
+    ``--orphans``), or rerun the entries' commands (``--rerun``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="print only the problems")
     parser.add_argument("--orphans", action="store_true", help="print only the numbers no entry covers")
@@ -434,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if rerun(rows, entries, args.max_seconds) else 0
     if not (args.check or args.orphans):
         for block, line, number, covering in rows:
-            where = " | ".join(f"{', '.join(e.checks)} ({e.command})" if e.command else ", ".join(e.checks)
+            where = " | ".join(f"[{e.index}] {', '.join(e.checks)}" + (f" ({e.command})" if e.command else "")
                                for e in covering) or "ORPHAN"
             print(f"{block.page}:{line}\t{number}\t{where}")
     for problem in problems if not args.orphans else [p for p in problems if "orphaned" in p]:
