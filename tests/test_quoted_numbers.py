@@ -4,6 +4,7 @@ documented commands."""
 
 import importlib.util
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -111,3 +112,82 @@ def test_the_logic_labs_table_names_the_width_it_reports(reliable, label):
     metrics = {"inputs": ["x1"], "formulas": {}, "sweep": sweep, "learned_reliably": reliable, "hidden": 8,
                "explained_seed": 0, "hidden_neurons": []}
     assert (label, 8) in summary_rows(SimpleNamespace(metrics=metrics))
+
+
+@pytest.mark.parametrize("quoted, printed, found", [
+    ("97.0%", "accuracy 0.9703", [0.9703]),        # a percentage matches a fraction
+    ("97.0%", "accuracy 97.04 %", [97.04]),
+    ("97.0%", "accuracy 0.9751", None),             # rounds to 97.5%
+    ("3.3x", "ratio 3.27", [3.27]),
+    ("3.3x", "ratio 3.2", None),
+    ("0.00375", "rmse 0.0038", None),               # printed more coarsely than quoted: no evidence
+    ("0.500", "weights [0.5, 1.0]", [0.5]),         # equal, printed without trailing zeros
+    ("0.21-0.30x", "0.2149 and 0.3012", [0.2149, 0.3012]),
+    ("0.21-0.30x", "0.2149 only", None),            # each end of a range must match
+    ("5.7e5 car-steps/s", "573,400 steps/s", [573400.0]),
+    ("2e-4", "error 0.00024", [0.00024]),
+    ("1,783", "1783 quoted numbers", [1783.0]),
+])
+def test_a_quoted_number_is_reproduced_when_the_output_rounds_to_it(quoted, printed, found):
+    assert quoted_numbers.reproduced(quoted, quoted_numbers.printed_values(printed)) == found
+
+
+def test_metrics_json_values_are_exact_and_booleans_are_not_numbers():
+    values = quoted_numbers.json_values({"a": [0.97031, {"b": 3}], "ok": True, "name": "x"})
+    assert values == [(0.97031, 0.0), (3.0, 0.0)]
+    assert quoted_numbers.reproduced("97.0%", values) == [0.97031]
+
+
+def test_rerun_reports_reproduced_missing_and_timing_numbers(tmp_path, capsys):
+    page = tmp_path / "page.md"
+    page.write_text("| run | accuracy | train s |\n|---|---:|---:|\n| a | 97.0% | 4.5 |\n| b | 88.1% | 9.9 |\n")
+    block = quoted_numbers.parse_page(page, ignore=[])[0]
+    entry = quoted_numbers.Entry("page.md", "section:x", None, "", ["command"], 0,
+                                 rerun=["echo 'a 0.9703 b 0.8 took 5.1 s'"], timing=["train s"])
+    rows = [(block, line, n, [entry]) for line, n in block.numbers]
+    assert quoted_numbers.rerun(rows, [entry], seconds=30) == 1  # 88.1% is not in the output
+    out = capsys.readouterr().out
+    assert "97.0%\treproduced\t0.9703" in out and "88.1%\tNOT reproduced" in out
+    assert "4.5\ttiming" in out and "9.9\ttiming" in out
+
+
+def test_a_command_that_runs_too_long_is_stopped_and_fails():
+    start = time.perf_counter()
+    _, values, status = quoted_numbers.run_command("echo 1.5; sleep 30", seconds=1)
+    assert status == "timed out after 1 s" and time.perf_counter() - start < 10
+    assert (1.5, 0.05) in values
+
+
+def test_total_variation_steps_table_as_documented():
+    # docs/calculus.md 1.2: RMSE at 1% noise (seed 0) after 1 / 5 / 20 / 50 lagged-diffusivity steps
+    import numpy as np
+
+    from annrl.calculus import TotalVariation
+    from annrl.calculus.accuracy import analytic_signal
+    from annrl.systems import lotka_volterra_benchmark
+
+    lv = lotka_volterra_benchmark()
+    documented = [((lv.t, lv.x_clean, lv.dxdt_clean), [0.443, 0.687, 0.802, 0.876]),
+                  (analytic_signal(), [0.0627, 0.0762, 0.0864, 0.0941])]
+    for (t, x, dxdt), rmse in documented:
+        noisy = x + 0.01 * x.std(axis=0) * np.random.default_rng(0).standard_normal(x.shape)
+        got = [np.sqrt(np.mean((TotalVariation(iterations=k)(noisy, t) - dxdt) ** 2)) for k in (1, 5, 20, 50)]
+        assert got == pytest.approx(rmse, rel=0.002)  # to the printed digits
+
+
+def test_unless_leaves_a_block_to_another_entry_and_rerun_defaults_to_a_runnable_command(tmp_path):
+    entries = ("- {page: docs/approx.md, section: Studies, unless: ['near / away'], check: command,\n"
+               "   command: annrl approx sin --study NAME}\n"
+               "- {page: docs/approx.md, phrase: 'near / away', check: command,\n"
+               "   command: annrl approx sin; annrl xor}\n")
+    rows, _ = quoted_numbers.audit(_registry(tmp_path, entries))
+    section, table = quoted_numbers.load_registry(_registry(tmp_path, entries))[0]
+    assert not [r for r in rows if section in r[3] and table in r[3]]  # no number is covered by both
+    assert [r for r in rows if table in r[3]] and [r for r in rows if section in r[3]]
+    assert section.rerun == [] and table.rerun == ["annrl approx sin", "annrl xor"]  # NAME is a placeholder
+
+
+def test_a_rerun_command_split_by_yaml_is_refused(tmp_path):
+    entry = "- {page: docs/approx.md, section: Studies, check: command, rerun: [annrl x --delays 10,20]}\n"
+    with pytest.raises(ValueError, match="quote a command that holds a comma"):
+        quoted_numbers.load_registry(_registry(tmp_path, entry))
