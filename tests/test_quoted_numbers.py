@@ -110,7 +110,7 @@ def test_the_logic_labs_table_names_the_width_it_reports(reliable, label):
 
     sweep = [{"hidden": 8, "success_rate": 0.86, "epochs_median": 246.0}]
     metrics = {"inputs": ["x1"], "formulas": {}, "sweep": sweep, "learned_reliably": reliable, "hidden": 8,
-               "explained_seed": 0, "hidden_neurons": []}
+               "explained_seed": 0, "hidden_neurons": [], "kernel": {"asked": "auto", "phases": {}}}
     assert (label, 8) in summary_rows(SimpleNamespace(metrics=metrics))
 
 
