@@ -309,7 +309,8 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     num_threads : int, default=1
         Threads that share the physics of a large batch (useful from about 512 cars).
     render_mode : {"rgb_array", None}
-        ``render()`` returns one frame with every car on the track.
+        ``render()`` returns one frame with every car, each on its own track (a grid of panels when the
+        cars drive different tracks).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": RENDER_FPS, "autoreset_mode": AutoresetMode.NEXT_STEP}
