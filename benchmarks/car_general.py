@@ -3,7 +3,7 @@
     python benchmarks/car_general.py drivers                 # the pretrained driver and the heuristic
     python benchmarks/car_general.py gap --steps 2000000     # GA, ES, PPO: family:hard vs s_bends alone
     python benchmarks/car_general.py gap --algos ga --limit 20 --out runs/car_general
-    python benchmarks/car_general.py sensors --steps 1000000 --seeds 0,1   # GA with other sensor layouts
+    python benchmarks/car_general.py sensors --steps 300000 --seeds 0,1 --track-pool 16 --limit 30
 
 ``drivers`` drives the 54 held-out tracks (the hard family's 50 held-out seeds and the 4 shipped
 tracks, 3 laps each; ``annrl car benchmark``) with the pretrained driver (``--policy pretrained``)
@@ -106,7 +106,8 @@ def sensors(args) -> dict[str, Any]:
         runs = []
         for seed in seeds:
             folder = Path(args.out) / f"sensors-{name}-seed{seed}"
-            runs.append(train_and_drive("ga", args, folder, seed, tracks="family:hard", **LAYOUTS[name]))
+            runs.append(train_and_drive("ga", args, folder, seed, tracks="family:hard", track_pool=args.track_pool,
+                                        **LAYOUTS[name]))
             out[f"ga, {name}, seed {seed}"] = runs[-1]
             Path(args.out).mkdir(parents=True, exist_ok=True)
             (Path(args.out) / "sensors.json").write_text(json.dumps(out, indent=2))  # a partial run keeps its part
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                                      "training.")
     parser.add_argument("--seed", type=int, default=0, help="gap: training seed.")
     parser.add_argument("--seeds", default="0,1", help="sensors: training seeds, comma-separated.")
+    parser.add_argument("--track-pool", type=int, default=64, help="sensors: the hard family's training seeds "
+                                                                   "drawn from (fewer: less table building).")
     parser.add_argument("--layouts", default=",".join(LAYOUTS), help=f"sensors: layouts among {list(LAYOUTS)}.")
     parser.add_argument("--limit", type=int, default=None, help="drive only the suite's first LIMIT tracks.")
     parser.add_argument("--out", default="runs/car_general", help="folder of the trainings and car_general.json.")
