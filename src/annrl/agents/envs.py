@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -100,7 +100,7 @@ class EnvShape:
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
     threshold: float | None = None
-    sensors: dict[str, Any] | None = None
+    sensors: dict[str, Any] | None = field(default=None, hash=False)  # a dict: left out of the hash
 
     @classmethod
     def probe(cls, config: Any) -> EnvShape:
