@@ -65,7 +65,8 @@ def suite(make_driver, continuous: bool, limit: int | None, sensors: dict[str, A
 def drivers(args) -> dict[str, Any]:
     out = {}
     pretrained = load_policy("pretrained")
-    out["pretrained"] = {**suite(lambda env: pretrained, not pretrained.shape.discrete, args.limit),
+    out["pretrained"] = {**suite(lambda env: pretrained, not pretrained.shape.discrete, args.limit,
+                                 pretrained.shape.sensors),
                          "command": pretrained.metadata.get("command")}
     for continuous in (True, False):
         name = f"heuristic ({'continuous' if continuous else 'discrete'})"
