@@ -79,3 +79,10 @@ def test_the_turn_rate_cannot_be_switched_mid_run():
     env = CarTrackEnv("oval")
     with pytest.raises(InputError, match="observe_turn_rate fixes the observation space"):
         env.unwrapped.set_settings(observe_turn_rate=True)
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_env_checker_passes_with_seven_rays_and_the_turn_rate(continuous):
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(CarTrackEnv("oval", continuous=continuous, n_rays=7, observe_turn_rate=True), skip_render_check=True)
