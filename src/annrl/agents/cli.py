@@ -278,7 +278,8 @@ def car_animation(result: Result, config: Any, path: Path, *, frame_every: int =
     from annrl.envs import CarTrackVecEnv
     from annrl.envs.render import AnimationRecorder, TrackRenderer
 
-    env = CarTrackVecEnv(1, config.track, continuous=config.continuous, autoreset_mode="Disabled")
+    env = CarTrackVecEnv(1, config.track, continuous=config.continuous, autoreset_mode="Disabled",
+                         **(result.shape.sensors or {}))  # the sensors it was trained with
     renderer, recorder = TrackRenderer(env.track), AnimationRecorder(every=frame_every, max_frames=max_frames)
     obs, _ = env.reset(seed=config.seed)
     for _ in range(env.settings.max_episode_steps):

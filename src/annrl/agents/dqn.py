@@ -28,7 +28,7 @@ import numpy as np
 
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
-from annrl.agents.envs import EnvPool
+from annrl.agents.envs import EnvPool, car_sensors
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import BaseConfig, base_table, linear_schedule, network_bytes, parse_sizes
@@ -181,7 +181,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     check_sizes({f"--buffer-size {config.buffer_size} transitions": 40 * config.buffer_size,
                  f"--hidden {config.hidden} networks": network_bytes(config.hidden, batch=config.batch_size, copies=6)})
     schedule = grip.grip_schedule(config, 1)
-    envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous,
+    envs = EnvPool(config.env, 1, track=config.track, continuous=config.continuous, sensors=car_sensors(config),
                    plan=plan_of(config))
     stages: list[list[int]] = []  # [env_steps, stage] each time a --tracks curriculum moves on
     grip.follow(envs, schedule)

@@ -1,5 +1,5 @@
 """The environments an agent plays: any Gymnasium environment with a Box observation space,
-``annrl/CarTrack-v0`` included (``track=`` and ``continuous=`` go to the car only).
+``annrl/CarTrack-v0`` included (``track=``, ``continuous=`` and ``sensors=`` go to the car only).
 
 * :func:`make_env` / :func:`make_vector_env` build one environment, or ``n`` stepped together.
 * :class:`EnvShape` is what a network needs to know about an environment; :func:`to_actions` turns
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -23,6 +23,10 @@ CAR_ENV_ID = "annrl/CarTrack-v0"
 #: mean evaluation return that counts as solved, where Gymnasium's spec gives none
 DEFAULT_THRESHOLDS = {CAR_ENV_ID: 295.0}  # 3 laps of 100 each, with no crash
 SEED_BOUND = 2**31 - 1
+#: the car's sensor settings an agent's config sets (``--n-rays`` ...), each a CarSettings field of that name
+SENSOR_FIELDS = ("n_rays", "ray_spread_deg", "max_range", "observe_turn_rate")
+#: the sensors of every car policy saved before its file kept them (the pretrained driver's among them)
+EARLIEST_SENSORS = {"n_rays": 5, "ray_spread_deg": 180.0, "max_range": 30.0, "observe_turn_rate": False}
 
 
 def draw_seed(rng: np.random.Generator) -> int:
@@ -35,18 +39,45 @@ def is_car(env_id: str) -> bool:
     return env_id == CAR_ENV_ID
 
 
-def _env_kwargs(env_id: str, track: str, continuous: bool) -> dict[str, Any]:
+def saved_sensors(env_id: str, sensors: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The sensors a saved policy was trained with: ``sensors`` as its file keeps them, or, for a car policy
+    saved before files kept them, :data:`EARLIEST_SENSORS` (not today's defaults, which may change)."""
+    if sensors is None and is_car(env_id):
+        return dict(EARLIEST_SENSORS)
+    return sensors
+
+
+def car_sensors(config: Any) -> dict[str, Any]:
+    """The car sensor settings of an agent's ``config`` (its :data:`SENSOR_FIELDS`), as CarSettings overrides."""
+    return {name: getattr(config, name) for name in SENSOR_FIELDS if hasattr(config, name)}
+
+
+def _env_kwargs(env_id: str, track: str, continuous: bool, sensors: dict[str, Any] | None) -> dict[str, Any]:
     if is_car(env_id):
         import annrl.envs  # noqa: F401 - registers the car
 
-        return {"track": track, "continuous": continuous}
+        return {"track": track, "continuous": continuous, **(sensors or {})}
+    from annrl.envs.settings import CarSettings
+
+    default = CarSettings()
+    changed = {k: v for k, v in (sensors or {}).items() if getattr(default, k) != v}
+    if changed:
+        name, value = next(iter(changed.items()))
+        raise InputError(f"--{name.replace('_', '-')} sets the car's sensors ({CAR_ENV_ID} only), got {value!r} "
+                         f"with --env {env_id}", field=f"--{name.replace('_', '-')}")
     return {}
 
 
-def make_env(env_id: str, *, track: str = "s_bends", continuous: bool = False) -> gym.Env:
-    """One environment; refuses observation spaces other than a flat Box."""
+def make_env(env_id: str, *, track: str = "s_bends", continuous: bool = False,
+             sensors: dict[str, Any] | None = None) -> gym.Env:
+    """One environment; refuses observation spaces other than a flat Box.
+
+    ``sensors`` are CarSettings fields (``n_rays``, ``ray_spread_deg``, ``max_range``,
+    ``observe_turn_rate``: see :func:`car_sensors`) for the car; another environment refuses them
+    unless they are the car's defaults.
+    """
     try:
-        env = gym.make(env_id, **_env_kwargs(env_id, track, continuous))
+        env = gym.make(env_id, **_env_kwargs(env_id, track, continuous, sensors))
     except gym.error.Error as err:
         raise InputError(f"--env {env_id!r} cannot be made: {err}", field="--env") from None
     if not isinstance(env.observation_space, gym.spaces.Box) or len(env.observation_space.shape) != 1:
@@ -58,7 +89,9 @@ def make_env(env_id: str, *, track: str = "s_bends", continuous: bool = False) -
 class EnvShape:
     """What a network needs to know about an environment.
 
-    ``n_outputs`` is the number of discrete actions, or the action dimension for a Box.
+    ``n_outputs`` is the number of discrete actions, or the action dimension for a Box. ``sensors``
+    are the car's sensor settings (:data:`SENSOR_FIELDS`), so that a saved policy replays with the
+    sensors it was trained with; None for other environments (and policies saved before they were kept).
     """
 
     obs_dim: int
@@ -67,11 +100,12 @@ class EnvShape:
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
     threshold: float | None = None
+    sensors: dict[str, Any] | None = field(default=None, hash=False)  # a dict: left out of the hash
 
     @classmethod
     def probe(cls, config: Any) -> EnvShape:
-        """The shape of ``config.env`` (with its ``track`` and ``continuous``): one env made, read, closed."""
-        env = make_env(config.env, track=config.track, continuous=config.continuous)
+        """The shape of ``config.env`` (with its ``track``, ``continuous`` and sensors): one env made, read, closed."""
+        env = make_env(config.env, track=config.track, continuous=config.continuous, sensors=car_sensors(config))
         try:
             return cls.of(env, config.env)
         finally:
@@ -87,19 +121,23 @@ class EnvShape:
         threshold = env.spec.reward_threshold if env.spec is not None else None
         threshold = DEFAULT_THRESHOLDS.get(env_id, threshold)
         obs_dim = int(env.observation_space.shape[0])
+        sensors = None
+        if is_car(env_id):
+            settings = env.unwrapped.settings
+            sensors = {name: getattr(settings, name) for name in SENSOR_FIELDS}
         if isinstance(space, gym.spaces.Discrete):
-            return cls(obs_dim, True, int(space.n), threshold=threshold)
+            return cls(obs_dim, True, int(space.n), threshold=threshold, sensors=sensors)
         if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
             return cls(obs_dim, False, int(space.shape[0]), tuple(map(float, space.low)),
-                       tuple(map(float, space.high)), threshold)
+                       tuple(map(float, space.high)), threshold, sensors)
         raise InputError(f"the action space of {env_id!r} must be Discrete or a flat Box, got {space}")
 
 
-def make_vector_env(env_id: str, num_envs: int, *, track: str = "s_bends",
-                    continuous: bool = False) -> gym.vector.VectorEnv:
+def make_vector_env(env_id: str, num_envs: int, *, track: str = "s_bends", continuous: bool = False,
+                    sensors: dict[str, Any] | None = None) -> gym.vector.VectorEnv:
     """``num_envs`` copies stepped together: the car's own vector env, Gymnasium's native one
-    (CartPole) where it exists, else a synchronous one."""
-    kwargs = _env_kwargs(env_id, track, continuous)
+    (CartPole) where it exists, else a synchronous one (``sensors``: as for :func:`make_env`)."""
+    kwargs = _env_kwargs(env_id, track, continuous, sensors)
     if is_car(env_id):
         from annrl.envs import CarTrackVecEnv
 
@@ -134,16 +172,16 @@ class EnvPool:
     ----------
     env_id : str
     num_envs : int
-    track, continuous
-        For the car.
+    track, continuous, sensors
+        For the car (see :func:`make_env`).
     plan : annrl.agents.track_plan.TrackPlan, optional
         With ``--tracks``: every episode drives a track drawn (from its reset seed) from the plan.
     """
 
     def __init__(self, env_id: str, num_envs: int, *, track: str = "s_bends", continuous: bool = False,
-                 plan: Any = None):
+                 sensors: dict[str, Any] | None = None, plan: Any = None):
         self.plan = plan
-        self.envs = [make_env(env_id, track=track, continuous=continuous) for _ in range(num_envs)]
+        self.envs = [make_env(env_id, track=track, continuous=continuous, sensors=sensors) for _ in range(num_envs)]
         self.shape = EnvShape.of(self.envs[0], env_id)
         self.num_envs = num_envs
         self.seeds = np.zeros(num_envs, dtype=np.int64)

@@ -63,9 +63,15 @@ def run_episodes(env: gym.vector.VectorEnv, act: Callable[[np.ndarray], np.ndarr
 
 
 def evaluate(act: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int, seed: int, *,
-             track: str = "s_bends", continuous: bool = False) -> Episodes:
-    """``episodes`` episodes played at once with a deterministic policy ``act`` (obs ``(n, d)`` -> actions)."""
-    env = make_vector_env(env_id, episodes, track=track, continuous=continuous)
+             track: str = "s_bends", continuous: bool = False, sensors: dict[str, Any] | None = None) -> Episodes:
+    """``episodes`` episodes played at once with a deterministic policy ``act`` (obs ``(n, d)`` -> actions).
+
+    ``sensors`` (the car's, see :func:`~annrl.agents.envs.make_env`) default to those a saved policy
+    ``act`` was trained with (its ``shape.sensors``), so that it replays seeing what it learned with.
+    """
+    if sensors is None:
+        sensors = getattr(getattr(act, "shape", None), "sensors", None)
+    env = make_vector_env(env_id, episodes, track=track, continuous=continuous, sensors=sensors)
     try:
         return run_episodes(env, act, seed)
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.envs import EnvPool, is_car, make_vector_env
+from annrl.agents.envs import EnvPool, car_sensors, is_car, make_vector_env
 from annrl.agents.evaluation import evaluate, run_episodes
 from annrl.config import setting
 from annrl.envs.nonstationary import Cycle, NonStationary, Schedule
@@ -80,8 +80,9 @@ def evaluate_on_grip(act, config: Any, episodes: int, seed: int, grip: float | N
 
     track = tracks_for(config, plan, episodes, seed)
     if grip is None:
-        return evaluate(act, config.env, episodes, seed, track=track, continuous=config.continuous)
-    env = make_vector_env(config.env, episodes, track=track, continuous=config.continuous)
+        return evaluate(act, config.env, episodes, seed, track=track, continuous=config.continuous,
+                        sensors=car_sensors(config))
+    env = make_vector_env(config.env, episodes, track=track, continuous=config.continuous, sensors=car_sensors(config))
     try:
         env.set_settings(grip=grip)
         return run_episodes(env, act, seed)

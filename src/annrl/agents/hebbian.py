@@ -32,7 +32,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from annrl.agents.envs import EnvShape, is_car, make_vector_env, to_actions
+from annrl.agents.envs import EnvShape, car_sensors, is_car, make_vector_env, saved_sensors, to_actions
 from annrl.agents.es import OpenES
 from annrl.agents.evaluation import Episodes, run_episodes
 from annrl.agents.neuroevolution import EvolutionConfig, evolution_table, evolve
@@ -206,9 +206,11 @@ def make_env_batch(config: Config, n: int, *, training: bool = False) -> gym.vec
         from annrl.envs import CarTrackVecEnv
 
         env = CarTrackVecEnv(n, config.track, continuous=config.continuous, autoreset_mode="Disabled",
-                             max_episode_steps=config.episode_steps, stall_time=config.stall_time)
+                             max_episode_steps=config.episode_steps, stall_time=config.stall_time,
+                             **car_sensors(config))
     else:
-        env = make_vector_env(config.env, n, track=config.track, continuous=config.continuous)
+        env = make_vector_env(config.env, n, track=config.track, continuous=config.continuous,
+                              sensors=car_sensors(config))
     rays = parse_rays(config.failure_rays, int(env.single_observation_space.shape[0]))
     return SensorFailure(env, rays, config.failure_at) if training and rays else env
 
@@ -346,7 +348,7 @@ def save_agent(path: str | Path, result: Result, config: Config) -> Path:
                             "coefficients": list(COEFFICIENTS) if config.plastic else ["weight"],
                             "plastic": config.plastic, "init_scale": config.init_scale,
                             "w_max": config.w_max, "track": config.track, "continuous": config.continuous,
-                            "seed": config.seed})
+                            "sensors": result.shape.sensors, "seed": config.seed})
 
 
 class RulesPolicy:
@@ -361,7 +363,7 @@ class RulesPolicy:
         sizes = meta["sizes"]
         discrete = not meta["continuous"]
         self.shape = EnvShape(sizes[0], discrete, sizes[-1], () if discrete else (-1.0, -1.0),
-                              () if discrete else (1.0, 1.0), None)
+                              () if discrete else (1.0, 1.0), None, saved_sensors(meta["env"], meta.get("sensors")))
         self.mode = "argmax" if discrete else "scale"
         self.net = PlasticNetwork(sizes, meta["plastic"])
         self._batch = 0

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from annrl.agents.envs import EnvShape, draw_seed, is_car, make_vector_env, to_actions
+from annrl.agents.envs import EnvShape, car_sensors, draw_seed, is_car, make_vector_env, to_actions
 from annrl.agents.evaluation import Episodes, eval_seed, evaluate, run_episodes
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
@@ -176,8 +176,9 @@ def training_env(config: EvolutionConfig, n: int) -> Any:
     if settings:
         from annrl.envs import CarTrackVecEnv
 
-        return CarTrackVecEnv(n, config.track, continuous=config.continuous, autoreset_mode="Disabled", **settings)
-    return make_vector_env(config.env, n, track=config.track, continuous=config.continuous)
+        return CarTrackVecEnv(n, config.track, continuous=config.continuous, autoreset_mode="Disabled",
+                              **car_sensors(config), **settings)
+    return make_vector_env(config.env, n, track=config.track, continuous=config.continuous, sensors=car_sensors(config))
 
 
 class PopulationEvaluator:
@@ -265,7 +266,7 @@ def train_population(algo: str, config: EvolutionConfig, strategy_factory: Calla
     def judge(solution: np.ndarray, episodes: int, seed: int) -> Episodes:
         policy.set_flat(solution)
         return evaluate(act, config.env, episodes, seed, track=tracks_for(config, plan, episodes, seed),
-                        continuous=config.continuous)
+                        continuous=config.continuous, sensors=car_sensors(config))
 
     metrics = evolve(algo, config, shape, strategy, evaluator, judge, rng, plan=plan, **options)
     metrics["kernel"] = getattr(evaluator, "kernel", "numpy")  # the one taken (config.kernel: the one asked for)

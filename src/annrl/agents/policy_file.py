@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.envs import EnvShape, to_actions
+from annrl.agents.envs import EnvShape, saved_sensors, to_actions
 from annrl.errors import InputError
 
 AGENT_FILE = "agent.safetensors"
@@ -36,7 +36,8 @@ def save_policy(path: str | Path, net: Any, *, algo: str, env_id: str, shape: En
     meta = {"annrl_version": __version__, "command": launching_command(),
             "algo": algo, "env": env_id, "track": track, "continuous": continuous, "action_mode": mode,
             "env_shape": {"obs_dim": shape.obs_dim, "discrete": shape.discrete, "n_outputs": shape.n_outputs,
-                          "low": list(shape.low), "high": list(shape.high), "threshold": shape.threshold},
+                          "low": list(shape.low), "high": list(shape.high), "threshold": shape.threshold,
+                          "sensors": shape.sensors},
             **(extra or {})}
     return save_network(path, net, meta)
 
@@ -75,5 +76,6 @@ def load_policy(path: str | Path) -> Policy:
     if "action_mode" not in meta:
         raise InputError(f"{path} is a network file but not an annrl agent (no action_mode)")
     s = meta["env_shape"]
-    shape = EnvShape(s["obs_dim"], s["discrete"], s["n_outputs"], tuple(s["low"]), tuple(s["high"]), s["threshold"])
+    shape = EnvShape(s["obs_dim"], s["discrete"], s["n_outputs"], tuple(s["low"]), tuple(s["high"]), s["threshold"],
+                     saved_sensors(meta["env"], s.get("sensors")))
     return Policy(net, shape, meta["action_mode"], meta)

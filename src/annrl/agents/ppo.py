@@ -29,7 +29,7 @@ import numpy as np
 from annrl import progress
 from annrl.agents import cbp as cbp_option
 from annrl.agents import grip
-from annrl.agents.envs import EnvPool, to_actions
+from annrl.agents.envs import EnvPool, car_sensors, to_actions
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
@@ -324,7 +324,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     if config.backend != "numpy" and config.continual_backprop:
         raise InputError("--continual-backprop runs on --backend numpy only", field="--continual-backprop")
     envs = EnvPool(config.env, config.num_envs, track=config.track, continuous=config.continuous,
-                   plan=plan_of(config))
+                   sensors=car_sensors(config), plan=plan_of(config))
     stages: list[list[int]] = []  # [env_steps, stage] each time a --tracks curriculum moves on
     grip.follow(envs, schedule)
     shape = envs.shape

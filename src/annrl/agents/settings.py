@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 
 from annrl.config import setting
+from annrl.envs.settings import CarSettings
 from annrl.errors import InputError
+
+_CAR = CarSettings()  # the sensor flags' defaults are the car's own
 
 
 def make_rng(seed: int) -> np.random.Generator:
@@ -41,6 +44,12 @@ class BaseConfig:
     curriculum_level: float = setting(0.8, "car only, with a --tracks curriculum: the share of evaluation episodes "
                                            "driven 3 clean laps that moves it to the next family.")
     continuous: bool = setting(False, "car only: (steer, throttle) actions instead of Discrete(5).")
+    n_rays: int = setting(_CAR.n_rays, "car only: distance sensors (1 to 64), spread evenly over --ray-spread-deg.")
+    ray_spread_deg: float = setting(_CAR.ray_spread_deg, "car only: angle between the outermost rays, degrees "
+                                                         "(0 to 360).")
+    max_range: float = setting(_CAR.max_range, "car only: sensor range in metres (readings are divided by it).")
+    observe_turn_rate: bool = setting(_CAR.observe_turn_rate, "car only: the turn (yaw) rate in the observation, "
+                                                              "after the speed.")
     total_steps: int = setting(100_000, "environment steps to train for.")
     seed: int = setting(0, "seed of everything random in the run.")
     eval_every: int = setting(10_000, "environment steps between evaluations (the learning curve).")
@@ -50,12 +59,15 @@ class BaseConfig:
 
 
 def base_table() -> dict[str, list[Any]]:
-    """The checks every agent's ``Config`` shares: step budget, evaluation cadence and episodes, seed, tracks."""
-    from annrl.validate import NON_NEGATIVE_INT, POSITIVE_INT, Interval
+    """The checks every agent's ``Config`` shares: step budget, evaluation cadence and episodes, seed, tracks,
+    the car's sensors."""
+    from annrl.validate import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval
 
     return {"total_steps": POSITIVE_INT, "eval_every": POSITIVE_INT, "eval_episodes": POSITIVE_INT,
             "final_eval_episodes": POSITIVE_INT, "seed": NON_NEGATIVE_INT, "track_pool": POSITIVE_INT,
-            "curriculum_level": [Interval(float, 0.0, 1.0, closed="both")]}
+            "curriculum_level": [Interval(float, 0.0, 1.0, closed="both")],
+            "n_rays": [Interval(int, 1, 64, closed="both")],
+            "ray_spread_deg": [Interval(float, 0.0, 360.0, closed="both")], "max_range": POSITIVE}
 
 
 def parse_sizes(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:

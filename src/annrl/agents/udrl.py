@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.envs import EnvShape, draw_seed, make_vector_env
+from annrl.agents.envs import EnvShape, car_sensors, draw_seed, make_vector_env
 from annrl.agents.evaluation import Curve, Episodes, eval_seed
 from annrl.agents.run import Result, Run
 from annrl.agents.settings import ENV_BYTES, BaseConfig, base_table, network_bytes, parse_sizes
@@ -208,7 +208,8 @@ def evaluation_command(buffer: EpisodeBuffer, config: Config) -> tuple[float, fl
 
 def evaluate_command(net: MLP, command: tuple[float, float], episodes: int, seed: int, config: Config) -> Episodes:
     """``episodes`` greedy episodes following ``command``: their returns and lengths ``(episodes,)``."""
-    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous)
+    env = make_vector_env(config.env, episodes, track=config.track, continuous=config.continuous,
+                          sensors=car_sensors(config))
     try:
         rewards = [e[2] for e in play(env, net, command, seed, config, greedy=True)]
         return Episodes(np.array([float(r.sum()) for r in rewards]), np.array([len(r) for r in rewards]))
@@ -249,7 +250,8 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
         tensors.update(optimizer.state_arrays("adam."))
         return tensors, {"env_steps": env_steps}
 
-    env = make_vector_env(config.env, config.episodes_per_iter, track=config.track, continuous=config.continuous)
+    env = make_vector_env(config.env, config.episodes_per_iter, track=config.track, continuous=config.continuous,
+                          sensors=car_sensors(config))
     with run.closing(env):
         if iteration == 0:
             for _ in range(max(1, -(-config.warmup_episodes // config.episodes_per_iter))):

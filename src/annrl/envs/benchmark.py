@@ -43,13 +43,15 @@ def suite_tracks(suite: str = "heldout", limit: int | None = None) -> list[str]:
 
 
 def drive_track(track: str, make_driver: Callable[[Any], Callable], *, continuous: bool, laps: int = 3,
-                seed: int = 0) -> dict[str, Any]:
+                seed: int = 0, sensors: dict[str, Any] | None = None) -> dict[str, Any]:
     """Drive one car ``laps`` laps of ``track``; returns its record with the trajectory.
 
     Parameters
     ----------
     make_driver : callable
         ``make_driver(env) -> policy``; the policy maps observations ``(1, n_obs)`` to actions.
+    sensors : dict, optional
+        CarSettings sensor fields (``n_rays`` ...) the driver was trained with; the defaults if omitted.
 
     Returns
     -------
@@ -64,7 +66,7 @@ def drive_track(track: str, make_driver: Callable[[Any], Callable], *, continuou
     dt = 0.05
     limit = math.ceil(laps * loaded.length / (MIN_MEAN_SPEED * dt))
     env = CarTrackVecEnv(1, loaded, continuous=continuous, autoreset_mode="Disabled", laps=laps,
-                         max_episode_steps=limit, stall_time=STALL_SECONDS, dt=dt)
+                         max_episode_steps=limit, stall_time=STALL_SECONDS, dt=dt, **(sensors or {}))
     driver = make_driver(env)
     obs, info = env.reset(seed=seed)
     trace, steps, done = [], 0, False
@@ -87,9 +89,10 @@ def drive_track(track: str, make_driver: Callable[[Any], Callable], *, continuou
 
 def run_suite(make_driver: Callable[[Any], Callable], *, continuous: bool, suite: str = "heldout",
               limit: int | None = None, tracks: list[str] | None = None, laps: int = 3,
-              seed: int = 0) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """Drive every track of a suite (or ``tracks``); returns the metrics and the trajectories (for the figure)."""
-    records = [drive_track(name, make_driver, continuous=continuous, laps=laps, seed=seed)
+              seed: int = 0, sensors: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Drive every track of a suite (or ``tracks``) with the car's ``sensors`` (see :func:`drive_track`);
+    returns the metrics and the trajectories (for the figure)."""
+    records = [drive_track(name, make_driver, continuous=continuous, laps=laps, seed=seed, sensors=sensors)
                for name in (tracks if tracks is not None else suite_tracks(suite, limit))]
     traces = [r.pop("trace") for r in records]
     metrics = {
@@ -98,6 +101,7 @@ def run_suite(make_driver: Callable[[Any], Callable], *, continuous: bool, suite
         "laps_required": laps,
         "continuous": continuous,
         "seed": seed,
+        **({"sensors": sensors} if sensors else {}),
         "success_rate": float(np.mean([r["success"] for r in records])),
         "crash_rate": float(np.mean([r["crashed"] for r in records])),
         "mean_progress": float(np.mean([r["progress"] for r in records])),

@@ -32,7 +32,7 @@ def _spaces(settings: CarSettings, continuous: bool, n_extra: int = 0) -> tuple[
         action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     else:
         action_space = spaces.Discrete(len(ACTION_NAMES) + n_extra)
-    observation_space = spaces.Box(0.0, 1.0, shape=(settings.n_rays + 1,), dtype=np.float32)
+    observation_space = spaces.Box(*settings.observation_bounds(), dtype=np.float32)
     return action_space, observation_space
 
 
@@ -153,7 +153,9 @@ class CarTrackEnv(_MidRunChanges, gym.Env[np.ndarray, np.ndarray | int]):
     | 5     | speed                                           | max_speed   | 0   | 1   |
 
     Rays are spread evenly over ``ray_spread_deg`` (180 deg by default) about the heading; a
-    ray that meets no wall within ``max_range`` (30 m) reads 1.
+    ray that meets no wall within ``max_range`` (30 m) reads 1. With ``observe_turn_rate=True``
+    one more entry, index ``n_rays + 1``, reads the turn (yaw) rate of the last step divided by
+    the largest the tyres allow, in [-1, 1] (positive turning left).
 
     ## Rewards
 
@@ -310,7 +312,8 @@ class CarTrackVecEnv(_MidRunChanges, VectorEnv):
     kernel : {"numpy", "compiled", "auto"}, default="numpy"
         ``compiled``: the step runs in Numba (``annrl[fast]``), to the same numbers (see :class:`CarSimulator`).
     render_mode : {"rgb_array", None}
-        ``render()`` returns one frame with every car on the track.
+        ``render()`` returns one frame with every car, each on its own track (a grid of panels when the
+        cars drive different tracks).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": RENDER_FPS, "autoreset_mode": AutoresetMode.NEXT_STEP}

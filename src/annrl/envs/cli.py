@@ -150,8 +150,13 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
 
         checkpoint, continuous = "pretrained", not load_policy("pretrained").shape.discrete
     changes = changes or {}
+    sensors = {}
+    if checkpoint and policy in ("checkpoint", "pretrained"):  # a trained driver sees as it was trained to
+        from annrl.agents import load_policy
+
+        sensors = load_policy(checkpoint).shape.sensors or {}
     env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
-                         max_episode_steps=max_steps, **changes.get("settings", {}))
+                         max_episode_steps=max_steps, **{**sensors, **changes.get("settings", {})})
     start_settings = env.settings.to_dict()  # before a schedule changes them: with it, enough to drive again
     stepper = env  # the schedule wrapper, when there is one, steps the same cars
     if changes.get("schedule") is not None:
@@ -238,16 +243,18 @@ def benchmark_command(args: argparse.Namespace) -> int:
         if args.laps < 1:
             raise InputError(f"--laps must be >= 1, got {args.laps}")
         tracks = benchmark.suite_tracks(args.suite, args.limit)
-        continuous = args.continuous
+        continuous, sensors = args.continuous, None
         checkpoint = "pretrained" if args.policy == "pretrained" else args.checkpoint
         if args.policy != "heuristic":
             from annrl.agents import load_policy
 
             if not checkpoint:
                 raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
-            continuous = not load_policy(checkpoint).shape.discrete  # as it was trained
+            shape = load_policy(checkpoint).shape
+            continuous, sensors = not shape.discrete, shape.sensors  # as it was trained
         metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, checkpoint),
-                                              continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed)
+                                              continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed,
+                                              sensors=sensors)
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car benchmark: error: {err}", file=sys.stderr)
         return 2

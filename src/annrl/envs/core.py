@@ -96,19 +96,21 @@ _STATE_FIELDS = tuple(f.name for f in fields(CarState))
 class Sensors:
     """Per-car sensor settings: ray angles relative to the heading (radians) with their cosines
     and sines, each ``(n, n_rays)``; ``max_range`` ``(n, 1)`` in metres; ``max_speed`` ``(n,)``
-    in m/s, which scales the speed reading."""
+    in m/s, which scales the speed reading; ``max_turn_rate`` ``(n,)`` in rad/s, which scales
+    the turn-rate reading (used only with ``observe_turn_rate``)."""
 
     angles: Any
     cos: Any
     sin: Any
     max_range: Any
     max_speed: Any
+    max_turn_rate: Any
 
     def take(self, idx) -> Sensors:
         """The sensor settings of the cars at indices (or slice) ``idx``; ``self`` for the full slice."""
         if isinstance(idx, slice) and idx == slice(None):
             return self
-        return Sensors(self.angles[idx], self.cos[idx], self.sin[idx], self.max_range[idx], self.max_speed[idx])
+        return Sensors(*(getattr(self, f.name)[idx] for f in fields(Sensors)))
 
     @staticmethod
     def concat(parts: list[Sensors]) -> Sensors:
@@ -117,6 +119,33 @@ class Sensors:
             return parts[0]
         xp = array_namespace(parts[0].cos)
         return Sensors(*(xp.concat([getattr(p, f.name) for p in parts]) for f in fields(Sensors)))
+
+
+def observation(distances, speed, turn_rate, sensors: Sensors):
+    """The observation of ``n`` cars, the one place its layout is written.
+
+    Parameters
+    ----------
+    distances : array, shape (n, n_rays)
+        Wall distances along the rays, metres (at most ``max_range``).
+    speed : array, shape (n,)
+        m/s.
+    turn_rate : array, shape (n,), or None
+        Heading change per second, rad/s (positive turning left); None when not observed.
+    sensors : Sensors
+        The cars' scales.
+
+    Returns
+    -------
+    float32 array, shape (n, n_rays + 1), or (n, n_rays + 2) with a turn rate
+        ``[d_0 / max_range, ..., d_{n_rays-1} / max_range, speed / max_speed]``, then
+        ``turn_rate / max_turn_rate`` clipped to [-1, 1] (the clip only absorbs rounding).
+    """
+    xp = array_namespace(distances)
+    columns = [distances / sensors.max_range, (speed / sensors.max_speed)[:, None]]
+    if turn_rate is not None:
+        columns.append(xp.clip(turn_rate / sensors.max_turn_rate, -1.0, 1.0)[:, None])
+    return xp.astype(xp.concat(columns, axis=1), xp.float32)
 
 
 class CarSimulator:
@@ -189,8 +218,9 @@ class CarSimulator:
 
     @property
     def n_obs(self) -> int:
-        """Observation length: one normalised distance per ray, then the normalised speed."""
-        return self.settings.n_rays + 1
+        """Observation length: one normalised distance per ray, the normalised speed, then the
+        normalised turn rate when ``observe_turn_rate`` (see :func:`observation`)."""
+        return self.settings.n_obs
 
     @property
     def track(self) -> Track:
@@ -229,7 +259,8 @@ class CarSimulator:
         self.car_radius = np.full(n, s.car_radius)
         angles = np.tile(np.array(s.ray_angles()), (n, 1))
         self.sensors = Sensors(angles=angles, cos=np.cos(angles), sin=np.sin(angles),
-                               max_range=np.full((n, 1), s.max_range), max_speed=self.dynamics.max_speed)
+                               max_range=np.full((n, 1), s.max_range), max_speed=self.dynamics.max_speed,
+                               max_turn_rate=np.full(n, s.max_turn_rate))
 
     # ------------------------------------------------------- changes mid-run
     def set_settings(self, settings: CarSettings) -> None:
@@ -242,13 +273,14 @@ class CarSimulator:
         Raises
         ------
         ValueError
-            When ``n_rays`` changes (it fixes the observation space) or the start becomes too
-            close to the walls.
+            When ``n_rays`` or ``observe_turn_rate`` changes (they fix the observation space) or
+            the start becomes too close to the walls.
         """
         old = self.settings
-        if settings.n_rays != old.n_rays:
-            raise InputError(f"n_rays fixes the observation space and cannot change mid-run ({old.n_rays} -> "
-                             f"{settings.n_rays}); make a new environment instead")
+        for name in ("n_rays", "observe_turn_rate"):
+            if getattr(settings, name) != getattr(old, name):
+                raise InputError(f"{name} fixes the observation space and cannot change mid-run "
+                                 f"({getattr(old, name)} -> {getattr(settings, name)}); make a new environment instead")
         sized_for = (old.max_range, old.car_radius)
         # Tables built for longer steps stay valid for shorter ones (they only search further).
         if (settings.max_range, settings.car_radius) != sized_for or settings.max_speed * settings.dt > self._max_step:
@@ -324,7 +356,7 @@ class CarSimulator:
 
         Returns
         -------
-        obs : array, shape (num_cars, n_rays + 1)
+        obs : array, shape (num_cars, n_obs)
         info : dict of arrays, shape (num_cars,)
         """
         if len(rngs) != self.n:
@@ -391,7 +423,7 @@ class CarSimulator:
 
         Returns
         -------
-        obs : array, shape (num_cars, n_rays + 1)
+        obs : array, shape (num_cars, n_obs)
         """
         x, y, heading = (np.broadcast_to(np.asarray(v, dtype=float), (self.n,)).copy() for v in (x, y, heading))
         speed = np.zeros(self.n) if speed is None else np.broadcast_to(np.asarray(speed, dtype=float), (self.n,)).copy()
@@ -422,12 +454,12 @@ class CarSimulator:
 
         Returns
         -------
-        obs : float32 array, shape (num_cars, n_rays + 1)
+        obs : float32 array, shape (num_cars, n_obs)
         reward : float array, shape (num_cars,)
         terminated, truncated : bool arrays, shape (num_cars,)
         info : dict of arrays, shape (num_cars,)
             ``laps``, ``progress``, ``crashed``, ``success``, ``checkpoints``; with SAME_STEP
-            autoreset also ``final_obs`` (num_cars, n_rays + 1), ``final_info`` and masks.
+            autoreset also ``final_obs`` (num_cars, n_obs), ``final_info`` and masks.
         """
         if self.state is None:
             raise RuntimeError("call reset before step")
@@ -450,8 +482,9 @@ class CarSimulator:
         return self._disturb(obs), reward, terminated, truncated, info
 
     def takes_scalar_path(self) -> bool:
-        """Whether the next step runs on Python floats (:mod:`annrl.envs.fast_single`) instead of arrays."""
-        return self.one_car is not None and self.one_car.applies()
+        """Whether the next step runs on Python floats (:mod:`annrl.envs.fast_single`) instead of arrays
+        (which alone observe the turn rate)."""
+        return self.one_car is not None and self.one_car.applies() and not self.settings.observe_turn_rate
 
     # Each autoreset mode finishes a step on its own: from the moved cars (``moved``, updated in place)
     # and their rewards and ends, the true observations, rewards, ends and info the step returns; ``sensed``
@@ -460,7 +493,7 @@ class CarSimulator:
         """SAME_STEP: cars whose episode ends restart at once; ``info`` keeps their final observation."""
         done = terminated | truncated
         idx = self._where(done)
-        obs, fresh, fresh_obs = self._sense(moved, idx, sensed)
+        obs, fresh, fresh_obs = self._sense(old, moved, idx, sensed)
         info = self.info(moved)
         if idx is None:
             return obs, reward, terminated, truncated, info
@@ -473,7 +506,7 @@ class CarSimulator:
         """NEXT_STEP: the cars that ended last step restart now, earning nothing and ending nothing."""
         restart = self.pending
         idx = self._where(restart)
-        obs, fresh, fresh_obs = self._sense(moved, idx, sensed)
+        obs, fresh, fresh_obs = self._sense(old, moved, idx, sensed)
         if idx is not None:
             self._disturb(obs)  # draws sensor noise it does not use: kept, so that noisy runs replay as before
             moved.put(idx, fresh)
@@ -487,7 +520,7 @@ class CarSimulator:
         """DISABLED: finished cars stay parked where they stopped, their observation frozen, until reset."""
         parked = self.parked
         moved, reward, terminated, truncated = self._hold_parked(old, moved, reward, terminated, truncated)
-        obs = self._sense(moved, None, sensed)[0]
+        obs = self._sense(old, moved, None, sensed)[0]
         xp = array_namespace(obs)
         if bool(xp.any(parked)):
             obs = xp.where(parked[:, None], self.obs, obs)
@@ -499,8 +532,8 @@ class CarSimulator:
         xp = array_namespace(mask)
         return xp.nonzero(mask)[0] if bool(xp.any(mask)) else None
 
-    def _sense(self, moved: CarState, idx, sensed=None):
-        """Observations ``(n, n_obs)`` of the moved cars and, for cars ``idx`` (or None), fresh starts.
+    def _sense(self, old: CarState, moved: CarState, idx, sensed=None):
+        """Observations ``(n, n_obs)`` of the cars moved from ``old`` and, for cars ``idx`` (or None), fresh starts.
 
         Restarted cars are sensed in the same pass as the others: one ray cast per step. Returns
         the observations, then the fresh states of cars ``idx`` and their observations (None, None
@@ -514,7 +547,13 @@ class CarSimulator:
         batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
         sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
         xp = array_namespace(batch.x)
-        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl)), batch.x.shape[0]))
+        turn = None
+        if self.settings.observe_turn_rate:  # a fresh start has not turned yet
+            turn = physics.wrap_angle(moved.heading - old.heading) / self.settings.dt
+            turn = turn if idx is None else xp.concat([turn, xp.zeros(idx.shape[0], dtype=turn.dtype)])
+        obs_all = xp.concat(self._map(lambda sl: self._observe(batch.take(sl), sensors.take(sl),
+                                                               None if turn is None else turn[sl]),
+                                      batch.x.shape[0]))
         if idx is None:
             return obs_all[: self.n], None, None
         return obs_all[: self.n], batch.take(slice(self.n, None)), obs_all[self.n :]
@@ -591,15 +630,18 @@ class CarSimulator:
                         stall_clock=old.stall_clock[sl], crashed=crashed,
                         lane=physics.lane_of(station, lateral, self.tab))
 
-    def _observe(self, state: CarState, sensors: Sensors):
-        """Observations ``(len(state), n_rays + 1)``: distances / max_range, then speed / max_speed."""
+    def _observe(self, state: CarState, sensors: Sensors, turn_rate=None):
+        """Observations ``(len(state), n_obs)`` (see :func:`observation`); ``turn_rate`` ``(len(state),)`` in
+        rad/s, zero where not given (a car just placed), read only with ``observe_turn_rate``."""
         dist = physics.cast_rays(
             state.x, state.y, state.heading, state.station, state.lane,
             sensors.cos, sensors.sin, sensors.angles, sensors.max_range, self.tab,
         )
-        xp = array_namespace(dist)
-        speed = (state.speed / sensors.max_speed)[:, None]
-        return xp.astype(xp.concat([dist / sensors.max_range, speed], axis=1), xp.float32)
+        if not self.settings.observe_turn_rate:
+            turn_rate = None
+        elif turn_rate is None:
+            turn_rate = array_namespace(state.speed).zeros_like(state.speed)
+        return observation(dist, state.speed, turn_rate, sensors)
 
     def _score(self, old: CarState, new: CarState):
         """Progress reward and episode ends; updates ``new``'s progress bookkeeping in place."""

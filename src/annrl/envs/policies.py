@@ -75,7 +75,7 @@ class HeuristicDriver:
     def controls(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steer and throttle in [-1, 1], each ``(n,)``."""
         s = self.settings
-        rays, speed = obs[:, :-1].astype(np.float64) * s.max_range, obs[:, -1] * s.max_speed
+        rays, speed = obs[:, : s.n_rays].astype(np.float64) * s.max_range, obs[:, s.n_rays] * s.max_speed
         w = np.maximum(rays, 1e-3) ** 4
         x, y = (w * rays * self.cos).sum(1) / w.sum(1), (w * rays * self.sin).sum(1) / w.sum(1)
         aim = 2.0 * y / np.maximum(x * x + y * y, 1e-6)

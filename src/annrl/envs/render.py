@@ -29,6 +29,9 @@ MAX_CARS_WITH_RAYS = 16  # beyond this a frame shows bodies only: rays would hid
 class TrackRenderer:
     """Draws a track once, then cars and their sensor rays on copies of it.
 
+    Cars on other tracks (a simulator whose cars drive different tracks) are drawn each on its own
+    track: the frame becomes a grid of panels, one per track of the cars drawn (see :meth:`frame`).
+
     Parameters
     ----------
     track : Track
@@ -46,6 +49,7 @@ class TrackRenderer:
         self.size = (int(width), max(1, int(round((hi[1] - lo[1]) * self.scale))))
         self.origin = lo
         self._background = None
+        self._panels: dict[Any, TrackRenderer] = {}  # renderers of the other tracks' panels
 
     def to_pixels(self, points: np.ndarray) -> np.ndarray:
         """World metres ``(..., 2)`` to image pixels, y pointing down."""
@@ -72,7 +76,12 @@ class TrackRenderer:
 
     def frame(self, sim: Any, cars: np.ndarray | None = None, rays: bool | None = None,
               caption: list[str] | None = None) -> np.ndarray:
-        """One RGB frame of the simulator's cars.
+        """One RGB frame of the simulator's cars, each drawn on its own track.
+
+        When every car drawn drives this renderer's track (one track, or the cars chosen), the frame
+        is that track with the cars on it. Otherwise it is a grid of panels, one per track of the cars
+        drawn in the order of their first car, about ``ceil(sqrt(tracks))`` panels wide within the
+        renderer's width; each panel shows its track and its cars only.
 
         Parameters
         ----------
@@ -90,14 +99,49 @@ class TrackRenderer:
         """
         from PIL import ImageDraw
 
+        idx = np.arange(sim.n) if cars is None else np.asarray(cars, dtype=np.int64)
+        rays = rays if rays is not None else len(idx) <= MAX_CARS_WITH_RAYS
+        groups: dict[Any, list[int]] = {}
+        for k in idx.tolist():
+            groups.setdefault(sim.car_tracks[k], []).append(k)
+        if set(groups) <= {self.track}:
+            img = self._draw(sim, idx, rays)
+        else:
+            img = self._grid(sim, groups, rays)
+        if caption:
+            _write(ImageDraw.Draw(img), caption)
+        return np.asarray(img)
+
+    def _grid(self, sim: Any, groups: dict[Any, list[int]], rays: bool):
+        """Panels of ``groups`` (track -> its cars) tiled row by row, as one Pillow image."""
+        from PIL import Image
+
+        columns = math.ceil(math.sqrt(len(groups)))
+        width = self.size[0] // columns
+        panels = []
+        for track, cars in groups.items():
+            if track not in self._panels:
+                self._panels[track] = TrackRenderer(track, width=width)
+            panels.append(self._panels[track]._draw(sim, np.asarray(cars, dtype=np.int64), rays))
+        rows = [panels[i: i + columns] for i in range(0, len(panels), columns)]
+        heights = [max(p.size[1] for p in row) for row in rows]
+        img = Image.new("RGB", (width * columns, sum(heights)), GRASS)
+        for r, row in enumerate(rows):
+            for c, panel in enumerate(row):
+                img.paste(panel, (c * width, sum(heights[:r])))
+        return img
+
+    def _draw(self, sim: Any, idx: np.ndarray, rays: bool):
+        """This track with cars ``idx`` (on it) and, if ``rays``, their sensor rays: a Pillow image."""
+        from PIL import ImageDraw
+
         state = sim.state
-        idx = np.arange(sim.n) if cars is None else np.asarray(cars)
         img = self.background().copy()
         draw = ImageDraw.Draw(img)
         xy = np.column_stack([state.x[idx], state.y[idx]])
         heading = np.asarray(state.heading)[idx]
         crashed = np.asarray(sim.last_flags[0])[idx] & ~np.asarray(sim.pending)[idx]
-        if rays if rays is not None else len(idx) <= MAX_CARS_WITH_RAYS:
+        if rays:
             angles = heading[:, None] + sim.sensors.angles[idx]
             reach = np.asarray(sim.obs)[idx, : sim.n_rays] * sim.sensors.max_range[idx]
             ends = xy[:, None, :] + reach[..., None] * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
@@ -109,9 +153,7 @@ class TrackRenderer:
         for k in range(len(idx)):
             body = self.to_pixels(_car_outline(xy[k], heading[k], radius))
             draw.polygon([tuple(p) for p in body], fill=CRASHED if crashed[k] else CAR, outline=OUTLINE)
-        if caption:
-            _write(draw, caption)
-        return np.asarray(img)
+        return img
 
 
 def _write(draw: Any, lines: list[str]) -> None:

@@ -41,6 +41,7 @@ _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "steer_bias": (-1.0, 1.0, True),
 }
 _INTEGERS = {"n_rays", "laps", "max_episode_steps", "n_checkpoints"}
+_SWITCHES = {"observe_turn_rate"}  # True or False, nothing else
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,15 @@ class CarSettings:
     n_rays : int, default=5
         Distance sensors, spread evenly over ``ray_spread_deg`` and symmetric about the heading.
     ray_spread_deg : float, default=180.0
-        Angle between the outermost rays, in degrees.
+        Angle between the outermost rays, in degrees (0 to 360).
     max_range : float, default=30.0
         Sensor range in metres; observed distances are divided by it.
+    observe_turn_rate : bool, default=False
+        Append the turn (yaw) rate to the observation, after the speed: the heading change of
+        the last step per second, divided by the largest the tyres allow,
+        ``sqrt(grip * steer_gain)`` (1.44 rad/s by default), so it reads -1 (full right) to
+        1 (full left); 0 after a reset. Off by default: policies trained without it keep
+        their ``n_rays + 1`` inputs.
     laps : int, default=3
         Laps to complete for success.
     max_episode_steps : int, default=3000
@@ -114,6 +121,7 @@ class CarSettings:
     n_rays: int = 5
     ray_spread_deg: float = 180.0
     max_range: float = 30.0
+    observe_turn_rate: bool = False
     laps: int = 3
     max_episode_steps: int = 3000
     lap_reward: float = 100.0
@@ -130,13 +138,31 @@ class CarSettings:
         for f in fields(self):
             value = getattr(self, f.name)
             _check(f.name, value)
-            if isinstance(value, (np.integer, np.floating)):  # NumPy scalars stored as Python numbers
+            if isinstance(value, (np.integer, np.floating, np.bool_)):  # NumPy scalars stored as Python numbers
                 object.__setattr__(self, f.name, value.item())
         if self.max_speed * self.dt > self.car_radius + 1e-12:
             raise InputError(
                 f"max_speed * dt must not exceed car_radius ({self.car_radius:g} m) or a car could jump a "
                 f"wall, got {self.max_speed:g} m/s * {self.dt:g} s = {self.max_speed * self.dt:g} m"
             )
+
+    @property
+    def n_obs(self) -> int:
+        """Observation length: ``n_rays`` distances, the speed, and the turn rate when observed."""
+        return self.n_rays + 1 + int(self.observe_turn_rate)
+
+    def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lowest and highest observation, float32 ``(n_obs,)`` each: 0 to 1, the turn rate -1 to 1."""
+        low = np.zeros(self.n_obs, dtype=np.float32)
+        if self.observe_turn_rate:
+            low[-1] = -1.0
+        return low, np.ones(self.n_obs, dtype=np.float32)
+
+    @property
+    def max_turn_rate(self) -> float:
+        """Fastest turn the tyres allow at any speed, rad/s: ``min(v * steer_gain, grip / v)`` peaks at
+        ``sqrt(grip * steer_gain)``."""
+        return math.sqrt(self.grip * self.steer_gain)
 
     @property
     def steer_gain(self) -> float:
@@ -168,6 +194,10 @@ class CarSettings:
 
 
 def _check(name: str, value: Any) -> None:
+    if name in _SWITCHES:
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name} must be True or False, got {value!r}")
+        return
     low, high, low_inclusive = _RANGES[name]
     if value is None and name == "stall_time":
         return
