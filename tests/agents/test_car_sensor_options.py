@@ -94,3 +94,14 @@ def test_the_shape_of_a_car_env_names_its_sensors():
     shape = EnvShape.of(env, "annrl/CarTrack-v0")
     assert shape.obs_dim == 10 and shape.sensors["n_rays"] == 9 and shape.sensors["max_range"] == 30.0
     assert np.isclose(env.unwrapped.settings.ray_angles()[0], -np.pi / 2)
+
+
+@pytest.mark.parametrize("module", ["rl2", "grow_actions"])
+def test_agents_that_build_default_cars_refuse_sensor_options_instead_of_ignoring_them(module):
+    from importlib import import_module
+
+    agent = import_module(f"annrl.agents.{module}")
+    config = agent.GrowConfig(n_rays=7) if module == "grow_actions" else agent.Config(env="annrl/CarTrack-v0", n_rays=7)
+    with pytest.raises(InputError, match=r"^--n-rays sets the car's sensors .*got 7") as caught:
+        agent.train(config, np.random.default_rng(0))
+    assert "\n" not in str(caught.value)

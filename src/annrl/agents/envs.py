@@ -57,15 +57,21 @@ def _env_kwargs(env_id: str, track: str, continuous: bool, sensors: dict[str, An
         import annrl.envs  # noqa: F401 - registers the car
 
         return {"track": track, "continuous": continuous, **(sensors or {})}
+    refuse_sensors(sensors, f"({CAR_ENV_ID} only)", f"with --env {env_id}")
+    return {}
+
+
+def refuse_sensors(sensors: dict[str, Any] | None, only: str, where: str) -> None:
+    """One line naming the first of ``sensors`` (car sensor settings) that is not the car's default:
+    for an environment, or an agent, that builds its cars without them."""
     from annrl.envs.settings import CarSettings
 
     default = CarSettings()
     changed = {k: v for k, v in (sensors or {}).items() if getattr(default, k) != v}
     if changed:
         name, value = next(iter(changed.items()))
-        raise InputError(f"--{name.replace('_', '-')} sets the car's sensors ({CAR_ENV_ID} only), got {value!r} "
-                         f"with --env {env_id}", field=f"--{name.replace('_', '-')}")
-    return {}
+        flag = f"--{name.replace('_', '-')}"
+        raise InputError(f"{flag} sets the car's sensors {only}, got {value!r} {where}", field=flag)
 
 
 def make_env(env_id: str, *, track: str = "s_bends", continuous: bool = False,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from annrl.agents import dqn
-from annrl.agents.envs import EnvShape
+from annrl.agents.envs import EnvShape, car_sensors, refuse_sensors
 from annrl.agents.evaluation import run_episodes
 from annrl.agents.run import Result
 from annrl.agents.settings import linear_schedule, parse_sizes
@@ -149,6 +149,7 @@ def train(config: GrowConfig, rng: np.random.Generator) -> Result:
     from annrl.envs import ACTION_NAMES, CarTrackEnv
 
     check(dqn.TABLE, {k: getattr(config, k) for k in dqn.TABLE})  # DQN's settings, as dqn.train checks them
+    refuse_sensors(car_sensors(config), "(it builds its cars with the default sensors)", "in grow_actions")
     if not 0 < config.grow_at < config.total_steps:
         raise InputError(f"grow_at must lie strictly between 0 and total_steps, got {config.grow_at}")
     copy_from = ACTION_NAMES.index(config.copy_from) if config.copy_from else None

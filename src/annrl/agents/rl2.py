@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.agents.envs import EnvShape, is_car
+from annrl.agents.envs import EnvShape, car_sensors, is_car, refuse_sensors
 from annrl.agents.evaluation import eval_seed
 from annrl.agents.ppo import gae, log_softmax
 from annrl.agents.run import Result, Run
@@ -255,6 +255,7 @@ def train(config: Config, rng: np.random.Generator, **options: Any) -> Result:
     ``options`` are those of :class:`annrl.agents.run.Run` (``out``, ``resume``, ``on_eval``, ...).
     """
     check(TABLE, {k: getattr(config, k) for k in TABLE})
+    refuse_sensors(car_sensors(config), "(its tasks build their cars with the default sensors)", "with --algo rl2")
     check_sizes({f"--lifetimes {config.lifetimes} x --lifetime {config.lifetime} x --hidden {config.hidden}":
                  network_bytes(config.hidden, batch=3 * config.lifetimes * config.lifetime)})
     sizes = parse_sizes(config.hidden)
