@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pytest
+from rl_helpers import run
 
 from annrl.agents import load_policy
-from annrl.agents.cli import register
 from annrl.agents.envs import EARLIEST_SENSORS, EnvShape, make_env
 from annrl.agents.evaluation import evaluate
-from annrl.envs.cli import register as register_car
 from annrl.errors import InputError
 
 SENSORS = {"n_rays": 7, "ray_spread_deg": 120.0, "max_range": 40.0, "observe_turn_rate": True}
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="annrl")
-    subparsers = parser.add_subparsers(dest="command")
-    register(subparsers)
-    register_car(subparsers)
-    args = parser.parse_args(argv)
-    return args.handler(args)
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
-
-from annrl.agents.cli import register
-from annrl.envs.cli import register as register_car
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="annrl")
-    subparsers = parser.add_subparsers(dest="command")
-    register(subparsers)
-    register_car(subparsers)
-    args = parser.parse_args(argv)
-    return args.handler(args)
+from rl_helpers import run
 
 
 def test_train_then_eval_on_cartpole(tmp_path, capsys):

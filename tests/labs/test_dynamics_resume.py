@@ -5,10 +5,11 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from resume_helpers import sigterm_in_phase
 
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
-from annrl.io.resume import Checkpointer, TrainerHooks
+from annrl.io.resume import Checkpointer
 from annrl.labs.dynamics.lab import DynamicsConfig, train
 
 CONFIG = DynamicsConfig(system="lotka-volterra", epochs=60, rollout_epochs=30, hidden=(8,), grid=10, batch_size=64)
@@ -26,17 +27,8 @@ def straight(tmp_path_factory):
 @pytest.mark.parametrize(("approach", "at_epoch"), [("derivative", 25), ("rollout", 12)])
 def test_stopped_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch, straight, approach, at_epoch):
     stop = StopRequest()
-    original = TrainerHooks.after_epoch
-
-    def after_epoch_with_trip(self, state):
-        if self.phase == approach and state.epoch >= at_epoch:  # a SIGTERM arriving mid-phase
-            stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
-        return original(self, state)
-
-    monkeypatch.setattr(TrainerHooks, "after_epoch", after_epoch_with_trip)
-    with pytest.raises(Stopped, match="stopped by SIGTERM"):
+    with sigterm_in_phase(monkeypatch, stop, approach, at_epoch), pytest.raises(Stopped, match="stopped by SIGTERM"):
         train(CONFIG, checkpointer=checkpointer(tmp_path, stop=stop))
-    monkeypatch.setattr(TrainerHooks, "after_epoch", original)
     resumed = train(CONFIG, checkpointer=checkpointer(tmp_path, resume=True))
 
     for name, field in straight.fields.items():

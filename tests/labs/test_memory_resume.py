@@ -5,10 +5,11 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from resume_helpers import sigterm_in_phase
 
 from annrl.errors import Stopped
 from annrl.io import StopRequest, metrics_equal
-from annrl.io.resume import Checkpointer, TrainerHooks
+from annrl.io.resume import Checkpointer
 from annrl.labs.memory.lab import MemoryConfig, WorkingMemoryConfig, train
 
 WM = WorkingMemoryConfig(cells=("elman", "gru"), delays=(2, 6), hidden=4, seeds=3, steps=60, batch=16,
@@ -25,17 +26,9 @@ def test_stopped_and_resumed_working_memory_equals_an_uninterrupted_run(tmp_path
                                                                         at_step):
     straight = train(CONFIG, checkpointer=checkpointer(tmp_path / "straight"))
     stop = StopRequest()
-    original = TrainerHooks.after_epoch
-
-    def after_epoch_with_trip(self, state):
-        if self.phase == phase_to_stop and state.epoch >= at_step:  # a SIGTERM arriving mid-phase
-            stop.requested, stop.signal_name, stop.signal_number = True, "SIGTERM", 15
-        return original(self, state)
-
-    monkeypatch.setattr(TrainerHooks, "after_epoch", after_epoch_with_trip)
-    with pytest.raises(Stopped, match="stopped by SIGTERM"):
+    with (sigterm_in_phase(monkeypatch, stop, phase_to_stop, at_step),
+          pytest.raises(Stopped, match="stopped by SIGTERM")):
         train(CONFIG, checkpointer=checkpointer(tmp_path / "run", stop=stop))
-    monkeypatch.setattr(TrainerHooks, "after_epoch", original)
     resumed = train(CONFIG, checkpointer=checkpointer(tmp_path / "run", resume=True))
 
     assert resumed.memory_nets.keys() == straight.memory_nets.keys()
