@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
+from annrl.io.rundir import check_folder
 from annrl.userfiles import load_json
 from annrl.viz.report import Section, Table, write_report
 
@@ -86,6 +87,7 @@ def write_runs_report(root: str | Path, output: str | Path | None = None, title:
     if not runs:
         raise InputError(f"no runs under {str(root)!r}: no folder there holds a {METRICS}", field="DIR")
     page = Path(output) if output is not None else root / "report.html"
+    check_folder(page.parent, "--output" if output is not None else "DIR")  # writable, before reading the runs
     sections = [run_section(r, page.resolve().parent, root.resolve()) for r in (p.resolve() for p in runs)]
     intro = f"{len(runs)} run{'s' if len(runs) != 1 else ''} found under {root}."
     return write_report(page, title or f"annrl runs in {root}", sections, intro=intro)
