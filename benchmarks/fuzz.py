@@ -323,7 +323,7 @@ def play_requests(spec: str | Path) -> int:
 
     from annrl.playground import create_app
 
-    with TestClient(create_app(host="testserver")) as client:
+    with TestClient(create_app(host="testserver"), raise_server_exceptions=False) as client:
         for request in json.loads(Path(spec).read_text()):
             if "ws" not in request:
                 reply = client.request(request["method"], request["path"],
@@ -445,8 +445,10 @@ def _classify(rc: int | None, text: str) -> tuple[str, int | None, str]:
 
 
 def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, Counter], None] | None = None, *,
-         fork: bool = True) -> dict:
-    """Run ``cases`` random cases; the counts and the first failures of each kind."""
+         fork: bool = True, failed: Callable[[dict], None] | None = None) -> dict:
+    """Run ``cases`` random cases; the counts and the first failures of each kind.
+
+    ``progress(done, counts)`` is called after each case, ``failed(failure)`` after each failure."""
     import annrl.cli  # noqa: F401 - imported once, before the forks
     from annrl.io import checkpoint_bytes
 
@@ -465,11 +467,18 @@ def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, 
                 family = rng.choice(["options", "options", "options", "track", "sweep", "checkpoint", "report",
                                      "playground"])
                 argv, limit = make_case(family, rng, Path(tmp), tables, fixtures, good, timeout)
+                requests_text = Path(argv[1]).read_text() if argv[0] == PLAYGROUND else ""
                 outcome, rc, text = run_case(argv, Path(tmp), limit, fork=fork)
             counts[outcome] += 1
             counts[f"family:{family}"] += 1
-            if outcome != "ok" and len(failures) < 50:
-                failures.append({"outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv], "stderr": text})
+            if outcome != "ok":
+                failure = {"case": case, "outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv],
+                           "stderr": text}
+                if argv[0] == PLAYGROUND:
+                    failure["requests"] = requests_text[:2000]
+                failures += [failure] if len(failures) < 50 else []
+                if failed is not None:
+                    failed(failure)
             if progress is not None:
                 progress(case + 1, counts)
     return {"cases": cases, "seed": seed, "tracebacks": counts["traceback"], "killed_by_memory": counts["memory"],
@@ -508,7 +517,11 @@ def main() -> int:
             print(f"{n}/{args.cases} cases: {counts['traceback']} tracebacks, {counts['memory']} killed by memory, "
                   f"{counts['hang']} hangs", file=sys.stderr, flush=True)
 
-    report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork)
+    def failed(failure: dict) -> None:  # each failure as it happens, on stderr: a long run can be read while it runs
+        print(f"case {failure['case']}: {failure['outcome']} (exit {failure['rc']}): {json.dumps(failure)[:3000]}",
+              file=sys.stderr, flush=True)
+
+    report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork, failed=failed)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
