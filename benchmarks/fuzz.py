@@ -64,6 +64,7 @@ BASES: dict[str, list[str]] = {
     "car-show": ["car", "show", "oval"],
     "car-drive": ["car", "drive", "--episodes", "1", "--max-steps", "40", "--max-frames", "4"],
     "car-benchmark": ["car", "benchmark", "--limit", "1", "--laps", "1"],
+    "car-demo": ["car", "demo", "--generations", "1", "--population", "2", "--animate", "0"],
     "rl-eval": ["rl", "eval", "{agent}", "--episodes", "1"],
     "adapt-lms": ["adapt", "lms", "--steps", "200", "--runs", "4", "--mus", "0.01"],
     "adapt-stream": ["adapt", "stream", "--samples", "1000", "--warmup", "100", "--kinds", "sudden"],
@@ -79,7 +80,8 @@ BASES: dict[str, list[str]] = {
 WEIGHTS = {"demo": 0.02, "extract-formula": 0.2, "zoo": 0.3, "adapt-lms": 0.5, "adapt-stream": 0.5,
            "adapt-grow": 0.5, "car-benchmark": 0.5}
 #: seconds before a case of these bases counts as a hang, instead of --timeout (their valid runs take longer)
-TIMEOUTS = {"demo": 120.0, "extract-formula": 60.0}
+TIMEOUTS = {"demo": 120.0, "extract-formula": 60.0, "car-demo": 60.0,
+            "explain": 90.0}  # a playground "explain" runs a formula search of up to 40 CPU seconds
 #: bases without an --out folder (car show's --out is a file, given by the harness)
 NO_OUT = {"rl-eval", "report", "car-show"}
 #: the positional argument a case may replace with a hostile value: base -> its index in argv
@@ -91,7 +93,7 @@ BUDGET = {"--steps", "--epochs", "--rollout-epochs", "--seeds", "--population", 
           "--final-eval-episodes", "--generations", "--episodes", "--max-hidden", "--extend", "--samples",
           "--lifetimes", "--lifetime", "--num-envs", "--num-steps", "--trials", "--cues", "--spurious-starts",
           "--max-steps", "--limit", "--laps", "--runs", "--warmup", "--max-units", "--max-seconds", "--window",
-          "--max-terms", "--degree"}
+          "--max-terms", "--degree", "--animate"}
 HOSTILE = ["0", "-1", "1", "2", "nan", "inf", "-inf", "1e308", "1e-320", "100000000", "10000000000", "", " ",
            "abc", "1,2", "0,0", "64,64,64,64,64,64,64,64", "100000000,1", "💥", "x" * 5000, "--", "-", "None",
            "off", "0s", "1e9s", "../../etc/passwd", "/dev/zero", "/dev/null", "true", "[1]", "{}", "1.5", "0x10"]
@@ -498,7 +500,10 @@ def make_case(family: str, rng: random.Random, folder: Path, tables: dict, fixtu
         return argv, TIMEOUTS.get(base, timeout)
     makers = {"track": track_case, "sweep": sweep_case, "report": report_case, "playground": playground_case,
               "checkpoint": lambda rng, folder: checkpoint_case(rng, folder, good)}
-    return makers[family](rng, folder), timeout
+    argv = makers[family](rng, folder)
+    if family == "playground" and '\\"explain\\"' in Path(argv[1]).read_text():
+        return argv, TIMEOUTS["explain"]
+    return argv, timeout
 
 
 def main() -> int:

@@ -69,8 +69,10 @@ def test_car_benchmark_refuses_trajectories_that_cannot_fit(tmp_path, capsys, no
 
 
 @pytest.mark.parametrize("command", [["car", "drive", "--episodes", "1"], ["car", "benchmark", "--limit", "1"],
+                                     ["car", "demo", "--generations", "1", "--population", "2"],
                                      ["zoo", "perceptron", "--quick"]])
 def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, no_cars, command):
+    """car demo evolved, then ended in FileExistsError's traceback (found by the fuzz harness's --out values)."""
     afile = tmp_path / "afile"
     afile.write_text("mine")
     code = main([*command, "--out", str(afile)])

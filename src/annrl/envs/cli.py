@@ -340,7 +340,8 @@ def demo_command(args: argparse.Namespace) -> int:
                 raise InputError(f"--{flag} must be >= {low}, got {value}")
         config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
                              seed=args.seed)
-        metrics = run_demo(args.out, config, animate=args.animate)
+        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before evolving
+            metrics = run_demo(args.out, config, animate=args.animate)
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car demo: error: {err}", file=sys.stderr)
         return 2
