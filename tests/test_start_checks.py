@@ -93,8 +93,8 @@ def test_a_second_process_on_the_zoo_out_is_refused(tmp_path, capsys):
         assert holder.stdout.readline().strip() == "held"
         assert main(["zoo", "perceptron", "--quick", "--out", str(out)]) == 2
         line = one_error(capsys)
-        assert line == f"annrl: error: --out {out} is in use by another annrl process (pid {holder.pid}); wait for it " \
-            "to end or choose another --out"
+        assert line == (f"annrl: error: --out {out} is in use by another annrl process (pid {holder.pid}); "
+                        "wait for it to end or choose another --out")
     finally:
         holder.kill()
         holder.wait()
