@@ -148,3 +148,21 @@ def test_check_folder_names_the_option_and_takes_no_lock(tmp_path, monkeypatch):
         check_folder(folder, "--output")
     with pytest.raises(InputError, match=r"^--output .*x has 1\.0 KiB free"):
         RunDir(tmp_path / "x", option="--output").acquire()
+
+
+def test_approx_checks_its_sizes_once_when_its_config_is_made(tmp_path, capsys, monkeypatch):
+    import annrl.labs.approx.lab as lab
+
+    # 2 x 10000 seeds x 100000 points x 17 units x 8 bytes = 253.3 GiB
+    with pytest.raises(MemoryBudgetError, match=r"activations of --seeds 10000 x --hidden \(16,\): 253\.3 GiB"):
+        lab.ApproxConfig(target="sin", points=100000, seeds=10000)
+    calls = []
+    real = lab.check_size
+    monkeypatch.setattr(lab, "check_size", lambda config, dim: calls.append(dim) or real(config, dim))
+    assert main(["approx", "sin", "--seeds", "2", "--epochs", "20", "--json",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert calls == [1]  # in ApproxConfig, not again in the CLI or in train
+    capsys.readouterr()
+    assert main(["approx", "sin", "--points", "100000", "--seeds", "10000", "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # one line: no progress line before it
+    assert len(err) == 1 and err[0].startswith("annrl: error: this run (activations of --seeds 10000"), err
