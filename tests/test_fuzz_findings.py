@@ -25,3 +25,29 @@ def test_rl_eval_with_a_negative_seed_is_one_line(agent, capsys):
     capsys.readouterr()
     assert main(["rl", "eval", str(agent), "--episodes", "1", "--seed", "-1"]) == 2
     assert capsys.readouterr().err.strip() == "annrl: error: --seed must be >= 0, got -1"
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo.json"])
+def test_a_track_that_is_a_device_or_fifo_is_refused_by_type(tmp_path, monkeypatch, capsys, special):
+    # car drive --track /dev/zero read zeros until killed (a hang); a FIFO named x.json blocked forever
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.json")
+    assert main(["car", "show", special, "--out", "x.png"]) == 2
+    kind = "a device" if special == "/dev/zero" else "a FIFO (named pipe)"
+    assert capsys.readouterr().err.strip().endswith(f"track file '{os.path.abspath(special)}' is {kind}, "
+                                                    "not a regular file")
+
+
+@pytest.mark.parametrize("domain", ["1e308:inf", "-1e308:1e308", "nan:1"])
+def test_extract_refuses_a_domain_whose_width_is_not_finite(tmp_path, capsys, domain):
+    # extract MODEL --kind formula --domain=1e308:inf: numpy's "OverflowError: Range exceeds valid bounds"
+    from annrl.io.network_file import save_network
+    from annrl.nn import MLP
+
+    model = save_network(tmp_path / "m.safetensors", MLP([2, 3, 1], seed=0))
+    argv = ["extract", str(model), "--kind", "formula", f"--domain={domain}", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"annrl: error: --domain must be finite ranges with lo < hi, got '{domain}'"

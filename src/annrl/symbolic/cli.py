@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,8 @@ def parse_domain(text: str | None, n: int) -> list[tuple[float, float]]:
             low, high = (float(v) for v in part.split(":"))
         except ValueError:
             raise InputError.invalid("--domain", "'lo:hi' ranges separated by commas", text) from None
-        if not low < high:
-            raise InputError.invalid("--domain", "ranges with lo < hi", text)
+        if not (low < high and math.isfinite(high - low)):  # inf or 1e308:-1e308 would overflow the sampling
+            raise InputError.invalid("--domain", "finite ranges with lo < hi", text)
         ranges.append((low, high))
     if len(ranges) == 1:
         ranges *= n
