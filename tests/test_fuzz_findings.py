@@ -51,3 +51,37 @@ def test_extract_refuses_a_domain_whose_width_is_not_finite(tmp_path, capsys, do
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert error == f"annrl: error: --domain must be finite ranges with lo < hi, got '{domain}'"
+
+
+@pytest.fixture
+def runs(tmp_path):
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "metrics.json").write_text('{"loss": 0.5}')
+    return tmp_path / "runs"
+
+
+def test_report_refuses_a_page_name_too_long_for_the_file_system(runs, tmp_path, capsys, monkeypatch):
+    # case 629: report RUNS --output xxx...(5000) -> "OSError: [Errno 36] File name too long" at the end
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(runs), "--output", "x" * 5000]) == 2
+    assert capsys.readouterr().err.strip() == ("annrl: error: --output names a file of 5,000 bytes; the file system "
+                                               "takes at most 255")
+
+
+def test_report_refuses_a_page_that_is_a_folder(runs, capsys):
+    assert main(["report", str(runs), "--output", str(runs)]) == 2
+    assert capsys.readouterr().err.strip() == (f"annrl: error: --output {runs} is a folder; name the page's file, "
+                                               f"such as {runs / 'report.html'}")
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_74(runs, capsys, monkeypatch):
+    import errno
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("annrl.report_cli.write_report", full)
+    assert main(["report", str(runs)]) == 74  # run_cli's answer to a disk fault at any write
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"annrl: error: cannot write {runs / 'report.html'}: No space left "
+                                                   "on device; ")

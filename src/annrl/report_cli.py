@@ -87,10 +87,23 @@ def write_runs_report(root: str | Path, output: str | Path | None = None, title:
     if not runs:
         raise InputError(f"no runs under {str(root)!r}: no folder there holds a {METRICS}", field="DIR")
     page = Path(output) if output is not None else root / "report.html"
-    check_folder(page.parent, "--output" if output is not None else "DIR")  # writable, before reading the runs
+    check_page(page, "--output" if output is not None else "DIR")
     sections = [run_section(r, page.resolve().parent, root.resolve()) for r in (p.resolve() for p in runs)]
     intro = f"{len(runs)} run{'s' if len(runs) != 1 else ''} found under {root}."
-    return write_report(page, title or f"annrl runs in {root}", sections, intro=intro)
+    return write_report(page, title or f"annrl runs in {root}", sections, intro=intro)  # a disk fault: exit 74
+
+
+def check_page(page: Path, option: str) -> None:
+    """Before the runs are read: the page's folder is writable (:func:`check_folder`) and the page can be a file
+    there (not a folder, a name the file system takes)."""
+    check_folder(page.parent, option)
+    longest = os.pathconf(page.parent, "PC_NAME_MAX")
+    if len(os.fsencode(page.name)) > longest:  # before is_dir(), which would raise ENAMETOOLONG
+        raise InputError(f"{option} names a file of {len(os.fsencode(page.name)):,} bytes; the file system takes "
+                         f"at most {longest}", field=option)
+    if page.is_dir():
+        raise InputError(f"{option} {page} is a folder; name the page's file, such as {page / 'report.html'}",
+                         field=option)
 
 
 def run(args: argparse.Namespace) -> int:
