@@ -85,3 +85,12 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_74(runs, capsys, m
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith(f"annrl: error: cannot write {runs / 'report.html'}: No space left "
                                                    "on device; ")
+
+
+@pytest.mark.parametrize("experiment", [["lms", "--steps", "200", "--runs", "4", "--mus", "0.01"],
+                                        ["grow", "--epochs", "200", "--max-units", "4"]])
+def test_adapt_checks_its_out_before_the_experiment(tmp_path, capsys, experiment):
+    # case 1018: adapt grow ... --out DIR/xxx...(300) ran the experiment, then "OSError: File name too long"
+    out = tmp_path / ("x" * 300)
+    assert main(["adapt", *experiment, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"annrl: error: --out {out} cannot be written: File name too long"
