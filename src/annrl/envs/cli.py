@@ -26,6 +26,8 @@ from annrl.validate import check_sizes
 POLICIES = ("heuristic", "random", "keyboard", "checkpoint", "pretrained")
 BENCHMARK_POLICIES = ("heuristic", "checkpoint", "pretrained")
 TRACK_HELP = "shipped track name, a track JSON file, random:SEED or family:easy|medium|hard:SEED."
+#: the most checkpoints ``car show`` marks along the centre line
+MAX_SHOWN_CHECKPOINTS = 1000
 #: bytes per car (its state, sensor rays and observations) and per played episode (its row of metrics.json)
 CAR_BYTES, EPISODE_BYTES = 512, 1024
 #: bytes per lap and track of a benchmark trajectory: at least 125 kept points (a 50 m lap at the slowest
@@ -422,8 +424,8 @@ def show_command(args: argparse.Namespace) -> int:
 
     try:
         track = load_track(args.track)
-        if args.checkpoints < 1:
-            raise InputError(f"--checkpoints must be >= 1, got {args.checkpoints}")
+        if not 1 <= args.checkpoints <= MAX_SHOWN_CHECKPOINTS:  # each is a marker drawn: 10^8 took minutes
+            raise InputError(f"--checkpoints must be in [1, {MAX_SHOWN_CHECKPOINTS}], got {args.checkpoints}")
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car show: error: {err}", file=sys.stderr)
         return 2
