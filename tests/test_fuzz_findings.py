@@ -101,3 +101,15 @@ def test_car_show_bounds_the_checkpoints_it_marks(tmp_path, capsys):
     assert main(["car", "show", "oval", "--checkpoints", "100000000", "--out", str(tmp_path / "x.png")]) == 2
     assert capsys.readouterr().err.strip() == "annrl car show: error: --checkpoints must be in [1, 1000], got 100000000"
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("command", [["zoo", "perceptron", "--quick"], ["car", "drive"], ["car", "benchmark"],
+                                     ["car", "demo"]])
+def test_a_negative_seed_is_refused_by_the_parser(tmp_path, capsys, command):
+    # zoo --seed -1 ended in numpy's "expected non-negative integer", car drive/benchmark in gymnasium's error
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--seed", "-1", "--out", str(tmp_path / "o")])
+    assert stop.value.code == 2
+    name = " ".join(command[:2]) if command[0] == "car" else "zoo"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"annrl {name}: error: argument --seed: must be >= 0, " \
+                                                              "got -1"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from annrl.clikit import write_metrics
+from annrl.clikit import non_negative_int, write_metrics
 from annrl.errors import InputError
 from annrl.io.rundir import RunDir
 from annrl.validate import check_sizes
@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
     drive.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
     drive.add_argument("--episodes", type=int, default=3, help="rounds of episodes to play.")
     drive.add_argument("--cars", type=int, default=1, help="cars driving at once (each plays every round).")
-    drive.add_argument("--seed", type=int, default=0, help="seed of the start jitter and of random actions.")
+    drive.add_argument("--seed", type=non_negative_int, default=0,
+                       help="seed of the start jitter and of random actions.")
     drive.add_argument("--laps", type=int, default=3, help="laps that complete an episode.")
     drive.add_argument("--max-steps", type=int, default=3000, help="steps before an episode is truncated.")
     drive.add_argument("--continuous", action="store_true", help="use (steer, throttle) actions, not Discrete(5).")
@@ -76,7 +77,8 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--track", default="rounded_rectangle", help=TRACK_HELP)
     demo.add_argument("--generations", type=int, default=30, help="generations to evolve.")
     demo.add_argument("--population", type=int, default=30, help="cars (networks) per generation.")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first weights, the GA and the start pose.")
+    demo.add_argument("--seed", type=non_negative_int, default=0,
+                      help="seed of the first weights, the GA and the start pose.")
     demo.add_argument("--animate", type=int, default=4, help="generations shown in the GIF, first to last (0: none).")
     demo.add_argument("--out", default="runs/car_demo", help="folder for evolution.gif, fitness.png, metrics.json.")
     demo.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
@@ -93,7 +95,7 @@ def register(subparsers: Any) -> None:
                        help="the heuristic steers continuously (a checkpoint drives as it was trained).")
     bench.add_argument("--laps", type=int, default=3, help="laps that make a success.")
     bench.add_argument("--limit", type=int, default=None, help="drive only the suite's first LIMIT tracks.")
-    bench.add_argument("--seed", type=int, default=0, help="seed of the start jitter.")
+    bench.add_argument("--seed", type=non_negative_int, default=0, help="seed of the start jitter.")
     bench.add_argument("--out", default="runs/car_benchmark", help="folder for metrics.json and trajectories.png.")
     bench.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
     bench.set_defaults(handler=benchmark_command)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import add_output_options, show, write_metrics
+from annrl.clikit import add_output_options, non_negative_int, show, write_metrics
 from annrl.io.rundir import RunDir
 from annrl.progress import track
 from annrl.viz.report import Section, Table, write_report
@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("zoo", help="the classic architectures: list them, run one demo, or all of them",
                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", nargs="?", default=None, help="an architecture (see `annrl zoo`), or all")
-    parser.add_argument("--seed", type=int, default=0, help="seed of everything random")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of everything random")
     parser.add_argument("--quick", action="store_true", help="shorter training (a few seconds per demo)")
     add_output_options(parser, "runs/zoo")
     parser.set_defaults(handler=run)
