@@ -415,8 +415,9 @@ def run_case(argv: list[str], folder: Path, timeout: float, *, fork: bool = Fals
             break
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "hang", None, err.read_text(errors="replace")[-2000:]
+            usage = os.wait4(pid, 0)[2]  # its CPU seconds tell a starved run (busy machine) from a stuck one
+            cpu = f"[killed after {timeout:.0f} s, {usage.ru_utime + usage.ru_stime:.1f} CPU s]\n"
+            return "hang", None, cpu + err.read_text(errors="replace")[-2000:]
         time.sleep(0.02)
     rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return _classify(rc, err.read_text(errors="replace"))
@@ -469,15 +470,16 @@ def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, 
                 family = rng.choice(["options", "options", "options", "track", "sweep", "checkpoint", "report",
                                      "playground"])
                 argv, limit = make_case(family, rng, Path(tmp), tables, fixtures, good, timeout)
-                requests_text = Path(argv[1]).read_text() if argv[0] == PLAYGROUND else ""
+                # the input file of a case, kept in its failure: the case's folder is gone by then
+                requests_text = Path(argv[1]).read_text()[:2000] if argv[0] == PLAYGROUND or family == "sweep" else ""
                 outcome, rc, text = run_case(argv, Path(tmp), limit, fork=fork)
             counts[outcome] += 1
             counts[f"family:{family}"] += 1
             if outcome != "ok":
                 failure = {"case": case, "outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv],
                            "stderr": text}
-                if argv[0] == PLAYGROUND:
-                    failure["requests"] = requests_text[:2000]
+                if requests_text:
+                    failure["input"] = requests_text
                 failures += [failure] if len(failures) < 50 else []
                 if failed is not None:
                     failed(failure)
