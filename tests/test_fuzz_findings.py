@@ -113,3 +113,11 @@ def test_a_negative_seed_is_refused_by_the_parser(tmp_path, capsys, command):
     name = " ".join(command[:2]) if command[0] == "car" else "zoo"
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"annrl {name}: error: argument --seed: must be >= 0, " \
                                                               "got -1"
+
+
+def test_report_of_a_folder_name_too_long_is_one_line(tmp_path, capsys, monkeypatch):
+    # case 338 (second run): report xxx...(5000) -> is_dir()'s "OSError: [Errno 36] File name too long"
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "x" * 5000]) == 2
+    assert capsys.readouterr().err.strip() == f"annrl: error: DIR must be an existing folder, got '{'x' * 5000}': " \
+                                              "File name too long"

@@ -81,7 +81,11 @@ def write_runs_report(root: str | Path, output: str | Path | None = None, title:
         When ``root`` is not a folder or holds no run.
     """
     root = Path(root)
-    if not root.is_dir():
+    try:
+        found = root.is_dir()
+    except OSError as err:  # a name too long: is_dir() raises rather than answer False
+        raise InputError(f"DIR must be an existing folder, got {str(root)!r}: {err.strerror}", field="DIR") from None
+    if not found:
         raise InputError(f"DIR must be an existing folder, got {str(root)!r}", field="DIR")
     runs = find_runs(root)
     if not runs:
