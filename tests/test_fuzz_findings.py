@@ -121,3 +121,15 @@ def test_report_of_a_folder_name_too_long_is_one_line(tmp_path, capsys, monkeypa
     assert main(["report", "x" * 5000]) == 2
     assert capsys.readouterr().err.strip() == f"annrl: error: DIR must be an existing folder, got '{'x' * 5000}': " \
                                               "File name too long"
+
+
+@pytest.mark.parametrize("command", [["rl", "eval", "X", "--episodes", "1"], ["car", "show", "X"],
+                                     ["car", "drive", "--track", "X", "--episodes", "1", "--max-steps", "5"]])
+def test_a_path_too_long_for_any_file_is_bad_input_in_one_line(tmp_path, capsys, monkeypatch, command):
+    # Path.exists() and is_dir() raise ENAMETOOLONG rather than answer False: rl eval, car show and car drive
+    # --track ended in its traceback; run_cli now answers any such OSError as bad input (exit 2)
+    monkeypatch.chdir(tmp_path)
+    argv = ["x" * 5000 if word == "X" else word for word in command]
+    assert main([*argv, "--out", str(tmp_path / "o")] if command[0] == "car" else argv) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0] == f"annrl: error: '{'x' * 76}...: File name too long"
