@@ -133,3 +133,16 @@ def test_a_path_too_long_for_any_file_is_bad_input_in_one_line(tmp_path, capsys,
     assert main([*argv, "--out", str(tmp_path / "o")] if command[0] == "car" else argv) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0] == f"annrl: error: '{'x' * 76}...: File name too long"
+
+
+def test_extract_bounds_the_digits_it_keeps(tmp_path, capsys):
+    # case 2840 (third run): extract MODEL --kind exact --digits 10000000000 -> "ValueError: precision too big"
+    from annrl.io.network_file import save_network
+    from annrl.nn import MLP
+
+    model = save_network(tmp_path / "m.safetensors", MLP([2, 3, 1], seed=0))
+    argv = ["extract", str(model), "--kind", "exact", "--digits", "10000000000", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == ("annrl: error: --digits must be an integer in [1, 17] (a float64 holds "
+                                               "17), got 10000000000")
+    assert main([*argv[:-4], "--digits", "17", "--out", str(tmp_path / "o")]) == 0

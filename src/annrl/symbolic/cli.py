@@ -28,6 +28,8 @@ EXIT_NO_FORMULA = 3
 #: the longest exact formula (in terms: products of weights along a path, summed) SymPy is asked to build; one of
 #: 3,000 terms (a 2-32-32-1 network) takes SymPy 10 s, and none that long can be read
 EXACT_MAX_TERMS = 2000
+#: the most significant digits --digits keeps: a float64 holds 17, and Python refuses a precision near 2^31
+MAX_DIGITS = 17
 #: rows each kind runs the whole population on: formula samples 600 points, exact checks 256 (logic: see _rows)
 ROWS = {"formula": 600, "exact": 256, "law": 0}
 
@@ -119,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         The exit code: 0, or 3 (``EXIT_NO_FORMULA``) when ``--kind formula`` finds no formula within
         ``--tolerance``.
     """
+    if args.digits is not None and args.digits > MAX_DIGITS:
+        raise InputError.invalid("--digits", f"an integer in [1, {MAX_DIGITS}] (a float64 holds {MAX_DIGITS})",
+                                 args.digits)
     net, metadata = load_network(args.checkpoint)
     check_extract_sizes(net, args.kind, args.index)
     with RunDir(args.out).held():  # --out checked (a writable folder, free space) before any work
