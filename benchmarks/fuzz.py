@@ -1,5 +1,6 @@
 """Fuzz every ``annrl`` command as a hostile user would: random option values, track files, sweep
-files and checkpoint bytes, each case in its own process under a 4 GiB address-space cap.
+files, checkpoint bytes, run folders for ``annrl report`` and the playground's HTTP bodies and WebSocket
+messages, each case in its own process under a 4 GiB address-space cap.
 
 Target (issue #24): over 5,000 cases, 0 tracebacks, 0 processes killed by memory, 0 hangs over 30 s.
 
@@ -16,9 +17,16 @@ first (``preexec_fn``), with stdout and stderr captured. A case counts as
   ``MemoryError`` without having refused the size first;
 - a **hang** when it runs past ``--timeout`` seconds (30): killed and counted.
 
-Every other exit (0, 1, 2, 74, 128 + signal) with at most one ``annrl: error`` line is a pass.
+Every other exit (0, 1, 2, 3, 74, 128 + signal) with at most one ``annrl: error`` line is a pass.
 The budget options (``--steps``, ``--epochs``, ...) get small values so that a valid run ends
-within seconds; every other option gets a hostile value.
+within seconds; every other option gets a hostile value, and so do positional arguments (an
+architecture name, a network or agent file, damaged as ``checkpoint_fuzz.py`` damages checkpoints)
+and ``--out`` (a file, a folder that cannot be made, a name too long). ``annrl extract`` and
+``annrl rl eval`` read fixtures made once at the start (an XOR network, a GA agent).
+
+A playground case runs in-process, through Starlette's ``TestClient`` (no socket): hostile bodies to
+every endpoint and hostile WebSocket messages to ``/ws`` and ``/ws/cars``; an HTTP status of 500 or
+more, a server exception, or a socket closed with 1011 ("the server failed") counts as a traceback.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -53,11 +62,38 @@ BASES: dict[str, list[str]] = {
     "rl-ga": ["rl", "train", "--algo", "ga", "--steps", "200", "--population", "4", "--eval-episodes", "1",
               "--final-eval-episodes", "1", "--no-figures"],
     "car-show": ["car", "show", "oval"],
+    "car-drive": ["car", "drive", "--episodes", "1", "--max-steps", "40", "--max-frames", "4"],
+    "car-benchmark": ["car", "benchmark", "--limit", "1", "--laps", "1"],
+    "car-demo": ["car", "demo", "--generations", "1", "--population", "2", "--animate", "0"],
+    "rl-eval": ["rl", "eval", "{agent}", "--episodes", "1"],
+    "adapt-lms": ["adapt", "lms", "--steps", "200", "--runs", "4", "--mus", "0.01"],
+    "adapt-stream": ["adapt", "stream", "--samples", "1000", "--warmup", "100", "--kinds", "sudden"],
+    "adapt-grow": ["adapt", "grow", "--epochs", "200", "--max-units", "4"],
+    "extract-logic": ["extract", "{model}", "--kind", "logic"],
+    "extract-exact": ["extract", "{model}", "--kind", "exact"],
+    "extract-formula": ["extract", "{model}", "--kind", "formula", "--max-seconds", "1", "--no-figures"],
+    "zoo": ["zoo", "perceptron", "--quick"],
+    "report": ["report", "{runs}"],
+    "demo": ["demo", "--quick", "--quiet"],
 }
+#: how often a base is drawn, relative to 1 (slow commands less often: a quick demo takes 20 s)
+WEIGHTS = {"demo": 0.02, "extract-formula": 0.2, "zoo": 0.3, "adapt-lms": 0.5, "adapt-stream": 0.5,
+           "adapt-grow": 0.5, "car-benchmark": 0.5}
+#: seconds before a case of these bases counts as a hang, instead of --timeout (their valid runs take longer)
+TIMEOUTS = {"demo": 120.0, "extract-formula": 60.0, "car-demo": 60.0,
+            "explain": 90.0}  # a playground "explain" runs a formula search of up to 40 CPU seconds
+#: bases without an --out folder (car show's --out is a file, given by the harness)
+NO_OUT = {"rl-eval", "report", "car-show"}
+#: the positional argument a case may replace with a hostile value: base -> its index in argv
+POSITIONAL = {"zoo": 1, "extract-logic": 1, "extract-exact": 1, "rl-eval": 2, "report": 1}
+#: hostile --out values (relative to the case's folder): a file, a folder under a file, a name too long, ...
+HOSTILE_OUT = ["afile", "afile/sub", "/proc/annrl-fuzz", "/dev/null", "x" * 300, "", "."]
 #: options whose value sets how long a valid run takes: small values only
 BUDGET = {"--steps", "--epochs", "--rollout-epochs", "--seeds", "--population", "--eval-every", "--eval-episodes",
           "--final-eval-episodes", "--generations", "--episodes", "--max-hidden", "--extend", "--samples",
-          "--lifetimes", "--lifetime", "--num-envs", "--num-steps", "--trials", "--cues", "--spurious-starts"}
+          "--lifetimes", "--lifetime", "--num-envs", "--num-steps", "--trials", "--cues", "--spurious-starts",
+          "--max-steps", "--limit", "--laps", "--runs", "--warmup", "--max-units", "--max-seconds", "--window",
+          "--max-terms", "--degree", "--animate"}
 HOSTILE = ["0", "-1", "1", "2", "nan", "inf", "-inf", "1e308", "1e-320", "100000000", "10000000000", "", " ",
            "abc", "1,2", "0,0", "64,64,64,64,64,64,64,64", "100000000,1", "💥", "x" * 5000, "--", "-", "None",
            "off", "0s", "1e9s", "../../etc/passwd", "/dev/zero", "/dev/null", "true", "[1]", "{}", "1.5", "0x10"]
@@ -81,9 +117,18 @@ def option_table(argv0: list[str]) -> list[tuple[str, bool]]:
     return options
 
 
-def option_case(rng: random.Random, tables: dict[str, list[tuple[str, bool]]]) -> list[str]:
-    name = rng.choice(sorted(BASES))
-    argv = list(BASES[name])
+def option_case(rng: random.Random, tables: dict[str, list[tuple[str, bool]]], fixtures: dict[str, str] | None = None,
+                folder: Path | None = None) -> tuple[str, list[str]]:
+    """A random base (by :data:`WEIGHTS`) with 1-3 fuzzed options; ``(base, argv)``, ``--out`` not yet added.
+
+    ``fixtures`` fills the ``{model}``, ``{agent}`` and ``{runs}`` of a base; with ``folder``, a positional
+    argument may be replaced by a hostile value or a damaged copy of its fixture written there.
+    """
+    names = sorted(BASES)
+    name = rng.choices(names, weights=[WEIGHTS.get(n, 1.0) for n in names])[0]
+    argv = [word.format(**fixtures) if fixtures and word.startswith("{") else word for word in BASES[name]]
+    if name in POSITIONAL and folder is not None and rng.random() < 0.3:
+        argv[POSITIONAL[name]] = hostile_positional(rng, argv[POSITIONAL[name]], folder)
     for _ in range(rng.randint(1, 3)):
         flag, takes = rng.choice(tables[name])
         if not takes:
@@ -92,7 +137,31 @@ def option_case(rng: random.Random, tables: dict[str, list[tuple[str, bool]]]) -
             argv += [flag, rng.choice(["0", "-1", "1", "2", "3", "nan", "abc", ""])]
         else:
             argv += [flag, rng.choice(HOSTILE)]
-    return argv
+    return name, argv
+
+
+def hostile_positional(rng: random.Random, value: str, folder: Path) -> str:
+    """A hostile stand-in for ``value``: a hostile word, or a damaged copy of the file (or folder's agent) it names."""
+    path = Path(value)
+    if path.is_dir() and (path / "agent.safetensors").is_file():
+        path = path / "agent.safetensors"
+    if not path.is_file() or rng.random() < 0.4:
+        return rng.choice(HOSTILE)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from checkpoint_fuzz import corrupt
+
+    damaged = folder / f"damaged-{path.name}"
+    damaged.write_bytes(corrupt(path.read_bytes(), rng)[1])
+    return str(damaged)
+
+
+def hostile_out(rng: random.Random, folder: Path) -> str:
+    """A hostile ``--out`` (one case in ten), else a fresh folder."""
+    if rng.random() >= 0.1:
+        return str(folder / "out")
+    (folder / "afile").write_text("not a folder")
+    choice = rng.choice(HOSTILE_OUT)
+    return choice if choice.startswith("/") or not choice else str(folder / choice)
 
 
 def hostile_json(rng: random.Random, depth: int = 0) -> object:
@@ -150,6 +219,37 @@ def sweep_case(rng: random.Random, folder: Path) -> list[str]:
     return ["sweep", str(path), "--out", str(folder / "sweep-out"), "--no-progress"]
 
 
+HOSTILE_METRICS = ["[" * 100_000, "{" * 50 + "}" * 50, '{"a": NaN, "b": Infinity, "c": -Infinity}', "1e400",
+                   '{"x": 1e400}', "", "\x00\udcff\udcfe", '{"a": [' + ",".join(["1"] * 200_000) + "]}",
+                   '{"a": ' + '{"b": ' * 5000 + "1" + "}" * 5001, '"just a string"', "[1, 2", "null", '{"": {"": []}}']
+
+
+def report_case(rng: random.Random, folder: Path) -> list[str]:
+    """``annrl report`` on a folder of 1-3 runs whose ``metrics.json`` are hostile (or not files at all)."""
+    root = folder / "runs"
+    for k in range(rng.randint(1, 3)):
+        run = root / f"run{k}"
+        run.mkdir(parents=True)
+        kind = rng.randrange(10)
+        if kind == 0:
+            (run / "metrics.json").mkdir()  # a folder named metrics.json
+        elif kind == 1:
+            os.mkfifo(run / "metrics.json")  # a FIFO: reading it would block
+        elif kind == 2:
+            (run / "metrics.json").symlink_to(run / "metrics.json")  # a symlink loop
+        else:
+            text = rng.choice(HOSTILE_METRICS) if kind > 3 else json.dumps({"loss": 0.1, "acc": [0.5] * 20})
+            (run / "metrics.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+        if rng.random() < 0.3:
+            (run / "figure.png").write_bytes(bytes(rng.randrange(256) for _ in range(64)))  # not a PNG
+    argv = ["report", str(root)]
+    if rng.random() < 0.3:
+        argv += ["--output", str(Path(hostile_out(rng, folder)) / "report.html")]
+    if rng.random() < 0.3:
+        argv += ["--title", rng.choice(HOSTILE)]
+    return argv
+
+
 def checkpoint_case(rng: random.Random, folder: Path, good: bytes) -> list[str]:
     sys.path.insert(0, str(Path(__file__).parent))
     from checkpoint_fuzz import KINDS
@@ -160,6 +260,111 @@ def checkpoint_case(rng: random.Random, folder: Path, good: bytes) -> list[str]:
     checkpoints.mkdir(parents=True, exist_ok=True)
     (checkpoints / "ckpt-000000050.safetensors").write_bytes(data)
     return [*BASES["xor"], "--epochs", "60", "--checkpoint-every", "50", "--resume", "--out", str(folder)]
+
+
+PLAYGROUND = "@playground"  # argv[0] of a playground case: its requests are in the file argv[1]
+SETUP_FIELDS = ["dataset", "expression", "function", "noise", "ratio", "points", "batch", "features", "layers",
+                "activation", "optimizer", "lr", "regularization", "reg_rate", "epochs_per_update", "seed",
+                "data_seed", "seeds", "goal"]
+WS_TYPES = ["setup", "play", "pause", "step", "reset", "regenerate", "points", "csv", "clear", "weight", "explain",
+            "ack", "", "nonsense"]
+CAR_TYPES = ["start", "stop", "ack", "runs", "replay", "nonsense"]
+#: the message that ends a WebSocket case: always answered with exactly one error, so the replies end there
+SENTINEL = '{"type": "annrl-fuzz-end"}'
+
+
+def hostile_setup(rng: random.Random) -> object:
+    if rng.random() < 0.1:
+        return hostile_json(rng)
+    return {rng.choice(SETUP_FIELDS + ["unknown"]): rng.choice([*HOSTILE, hostile_json(rng), 10**6, [10**6] * 8, -1])
+            for _ in range(rng.randint(1, 3))}
+
+
+def ws_message(rng: random.Random, types: list[str]) -> str:
+    kind = rng.randrange(10)
+    if kind == 0:
+        return rng.choice(["[" * 100_000, "not json", "", "\ufffd\x00", "null", "[]", '"setup"', "{" * 63 + "}" * 63])
+    message = {"type": rng.choice(types)}
+    for key in rng.sample(["setup", "points", "text", "value", "index", "link", "layer", "run", "track", "extra"],
+                          rng.randint(0, 3)):
+        message[key] = hostile_setup(rng) if key == "setup" else rng.choice([*HOSTILE, hostile_json(rng), True])
+    return json.dumps(message, allow_nan=True)
+
+
+def playground_case(rng: random.Random, folder: Path) -> list[str]:
+    """Requests for the playground, written to a file; the case runs them in-process (:func:`play_requests`)."""
+    requests = []
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.randrange(4)
+        if kind == 0:
+            body = json.dumps(hostile_setup(rng), allow_nan=True) if rng.random() < 0.7 else rng.choice(HOSTILE)
+            requests.append({"method": "POST", "path": "/api/setup", "body": body})
+        elif kind == 1:
+            rows = [",".join(rng.choice(["0.5", "1", "-1", "nan", "inf", "abc", "", "1e400"])
+                             for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 30))]
+            requests.append({"method": "POST", "path": "/api/csv", "body": "\n".join(rows)})
+        elif kind == 2:
+            path = rng.choice(["/api/limits", "/api/runs", "/", "/api/session/x/export/python",
+                               f"/api/session/x/export/{rng.choice(HOSTILE)[:20]}?index={rng.choice(HOSTILE)[:20]}"])
+            requests.append({"method": "GET", "path": path, "body": ""})
+        else:
+            path = rng.choice(["/ws", "/ws", "/ws/cars"])
+            types = CAR_TYPES if path == "/ws/cars" else WS_TYPES
+            requests.append({"ws": path, "messages": [ws_message(rng, types) for _ in range(rng.randint(1, 4))]})
+    spec = folder / "requests.json"
+    spec.write_text(json.dumps(requests))
+    return [PLAYGROUND, str(spec)]
+
+
+def play_requests(spec: str | Path) -> int:
+    """Send the requests of ``spec`` to a playground app in this process; 1 (after a "this is a bug" line)
+    when the server fails on one: a status of 500 or more, or a socket it closes with 1011."""
+    warnings.simplefilter("ignore")  # Starlette's warning about its test client's HTTP library is not the server's
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from annrl.playground import create_app
+
+    with TestClient(create_app(host="testserver"), raise_server_exceptions=False) as client:
+        for request in json.loads(Path(spec).read_text()):
+            if "ws" not in request:
+                reply = client.request(request["method"], request["path"],
+                                       content=request["body"].encode("utf-8", "surrogatepass"))
+                if reply.status_code >= 500:
+                    print(f"this is a bug: {request['path']} answered {reply.status_code}: {reply.text[:300]}",
+                          file=sys.stderr)
+                    return 1
+                continue
+            try:
+                with client.websocket_connect(request["ws"]) as socket:
+                    for message in [*request["messages"], SENTINEL]:
+                        socket.send_text(message)
+                    for _ in range(500):  # until the sentinel's error (states stream while a run plays)
+                        reply = json.loads(socket.receive_text())
+                        if reply.get("type") == "state":
+                            socket.send_text('{"type": "ack"}')
+                        if reply.get("type") == "error" and "a bug" in str(reply.get("message")):
+                            print(f"this is a bug: {request['ws']} failed: {reply['message']}", file=sys.stderr)
+                            return 1
+                        if reply.get("type") == "error" and "annrl-fuzz-end" in str(reply.get("message")):
+                            break
+            except WebSocketDisconnect as closed:
+                if closed.code == 1011:
+                    print(f"this is a bug: {request['ws']} closed with 1011", file=sys.stderr)
+                    return 1
+    return 0
+
+
+def make_fixtures(folder: Path, timeout: float = 120.0, *, fork: bool = False) -> dict[str, str]:
+    """The files some bases read: an XOR network (``{model}``), a GA agent's run (``{agent}``), a run folder
+    (``{runs}``); made by running annrl once each."""
+    runs = folder / "runs"
+    made = {"model": runs / "xor", "agent": runs / "ga"}
+    for name, argv in (("model", BASES["xor"]), ("agent", BASES["rl-ga"])):
+        outcome, rc, text = run_case([*argv, "--out", str(made[name])], folder, timeout, fork=fork)
+        if outcome != "ok" or rc != 0:
+            raise RuntimeError(f"the {name} fixture failed ({outcome}, exit {rc}): {text}")
+    return {"model": str(made["model"] / "model.safetensors"), "agent": str(made["agent"]), "runs": str(runs)}
 
 
 def cap_memory() -> None:
@@ -186,9 +391,12 @@ def run_case(argv: list[str], folder: Path, timeout: float, *, fork: bool = Fals
             os.chdir(folder)
             os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
             os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
-            from annrl.cli import main
+            if argv[0] == PLAYGROUND:
+                code = play_requests(argv[1])
+            else:
+                from annrl.cli import main
 
-            code = main(argv)
+                code = main(argv)
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else 2
         except BaseException:
@@ -207,8 +415,9 @@ def run_case(argv: list[str], folder: Path, timeout: float, *, fork: bool = Fals
             break
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "hang", None, err.read_text(errors="replace")[-2000:]
+            usage = os.wait4(pid, 0)[2]  # its CPU seconds tell a starved run (busy machine) from a stuck one
+            cpu = f"[killed after {timeout:.0f} s, {usage.ru_utime + usage.ru_stime:.1f} CPU s]\n"
+            return "hang", None, cpu + err.read_text(errors="replace")[-2000:]
         time.sleep(0.02)
     rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return _classify(rc, err.read_text(errors="replace"))
@@ -216,7 +425,9 @@ def run_case(argv: list[str], folder: Path, timeout: float, *, fork: bool = Fals
 
 def _spawn(argv: list[str], folder: Path, timeout: float) -> tuple[int | None, str]:
     try:
-        done = subprocess.run([sys.executable, "-m", "annrl.cli", *argv], cwd=folder, capture_output=True, text=True,
+        command = [sys.executable, __file__, "--play", argv[1]] if argv[0] == PLAYGROUND else \
+            [sys.executable, "-m", "annrl.cli", *argv]
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True,
                               errors="replace", timeout=timeout, preexec_fn=cap_memory, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as late:
         text = late.stderr.decode(errors="replace") if isinstance(late.stderr, bytes) else (late.stderr or "")
@@ -237,8 +448,10 @@ def _classify(rc: int | None, text: str) -> tuple[str, int | None, str]:
 
 
 def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, Counter], None] | None = None, *,
-         fork: bool = True) -> dict:
-    """Run ``cases`` random cases; the counts and the first failures of each kind."""
+         fork: bool = True, failed: Callable[[dict], None] | None = None) -> dict:
+    """Run ``cases`` random cases; the counts and the first failures of each kind.
+
+    ``progress(done, counts)`` is called after each case, ``failed(failure)`` after each failure."""
     import annrl.cli  # noqa: F401 - imported once, before the forks
     from annrl.io import checkpoint_bytes
 
@@ -250,29 +463,49 @@ def fuzz(cases: int, seed: int, timeout: float = 30.0, progress: Callable[[int, 
     counts: Counter = Counter()
     failures: list[dict] = []
     started = time.perf_counter()
-    for case in range(cases):
-        with tempfile.TemporaryDirectory(prefix="annrl-fuzz-") as tmp:
-            folder = Path(tmp)
-            family = rng.choice(["options", "options", "options", "track", "sweep", "checkpoint"])
-            if family == "options":
-                argv = [*option_case(rng, tables), "--out", str(folder / "out")]
-                argv = argv if argv[0] != "car" else [a for a in argv if a != "--out"][:-1] + ["--out", "x.png"]
-            elif family == "track":
-                argv = track_case(rng, folder)
-            elif family == "sweep":
-                argv = sweep_case(rng, folder)
-            else:
-                argv = checkpoint_case(rng, folder, good)
-            outcome, rc, text = run_case(argv, folder, timeout, fork=fork)
-        counts[outcome] += 1
-        counts[f"family:{family}"] += 1
-        if outcome != "ok" and len(failures) < 50:
-            failures.append({"outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv], "stderr": text})
-        if progress is not None:
-            progress(case + 1, counts)
+    with tempfile.TemporaryDirectory(prefix="annrl-fuzz-fixtures-") as fixture_folder:
+        fixtures = make_fixtures(Path(fixture_folder), fork=fork)
+        for case in range(cases):
+            with tempfile.TemporaryDirectory(prefix="annrl-fuzz-") as tmp:
+                family = rng.choice(["options", "options", "options", "track", "sweep", "checkpoint", "report",
+                                     "playground"])
+                argv, limit = make_case(family, rng, Path(tmp), tables, fixtures, good, timeout)
+                # the input file of a case, kept in its failure: the case's folder is gone by then
+                requests_text = Path(argv[1]).read_text()[:2000] if argv[0] == PLAYGROUND or family == "sweep" else ""
+                outcome, rc, text = run_case(argv, Path(tmp), limit, fork=fork)
+            counts[outcome] += 1
+            counts[f"family:{family}"] += 1
+            if outcome != "ok":
+                failure = {"case": case, "outcome": outcome, "rc": rc, "argv": [a[:100] for a in argv],
+                           "stderr": text}
+                if requests_text:
+                    failure["input"] = requests_text
+                failures += [failure] if len(failures) < 50 else []
+                if failed is not None:
+                    failed(failure)
+            if progress is not None:
+                progress(case + 1, counts)
     return {"cases": cases, "seed": seed, "tracebacks": counts["traceback"], "killed_by_memory": counts["memory"],
             "hangs": counts["hang"], "families": {k[7:]: v for k, v in counts.items() if k.startswith("family:")},
             "seconds": round(time.perf_counter() - started, 1), "failures": failures}
+
+
+def make_case(family: str, rng: random.Random, folder: Path, tables: dict, fixtures: dict[str, str], good: bytes,
+              timeout: float) -> tuple[list[str], float]:
+    """One case of ``family`` in ``folder``: its argv and its time limit."""
+    if family == "options":
+        base, argv = option_case(rng, tables, fixtures, folder)
+        if base == "car-show":
+            argv += ["--out", str(folder / "x.png")]
+        elif base not in NO_OUT:
+            argv += ["--out", hostile_out(rng, folder)]
+        return argv, TIMEOUTS.get(base, timeout)
+    makers = {"track": track_case, "sweep": sweep_case, "report": report_case, "playground": playground_case,
+              "checkpoint": lambda rng, folder: checkpoint_case(rng, folder, good)}
+    argv = makers[family](rng, folder)
+    if family == "playground" and '\\"explain\\"' in Path(argv[1]).read_text():
+        return argv, TIMEOUTS["explain"]
+    return argv, timeout
 
 
 def main() -> int:
@@ -282,13 +515,20 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a case counts as a hang")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-fork", action="store_true", help="start each case as a fresh Python (slower)")
+    parser.add_argument("--play", metavar="FILE", help=argparse.SUPPRESS)  # one playground case (--no-fork)
     args = parser.parse_args()
+    if args.play:
+        return play_requests(args.play)
     def progress(n: int, counts: Counter) -> None:  # on stderr, so that a long run shows where it is (--json too)
         if n % 100 == 0 or n == args.cases:
             print(f"{n}/{args.cases} cases: {counts['traceback']} tracebacks, {counts['memory']} killed by memory, "
                   f"{counts['hang']} hangs", file=sys.stderr, flush=True)
 
-    report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork)
+    def failed(failure: dict) -> None:  # each failure as it happens, on stderr: a long run can be read while it runs
+        print(f"case {failure['case']}: {failure['outcome']} (exit {failure['rc']}): {json.dumps(failure)[:3000]}",
+              file=sys.stderr, flush=True)
+
+    report = fuzz(args.cases, args.seed, args.timeout, progress, fork=not args.no_fork, failed=failed)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

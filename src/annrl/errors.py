@@ -172,6 +172,8 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
         return _report(f"error: out of memory ({err or 'an allocation failed'}); use smaller sizes", EXIT_BAD_INPUT,
                        debug)
     except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:  # a path typed by the user that no file can have: bad input
+            return _report(f"error: {show_value(err.filename)}: {err.strerror}", EXIT_BAD_INPUT, debug)
         if err.errno not in DISK_FAULTS:
             if not isinstance(err, BrokenPipeError):  # the CLI stops quietly when its reader goes away
                 _bug()

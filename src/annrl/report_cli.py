@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from annrl.errors import InputError
+from annrl.io.rundir import check_folder
 from annrl.userfiles import load_json
 from annrl.viz.report import Section, Table, write_report
 
@@ -80,15 +81,33 @@ def write_runs_report(root: str | Path, output: str | Path | None = None, title:
         When ``root`` is not a folder or holds no run.
     """
     root = Path(root)
-    if not root.is_dir():
+    try:
+        found = root.is_dir()
+    except OSError as err:  # a name too long: is_dir() raises rather than answer False
+        raise InputError(f"DIR must be an existing folder, got {str(root)!r}: {err.strerror}", field="DIR") from None
+    if not found:
         raise InputError(f"DIR must be an existing folder, got {str(root)!r}", field="DIR")
     runs = find_runs(root)
     if not runs:
         raise InputError(f"no runs under {str(root)!r}: no folder there holds a {METRICS}", field="DIR")
     page = Path(output) if output is not None else root / "report.html"
+    check_page(page, "--output" if output is not None else "DIR")
     sections = [run_section(r, page.resolve().parent, root.resolve()) for r in (p.resolve() for p in runs)]
     intro = f"{len(runs)} run{'s' if len(runs) != 1 else ''} found under {root}."
-    return write_report(page, title or f"annrl runs in {root}", sections, intro=intro)
+    return write_report(page, title or f"annrl runs in {root}", sections, intro=intro)  # a disk fault: exit 74
+
+
+def check_page(page: Path, option: str) -> None:
+    """Before the runs are read: the page's folder is writable (:func:`check_folder`) and the page can be a file
+    there (not a folder, a name the file system takes)."""
+    check_folder(page.parent, option)
+    longest = os.pathconf(page.parent, "PC_NAME_MAX")
+    if len(os.fsencode(page.name)) > longest:  # before is_dir(), which would raise ENAMETOOLONG
+        raise InputError(f"{option} names a file of {len(os.fsencode(page.name)):,} bytes; the file system takes "
+                         f"at most {longest}", field=option)
+    if page.is_dir():
+        raise InputError(f"{option} {page} is a folder; name the page's file, such as {page / 'report.html'}",
+                         field=option)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -183,6 +183,8 @@ def eval_command(args: argparse.Namespace) -> int:
     """Run ``annrl rl eval``: play a saved policy for ``--episodes`` episodes and report its returns; returns 0."""
     if args.episodes < 1:
         raise InputError.invalid("--episodes", ">= 1", args.episodes)
+    if args.seed < 0:  # numpy's seeding would end in a traceback
+        raise InputError.invalid("--seed", ">= 0", args.seed)
     policy = load_policy(args.checkpoint)
     meta = policy.metadata
     episodes = evaluate(policy, meta["env"], args.episodes, args.seed, track=args.track or meta["track"],

@@ -18,12 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from annrl.clikit import write_metrics
+from annrl.clikit import non_negative_int, write_metrics
 from annrl.errors import InputError
+from annrl.io.rundir import RunDir
+from annrl.validate import check_sizes
 
 POLICIES = ("heuristic", "random", "keyboard", "checkpoint", "pretrained")
 BENCHMARK_POLICIES = ("heuristic", "checkpoint", "pretrained")
 TRACK_HELP = "shipped track name, a track JSON file, random:SEED or family:easy|medium|hard:SEED."
+#: the most checkpoints ``car show`` marks along the centre line
+MAX_SHOWN_CHECKPOINTS = 1000
+#: bytes per car (its state, sensor rays and observations) and per played episode (its row of metrics.json)
+CAR_BYTES, EPISODE_BYTES = 512, 1024
+#: bytes per lap and track of a benchmark trajectory: at least 125 kept points (a 50 m lap at the slowest
+#: speed that still finishes, one point in 4 steps) of two floats in a tuple, about 112 bytes each
+TRACE_LAP_BYTES = 125 * 112
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +50,8 @@ def register(subparsers: Any) -> None:
     drive.add_argument("--checkpoint", default=None, help="agent checkpoint file for --policy checkpoint.")
     drive.add_argument("--episodes", type=int, default=3, help="rounds of episodes to play.")
     drive.add_argument("--cars", type=int, default=1, help="cars driving at once (each plays every round).")
-    drive.add_argument("--seed", type=int, default=0, help="seed of the start jitter and of random actions.")
+    drive.add_argument("--seed", type=non_negative_int, default=0,
+                       help="seed of the start jitter and of random actions.")
     drive.add_argument("--laps", type=int, default=3, help="laps that complete an episode.")
     drive.add_argument("--max-steps", type=int, default=3000, help="steps before an episode is truncated.")
     drive.add_argument("--continuous", action="store_true", help="use (steer, throttle) actions, not Discrete(5).")
@@ -67,7 +77,8 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--track", default="rounded_rectangle", help=TRACK_HELP)
     demo.add_argument("--generations", type=int, default=30, help="generations to evolve.")
     demo.add_argument("--population", type=int, default=30, help="cars (networks) per generation.")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first weights, the GA and the start pose.")
+    demo.add_argument("--seed", type=non_negative_int, default=0,
+                      help="seed of the first weights, the GA and the start pose.")
     demo.add_argument("--animate", type=int, default=4, help="generations shown in the GIF, first to last (0: none).")
     demo.add_argument("--out", default="runs/car_demo", help="folder for evolution.gif, fitness.png, metrics.json.")
     demo.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
@@ -84,7 +95,7 @@ def register(subparsers: Any) -> None:
                        help="the heuristic steers continuously (a checkpoint drives as it was trained).")
     bench.add_argument("--laps", type=int, default=3, help="laps that make a success.")
     bench.add_argument("--limit", type=int, default=None, help="drive only the suite's first LIMIT tracks.")
-    bench.add_argument("--seed", type=int, default=0, help="seed of the start jitter.")
+    bench.add_argument("--seed", type=non_negative_int, default=0, help="seed of the start jitter.")
     bench.add_argument("--out", default="runs/car_benchmark", help="folder for metrics.json and trajectories.png.")
     bench.add_argument("--json", action="store_true", help="print metrics.json on stdout instead of a table.")
     bench.set_defaults(handler=benchmark_command)
@@ -109,12 +120,13 @@ def drive_command(args: argparse.Namespace) -> int:
     """Play ``episodes`` rounds with ``cars`` cars and write ``metrics.json`` (+ an animation)."""
     try:
         changes = _changes(args)
-        metrics = drive(
-            track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
-            cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
-            continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
-            frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
-        )
+        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
+            metrics = drive(
+                track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
+                cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
+                continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
+                frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
+            )
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car drive: error: {err}", file=sys.stderr)
         return 2
@@ -135,6 +147,7 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     """
     from annrl.envs.car_env import CarTrackVecEnv
     from annrl.envs.render import AnimationRecorder, TrackRenderer
+    from annrl.envs.tracks import load_track
 
     checks = (("episodes", episodes), ("cars", cars), ("fps", fps), ("frame-every", frame_every),
               ("max-frames", max_frames))
@@ -150,12 +163,19 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
 
         checkpoint, continuous = "pretrained", not load_policy("pretrained").shape.discrete
     changes = changes or {}
+    animate = bool(video) and video.lower() != "none"
+    if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
+        raise InputError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
+    loaded = load_track(track)
+    renderer = TrackRenderer(loaded) if animate else None
+    frames = min(max_frames, max_steps // frame_every + 2) if animate else 0  # what the first round can film
+    check_drive_sizes(cars, episodes, frames, renderer.size if animate else (0, 0))
     sensors = {}
     if checkpoint and policy in ("checkpoint", "pretrained"):  # a trained driver sees as it was trained to
         from annrl.agents import load_policy
 
         sensors = load_policy(checkpoint).shape.sensors or {}
-    env = CarTrackVecEnv(cars, track, continuous=continuous, autoreset_mode="Disabled", laps=laps,
+    env = CarTrackVecEnv(cars, loaded, continuous=continuous, autoreset_mode="Disabled", laps=laps,
                          max_episode_steps=max_steps, **{**sensors, **changes.get("settings", {})})
     start_settings = env.settings.to_dict()  # before a schedule changes them: with it, enough to drive again
     stepper = env  # the schedule wrapper, when there is one, steps the same cars
@@ -165,10 +185,6 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         stepper = NonStationaryVec(env, changes["schedule"])
     driver = _make_policy(policy, env, seed, checkpoint)
     out = Path(out)
-    animate = bool(video) and video.lower() != "none"
-    if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
-        raise InputError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
-    renderer = TrackRenderer(env.track) if animate else None
     recorder = AnimationRecorder(every=frame_every, max_frames=max_frames)
     records, video_steps = [], None
     try:
@@ -211,6 +227,17 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     return metrics
 
 
+def check_drive_sizes(cars: int, episodes: int, frames: int, frame_size: tuple[int, int]) -> None:
+    """Refuse, before the cars are made, a drive whose cars, episode records or animation cannot fit in memory.
+
+    ``frames`` frames of ``frame_size`` (width, height) pixels are kept as 8-bit palette images.
+    """
+    width, height = frame_size
+    check_sizes({f"--cars {cars}": CAR_BYTES * cars,
+                 f"metrics of --episodes {episodes} x --cars {cars}": EPISODE_BYTES * episodes * cars,
+                 f"{frames} animation frames of {width}x{height} pixels": frames * width * height})
+
+
 def _caption(env: Any, info: dict[str, Any], steps: np.ndarray, total: np.ndarray, note: str = "") -> list[str]:
     """The text on a frame: step, then lap, speed and return of the first cars (all, up to 4)."""
     laps, speed = np.asarray(info["laps"]), np.asarray(env.sim.state.speed)
@@ -236,38 +263,48 @@ def _last_frame(recorder: Any, renderer: Any, env: Any, info, steps, total) -> t
 
 def benchmark_command(args: argparse.Namespace) -> int:
     """Drive the held-out suite and write ``metrics.json`` and ``trajectories.png``."""
-    from annrl.clikit import write_metrics
     from annrl.envs import benchmark
 
     try:
         if args.laps < 1:
             raise InputError(f"--laps must be >= 1, got {args.laps}")
         tracks = benchmark.suite_tracks(args.suite, args.limit)
-        continuous, sensors = args.continuous, None
-        checkpoint = "pretrained" if args.policy == "pretrained" else args.checkpoint
-        if args.policy != "heuristic":
-            from annrl.agents import load_policy
-
-            if not checkpoint:
-                raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
-            shape = load_policy(checkpoint).shape
-            continuous, sensors = not shape.discrete, shape.sensors  # as it was trained
-        metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, checkpoint),
-                                              continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed,
-                                              sensors=sensors)
+        check_sizes({f"trajectories of --laps {args.laps} on {len(tracks)} tracks":
+                     TRACE_LAP_BYTES * args.laps * len(tracks)})
+        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
+            metrics = _benchmark(args, tracks)
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car benchmark: error: {err}", file=sys.stderr)
         return 2
-    metrics = {"policy": args.policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **metrics}
-    out = Path(args.out)
-    benchmark.plot_suite(metrics["per_track"], traces, out / "trajectories.png")
-    metrics["figure"] = str(out / "trajectories.png")
-    write_metrics(out, metrics)
     if args.json:
         print(json.dumps(metrics, indent=2, sort_keys=True))
         return 0
     _benchmark_table(metrics)
     return 0
+
+
+def _benchmark(args: argparse.Namespace, tracks: list[str]) -> dict[str, Any]:
+    """Drive ``tracks`` as ``args`` say; write ``metrics.json`` and ``trajectories.png``; returns the metrics."""
+    from annrl.envs import benchmark
+
+    continuous, sensors = args.continuous, None
+    checkpoint = "pretrained" if args.policy == "pretrained" else args.checkpoint
+    if args.policy != "heuristic":
+        from annrl.agents import load_policy
+
+        if not checkpoint:
+            raise InputError("--policy checkpoint needs --checkpoint FILE (an agent.safetensors or its run folder)")
+        shape = load_policy(checkpoint).shape
+        continuous, sensors = not shape.discrete, shape.sensors  # as it was trained
+    metrics, traces = benchmark.run_suite(lambda env: _make_policy(args.policy, env, args.seed, checkpoint),
+                                          continuous=continuous, tracks=tracks, laps=args.laps, seed=args.seed,
+                                          sensors=sensors)
+    metrics = {"policy": args.policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}), **metrics}
+    out = Path(args.out)
+    benchmark.plot_suite(metrics["per_track"], traces, out / "trajectories.png")
+    metrics["figure"] = str(out / "trajectories.png")
+    write_metrics(out, metrics)
+    return metrics
 
 
 def _benchmark_table(metrics: dict[str, Any]) -> None:
@@ -315,7 +352,8 @@ def demo_command(args: argparse.Namespace) -> int:
                 raise InputError(f"--{flag} must be >= {low}, got {value}")
         config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
                              seed=args.seed)
-        metrics = run_demo(args.out, config, animate=args.animate)
+        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before evolving
+            metrics = run_demo(args.out, config, animate=args.animate)
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car demo: error: {err}", file=sys.stderr)
         return 2
@@ -396,8 +434,8 @@ def show_command(args: argparse.Namespace) -> int:
 
     try:
         track = load_track(args.track)
-        if args.checkpoints < 1:
-            raise InputError(f"--checkpoints must be >= 1, got {args.checkpoints}")
+        if not 1 <= args.checkpoints <= MAX_SHOWN_CHECKPOINTS:  # each is a marker drawn: 10^8 took minutes
+            raise InputError(f"--checkpoints must be in [1, {MAX_SHOWN_CHECKPOINTS}], got {args.checkpoints}")
     except InputError as err:  # a bug is not bad input: it keeps its traceback
         print(f"annrl car show: error: {err}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ import numpy as np
 from annrl.envs import geometry
 from annrl.envs.settings import CarSettings
 from annrl.errors import InputError, show_value
+from annrl.userfiles import checked_regular_file
 
 FORMAT = "annrl-track/1"
 MIN_POINTS = 3
@@ -361,6 +362,8 @@ def load_track(track: str | Path | Track) -> Track:
 @functools.lru_cache(maxsize=64)
 def _load_file(path: str, mtime_ns: int) -> Track:
     """Parse and check a track file once per (path, modification time)."""
+    if Path(path).exists():  # a FIFO or a device (/dev/zero) is refused by type: reading it would never end
+        checked_regular_file(path, "track file")
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:

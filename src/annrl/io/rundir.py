@@ -62,10 +62,13 @@ class RunDir:
     ----------
     path : str or path-like
         The folder; created when something is first written to it.
+    option : str, default="--out"
+        The option that named the folder, as messages name it.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, option: str = "--out") -> None:
         self.path = Path(path)
+        self.option = option
         self.checkpoints = self.path / CHECKPOINT_FOLDER
         self.metrics_path = self.path / METRICS_FILE
 
@@ -98,8 +101,8 @@ class RunDir:
         except OSError:
             owner = handle.read().strip() or "unknown"
             handle.close()
-            raise InputError(f"--out {self.path} is in use by another annrl process (pid {owner}); wait for it to "
-                             "end or choose another --out", field="--out") from None
+            raise InputError(f"{self.option} {self.path} is in use by another annrl process (pid {owner}); wait for "
+                             f"it to end or choose another {self.option}", field=self.option) from None
         previous = handle.read().strip()
         if previous and previous != str(os.getpid()):
             print(f"annrl: warning: taking over the lock of {self.path} left by pid {previous}, which is no longer "
@@ -109,11 +112,11 @@ class RunDir:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         _HELD[key] = [handle, 1]
-        free = shutil.disk_usage(self.path).free
-        if free < free_bytes:
+        try:
+            check_free_space(self.path, free_bytes, self.option)
+        except InputError:
             self.release()
-            raise InputError(f"--out {self.path} has {format_bytes(free)} free, less than the "
-                             f"{format_bytes(free_bytes)} a run needs to save its first checkpoint", field="--out")
+            raise
 
     def release(self) -> None:
         """Undo one :meth:`acquire`; the last one empties the lock file and unlocks it."""
@@ -128,25 +131,24 @@ class RunDir:
                 _unlock(held[0])
 
     def _open_lock(self) -> Any:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            if not self.path.is_dir():
-                raise FileExistsError(errno.EEXIST, "it is a file, not a folder")
+        with _out_errors(self.path, self.option):
+            make_folder(self.path)
             fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except FileExistsError:
-            raise InputError(f"--out {self.path} is not a folder", field="--out") from None
-        except OSError as err:
-            raise InputError(f"--out {self.path} cannot be written: {err.strerror or err}", field="--out") from None
         return os.fdopen(fd, "r+", encoding="utf-8")
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """``with self._locked():`` holds the lock for one write (or joins a holder of this process)."""
-        self.acquire(free_bytes=0)
+    def held(self, *, free_bytes: int = MIN_FREE_BYTES) -> Iterator[RunDir]:
+        """``with RunDir(out).held():`` checks and locks the folder at a command's start (:meth:`acquire`),
+        and releases it at the end, so a bad ``--out`` costs one line before any work."""
+        self.acquire(free_bytes=free_bytes)
         try:
-            yield
+            yield self
         finally:
             self.release()
+
+    def _locked(self) -> Any:
+        """``with self._locked():`` holds the lock for one write (or joins a holder of this process)."""
+        return self.held(free_bytes=0)
 
     # checkpoints --------------------------------------------------------------------------
     def checkpoint_path(self, step: int) -> Path:
@@ -282,6 +284,50 @@ class RunDir:
     def read_metrics(self) -> dict[str, Any]:
         """``metrics.json`` as a dict."""
         return json.loads(self.metrics_path.read_text(encoding="utf-8"))
+
+
+def check_folder(path: str | os.PathLike[str], option: str, *, free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """The start check of a folder a command writes without owning it as a run (``annrl report``'s page):
+    created if missing, a folder, writable, ``free_bytes`` free; no lock is taken.
+
+    Raises
+    ------
+    InputError
+        As :meth:`RunDir.acquire`, naming ``option``: "--output runs/x cannot be written: Read-only file system".
+    """
+    path = Path(path)
+    with _out_errors(path, option):
+        make_folder(path)
+        if not os.access(path, os.W_OK | os.X_OK):  # EACCES, and EROFS: access() checks both
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    check_free_space(path, free_bytes, option)
+    return path
+
+
+def make_folder(path: Path) -> None:
+    """Create ``path`` (and its parents) unless it is a folder already; a file there raises ``FileExistsError``."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():
+        raise FileExistsError(errno.EEXIST, "it is a file, not a folder")
+
+
+def check_free_space(path: Path, free_bytes: int, option: str) -> None:
+    """Refuse a folder with less than ``free_bytes`` free, in one line naming ``option``."""
+    free = shutil.disk_usage(path).free
+    if free < free_bytes:
+        raise InputError(f"{option} {path} has {format_bytes(free)} free, less than the "
+                         f"{format_bytes(free_bytes)} a run needs to save its first checkpoint", field=option)
+
+
+@contextmanager
+def _out_errors(path: Path, option: str) -> Iterator[None]:
+    """Turn the ``OSError`` of creating or writing ``path`` into one line naming ``option``."""
+    try:
+        yield
+    except FileExistsError:
+        raise InputError(f"{option} {path} is not a folder", field=option) from None
+    except OSError as err:
+        raise InputError(f"{option} {path} cannot be written: {err.strerror or err}", field=option) from None
 
 
 def _unlock(handle: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,19 @@ import numpy as np
 from annrl.clikit import add_output_options, positive_float, positive_int, show, write_metrics
 from annrl.errors import InputError
 from annrl.io.network_file import load_network
+from annrl.io.rundir import RunDir
+from annrl.validate import array_nbytes, check_sizes
 
 KINDS = ("logic", "formula", "exact", "law")
 #: exit code of ``--kind formula`` when no formula meets the tolerance (2 is bad input, 130 an interrupt)
 EXIT_NO_FORMULA = 3
+#: the longest exact formula (in terms: products of weights along a path, summed) SymPy is asked to build; one of
+#: 3,000 terms (a 2-32-32-1 network) takes SymPy 10 s, and none that long can be read
+EXACT_MAX_TERMS = 2000
+#: the most significant digits --digits keeps: a float64 holds 17, and Python refuses a precision near 2^31
+MAX_DIGITS = 17
+#: rows each kind runs the whole population on: formula samples 600 points, exact checks 256 (logic: see _rows)
+ROWS = {"formula": 600, "exact": 256, "law": 0}
 
 
 def register(subparsers: Any) -> None:
@@ -75,8 +85,8 @@ def parse_domain(text: str | None, n: int) -> list[tuple[float, float]]:
             low, high = (float(v) for v in part.split(":"))
         except ValueError:
             raise InputError.invalid("--domain", "'lo:hi' ranges separated by commas", text) from None
-        if not low < high:
-            raise InputError.invalid("--domain", "ranges with lo < hi", text)
+        if not (low < high and math.isfinite(high - low)):  # inf or 1e308:-1e308 would overflow the sampling
+            raise InputError.invalid("--domain", "finite ranges with lo < hi", text)
         ranges.append((low, high))
     if len(ranges) == 1:
         ranges *= n
@@ -111,7 +121,53 @@ def run(args: argparse.Namespace) -> int:
         The exit code: 0, or 3 (``EXIT_NO_FORMULA``) when ``--kind formula`` finds no formula within
         ``--tolerance``.
     """
+    if args.digits is not None and args.digits > MAX_DIGITS:
+        raise InputError.invalid("--digits", f"an integer in [1, {MAX_DIGITS}] (a float64 holds {MAX_DIGITS})",
+                                 args.digits)
     net, metadata = load_network(args.checkpoint)
+    check_extract_sizes(net, args.kind, args.index)
+    with RunDir(args.out).held():  # --out checked (a writable folder, free space) before any work
+        return _extract(args, net, metadata)
+
+
+def check_extract_sizes(net: Any, kind: str, index: int) -> None:
+    """Refuse, before any work, an extraction the network's sizes make too big: the activations of the
+    population on the rows read (in memory), and for ``--kind exact`` the formula's length (in terms).
+    """
+    from annrl.nn import ActivationLayer, Dense
+
+    if not 0 <= index < net.population:
+        raise InputError.invalid("--index", f"a network of the file, in [0, {net.population})", index)
+    widths = [net.n_inputs] + [int(np.shape(net.params_[f"{i}.weight"])[-1]) for i, layer in enumerate(net.layers)
+                               if isinstance(layer, Dense)]
+    rows = _rows(kind, net.n_inputs)
+    check_sizes({f"activations of {net.population} networks of widths {widths} on {rows} rows":
+                 array_nbytes((2 * net.population, rows, sum(widths)))})
+    if kind != "exact":
+        return
+    terms = np.ones(net.n_inputs)  # terms of each value: an input is one
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Dense):  # x W + b: each output sums its inputs' terms (zero weights are dropped)
+            terms = (np.asarray(net.params_[f"{i}.weight"])[index] != 0).T @ terms + 1
+        elif isinstance(layer, ActivationLayer) and layer.activation.name == "leaky_relu":
+            terms = 3 * terms  # Piecewise((z, z > 0), (a z, True)) holds z three times
+        if terms.sum() > EXACT_MAX_TERMS:
+            raise InputError(f"--kind exact: network {index}'s formula would have over {int(terms.sum()):,} terms "
+                             f"after layer {i}; the limit is {EXACT_MAX_TERMS:,} (no formula that long can be "
+                             "read): use --kind formula, or a smaller network", field="--kind")
+
+
+def _rows(kind: str, n: int) -> int:
+    """Rows ``--kind`` runs the population on: logic enumerates 2^n (or samples twice 2000 above its limit)."""
+    from annrl.symbolic.logic import MAX_ENUMERATE
+
+    if kind == "logic":
+        return 2**n if n <= MAX_ENUMERATE else 4000
+    return ROWS[kind]
+
+
+def _extract(args: argparse.Namespace, net: Any, metadata: dict[str, Any]) -> int:
+    """The body of :func:`run`, once the network is loaded and ``--out`` held."""
     inputs = input_names(args.inputs, metadata, net.n_inputs)
     out = Path(args.out)
     figures: list[str] = []

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from annrl.clikit import add_output_options, show, write_metrics
+from annrl.clikit import add_output_options, non_negative_int, show, write_metrics
+from annrl.io.rundir import RunDir
 from annrl.progress import track
 from annrl.viz.report import Section, Table, write_report
 from annrl.zoo import registry
@@ -26,7 +27,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("zoo", help="the classic architectures: list them, run one demo, or all of them",
                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", nargs="?", default=None, help="an architecture (see `annrl zoo`), or all")
-    parser.add_argument("--seed", type=int, default=0, help="seed of everything random")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of everything random")
     parser.add_argument("--quick", action="store_true", help="shorter training (a few seconds per demo)")
     add_output_options(parser, "runs/zoo")
     parser.set_defaults(handler=run)
@@ -38,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{module.NAME:<12} {module.SUMMARY}")
         return 0
     out = Path(args.out)
-    if args.name == "all":
-        metrics = run_gallery(out, seed=args.seed, quick=args.quick)
-        show(args, metrics, "annrl zoo all", [(name, _headline(m)) for name, m in metrics.items() if name != "timing"]
-             + [("report", out / "index.html")])
-        return 0
-    module = registry.load(args.name)
-    metrics = run_one(module, out, seed=args.seed, quick=args.quick)
+    module = None if args.name == "all" else registry.load(args.name)
+    with RunDir(out).held():  # --out checked (a writable folder, free space) before any training
+        if module is None:
+            metrics = run_gallery(out, seed=args.seed, quick=args.quick)
+            rows = [(name, _headline(m)) for name, m in metrics.items() if name != "timing"]
+            show(args, metrics, "annrl zoo all", rows + [("report", out / "index.html")])
+            return 0
+        metrics = run_one(module, out, seed=args.seed, quick=args.quick)
     show(args, metrics, f"annrl zoo {module.NAME}", list(metrics.items()))
     return 0
 

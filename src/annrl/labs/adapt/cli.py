@@ -9,6 +9,7 @@ from typing import Any
 
 from annrl.clikit import add_output_options, show, write_metrics
 from annrl.config import add_flags, from_args
+from annrl.io.rundir import RunDir
 from annrl.labs.adapt import figures
 from annrl.labs.adapt.lab import GrowConfig, LmsConfig, Result, StreamConfig, run_grow, run_lms, run_stream
 from annrl.labs.adapt.prequential import MODES
@@ -32,9 +33,11 @@ def register(subparsers: Any) -> None:
 def run_experiment(args: argparse.Namespace) -> int:
     """``annrl adapt EXPERIMENT``: run it, write its figures and metrics.json, show its table."""
     _, config_type, run, rows = EXPERIMENTS[args.experiment]
-    result = run(from_args(config_type, args))
-    figures.write_figures(result, Path(args.out))
-    write_metrics(args.out, result.metrics)
+    config = from_args(config_type, args)
+    with RunDir(args.out).held():  # --out checked (a writable folder, free space) before the experiment runs
+        result = run(config)
+        figures.write_figures(result, Path(args.out))
+        write_metrics(args.out, result.metrics)
     show(args, result.metrics, f"adapt {args.experiment}", rows(result.metrics))
     return 0
 

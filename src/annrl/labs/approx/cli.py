@@ -27,7 +27,7 @@ from annrl.config import add_flags, from_args
 from annrl.errors import InputError
 from annrl.io.network_file import save_network
 from annrl.io.resume import Checkpointer
-from annrl.labs.approx.lab import CONFIG_TABLE, ApproxConfig, ApproxResult, check_size
+from annrl.labs.approx.lab import CONFIG_TABLE, ApproxConfig, ApproxResult
 from annrl.labs.approx.studies import STUDIES, StudyResult
 from annrl.nn.compiled import describe
 from annrl.validate import check_cli
@@ -92,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.study:
         return run_study_command(args, config, out)
-    check_size(config, config.resolve_target().dim)  # before the progress line: bad sizes cost one line
     with checkpointer_from_args(args, _jsonable(vars(config))) as checkpointer:
         result = _with_progress(not args.json, lambda progress: _train(config, progress, checkpointer))
     write_metrics(out, result.metrics)

@@ -196,6 +196,7 @@ class ApproxConfig:
         if isinstance(self.hidden, list):
             self.hidden = tuple(self.hidden)
         check(CONFIG_TABLE, asdict(self))
+        check_size(self, self.resolve_target().dim)  # the one size check: before any allocation or progress line
 
     def resolve_target(self) -> Target:
         """The :class:`~annrl.calculus.targets.Target` this config names, on its domain."""
@@ -648,7 +649,6 @@ def train(config: ApproxConfig, rng: np.random.Generator | None = None, *,
     """
     rng = rng if rng is not None else np.random.default_rng(config.seed)
     target = config.resolve_target()
-    check_size(config, target.dim)
     data = make_data(target, config)
     scaling = Scaling.fit(target.domain, data.y_train)
     net = build_network(config, target.dim, rng)
