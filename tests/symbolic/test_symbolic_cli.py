@@ -75,3 +75,20 @@ def test_a_model_file_of_the_approximation_lab_is_read_in_the_targets_own_units(
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["domain"] == [[-3.0, 3.0]]
     assert metrics["expression"] == "x**2 + 1", metrics["expression"]
+
+
+def test_formula_plots_draw_into_a_given_axes_and_write_nothing(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from annrl.symbolic.cli import formula_figure, pareto_figure
+    from annrl.symbolic.formula import fit_formula
+
+    monkeypatch.chdir(tmp_path)
+    X = np.linspace(-2, 2, 200)[:, None]
+    result = fit_formula(X, 3 * X[:, 0] ** 2, inputs=["x"], max_seconds=5.0, rng=np.random.default_rng(0))
+    mine = Figure()
+    ax = mine.subplots()
+    assert pareto_figure(result, ax=ax) is mine and ax.get_yscale() == "log"
+    drawn = formula_figure(lambda x: 3 * x[:, 0] ** 2, result, [(-2.0, 2.0)], fig=Figure())
+    assert len(drawn.axes) == 1 and len(drawn.axes[0].lines) == 2
+    assert list(tmp_path.iterdir()) == []

@@ -225,11 +225,20 @@ def _extract(args: argparse.Namespace, net: Any, metadata: dict[str, Any]) -> in
 
 
 def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]], out: Path) -> list[str]:
-    """``pareto.png`` (complexity against held-out error, the chosen model marked) and ``formula.png``
-    (network and formula along each input, the others at the middle of their range)."""
-    from annrl.viz.style import figure, new_figure, save
+    """Write ``pareto.png`` and ``formula.png`` under ``out``; their names."""
+    from annrl.viz.style import save_all
 
-    fig, ax = figure(size=(5, 3.5))
+    figures = {"pareto.png": pareto_figure(result), "formula.png": formula_figure(network, result, domain)}
+    save_all(figures, out)
+    return list(figures)
+
+
+def pareto_figure(result: Any, path: str | Path | None = None, *, ax: Any = None) -> Any:
+    """Complexity against held-out error of every candidate of a formula search ``result``, the Pareto
+    front and the chosen model marked; the Figure (written to ``path`` when given)."""
+    from annrl.viz.style import finish, panel
+
+    fig, ax = panel(ax, size=(5, 3.5))
     everything = result.front + result.rejected
     ax.scatter([c.complexity for c in everything], [max(c.error, 1e-16) for c in everything], s=10, c="0.7",
                label="candidates")
@@ -238,11 +247,18 @@ def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]]
     ax.plot([result.chosen.complexity], [max(result.chosen.error, 1e-16)], "r*", ms=14, label="chosen")
     ax.set(xlabel="complexity", ylabel="held-out RMSE", yscale="log", title=f"y = {result.expression}")
     ax.legend(fontsize=8)
-    save(fig, out / "pareto.png")
+    return finish(fig, path)
+
+
+def formula_figure(network: Any, result: Any, domain: list[tuple[float, float]], path: str | Path | None = None, *,
+                   fig: Any = None) -> Any:
+    """The network (``network(X)``, X of shape (200, n)) and the formula along each of the n inputs, the
+    others at the middle of their ``domain``: one panel per input; the Figure (written to ``path`` when given)."""
+    from annrl.viz.style import finish, panels
 
     n = len(domain)
-    fig = new_figure(size=(4.5 * n, 3.5))
-    axes = fig.subplots(1, n, squeeze=False)
+    fig, axes = panels(fig, n, size=(4.5 * n, 3.5))
+    axes = np.asarray(axes).reshape(1, n)
     f = result.function()
     for k, (low, high) in enumerate(domain):
         X = np.tile([(lo + hi) / 2 for lo, hi in domain], (200, 1))
@@ -252,5 +268,4 @@ def formula_figures(network: Any, result: Any, domain: list[tuple[float, float]]
         ax.plot(X[:, k], f(X), "k--", label=str(result.expression))
         ax.set(xlabel=result.inputs[k])
         ax.legend(fontsize=8)
-    save(fig, out / "formula.png")
-    return ["pareto.png", "formula.png"]
+    return finish(fig, path)

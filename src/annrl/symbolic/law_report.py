@@ -139,13 +139,23 @@ def law_rows(result: SavedLaw) -> list[tuple[str, Any]]:
 
 
 def law_figures(result: SavedLaw, out: Path) -> list[str]:
-    """``law.png`` (the data and the recovered law integrated from the first observation) and
-    ``coefficients.png`` (each recovered coefficient with its standard error, the truth beside it)."""
-    from annrl.viz.style import figure, new_figure, save
+    """Write ``law.png`` and ``coefficients.png`` under ``out``; their names."""
+    from annrl.viz.style import save_all
+
+    figures = {"law.png": law_figure(result), "coefficients.png": coefficients_figure(result)}
+    save_all(figures, out)
+    return list(figures)
+
+
+def law_figure(result: SavedLaw, path: str | Path | None = None, *, fig: Any = None) -> Any:
+    """The data and the recovered law integrated from the first observation, one panel per variable;
+    the Figure (written to ``path`` when given)."""
+    from annrl.viz.style import finish, panels
 
     law = result.law
-    fig = new_figure(size=(7, 2.2 * len(law.variables)))
-    axes = fig.subplots(len(law.variables), 1, sharex=True, squeeze=False)
+    n = len(law.variables)
+    fig, axes = panels(fig, 1, n, size=(7, 2.2 * n), sharex=True)
+    axes = np.asarray(axes).reshape(n, 1)
     for k, (ax, v) in enumerate(zip(axes[:, 0], law.variables, strict=True)):
         ax.plot(result.t, result.observed[:, k], ".", ms=2, color="0.5", label="data")
         ax.plot(result.t, result.simulated[:, k], "C3", label="recovered law, integrated")
@@ -153,8 +163,15 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
     axes[0, 0].legend(fontsize=8, loc="upper right")
     axes[-1, 0].set(xlabel="time")
     fig.suptitle("; ".join(law.equation_text()), fontsize=9)
-    save(fig, out / "law.png")
+    return finish(fig, path)
 
+
+def coefficients_figure(result: SavedLaw, path: str | Path | None = None, *, ax: Any = None) -> Any:
+    """Each recovered coefficient with its 95% interval, the truth beside it when known; the Figure
+    (written to ``path`` when given)."""
+    from annrl.viz.style import finish, panel
+
+    law = result.law
     labels, values, errors, true_values = [], [], [], []
     for k, v in enumerate(law.variables):
         for term, c, s in zip(law.terms, law.coefficients[k], law.stderr[k], strict=True):
@@ -164,7 +181,7 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
                 values.append(c)
                 errors.append(INTERVAL_Z * s)
                 true_values.append(np.nan if truth is None else truth)
-    fig, ax = figure(size=(max(4, 1.1 * len(labels)), 3.2))
+    fig, ax = panel(ax, size=(max(4, 1.1 * len(labels)), 3.2))
     positions = np.arange(len(labels))
     ax.bar(positions, values, yerr=errors, capsize=4, color="C0", label="recovered, 95% interval")
     if result.truth:
@@ -173,5 +190,4 @@ def law_figures(result: SavedLaw, out: Path) -> list[str]:
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set(ylabel="coefficient", title="Recovered coefficients")
     ax.legend(fontsize=8)
-    save(fig, out / "coefficients.png")
-    return ["law.png", "coefficients.png"]
+    return finish(fig, path)
