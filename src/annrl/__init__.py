@@ -4,4 +4,4 @@ A transparent NumPy engine with a population axis (``annrl.nn``), labs that use 
 turned back into symbols, and reinforcement learning done with neural networks only.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
