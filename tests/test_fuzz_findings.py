@@ -146,3 +146,13 @@ def test_extract_bounds_the_digits_it_keeps(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == ("annrl: error: --digits must be an integer in [1, 17] (a float64 holds "
                                                "17), got 10000000000")
     assert main([*argv[:-4], "--digits", "17", "--out", str(tmp_path / "o")]) == 0
+
+
+@pytest.mark.parametrize(("dt", "says"), [("1e-320", "dt is too small for t from 0 to"),
+                                          ("1e-12", "samples")])
+def test_dynamics_refuses_a_time_step_whose_grid_cannot_be_counted_or_held(tmp_path, capsys, dt, says):
+    # --seed 3 case 603: dynamics --dt 1e-320 overflowed counting its samples (a traceback); 1e-12 would
+    # have asked NumPy for 5e13 sample times
+    assert main(["dynamics", "--epochs", "1", "--dt", dt, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("annrl: error: ") and says in err and "\n" not in err

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 
 from annrl.errors import InputError
+from annrl.validate import array_nbytes, check_sizes
 
 from .trajectory import Trajectory
 
@@ -212,7 +213,11 @@ def sample_grid(t_span: Sequence[float], dt: float) -> np.ndarray:
         raise InputError(f"t_span must be (t0, t1) with t0 < t1, got {tuple(t_span)}")
     if not (np.isfinite(dt) and dt > 0):
         raise InputError(f"dt must be > 0, got {dt}")
-    steps = int(np.floor((t1 - t0) / dt + 1e-9))  # 1e-9: 50 / 0.1 is 499.99999... in binary
+    count = (t1 - t0) / dt
+    if not np.isfinite(count):  # dt so small the count overflows (a denormal dt)
+        raise InputError(f"dt is too small for t from {t0:g} to {t1:g}: the samples cannot be counted, got {dt}")
+    check_sizes({f"dt {dt:g} from t = {t0:g} to {t1:g}: {count:.3g} samples": array_nbytes((int(count) + 1,))})
+    steps = int(np.floor(count + 1e-9))  # 1e-9: 50 / 0.1 is 499.99999... in binary
     if steps < 1:
         raise InputError(f"dt must be at most t1 - t0 = {t1 - t0:g}, got {dt}")
     return t0 + dt * np.arange(steps + 1)
