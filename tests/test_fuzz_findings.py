@@ -156,3 +156,29 @@ def test_dynamics_refuses_a_time_step_whose_grid_cannot_be_counted_or_held(tmp_p
     assert main(["dynamics", "--epochs", "1", "--dt", dt, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("annrl: error: ") and says in err and "\n" not in err
+
+
+def test_a_learned_field_that_blows_up_is_given_up_on_not_integrated_for_minutes():
+    # --seed 3 case 798: dynamics --lr 1 --noise 2 learned a field whose solve_ivp steps shrank for
+    # minutes (7 min, and SIGTERM waited for it); now an integration has a budget of field evaluations
+    import time
+
+    import numpy as np
+
+    from annrl.labs.dynamics.lab import MAX_FIELD_EVALUATIONS, integrate_field
+    from annrl.systems import integrate
+
+    calls = []
+
+    def stiff(x):  # so stiff and jumpy that DOP853 shrinks its steps without end
+        calls.append(1)
+        return -1e9 * (x - np.sin(1e3 * len(calls)))
+
+    start = time.process_time()
+    with pytest.raises(RuntimeError, match="integration stopped after 2000 evaluations"):
+        integrate(stiff, [1.0], np.linspace(0, 50, 11), max_evaluations=2000)
+    assert len(calls) == 2000  # the next evaluation is refused before the field runs
+    moved = integrate_field(lambda x: -1e9 * (x - 1.0) * np.cos(x * 1e6), np.array([2.0, 0.5]),
+                            np.linspace(0, 50, 11))
+    assert np.isnan(moved).all() and time.process_time() - start < 30
+    assert MAX_FIELD_EVALUATIONS >= 10 * 6_000  # well above what the built-in systems' learned fields take

@@ -169,8 +169,12 @@ class DynamicalSystem(ABC):
         return state
 
 
+class _Exhausted(Exception):
+    """The field was evaluated as often as allowed (see :func:`integrate`)."""
+
+
 def integrate(field: Callable[[np.ndarray], np.ndarray], x0: ArrayLike, t: np.ndarray, *,
-              rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
+              rtol: float = RTOL, atol: float = ATOL, max_evaluations: int | None = None) -> np.ndarray:
     """Integrate ``x' = field(x)`` with ``solve_ivp`` (DOP853) and sample it at ``t``.
 
     Works for any autonomous vector field, a learned one included.
@@ -185,6 +189,9 @@ def integrate(field: Callable[[np.ndarray], np.ndarray], x0: ArrayLike, t: np.nd
         Increasing sample times.
     rtol, atol : float, default=1e-10, 1e-12
         Tolerances of the integrator.
+    max_evaluations : int, optional
+        Give up (RuntimeError) after this many evaluations of ``field``: a learned field can be so stiff
+        or blow up so fast that the adaptive steps shrink without end.
 
     Returns
     -------
@@ -199,8 +206,20 @@ def integrate(field: Callable[[np.ndarray], np.ndarray], x0: ArrayLike, t: np.nd
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim != 1 or not np.all(np.isfinite(x0)):
         raise InputError(f"x0 must be a finite vector of shape (d,), got {x0!r}")
-    solution = solve_ivp(lambda _, state: field(state), (t[0], t[-1]), x0, method="DOP853",
-                         t_eval=t, rtol=rtol, atol=atol)
+    evaluations = 0
+
+    def rhs(_, state):
+        nonlocal evaluations
+        evaluations += 1
+        if max_evaluations is not None and evaluations > max_evaluations:
+            raise _Exhausted
+        return field(state)
+
+    try:
+        solution = solve_ivp(rhs, (t[0], t[-1]), x0, method="DOP853", t_eval=t, rtol=rtol, atol=atol)
+    except _Exhausted:
+        raise RuntimeError(f"integration stopped after {max_evaluations} evaluations of the field (too stiff, or "
+                           "blowing up)") from None
     if not solution.success:
         raise RuntimeError(f"integration failed at t={solution.t[-1]:g}: {solution.message}")
     return solution.y.T

@@ -109,6 +109,10 @@ LR_DECAY = 0.01
 VALID_ERROR = 0.1
 #: tolerances of the solve_ivp integrations of learned fields (far below their errors)
 RTOL, ATOL = 1e-8, 1e-10
+#: a learned field integrated with more evaluations than this counts as failed (NaN): the built-in
+#: systems' learned fields take at most ~6,000 over their whole span; a field that is stiff or blows up
+#: would otherwise shrink its steps for minutes
+MAX_FIELD_EVALUATIONS = 100_000
 
 
 @dataclass
@@ -444,7 +448,7 @@ def integrate_field(vector_field: Callable[[np.ndarray], np.ndarray], x0: np.nda
     ndarray, shape (n, d)
     """
     try:
-        return integrate(vector_field, x0, t, rtol=RTOL, atol=ATOL)
+        return integrate(vector_field, x0, t, rtol=RTOL, atol=ATOL, max_evaluations=MAX_FIELD_EVALUATIONS)
     except RuntimeError:
         return np.full((len(t), len(x0)), np.nan)
 
