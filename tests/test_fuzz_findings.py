@@ -182,3 +182,15 @@ def test_a_learned_field_that_blows_up_is_given_up_on_not_integrated_for_minutes
                             np.linspace(0, 50, 11))
     assert np.isnan(moved).all() and time.process_time() - start < 30
     assert MAX_FIELD_EVALUATIONS >= 10 * 6_000  # well above what the built-in systems' learned fields take
+
+
+def test_adapt_lms_with_a_step_size_far_past_stability_reports_divergence_not_a_traceback(tmp_path, capsys):
+    # --seed 3 case 4985: adapt lms --mus 1e308 overflowed Python's float in the theoretical learning curve
+    import numpy as np
+
+    from annrl.labs.adapt.theory import learning_curve
+
+    curve = learning_curve(np.eye(2), 1e308, 0.01, np.ones(2), 5)
+    assert curve[0] == 2.01 and not np.isfinite(curve[-1])  # diverged, as LMS does at that step size
+    assert main(["adapt", "lms", "--steps", "200", "--runs", "4", "--mus", "1e308", "--quiet", "--json",
+                 "--out", str(tmp_path / "out")]) == 0

@@ -123,8 +123,10 @@ def learning_curve(R: np.ndarray, mu: float, j_min: float, initial_error: np.nda
     lam, Q = np.linalg.eigh(R)
     c = (Q.T @ np.asarray(initial_error, dtype=float)) ** 2
     curve = np.empty(int(steps))
-    for t in range(int(steps)):
-        excess = float(lam @ c)
-        curve[t] = j_min + excess
-        c = (1.0 - 2.0 * mu * lam + 2.0 * mu**2 * lam**2) * c + mu**2 * lam * (excess + j_min)
+    mu = np.float64(mu)  # a step size far past stability diverges to inf, as NumPy floats do (Python's overflow raises)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(int(steps)):
+            excess = float(lam @ c)
+            curve[t] = j_min + excess
+            c = (1.0 - 2.0 * mu * lam + 2.0 * mu**2 * lam**2) * c + mu**2 * lam * (excess + j_min)
     return curve
