@@ -158,10 +158,8 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
         raise InputError(f"--policy must be one of {list(POLICIES)}, got {policy!r}")
     if policy == "keyboard" and (cars != 1 or continuous):
         raise InputError(f"--policy keyboard drives one discrete car, got --cars {cars} and continuous={continuous}")
-    if policy == "pretrained":  # the general driver shipped with annrl, continuous or not as it was trained
-        from annrl.agents import load_policy
-
-        checkpoint, continuous = "pretrained", not load_policy("pretrained").shape.discrete
+    if policy == "pretrained":  # the general driver shipped with annrl
+        checkpoint = "pretrained"
     changes = changes or {}
     animate = bool(video) and video.lower() != "none"
     if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
@@ -174,7 +172,10 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     if checkpoint and policy in ("checkpoint", "pretrained"):  # a trained driver sees as it was trained to
         from annrl.agents import load_policy
 
-        sensors = load_policy(checkpoint).shape.sensors or {}
+        shape = load_policy(checkpoint).shape
+        sensors = shape.sensors or {}
+        if policy == "pretrained":  # ... and drives continuous or not as it was trained
+            continuous = not shape.discrete
     env = CarTrackVecEnv(cars, loaded, continuous=continuous, autoreset_mode="Disabled", laps=laps,
                          max_episode_steps=max_steps, **{**sensors, **changes.get("settings", {})})
     start_settings = env.settings.to_dict()  # before a schedule changes them: with it, enough to drive again
