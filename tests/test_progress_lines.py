@@ -27,14 +27,11 @@ def test_a_phase_in_a_log_file_says_its_percent_and_time_left(monkeypatch, capsy
 
 
 def test_quiet_silences_every_phase_and_announcement(capsys):
-    progress.set_quiet(True)
-    try:
+    with progress.quietly():
         with progress.phase("study", 2) as bar:
             bar.advance(2)
         progress.announce("a lab is done")
         assert list(progress.track([1, 2], "items")) == [1, 2]
-    finally:
-        progress.set_quiet(False)
     assert capsys.readouterr().err == ""
 
 

@@ -112,16 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from annrl.backend import keep_freed_memory
-    from annrl.progress import set_quiet
+    from annrl.progress import quietly
 
-    set_quiet(getattr(args, "quiet", False))
     # the command line, and only it, chooses matplotlib's backend (a notebook keeps its own): files, no screen
     os.environ.setdefault("MPLBACKEND", "Agg")
     # once per process, here and not in a library call: the engine's temporaries are reused
     # instead of page-faulted afresh (see keep_freed_memory)
     keep_freed_memory()
     try:
-        return run_cli(lambda a: _run(args.handler, a), args, debug=args.debug)
+        with quietly(getattr(args, "quiet", False)):
+            return run_cli(lambda a: _run(args.handler, a), args, debug=args.debug)
     except BrokenPipeError:
         # the reader of our output went away (`annrl ... --json | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

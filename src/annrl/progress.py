@@ -94,15 +94,11 @@ _plain = [0.0]  # when the last plain line was printed
 _live: list[Any] = []  # [the rich Progress shared by the phases open now, how many] (rich allows one live display)
 
 
-def set_quiet(quiet: bool) -> None:
-    """No progress at all (``--quiet``): every :func:`phase` opened afterwards in this context is silent."""
-    _quiet.set(bool(quiet))
-
-
 @contextmanager
-def quietly() -> Iterator[None]:
-    """No progress inside the ``with`` block (a sweep's runs: the sweep shows its own bar instead)."""
-    token = _quiet.set(True)
+def quietly(quiet: bool = True) -> Iterator[None]:
+    """No progress inside the ``with`` block when ``quiet`` (``--quiet``; a sweep's runs, whose sweep shows
+    its own bar). The setting ends with the block, so a command run in-process leaves its caller as it was."""
+    token = _quiet.set(bool(quiet))
     try:
         yield
     finally:
@@ -114,14 +110,14 @@ def phase(name: str, total: float, *, show: bool = True, **fields: str) -> Phase
 
     On a terminal (stderr), a rich bar with the time remaining, one per phase, kept when done; otherwise
     one plain line at the start, then every :data:`PLAIN_EVERY` seconds (phase, percent, time remaining);
-    nothing when not ``show`` or under :func:`set_quiet`. ``fields`` are shown after the bar (updated
+    nothing when not ``show`` or under :func:`quietly`. ``fields`` are shown after the bar (updated
     by :meth:`Phase.update`).
     """
     return Phase(name, total, fields) if show and not _quiet.get() else _Silent(name, total, fields)
 
 
 def announce(text: str) -> None:
-    """Print ``text`` on stderr (above the bars on a terminal); nothing under :func:`set_quiet`."""
+    """Print ``text`` on stderr (above the bars on a terminal); nothing under :func:`quietly`."""
     if _quiet.get():
         return
     if _live:

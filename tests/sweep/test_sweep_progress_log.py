@@ -29,12 +29,14 @@ def test_a_sweep_logged_to_a_file_prints_plain_progress_lines_and_no_run_of_its_
 
 
 @pytest.mark.parametrize("flag", ["--quiet", "--no-progress"])
-def test_quiet_sweeps_print_no_progress(tmp_path, capsys, flag):
-    try:
-        assert main(["sweep", sweep_file(tmp_path), "--out", str(tmp_path / "out"), flag]) == 0
-    finally:
-        progress.set_quiet(False)  # main sets it for the rest of this context
+def test_quiet_sweeps_print_no_progress(tmp_path, capsys, monkeypatch, flag):
+    assert main(["sweep", sweep_file(tmp_path), "--out", str(tmp_path / "out"), flag]) == 0
     assert "annrl: " not in capsys.readouterr().err
+    # --quiet ends with the command: what the caller runs next in the same process shows its progress
+    monkeypatch.setattr(progress, "PLAIN_EVERY", 0.0)
+    with progress.phase("next", 1) as bar:
+        bar.advance()
+    assert capsys.readouterr().err.startswith("annrl: next: started")
 
 
 def test_each_run_streams_the_log_it_would_write_alone(tmp_path, capsys):
