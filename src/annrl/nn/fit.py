@@ -20,6 +20,7 @@ from annrl.backend import array_namespace, is_numpy, to_numpy
 from annrl.errors import InputError
 from annrl.nn import compiled
 from annrl.nn.losses import Loss, get_loss
+from annrl.nn.losslog import LossLog
 from annrl.nn.model import Network
 from annrl.nn.optim import SGD, Optimizer
 
@@ -264,7 +265,7 @@ class Trainer:
         xp, P = net.xp, net.population
         self.active = xp.ones((P,), dtype=xp.bool, device=net.flat_.device)
         self.any_frozen = False
-        self.losses: list[Any] = []
+        self.losses = LossLog(P)
         self.reached = np.full(P, -1)
         self.diverged = np.full(P, -1)
         self.threshold, self.solved_epoch = threshold, np.full(P, -1)
@@ -408,9 +409,8 @@ class Trainer:
         """The record so far, with the loss of the current weights on the whole data set."""
         with quiet_overflow(self.net.xp):
             final_loss, _ = self.loss_fn(self.net.forward(self.X)[0], self.Y)
-        P = self.net.population
-        losses = np.stack([to_numpy(v) for v in self.losses]) if self.losses else np.zeros((0, P))
-        history = History(losses, len(self.losses), self.reached.copy(), self.diverged.copy(), to_numpy(final_loss))
+        history = History(self.losses.rows(), len(self.losses), self.reached.copy(), self.diverged.copy(),
+                          to_numpy(final_loss))
         if self.kernel_ran is not None:
             history.kernel, history.kernel_reason = self.kernel_ran, self.kernel_reason
         return history
@@ -418,8 +418,7 @@ class Trainer:
     # -- exact save and restore --------------------------------------------------------------
     def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Recorded losses of epochs ``start:stop`` as a NumPy array ``(rows, P)``."""
-        rows = self.losses[start:stop]
-        return np.stack([to_numpy(v) for v in rows]) if rows else np.zeros((0, self.net.population))
+        return self.losses.rows(start, stop)
 
     def state_dict(self, *, losses: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """``(arrays, info)``: NumPy arrays and JSON-able numbers that :meth:`load_state_dict` restores.
@@ -459,7 +458,9 @@ class Trainer:
         """
         net, xp = self.net, self.net.xp
         net.set_flat(arrays["params"])
-        self.losses = [net.asarray(row) for row in arrays["fit.losses"]]
+        self.losses = LossLog(net.population)
+        for row in arrays["fit.losses"]:
+            self.losses.append(net.asarray(row))
         self.active = xp.asarray(arrays["fit.active"], device=net.flat_.device)
         self.reached, self.diverged = arrays["fit.reached"].copy(), arrays["fit.diverged"].copy()
         if self.threshold is not None:

@@ -36,15 +36,16 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
     if int(epochs) < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     state = _State(trainer)
-    remaining, stopped, chunk = int(epochs), False, CHUNK
-    while remaining > 0 and not stopped:
-        n, chunk = min(chunk, remaining), min(2 * chunk, MAX_CHUNK)
+    # the whole run's losses in one block, which the trainer's log keeps as it is (no copy, see LossLog)
+    losses = np.empty((int(epochs), state.P), dtype=state.dtype)
+    done, stopped, chunk = 0, False, CHUNK
+    while done < len(losses) and not stopped:
+        n, chunk = min(chunk, len(losses) - done), min(2 * chunk, MAX_CHUNK)
         order, rng_state = state.orders(n)
-        losses = np.empty((n, state.P), dtype=state.dtype)
         first = trainer.epoch
         arguments = (state.theta, state.s1, state.s2, state.steps, state.last, state.X, state.Y, order, state.batch,
                      n, first, *state.layers, *state.settings, state.active, trainer.reached, trainer.diverged,
-                     losses, state.until, state.threshold, state.solved)
+                     losses[done:done + n], state.until, state.threshold, state.solved)
         if state.block >= state.P:  # one block: no threads to start
             train_block(*arguments, 0, state.P)
         else:
@@ -58,11 +59,12 @@ def run(trainer: Any, epochs: int, advance: Any = None) -> bool:
             if rng_state is not None and ran < n:  # draw exactly the orders the NumPy loop would have drawn
                 trainer.rng.bit_generator.state = rng_state
                 state.orders(ran)
-        trainer.losses.extend(losses[:ran])
         trainer.epoch += ran
-        remaining -= ran
+        done += ran
         for _ in range(ran if advance is not None else 0):
             advance()
+    # a run that stopped early keeps only its rows, not the block reserved for all of them
+    trainer.losses.add_block(losses[:done] if 2 * done >= len(losses) else losses[:done].copy())
     state.write_back()
     return stopped
 

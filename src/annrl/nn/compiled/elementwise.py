@@ -3,9 +3,13 @@
 
 A block holds ``nb`` networks side by side: a buffer row ``buf[r, :nb]`` is one unit (or one output) of one
 sample for every network of the block, so each loop below runs over contiguous networks and vectorises.
-Every formula is the NumPy engine's, operation for operation, so that the two paths round alike; numbers
-of the network's dtype (``one``, ``half``) are passed in, because a literal ``1.0`` would turn float32
-arithmetic into float64.
+Every formula is the NumPy engine's, operation for operation; numbers of the network's dtype (``one``,
+``half``) are passed in, because a literal ``1.0`` would turn float32 arithmetic into float64. The training
+loop (:mod:`annrl.nn.compiled.loop`) compiles them with ``fastmath={"contract"}``: a multiply followed by an
+add may become one fused multiply-add, rounded once instead of twice (no reassociation, no approximation).
+That makes its exp's polynomial and its sums much faster (benchmarks/README.md), and it rounds a little
+differently from NumPy, within what the tests allow (see ``tests/nn/test_compiled.py``). The population forward pass
+(:mod:`annrl.nn.compiled.forward`) does not fuse: a GA ranks its networks by it, and keeps NumPy's ranks.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ networks keeps one sample's activations at a time, ``(units, nb)``: the gradient
 sum over samples, so a sample is run forward, scored and run backward before the next, and only the
 accumulated gradient ``(D, nb)`` lives through the step.
 
+Both kernels fuse multiply-adds (``fastmath={"contract"}``, see :mod:`annrl.nn.compiled.elementwise`).
+
 The bookkeeping is the NumPy ``Trainer``'s, network by network: the loss of the step is checked for
 divergence (a non-finite loss puts back the weights of the last finite one and freezes the network),
 then, with full batches, for the tolerance ``until``; the frozen networks keep their parameters and
@@ -76,7 +78,7 @@ def backward_sample(theta, p0, nb, a, z, grad, units, w_off, b_off, acts, slopes
         delta, spare = spare, delta
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off,
                 acts, slopes, loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged,
                 losses, until, threshold, solved, p0, nb):
@@ -225,7 +227,7 @@ def _check_tolerance(value, until, active, reached, epoch, p0, nb):
             active[p0 + i] = False
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def train(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_epoch, units, w_off, b_off, acts, slopes,
           loss_code, huber_delta, opt, hyper, flags, betas, active, reached, diverged, losses, until, threshold, solved,
           block):
