@@ -43,6 +43,22 @@ def test_random_policy_crashes_sometimes(tmp_path):
     assert metrics["laps"] == 0.0 and 0.0 <= metrics["crash_rate"] <= 1.0 and "video" not in metrics
 
 
+def test_drive_allows_what_the_laps_take_at_2_m_s_as_the_benchmark_does(tmp_path):
+    """The hairpins' 3 laps take the heuristic ~3300 steps: a fixed 3000-step limit cut it off after 2."""
+    out = tmp_path / "hairpins"
+    assert run(["car", "drive", "--track", "hairpins", "--video", "none", "--episodes", "1", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["success_rate"] == 1.0 and metrics["laps"] == 3.0 and metrics["mean_steps"] > 3000
+    assert metrics["settings"]["max_episode_steps"] == 15855  # ceil(3 x 528.5 m / (2 m/s x 0.05 s))
+
+
+def test_drive_refuses_laps_past_the_default_limit_unless_max_steps_allows_them(tmp_path, capsys):
+    assert run(["car", "drive", "--laps", "1000", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "annrl car drive: error: --laps 1000 of oval (361 m) take 3610394 steps at 2 m/s, more than the "
+        "default limit of 1000000; give --max-steps to allow them")
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -42,6 +42,12 @@ def suite_tracks(suite: str = "heldout", limit: int | None = None) -> list[str]:
     return (heldout_tracks("hard") + list_tracks())[:limit]
 
 
+def step_limit(track: Any, laps: int, dt: float) -> int:
+    """Steps that ``laps`` laps of ``track`` (a loaded Track) take at MIN_MEAN_SPEED: the time limit of a
+    benchmark drive, and of ``annrl car drive`` unless ``--max-steps`` says otherwise."""
+    return math.ceil(laps * track.length / (MIN_MEAN_SPEED * dt))
+
+
 def drive_track(track: str, make_driver: Callable[[Any], Callable], *, continuous: bool, laps: int = 3,
                 seed: int = 0, sensors: dict[str, Any] | None = None) -> dict[str, Any]:
     """Drive one car ``laps`` laps of ``track``; returns its record with the trajectory.
@@ -64,9 +70,9 @@ def drive_track(track: str, make_driver: Callable[[Any], Callable], *, continuou
 
     loaded = load_track(track)
     dt = 0.05
-    limit = math.ceil(laps * loaded.length / (MIN_MEAN_SPEED * dt))
     env = CarTrackVecEnv(1, loaded, continuous=continuous, autoreset_mode="Disabled", laps=laps,
-                         max_episode_steps=limit, stall_time=STALL_SECONDS, dt=dt, **(sensors or {}))
+                         max_episode_steps=step_limit(loaded, laps, dt), stall_time=STALL_SECONDS, dt=dt,
+                         **(sensors or {}))
     driver = make_driver(env)
     obs, info = env.reset(seed=seed)
     trace, steps, done = [], 0, False

@@ -53,7 +53,9 @@ def register(subparsers: Any) -> None:
     drive.add_argument("--seed", type=non_negative_int, default=0,
                        help="seed of the start jitter and of random actions.")
     drive.add_argument("--laps", type=int, default=3, help="laps that complete an episode.")
-    drive.add_argument("--max-steps", type=int, default=3000, help="steps before an episode is truncated.")
+    drive.add_argument("--max-steps", type=int, default=None,
+                       help="steps before an episode is truncated (default: what the laps take at 2 m/s, "
+                       "as in `annrl car benchmark`: longer tracks get more).")
     drive.add_argument("--continuous", action="store_true", help="use (steer, throttle) actions, not Discrete(5).")
     drive.add_argument("--video", default="episode.gif",
                        help="file name (in --out) of the first round's animation, .gif or .mp4; 'none' skips it.")
@@ -134,14 +136,19 @@ def drive_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the longest episode ``car drive`` plays without an explicit ``--max-steps`` (about a minute of one car)
+MAX_DEFAULT_STEPS = 1_000_000
+
+
 def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | None = None, episodes: int = 3,
-          cars: int = 1, seed: int = 0, laps: int = 3, max_steps: int = 3000, continuous: bool = False,
+          cars: int = 1, seed: int = 0, laps: int = 3, max_steps: int | None = None, continuous: bool = False,
           out: str | Path = "runs/car", video: str | None = "episode.gif", fps: int = 25, frame_every: int = 4,
           max_frames: int = 600, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Play episodes and write ``out/metrics.json``; returns the metrics.
 
     Every car plays one episode per round (a finished car waits, parked, for the others), so
-    ``episodes * cars`` episodes are played in all. The first round is animated. ``changes``
+    ``episodes * cars`` episodes are played in all; ``max_steps`` None allows what ``laps`` laps take at
+    2 m/s (:func:`annrl.envs.benchmark.step_limit`). The first round is animated. ``changes``
     (see :func:`_changes`) holds fixed setting changes under ``"settings"`` and a
     :class:`~annrl.envs.nonstationary.Schedule` (or None) under ``"schedule"``.
     """
@@ -165,6 +172,15 @@ def drive(*, track: str = "oval", policy: str = "heuristic", checkpoint: str | N
     if animate and Path(video).suffix.lower() not in (".gif", ".mp4"):
         raise InputError(f"--video must name a .gif or .mp4 file (or be 'none'), got {video!r}")
     loaded = load_track(track)
+    if max_steps is None:
+        from annrl.envs.benchmark import step_limit
+        from annrl.envs.settings import CarSettings
+
+        max_steps = step_limit(loaded, laps, CarSettings().dt)
+        if max_steps > MAX_DEFAULT_STEPS:  # 1e9 laps would otherwise drive until the machine gives out
+            raise InputError(f"--laps {laps} of {track} ({loaded.length:.0f} m) take {max_steps} steps at 2 m/s, "
+                             f"more than the default limit of {MAX_DEFAULT_STEPS}; give --max-steps to allow them",
+                             field="--laps")
     renderer = TrackRenderer(loaded) if animate else None
     frames = min(max_frames, max_steps // frame_every + 2) if animate else 0  # what the first round can film
     check_drive_sizes(cars, episodes, frames, renderer.size if animate else (0, 0))
