@@ -99,7 +99,7 @@ def test_adapt_checks_its_out_before_the_experiment(tmp_path, capsys, experiment
 def test_car_show_bounds_the_checkpoints_it_marks(tmp_path, capsys):
     # case 1142: car show oval --checkpoints 100000000 drew markers past the 30 s limit (a hang)
     assert main(["car", "show", "oval", "--checkpoints", "100000000", "--out", str(tmp_path / "x.png")]) == 2
-    assert capsys.readouterr().err.strip() == "annrl car show: error: --checkpoints must be in [1, 1000], got 100000000"
+    assert capsys.readouterr().err.strip() == "annrl: error: --checkpoints must be in [1, 1000], got 100000000"
     assert not (tmp_path / "x.png").exists()
 
 

@@ -45,7 +45,7 @@ def one_error(capsys, prefix: str = "annrl") -> str:
 
 def test_car_drive_refuses_too_many_cars_before_making_them(tmp_path, capsys, no_cars):
     assert main(["car", "drive", "--cars", "100000000", "--out", str(tmp_path / "o")]) == 2
-    line = one_error(capsys, "annrl car drive: error: this run (")
+    line = one_error(capsys, "annrl: error: this run (")
     # 3 episodes x 10^8 cars x 1 KiB of metrics rows = 286.1 GiB, and 512 B of state per car = 47.7 GiB
     assert "metrics of --episodes 3 x --cars 100000000: 286.1 GiB; --cars 100000000: 47.7 GiB" in line
     assert "needs about 333.9 GiB, over the memory limit of 48.0 GiB" in line
@@ -64,7 +64,7 @@ def test_car_drive_counts_only_the_frames_its_steps_can_film(tmp_path, capsys, n
 
 def test_car_benchmark_refuses_trajectories_that_cannot_fit(tmp_path, capsys, no_cars):
     assert main(["car", "benchmark", "--laps", "100000000", "--out", str(tmp_path / "o")]) == 2
-    line = one_error(capsys, "annrl car benchmark: error: this run (")
+    line = one_error(capsys, "annrl: error: this run (")
     assert "trajectories of --laps 100000000 on 54 tracks: 68.8 TiB" in line  # 125 points x 112 B per lap
 
 

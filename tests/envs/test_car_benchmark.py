@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 from PIL import Image
 
+from annrl.cli import main
 from annrl.envs.benchmark import drive_track
-from annrl.envs.cli import register
 from annrl.envs.policies import HeuristicDriver
 from annrl.envs.render import OUTLINE
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="annrl")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return main(argv)
 
 
 def heuristic(env):

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from annrl.envs.cli import register
+from annrl.cli import main
 from annrl.envs.core import CarSimulator
 from annrl.envs.render import ASPHALT, GRASS, AnimationRecorder, TrackRenderer, save_animation
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="annrl")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return main(argv)
 
 
 def test_drive_writes_metrics_and_a_gif(tmp_path, capsys):
@@ -55,7 +51,7 @@ def test_drive_allows_what_the_laps_take_at_2_m_s_as_the_benchmark_does(tmp_path
 def test_drive_refuses_laps_past_the_default_limit_unless_max_steps_allows_them(tmp_path, capsys):
     assert run(["car", "drive", "--laps", "1000", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == (
-        "annrl car drive: error: --laps 1000 of oval (361 m) take 3610394 steps at 2 m/s, more than the "
+        "annrl: error: --laps 1000 of oval (361 m) take 3610394 steps at 2 m/s, more than the "
         "default limit of 1000000; give --max-steps to allow them")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,18 +119,14 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 def drive_command(args: argparse.Namespace) -> int:
     """Play ``episodes`` rounds with ``cars`` cars and write ``metrics.json`` (+ an animation)."""
-    try:
-        changes = _changes(args)
-        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
-            metrics = drive(
-                track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
-                cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
-                continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
-                frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
-            )
-    except InputError as err:  # a bug is not bad input: it keeps its traceback
-        print(f"annrl car drive: error: {err}", file=sys.stderr)
-        return 2
+    changes = _changes(args)
+    with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
+        metrics = drive(
+            track=args.track, policy=args.policy, checkpoint=args.checkpoint, episodes=args.episodes,
+            cars=args.cars, seed=args.seed, laps=args.laps, max_steps=args.max_steps,
+            continuous=args.continuous, out=args.out, video=args.video, fps=args.fps,
+            frame_every=args.frame_every, max_frames=args.max_frames, changes=changes,
+        )
     _show(args, f"car drive: {metrics['policy']} on {metrics['track']}", metrics)
     return 0
 
@@ -282,17 +277,13 @@ def benchmark_command(args: argparse.Namespace) -> int:
     """Drive the held-out suite and write ``metrics.json`` and ``trajectories.png``."""
     from annrl.envs import benchmark
 
-    try:
-        if args.laps < 1:
-            raise InputError(f"--laps must be >= 1, got {args.laps}")
-        tracks = benchmark.suite_tracks(args.suite, args.limit)
-        check_sizes({f"trajectories of --laps {args.laps} on {len(tracks)} tracks":
-                     TRACE_LAP_BYTES * args.laps * len(tracks)})
-        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
-            metrics = _benchmark(args, tracks)
-    except InputError as err:  # a bug is not bad input: it keeps its traceback
-        print(f"annrl car benchmark: error: {err}", file=sys.stderr)
-        return 2
+    if args.laps < 1:
+        raise InputError(f"--laps must be >= 1, got {args.laps}")
+    tracks = benchmark.suite_tracks(args.suite, args.limit)
+    check_sizes({f"trajectories of --laps {args.laps} on {len(tracks)} tracks":
+                 TRACE_LAP_BYTES * args.laps * len(tracks)})
+    with RunDir(args.out).held():  # --out checked (a writable folder, free space) before driving
+        metrics = _benchmark(args, tracks)
     if args.json:
         print(json.dumps(metrics, indent=2, sort_keys=True))
         return 0
@@ -362,18 +353,14 @@ def demo_command(args: argparse.Namespace) -> int:
     """Evolve the Unity-style demo and write its GIF, figure and metrics."""
     from annrl.agents.unity import UnityConfig, run_demo
 
-    try:
-        for flag, value, low in (("generations", args.generations, 1), ("population", args.population, 2),
-                                 ("animate", args.animate, 0)):
-            if value < low:
-                raise InputError(f"--{flag} must be >= {low}, got {value}")
-        config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
-                             seed=args.seed)
-        with RunDir(args.out).held():  # --out checked (a writable folder, free space) before evolving
-            metrics = run_demo(args.out, config, animate=args.animate)
-    except InputError as err:  # a bug is not bad input: it keeps its traceback
-        print(f"annrl car demo: error: {err}", file=sys.stderr)
-        return 2
+    for flag, value, low in (("generations", args.generations, 1), ("population", args.population, 2),
+                             ("animate", args.animate, 0)):
+        if value < low:
+            raise InputError(f"--{flag} must be >= {low}, got {value}")
+    config = UnityConfig(track=args.track, generations=args.generations, population=args.population,
+                         seed=args.seed)
+    with RunDir(args.out).held():  # --out checked (a writable folder, free space) before evolving
+        metrics = run_demo(args.out, config, animate=args.animate)
     _show(args, f"car demo: {config.population} cars on {config.track}", metrics)
     return 0
 
@@ -449,13 +436,9 @@ def show_command(args: argparse.Namespace) -> int:
     from annrl.envs.tracks import load_track
     from annrl.viz.style import save
 
-    try:
-        track = load_track(args.track)
-        if not 1 <= args.checkpoints <= MAX_SHOWN_CHECKPOINTS:  # each is a marker drawn: 10^8 took minutes
-            raise InputError(f"--checkpoints must be in [1, {MAX_SHOWN_CHECKPOINTS}], got {args.checkpoints}")
-    except InputError as err:  # a bug is not bad input: it keeps its traceback
-        print(f"annrl car show: error: {err}", file=sys.stderr)
-        return 2
+    track = load_track(args.track)
+    if not 1 <= args.checkpoints <= MAX_SHOWN_CHECKPOINTS:  # each is a marker drawn: 10^8 took minutes
+        raise InputError(f"--checkpoints must be in [1, {MAX_SHOWN_CHECKPOINTS}], got {args.checkpoints}")
     ax = plot_track(track, checkpoints=args.checkpoints)
     path = save(ax.figure, args.out or f"{track.name}.png")
     print(path)
