@@ -204,3 +204,12 @@ def test_error_hierarchy():
     err = CheckpointError("a.safetensors", "line one\nline two")
     assert str(err) == "a.safetensors: line one\\nline two" and err.path == "a.safetensors"
     assert InputError.invalid("x", "short", "y" * 200).args[0].endswith("...")
+
+
+def test_a_failed_write_advises_resume_only_to_a_command_that_can_resume(capsys):
+    full = fails_with(OSError(28, "No space left on device", "out/metrics.json"))
+    assert run_cli(full, argparse.Namespace(resume=False)) == 74
+    assert capsys.readouterr().err.strip().endswith("free space or fix the folder, then continue with --resume")
+    assert run_cli(full, argparse.Namespace(out="out")) == 74  # annrl report, car drive: nothing to resume
+    assert capsys.readouterr().err.strip() == ("annrl: error: cannot write out/metrics.json: No space left on device; "
+                                               "free space or fix the folder, then run the command again")

@@ -161,7 +161,7 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
         print(str(err), file=sys.stderr)
         return err.exit_code
     except WriteError as err:
-        return _report(f"error: {err}; {_KEPT}", EXIT_CANNOT_WRITE, debug)
+        return _report(f"error: {err}; {_after_failed_write(args)}", EXIT_CANNOT_WRITE, debug)
     except AnnrlError as err:
         return _report(f"error: {err}", EXIT_BAD_INPUT, debug)
     except KeyboardInterrupt as err:
@@ -179,13 +179,19 @@ def run_cli(handler: Callable[[Any], int | None], args: Any, *, debug: bool = Fa
                 _bug()
             raise
         where = f"cannot write {err.filename}" if err.filename else "a write failed"
-        return _report(f"error: {where}: {err.strerror or err}; {_KEPT}", EXIT_CANNOT_WRITE, debug)
+        return _report(f"error: {where}: {err.strerror or err}; {_after_failed_write(args)}", EXIT_CANNOT_WRITE,
+                       debug)
     except Exception:
         _bug()
         raise
 
 
-_KEPT = "the checkpoints saved before are kept: free space or fix the folder, then continue with --resume"
+def _after_failed_write(args: Any) -> str:
+    """What to do after a failed write: a command that checkpoints continues with --resume, any other
+    one is run again (``annrl report`` or ``car drive`` has nothing to resume)."""
+    if hasattr(args, "resume"):
+        return "the checkpoints saved before are kept: free space or fix the folder, then continue with --resume"
+    return "free space or fix the folder, then run the command again"
 
 
 def _bug() -> None:
