@@ -1,4 +1,5 @@
-"""Every measured number quoted in README.md and the docs pages, listed beside the check that produces it.
+"""Every measured number quoted in README.md, benchmarks/README.md and the docs pages, beside the check that
+produces it.
 
     python benchmarks/quoted_numbers.py            # list: page:line, the number, [its entry's index], its check
                                                    # and command
