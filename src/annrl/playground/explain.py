@@ -26,6 +26,9 @@ SAMPLES = 600
 RELATIVE_TOLERANCE = 0.1
 #: ...or, for a classifier, when its sign agrees with the network's class on at least this fraction of them
 AGREEMENT = 0.95
+#: CPU seconds after which the formula search splits the problem no further (fit_formula's max_seconds: its
+#: default of 40 is a batch job's; the page waits for this answer)
+SEARCH_SECONDS = 10.0
 
 
 def explain(session: Session, index: int = 0) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def _closed_form(session: Session, index: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     fit_at, check_at = (rng.uniform(-5.0, 5.0, size=(SAMPLES, len(data.inputs))) for _ in range(2))
     result = fit_formula(data.to_original(fit_at), _values(session, fit_at, index), inputs=list(data.inputs),
-                         rng=rng)
+                         max_seconds=SEARCH_SECONDS, rng=rng)
     formula = str(result.expression)
     made = _formula_values(result.expression, list(data.inputs), data.to_original(check_at))
     network = _values(session, check_at, index)
