@@ -131,8 +131,10 @@ def test_an_agent_replay_is_the_episode_car_drive_gives_with_its_checkpoint(root
     assert end["matches_record"] is None  # an agent run records no episode
     from annrl.envs.cli import drive
 
+    # the replay is the episode of the agent's policy.gif: its env's limit, 3000 steps (car drive's own default
+    # allows what the laps take at 2 m/s)
     metrics = drive(track="oval", policy="checkpoint", checkpoint=str(root / "agents" / "ga_oval"), episodes=1,
-                    seed=7, out=tmp_path, video="none")
+                    seed=7, max_steps=3000, out=tmp_path, video="none")
     recorded, car = metrics["per_episode"][0], end["cars"][0]
     assert (car["laps"], car["crashed"], car["steps"]) == (recorded["laps"], recorded["crashed"], recorded["steps"])
     np.testing.assert_allclose([car["return"], car["progress"]], [recorded["return"], recorded["progress"]],
