@@ -47,7 +47,9 @@ class History:
     Attributes
     ----------
     loss : ndarray, shape (epochs_run, P)
-        Training loss of every network at the start of every epoch (before its update).
+        Training loss of every network at the start of every epoch (before its update). Read-only when it
+        is the trainer's own record (a compiled run's losses, handed over without a copy): ``.copy()`` it to
+        change it.
     epochs_run : int
         Epochs the loop ran (fewer than asked when every network stopped early).
     reached_epoch : ndarray of int, shape (P,)
