@@ -36,26 +36,27 @@ OPTIMIZERS = {
 }
 
 
+def trained(make_net, X, Y, kernel, *, nudge=False, **options):
+    """``(net, history)`` of a fresh ``make_net()`` trained with ``kernel`` (``nudge``: one ulp more on every
+    starting weight); an option given as a callable (an optimizer factory) is called for a fresh one."""
+    net = make_net()
+    if nudge:
+        net.flat_[...] = np.nextafter(net.flat_, np.inf)
+    rng = np.random.default_rng(7) if options.get("batch_size") else None
+    opts = {k: (v() if callable(v) else v) for k, v in options.items()}
+    return net, fit(net, X, Y, rng=rng, kernel=kernel, **opts)
+
+
 def both(make_net, X, Y, **options):
     """Train the same networks with each kernel: ``(numpy_net, numpy_history, compiled_net, compiled_history)``."""
-    results = []
-    for kernel in ("numpy", "compiled"):
-        net = make_net()
-        rng = np.random.default_rng(7) if options.get("batch_size") else None
-        opts = {k: (v() if callable(v) else v) for k, v in options.items()}
-        results += [net, fit(net, X, Y, rng=rng, kernel=kernel, **opts)]
-    return results
+    return [*trained(make_net, X, Y, "numpy", **options), *trained(make_net, X, Y, "compiled", **options)]
 
 
 def rounding_spread(make_net, X, Y, reference, **options):
     """How far one ulp more on every starting weight moves the NumPy path's trained weights: how strongly this
     training amplifies a rounding difference. Saturated tanh units (``1 - a*a`` of an ``a`` near 1) can make
     it 1e-9; most runs stay near 1e-14."""
-    net = make_net()
-    net.flat_[...] = np.nextafter(net.flat_, np.inf)
-    rng = np.random.default_rng(7) if options.get("batch_size") else None
-    opts = {k: (v() if callable(v) else v) for k, v in options.items()}
-    fit(net, X, Y, rng=rng, kernel="numpy", **opts)
+    net, _ = trained(make_net, X, Y, "numpy", nudge=True, **options)
     return float(np.nanmax(np.abs(net.flat_ - reference.flat_)))
 
 

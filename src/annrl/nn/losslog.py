@@ -50,7 +50,7 @@ class LossLog:
         span = range(self._count)[start:stop]
         parts, first = [], 0
         for piece in self._pieces:
-            size = len(piece) if self._is_block(piece) else 1
+            size = self._size(piece)
             lo, hi = max(span.start, first) - first, min(span.stop, first + size) - first
             if lo < hi:
                 parts.append(piece[lo:hi] if self._is_block(piece) else to_numpy(piece).reshape(1, -1))
@@ -67,12 +67,17 @@ class LossLog:
     def _is_block(piece: Any) -> bool:
         return isinstance(piece, np.ndarray) and piece.ndim == 2
 
+    @classmethod
+    def _size(cls, piece: Any) -> int:
+        """Epochs a piece holds: a block's rows, or the one epoch of a row."""
+        return len(piece) if cls._is_block(piece) else 1
+
     def _locate(self, epoch: int) -> tuple[Any, int]:
         """The piece holding ``epoch`` and the epoch's row in it, searched from the latest (the one most
         often read)."""
         end = self._count
         for piece in reversed(self._pieces):
-            size = len(piece) if self._is_block(piece) else 1
+            size = self._size(piece)
             if epoch >= end - size:
                 return piece, epoch - (end - size)
             end -= size

@@ -7,8 +7,8 @@
 The NumPy engine stays the reference: tests check these kernels against it (1e-10 in float64, 1e-4 in
 float32 on every parameter, the same stops and loss history; where a training amplifies rounding, as
 saturated tanh units do, within 100x what one ulp on the starting weights moves NumPy's own result), never
-the other way round. Numba is imported
-only when a kernel runs, so this package can always be imported to ask whether it applies.
+the other way round. Numba is imported only when a kernel runs, so this package can always be imported to
+ask whether it applies.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Every formula is the NumPy engine's, operation for operation; numbers of the net
 loop (:mod:`annrl.nn.compiled.loop`) compiles them with ``fastmath={"contract"}``: a multiply followed by an
 add may become one fused multiply-add, rounded once instead of twice (no reassociation, no approximation).
 That makes its exp's polynomial and its sums much faster (benchmarks/README.md), and it rounds a little
-differently from NumPy, within what the tests allow (see ``tests/nn/test_compiled.py``). The population forward pass
-(:mod:`annrl.nn.compiled.forward`) does not fuse: a GA ranks its networks by it, and keeps NumPy's ranks.
+differently from NumPy, within what the tests allow (see ``tests/nn/test_compiled.py``). The population
+forward pass (:mod:`annrl.nn.compiled.forward`) does not fuse: a GA ranks its networks by it, and keeps
+NumPy's ranks.
 """
 
 from __future__ import annotations
