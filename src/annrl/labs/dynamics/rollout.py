@@ -42,6 +42,7 @@ import numpy as np
 
 from annrl.backend import array_namespace, to_numpy
 from annrl.errors import InputError
+from annrl.nn.losslog import LossLog
 from annrl.nn.model import Network
 from annrl.nn.optim import Optimizer
 
@@ -313,7 +314,7 @@ class RolloutTrainer:
         self.dt, self.scale, self.substeps = dt, scale, substeps
         optimizer.reset(net.flat_)
         self.last_good = net.xp.asarray(net.flat_, copy=True)
-        self.losses: list[np.ndarray] = []
+        self.losses = LossLog(net.population)
         self.epoch, self.ended, self.wall_s = 0, False, 0.0
 
     def run(self, epochs: int, *, callbacks: Sequence[Callable[[Any], Any]] = ()) -> bool:
@@ -351,8 +352,7 @@ class RolloutTrainer:
         return True
 
     def loss_rows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        rows = self.losses[start:stop]
-        return np.stack(rows) if rows else np.zeros((0, self.net.population))
+        return self.losses.rows(start, stop)
 
     def history(self) -> RolloutHistory:
         return RolloutHistory(self.loss_rows(), len(self.losses), self.wall_s)
@@ -371,7 +371,8 @@ class RolloutTrainer:
         net.set_flat(arrays["params"])
         self.last_good[...] = net.asarray(arrays["last_good"])
         self.optimizer.load_state_arrays(arrays, "optimizer.")
-        self.losses = list(np.asarray(arrays["fit.losses"], dtype=float))
+        self.losses = LossLog(net.population)
+        self.losses.add_block(np.array(arrays["fit.losses"], dtype=float))
         self.epoch, self.ended = int(info["epoch"]), bool(info["ended"])
         if info.get("rng") is not None and self.rng is not None:
             self.rng.bit_generator.state = info["rng"]
