@@ -32,8 +32,10 @@ from annrl.envs.compiled import (
     LAP_LENGTH,
     MAX_RANGE,
     MAX_SPEED,
+    NEXT_STEP,
     PROGRESS,
     RADIUS,
+    SAME_STEP,
     SENSE_SPEED,
     SPEED,
     STALL,
@@ -139,6 +141,12 @@ def _sense_into(row, i, x, y, heading, speed, cell0, obs, cell_info, head, tail,
 
 
 @njit(cache=True, inline="always", _nrt=False)
+def _lane(lateral, station, lanes, n_lanes):
+    """physics.lane_of for one car."""
+    return np.int64(min(max(math.floor((lateral - lanes[station, 0]) / lanes[station, 1]), 0.0), n_lanes - 1.0))
+
+
+@njit(cache=True, inline="always", _nrt=False)
 def step_car(i, floats, ints, new_f, new_i, crashed, steer, throttle, obs, stations, wrapped, window, cell_info,
              lanes, crash, head, tail, per_car, where, far, fan, scalars):
     """Car ``i`` one step on: physics.advance, locate, lane_of, wall_clearance, cast_rays and score.
@@ -162,7 +170,7 @@ def step_car(i, floats, ints, new_f, new_i, crashed, steer, throttle, obs, stati
     heading = heading + turn
     heading = heading - TWO_PI * math.floor((heading + PI) / TWO_PI)
     station, arc, lateral = _locate(i, x, y, old_station, stations, wrapped, window, where, far)
-    lane = np.int64(min(max(math.floor((lateral - lanes[station, 0]) / lanes[station, 1]), 0.0), n_lanes - 1.0))
+    lane = _lane(lateral, station, lanes, n_lanes)
     hit = _crashed(x, y, station, per_car[RADIUS, i], crash)
     # physics.score
     length = per_car[LAP_LENGTH, i]
@@ -183,36 +191,116 @@ def step_car(i, floats, ints, new_f, new_i, crashed, steer, throttle, obs, stati
     return reward, terminated, truncated
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale, stations, wrapped,
+                 window, cell_info, lanes, head, tail, per_car, where, far, fan, scalars):
+    """CarSimulator._start_states, _state_at and _observe for car ``i``: its track's start pose moved by its
+    next jitter drawn ahead (``jitter[i, used[i]]``, three numbers in [-1, 1)), at rest, nothing driven yet."""
+    n_lanes, n_sectors, has_tail = scalars[7], scalars[8], scalars[9]
+    j = used[i]
+    used[i] = j + 1
+    along, across = start_scale[0] * jitter[i, j, 0], start_scale[0] * jitter[i, j, 1]
+    x = start[0, i] + along * start[3, i] - across * start[4, i]
+    y = start[1, i] + along * start[4, i] + across * start[3, i]
+    heading = start[2, i] + start_scale[1] * jitter[i, j, 2]
+    heading = heading - TWO_PI * math.floor((heading + PI) / TWO_PI)
+    station, arc, lateral = _locate(i, x, y, start_station[i], stations, wrapped, window, where, far)
+    lane = _lane(lateral, station, lanes, n_lanes)
+    new_f[X, i], new_f[Y, i], new_f[HEADING, i], new_f[SPEED, i] = x, y, heading, 0.0
+    new_f[ARC, i], new_f[PROGRESS, i], new_f[STALL, i] = arc, 0.0, 0.0
+    new_i[STATION, i], new_i[CHECKPOINT, i], new_i[STEPS, i], new_i[LANE, i] = station, 0, 0, lane
+    crashed[i] = False
+    _sense_into(i, i, x, y, heading, 0.0, (station * n_lanes + lane) * n_sectors, obs, cell_info, head, tail,
+                per_car, fan, n_sectors, has_tail)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _info_into(i, progress, checkpoint, hit, laps_target, length, ints, fraction, flags):
+    """CarSimulator.info for car ``i``: ``ints[:, i]`` = laps, checkpoints; ``fraction[i]``; ``flags[:, i]`` =
+    success, crashed (physics.episode_info)."""
+    done = progress / (laps_target * length)
+    ints[0, i] = np.int64(min(max(math.floor(progress / length), 0.0), laps_target))
+    ints[1, i] = checkpoint
+    fraction[i] = done
+    flags[0, i], flags[1, i] = done >= 1.0, hit
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _step_one(i, mode, old, moved, controls, starts, outs, info, final, stations, wrapped, window, cell_info, lanes,
+              crash, head, tail, per_car, where, far, fan, scalars):
+    """Car ``i``'s whole step for :func:`step_cars`: restarted (mode NEXT_STEP, ``restart[i]``) or moved with
+    the controls ``table[choice[i]]``; then, in mode SAME_STEP, its final observation and info kept and, if its
+    episode ended, restarted; its info last. (The arrays come in tuples, as :func:`step_cars` names them: a call
+    of over 30 arguments reaches Numba as ``f(*args)``, which it cannot inline.)"""
+    (floats, ints), (new_f, new_i, crashed), (table, choice, restart) = old, moved, controls
+    (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated) = starts, outs
+    (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b) = info, final
+    laps_target, length = scalars[6], per_car[LAP_LENGTH, i]
+    if mode == NEXT_STEP and restart[i]:
+        _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale, stations,
+                     wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan, scalars)
+        reward[i], terminated[i], truncated[i] = 0.0, False, False
+    else:
+        a = choice[i]
+        r, ended, cut = step_car(i, floats, ints, new_f, new_i, crashed, table[a, 0], table[a, 1], obs, stations,
+                                 wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
+                                 scalars)
+        reward[i], terminated[i], truncated[i] = r, ended, cut
+        if mode == SAME_STEP:
+            _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target, length, final_i,
+                       final_f, final_b)
+            for j in range(obs.shape[1]):
+                final_obs[i, j] = obs[i, j]
+            if ended or cut:
+                _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale,
+                             stations, wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan,
+                             scalars)
+    _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target, length, info_i, info_f, info_b)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _first_bad(choice, table):
+    """The first car whose action indexes no row of ``table``, or -1."""
+    for i in range(choice.shape[0]):
+        if choice[i] < 0 or choice[i] >= table.shape[0]:
+            return i
+    return -1
+
+
 @njit(cache=True, _nrt=False)
-def step_cars(floats, ints, new_f, new_i, crashed, controls, obs, reward, terminated, truncated, stations, wrapped,
-              window, cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars):
-    """Every car one step on (:func:`step_car`), into the ``new_*`` arrays, ``obs``, ``reward`` and the ends;
-    ``controls`` is ``(2, n)``: steer, throttle."""
-    for i in range(controls.shape[1]):
-        reward[i], terminated[i], truncated[i] = step_car(
-            i, floats, ints, new_f, new_i, crashed, controls[0, i], controls[1, i], obs, stations, wrapped, window,
-            cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
+def step_cars(mode, floats, ints, new_f, new_i, crashed, table, choice, restart, jitter, used, start, start_station,
+              start_scale, obs, reward, terminated, truncated, info_i, info_f, info_b, final_obs, final_i, final_f,
+              final_b, stations, wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
+              scalars):
+    """Every car's step (:func:`_step_one`) from ``floats`` (7, n) / ``ints`` (4, n) into the ``new_*`` arrays,
+    ``obs``, the rewards, ends and info arrays. Returns -1, or (touching nothing) the first car whose action
+    ``choice[i]`` indexes no row of ``table``."""
+    bad = _first_bad(choice, table)
+    if bad >= 0:
+        return bad
+    for i in range(choice.shape[0]):
+        _step_one(i, mode, (floats, ints), (new_f, new_i, crashed), (table, choice, restart),
+                  (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated),
+                  (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b), stations, wrapped, window,
+                  cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
+    return -1
 
 
 @njit(cache=True, parallel=True, _nrt=False)
-def step_cars_parallel(floats, ints, new_f, new_i, crashed, controls, obs, reward, terminated, truncated, stations,
-                       wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars):
+def step_cars_parallel(mode, floats, ints, new_f, new_i, crashed, table, choice, restart, jitter, used, start,
+                       start_station, start_scale, obs, reward, terminated, truncated, info_i, info_f, info_b,
+                       final_obs, final_i, final_f, final_b, stations, wrapped, window, cell_info, lanes, crash, head,
+                       tail, per_car, where, far, fan, scalars):
     """:func:`step_cars` with the cars split over Numba's threads (cars are independent: same numbers)."""
-    for i in prange(controls.shape[1]):
-        reward[i], terminated[i], truncated[i] = step_car(
-            i, floats, ints, new_f, new_i, crashed, controls[0, i], controls[1, i], obs, stations, wrapped, window,
-            cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
-
-
-@njit(cache=True, _nrt=False)
-def sense_cars(x, y, heading, speed, station, lane, cars, obs, stations, wrapped, window, cell_info, lanes, crash,
-               head, tail, per_car, where, far, fan, scalars):
-    """``obs[k]``: the observation of a car at ``x[k], y[k], ...`` with the sensors of car ``cars[k]``."""
-    n_lanes, n_sectors, has_tail = scalars[7], scalars[8], scalars[9]
-    for k in range(cars.shape[0]):
-        i = cars[k]
-        _sense_into(k, i, x[k], y[k], heading[k], speed[k], (station[k] * n_lanes + lane[k]) * n_sectors, obs,
-                    cell_info, head, tail, per_car, fan, n_sectors, has_tail)
+    bad = _first_bad(choice, table)
+    if bad >= 0:
+        return bad
+    for i in prange(choice.shape[0]):
+        _step_one(i, mode, (floats, ints), (new_f, new_i, crashed), (table, choice, restart),
+                  (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated),
+                  (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b), stations, wrapped, window,
+                  cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
+    return -1
 
 
 @njit(cache=True, _nrt=False)
@@ -224,9 +312,9 @@ def locate_cars(x, y, station, cars, out_station, out_arc, out_lane, stations, w
     for k in range(cars.shape[0]):
         s, arc, lateral = _locate(cars[k], x[k], y[k], station[k], stations, wrapped, window, where, far)
         out_station[k], out_arc[k] = s, arc
-        out_lane[k] = np.int64(min(max(math.floor((lateral - lanes[s, 0]) / lanes[s, 1]), 0.0), n_lanes - 1.0))
+        out_lane[k] = _lane(lateral, s, lanes, n_lanes)
 
 
 #: the files these kernels are built from (the constants of envs/compiled.py are frozen into them)
 SOURCES = [Path(__file__), Path(__file__).with_name("compiled.py")]
-drop_stale([step_cars, step_cars_parallel, sense_cars, locate_cars], SOURCES)  # see annrl.nn.compiled.cache
+drop_stale([step_cars, step_cars_parallel, locate_cars], SOURCES)  # see annrl.nn.compiled.cache

@@ -1,16 +1,18 @@
 """The car's step compiled with Numba (``annrl[fast]``): :mod:`annrl.envs.physics`, one car at a time.
 
 :class:`CompiledCars` packs a :class:`~annrl.envs.core.CarSimulator`'s tables and per-car settings
-into plain arrays, and :func:`step_cars` moves every car by one step: the bicycle model, tracking
-along the centre line, the crash test, the sensor rays, progress, checkpoints, reward and the
-episode ends. Each line is the NumPy kernel's formula operation for operation on float64 (no fused
+into plain arrays, and :func:`step_cars` takes every car through a whole step in one call: the
+controls from its action, the bicycle model, tracking along the centre line, the crash test, the
+sensor rays, progress, checkpoints, reward, the episode ends, the restart of a finished car (its
+jitter drawn ahead from its own generator, see :class:`~annrl.envs.core.StartJitter`) and the info
+arrays. Each line is the NumPy kernel's formula operation for operation on float64 (no fused
 multiply-adds, the C library's ``cos`` and ``sin``), so the two paths give the same numbers to the
 last bit (``tests/envs/test_car_compiled.py`` checks it against the array-API physics, step by step).
 
-The simulator keeps the rest: actions to controls, the restarts' jitter (drawn from each car's NumPy
-generator; the restarted cars are then tracked and sensed by :meth:`CompiledCars.locate` and
-:meth:`CompiledCars.observe`), parked cars, sensor noise and the info dictionaries. The NumPy path
-stays the reference. Numba is imported only when a kernel runs (:func:`why_not` needs none).
+The simulator keeps the rest: checking the actions' shape and kind, parked cars (DISABLED autoreset
+steps with :meth:`CompiledCars.move` and finishes in NumPy), sensor noise, and the restarts of
+:meth:`~annrl.envs.core.CarSimulator.reset`. The NumPy path stays the reference. Numba is imported
+only when a kernel runs (:func:`why_not` needs none).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ MAX_SPEED, ACCEL, BRAKE, DRAG, STEER_GAIN, GRIP, RADIUS, LAP_LENGTH, SENSE_SPEED
 # float state columns, then integer ones (see CompiledCars.move)
 X, Y, HEADING, SPEED, ARC, PROGRESS, STALL = range(7)
 STATION, CHECKPOINT, STEPS, LANE = range(4)
+# what a step does with cars whose episode ends (the simulator's autoreset mode; DISABLED parks them in core.py)
+MOVE_ONLY, NEXT_STEP, SAME_STEP = range(3)
 
 
 #: ``kernel="auto"`` steps at least this many cars compiled: below, NumPy's per-call overhead is small
@@ -66,17 +70,22 @@ def why_not(sim: Any) -> str | None:
 
 
 class CompiledCars:
-    """A simulator's step, compiled: :meth:`move` replaces ``_move`` + ``_observe`` + ``_score``.
+    """A simulator's step, compiled: :meth:`step` replaces ``_controls``, ``_move``, ``_score``, the restarts,
+    ``_observe`` and ``info``; :meth:`move` the first three and ``_observe``.
 
     The packed tables are taken again whenever the simulator replaces one of the objects they come
     from (``set_settings``, ``set_track``), as :class:`~annrl.envs.fast_single.OneCar` does; the
     per-car parameters are read afresh every step (a few microseconds), so they may be changed in place.
+    The cars' state stays packed between steps: the simulator's :class:`~annrl.envs.core.CarState` holds
+    rows of the kernel's arrays, which are stacked afresh only when a field has been replaced.
     """
 
     def __init__(self, sim: Any):
         self.sim = sim
         self._sources: tuple = ()
         self.args: tuple = ()
+        self.starts: tuple = ()
+        self._packed: tuple = (None, None, ())  # floats, ints, and the state's fields as rows of them
 
     def _current_sources(self) -> tuple:
         sim = self.sim
@@ -86,36 +95,76 @@ class CompiledCars:
         """The kernel's read-only arguments: tables, per-car parameters and scalars (see :func:`pack`)."""
         sources = self._current_sources()
         if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
-            self._sources, self.args = sources, pack(self.sim)
+            sim, s = self.sim, self.sim.settings
+            self._sources, self.args = sources, pack(sim)
+            self.starts = (np.ascontiguousarray(np.stack(sim.stack.start)), sim.stack.start_station.astype(np.int64),
+                           np.array([s.start_jitter, math.radians(s.start_heading_jitter_deg)]))
             return self.args
         args = list(self.args)
         args[PER_CAR] = per_car_parameters(self.sim)
         return tuple(args)
 
-    def move(self, old: Any, steer: np.ndarray, throttle: np.ndarray):
-        """Every car moved one step from ``old`` (a CarState): ``(moved, obs (n, n_obs) float32, reward,
-        terminated, truncated)``, each ``(n,)``, as the NumPy path's ``_move``, ``_score`` and ``_observe``."""
+    def step(self, state: Any, table: np.ndarray, choice: np.ndarray, mode: int) -> tuple | int:
+        """Every car one step on from ``state`` (a CarState), restarts included: car ``i`` drives with controls
+        ``table[choice[i]]`` (steer, throttle); in mode NEXT_STEP the simulator's pending cars restart instead,
+        in mode SAME_STEP the cars whose episode ends restart after it (each with its next jitter of
+        ``sim.jitter``, drawn ahead).
+
+        Returns the first car whose ``choice`` indexes no row of ``table`` (nothing done), or ``(moved, obs (n,
+        n_obs) float32, reward, terminated, truncated, info, final)``, where ``info`` holds the arrays of
+        ``CarSimulator.info`` and ``final`` is, in mode SAME_STEP, the observations and info before the restarts.
+        """
         from annrl.envs.core import CarState
 
-        n = self.sim.n
-        floats = np.stack([old.x, old.y, old.heading, old.speed, old.arc, old.progress, old.stall_clock])
-        ints = np.stack([old.station, old.checkpoint, old.steps, old.lane]).astype(np.int64, copy=False)
-        new_f, new_i = np.empty_like(floats), np.empty_like(ints)
-        crashed = np.empty(n, dtype=np.bool_)
-        obs = np.empty((n, self.sim.n_obs), dtype=np.float32)
-        reward, terminated, truncated = np.empty(n), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
-        controls = np.stack([steer, throttle]).astype(np.float64, copy=False)
-        parallel = self.sim.num_threads > 1 and n >= PARALLEL_CARS
-        kernel = step_cars(parallel)
+        sim = self.sim
+        n, n_obs = sim.n, sim.n_obs
+        args = self.pack()  # first: it refreshes self.starts
+        floats, ints = self._state_arrays(state)
+        moved = np.empty_like(floats), np.empty_like(ints), np.empty(n, dtype=np.bool_)
+        obs = np.empty((n, n_obs), dtype=np.float32)
+        ends = np.empty(n), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.bool_)
+        info = np.empty((2, n), dtype=np.int64), np.empty(n), np.empty((2, n), dtype=np.bool_)
+        rows = n if mode == SAME_STEP else 0
+        final = np.empty((rows, n_obs), dtype=np.float32), np.empty((2, rows), dtype=np.int64), np.empty(rows), \
+            np.empty((2, rows), dtype=np.bool_)
+        bad = self._kernel()(mode, floats, ints, *moved, table, choice, sim.pending, sim.jitter.values,
+                             sim.jitter.used, *self.starts, obs, *ends, *info, *final, *args)
+        if bad >= 0:
+            return int(bad)
+        new_f, new_i, crashed = moved
+        fields = (new_f[X], new_f[Y], new_f[HEADING], new_f[SPEED], new_i[STATION], new_f[ARC], new_f[PROGRESS],
+                  new_i[CHECKPOINT], new_i[STEPS], new_f[STALL], crashed, new_i[LANE])  # CarState's order
+        self._packed = (new_f, new_i, fields)
+        return (CarState(*fields), obs, *ends, _info(*info),
+                (final[0], _info(*final[1:])) if mode == SAME_STEP else None)
+
+    def move(self, old: Any, steer: np.ndarray, throttle: np.ndarray):
+        """Every car moved one step from ``old`` (a CarState) with these controls, no restarts: ``(moved, obs (n,
+        n_obs) float32, reward, terminated, truncated)``, as the NumPy path's ``_move``, ``_score`` and
+        ``_observe``."""
+        table = np.ascontiguousarray(np.stack([steer, throttle], axis=1), dtype=np.float64)
+        return self.step(old, table, np.arange(self.sim.n), MOVE_ONLY)[:5]
+
+    def _state_arrays(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``state``'s float (7, n) and integer (4, n) fields as the kernel reads them: the arrays the last step
+        wrote when every field is still their row (changed in place or not at all), else stacked afresh."""
+        from annrl.envs.core import _STATE_FIELDS
+
+        floats, ints, fields = self._packed
+        if fields and all(getattr(state, f) is row for f, row in zip(_STATE_FIELDS, fields, strict=True)):
+            return floats, ints
+        floats = np.stack([state.x, state.y, state.heading, state.speed, state.arc, state.progress, state.stall_clock])
+        ints = np.stack([state.station, state.checkpoint, state.steps, state.lane]).astype(np.int64, copy=False)
+        return floats, ints
+
+    def _kernel(self):
+        """The serial kernel, or the parallel one over ``num_threads`` when there are enough cars to share."""
+        parallel = self.sim.num_threads > 1 and self.sim.n >= PARALLEL_CARS
         if parallel:
             import numba
 
             numba.set_num_threads(min(self.sim.num_threads, numba.config.NUMBA_NUM_THREADS))
-        kernel(floats, ints, new_f, new_i, crashed, controls, obs, reward, terminated, truncated, *self.pack())
-        moved = CarState(x=new_f[X], y=new_f[Y], heading=new_f[HEADING], speed=new_f[SPEED], station=new_i[STATION],
-                         arc=new_f[ARC], progress=new_f[PROGRESS], checkpoint=new_i[CHECKPOINT], steps=new_i[STEPS],
-                         stall_clock=new_f[STALL], crashed=crashed, lane=new_i[LANE])
-        return moved, obs, reward, terminated, truncated
+        return step_cars(parallel)
 
     def locate(self, x: np.ndarray, y: np.ndarray, station: np.ndarray, cars: np.ndarray):
         """``(station, arc, lane)`` of cars ``cars`` placed at ``x, y`` near ``station``, each ``(len(cars),)``:
@@ -129,18 +178,13 @@ class CompiledCars:
         car_kernels.locate_cars(*columns, *out, *self.pack())
         return out
 
-    def observe(self, state: Any, cars: np.ndarray) -> np.ndarray:
-        """Observations, float32 of shape (C, n_obs), of ``state`` (a CarState of the C ``cars``), as ``_observe``."""
-        from annrl.envs import car_kernels
-
-        obs = np.empty((len(cars), self.sim.n_obs), dtype=np.float32)
-        columns = [np.ascontiguousarray(v, dtype=np.float64) for v in (state.x, state.y, state.heading, state.speed)]
-        columns += [np.ascontiguousarray(v, dtype=np.int64) for v in (state.station, state.lane)]
-        car_kernels.sense_cars(*columns, np.asarray(cars, dtype=np.int64), obs, *self.pack())
-        return obs
-
 
 PER_CAR = 8  # the place of per_car in pack's tuple
+
+
+def _info(ints: np.ndarray, fraction: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
+    """The kernel's info arrays as ``CarSimulator.info``'s dictionary (the same keys in the same order)."""
+    return {"laps": ints[0], "progress": fraction, "checkpoints": ints[1], "crashed": flags[1], "success": flags[0]}
 
 
 def per_car_parameters(sim: Any) -> np.ndarray:
@@ -193,8 +237,8 @@ def pack(sim: Any) -> tuple:
 
 
 def step_cars(parallel: bool = False) -> Any:
-    """The compiled kernel ``step_cars(floats, ints, new_floats, new_ints, crashed, controls, obs, reward,
-    terminated, truncated, *pack(sim))`` of :mod:`annrl.envs.car_kernels`, over Numba's threads when
+    """The compiled kernel ``step_cars`` of :mod:`annrl.envs.car_kernels` (arguments: see
+    :meth:`CompiledCars.step`), over Numba's threads when
     ``parallel`` (compiled, or loaded from Numba's disk cache, on first use)."""
     from annrl.envs import car_kernels
 

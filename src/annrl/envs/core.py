@@ -45,6 +45,7 @@ EXTRA_CONTROLS = {"hard_brake": (0.0, -3.0)}
 # Rays in float64: the one-car path (annrl.envs.fast_single) then gives the batch's numbers to the last bit.
 RAY_DTYPE = np.float64
 MIN_CARS_PER_THREAD = 256  # below this, thread hand-offs cost more than they save
+JITTER_AHEAD = 16  # starts' jitter the compiled step draws ahead per car (see StartJitter)
 
 
 @dataclass
@@ -148,6 +149,42 @@ def observation(distances, speed, turn_rate, sensors: Sensors):
     return xp.astype(xp.concat(columns, axis=1), xp.float32)
 
 
+class StartJitter:
+    """Each car's start jitter, three numbers in [-1, 1) per start, from the car's own generator.
+
+    The compiled step restarts cars inside its kernel, which cannot call a NumPy generator, so it
+    reads jitter drawn ahead (:meth:`fill`, :data:`JITTER_AHEAD` starts at a time); the NumPy path
+    takes what was drawn ahead first and draws the rest when it needs it (:meth:`take`). Either
+    way car ``k``'s starts use the same numbers of its generator in the same order, so both paths
+    restart a car identically; only when the generator is advanced differs.
+    """
+
+    def __init__(self, n: int):
+        self.values = np.zeros((n, JITTER_AHEAD, 3))
+        self.used = np.full(n, JITTER_AHEAD, dtype=np.int64)  # JITTER_AHEAD: nothing left drawn ahead
+
+    def forget(self, cars) -> None:
+        """Cars ``cars`` have new generators: what was drawn ahead came from their old ones."""
+        self.used[cars] = JITTER_AHEAD
+
+    def fill(self, rngs: list[np.random.Generator]) -> None:
+        """Draw ahead for every car that has no start's jitter left."""
+        for k in np.flatnonzero(self.used == JITTER_AHEAD):
+            self.values[k] = rngs[k].uniform(-1.0, 1.0, size=(JITTER_AHEAD, 3))
+            self.used[k] = 0
+
+    def take(self, idx: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+        """The next start's jitter of cars ``idx`` (distinct), ``(len(idx), 3)``."""
+        ahead = self.used[idx] < JITTER_AHEAD
+        noise = np.empty((len(idx), 3))
+        cars = idx[ahead]
+        noise[ahead] = self.values[cars, self.used[cars]]
+        self.used[cars] += 1
+        for row in np.flatnonzero(~ahead):
+            noise[row] = rngs[idx[row]].uniform(-1.0, 1.0, size=3)
+        return noise
+
+
 class CarSimulator:
     """``num_cars`` cars driving on one track, or each on its own; the physics of both environments.
 
@@ -203,6 +240,7 @@ class CarSimulator:
         self.noise_rng: np.random.Generator | None = None  # sensor noise and dropout draw from it
         self.state: CarState | None = None
         self.rngs: list[np.random.Generator] = []
+        self.jitter = StartJitter(self.n)
         self.pending = np.zeros(self.n, dtype=bool)  # NEXT_STEP: reset at the next step
         self.parked = np.zeros(self.n, dtype=bool)  # DISABLED: finished, waiting for reset
         self.last_flags = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
@@ -361,6 +399,8 @@ class CarSimulator:
         """
         if len(rngs) != self.n:
             raise InputError(f"reset needs one generator per car ({self.n}), got {len(rngs)}")
+        replaced = [k for k in range(self.n) if not self.rngs or rngs[k] is not self.rngs[k]]
+        self.jitter.forget(replaced)
         self.rngs = list(rngs)
         if mask is None or self.state is None:
             # A child of car 0's generator: seeded with it, yet drawing nothing from it.
@@ -379,7 +419,7 @@ class CarSimulator:
     def _start_states(self, idx: np.ndarray) -> CarState:
         """Fresh states for cars ``idx``: the track's start pose plus each car's own jitter."""
         s, start = self.settings, self.stack.start
-        noise = np.array([self.rngs[k].uniform(-1.0, 1.0, size=3) for k in idx]).reshape(-1, 3)
+        noise = self.jitter.take(idx, self.rngs)
         along, across = s.start_jitter * noise[:, 0], s.start_jitter * noise[:, 1]
         x0, y0, h0, cos0, sin0 = (column[idx] for column in start)
         x = x0 + along * cos0 - across * sin0
@@ -438,6 +478,7 @@ class CarSimulator:
         self.parked[:] = False
         if not self.rngs:
             self.rngs = [np.random.default_rng(k) for k in range(self.n)]
+            self.jitter.forget(slice(None))
         return self.obs.copy()
 
     def sense(self) -> np.ndarray:
@@ -465,9 +506,11 @@ class CarSimulator:
             raise RuntimeError("call reset before step")
         if self.takes_scalar_path():
             return self.one_car.step(actions)
+        self.kernel_used = "compiled" if self.compiled is not None and compiled.why_not(self) is None else "numpy"
+        if self.kernel_used == "compiled" and self.autoreset_mode is not AutoresetMode.DISABLED:
+            return self._step_compiled(actions)
         steer, throttle = self._controls(actions)
         old = self.state
-        self.kernel_used = "compiled" if self.compiled is not None and compiled.why_not(self) is None else "numpy"
         if self.kernel_used == "compiled":
             moved, sensed, reward, terminated, truncated = self.compiled.move(old, steer, throttle)
         else:
@@ -481,6 +524,40 @@ class CarSimulator:
         self.last_flags = (terminated, truncated)
         return self._disturb(obs), reward, terminated, truncated, info
 
+    def _step_compiled(self, actions):
+        """:meth:`step` in one compiled call (NEXT_STEP and SAME_STEP): controls, physics, rays, rewards, the
+        restarts (with jitter drawn ahead, see :class:`StartJitter`) and the info arrays."""
+        table, choice = self._control_table(actions)
+        same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
+        self.jitter.fill(self.rngs)
+        out = self.compiled.step(self.state, table, choice, compiled.SAME_STEP if same_step else compiled.NEXT_STEP)
+        if isinstance(out, int):
+            self._controls(actions)  # raises, naming the actions out of range
+        moved, obs, reward, terminated, truncated, info, final = out
+        if same_step:
+            done = terminated | truncated
+            if done.any():
+                info.update(final_obs=self._disturb(final[0]), _final_obs=done, final_info=final[1], _final_info=done)
+        else:
+            if self.pending.any():
+                self._disturb(obs)  # draws the sensor noise _finish_next_step draws
+            self.pending = terminated | truncated
+        self.state, self.obs = moved, obs
+        self.last_flags = (terminated, truncated)
+        return self._disturb(obs), reward, terminated, truncated, info
+
+    def _control_table(self, actions) -> tuple[np.ndarray, np.ndarray]:
+        """``(table, choice)``: car ``i`` steers and throttles by ``table[choice[i]]``, the steering bias applied.
+        Discrete actions index the controls (the kernel checks their range); continuous ones are their own row."""
+        shape = getattr(actions, "shape", None)
+        if self.continuous or shape != (self.n,) or not np.issubdtype(actions.dtype, np.integer):
+            steer, throttle = self._controls(actions)
+            return np.ascontiguousarray(np.stack([steer, throttle], axis=1)), np.arange(self.n)
+        table = self.controls
+        if self.settings.steer_bias != 0.0:
+            table = np.column_stack([np.clip(table[:, 0] + self.settings.steer_bias, -1.0, 1.0), table[:, 1]])
+        return np.ascontiguousarray(table, dtype=np.float64), actions.astype(np.int64, copy=False)
+
     def takes_scalar_path(self) -> bool:
         """Whether the next step runs on Python floats (:mod:`annrl.envs.fast_single`) instead of arrays
         (which alone observe the turn rate)."""
@@ -488,7 +565,8 @@ class CarSimulator:
 
     # Each autoreset mode finishes a step on its own: from the moved cars (``moved``, updated in place)
     # and their rewards and ends, the true observations, rewards, ends and info the step returns; ``sensed``
-    # is the moved cars' observations when the compiled step has taken them already (else None).
+    # is the moved cars' observations when the compiled step has taken them already (else None; only
+    # DISABLED, as the compiled step of the other modes restarts cars itself: see _step_compiled).
     def _finish_same_step(self, old, moved, reward, terminated, truncated, sensed=None):
         """SAME_STEP: cars whose episode ends restart at once; ``info`` keeps their final observation."""
         done = terminated | truncated
@@ -539,11 +617,8 @@ class CarSimulator:
         the observations, then the fresh states of cars ``idx`` and their observations (None, None
         when ``idx`` is None). ``sensed``: the moved cars' observations, already taken by the compiled step.
         """
-        if sensed is not None:
-            if idx is None:
-                return sensed, None, None
-            fresh = self._start_states(idx)
-            return sensed, fresh, self.compiled.observe(fresh, idx)
+        if sensed is not None:  # (DISABLED autoreset: nothing restarts in a step)
+            return sensed, None, None
         batch = moved if idx is None else CarState.concat([moved, self._start_states(idx)])
         sensors = self._sensors(slice(None)) if idx is None else self._sensors(slice(None), idx)
         xp = array_namespace(batch.x)
