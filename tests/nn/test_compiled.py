@@ -147,6 +147,30 @@ def test_divergence_freezes_the_last_finite_weights_as_numpy_does():
     assert_same(a, ha, b, hb, 1e-10)  # NaN losses compare equal where both have them
 
 
+@pytest.mark.parametrize("batch", [None, 2])
+def test_the_weights_kept_for_a_divergence_are_the_last_finite_ones_as_numpy_keeps(batch):
+    # the compiled loop keeps them without a copy per step (the step writes into the other of two buffers); a run
+    # in pieces, with networks that diverge, networks that reach the tolerance and a block where all are frozen
+    # (learning rates so large that the divergent ones overflow within a few steps: a slow blow-up to 1e80
+    # amplifies rounding beyond any tolerance)
+    lr = np.r_[np.full(6, 0.002), np.geomspace(1e3, 1e6, 6)]
+    kept = []
+    for kernel in ("numpy", "compiled"):
+        net = MLP([2, 4, 1], hidden="relu", population=12, seed=1)
+        trainer = Trainer(net, XOR_X * 30, XOR_Y * 30, optimizer=SGD(lr=lr, momentum=0.5), until=240.0, kernel=kernel,
+                          batch_size=batch, rng=np.random.default_rng(3) if batch else None)
+        for _ in range(4):
+            trainer.run(60)
+        kept.append((trainer._last_finite.copy(), net.flat_.copy(), trainer.diverged.copy(), trainer.reached.copy()))
+    (last_a, theta_a, div_a, reach_a), (last_b, theta_b, div_b, reach_b) = kept
+    assert (div_a >= 0).sum() == 6 and (reach_a >= 0).sum() == 6  # every network frozen before the end
+    np.testing.assert_array_equal(div_b, div_a)
+    np.testing.assert_array_equal(reach_b, reach_a)
+    np.testing.assert_allclose(last_b, last_a, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(theta_b, theta_a, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(last_b, theta_b)  # a frozen network's weights are its last finite ones
+
+
 def test_minibatches_draw_the_same_orders_and_leave_the_rng_where_numpy_does():
     X, Y = data("mse", 2, 1, 10, 0)
     states = []

@@ -139,12 +139,15 @@ def train_block(theta, s1, s2, steps, last, X, Y, order, batch, n_epochs, first_
                     backward_sample(theta_b, 0, nb, a, z, grad, units, w_off, b_off, acts, slopes, delta, spare, one)
             for i in range(nb):
                 value[i] = value[i] * consts[1]
-            _guard_divergence(theta_b, last_b, value, active_b, diverged_b, epoch, 0, nb, finite)
+            _guard_divergence(theta_b, last_b, value, active_b, diverged_b, epoch, nb, finite)
             if full and use_until:
                 _check_tolerance(value, until, active_b, reached_b, epoch, 0, nb)
-            if busy:
-                update_block(opt, theta_b, s1_b, s2_b, steps_b, grad, hyper_b, active_b, 0, nb, decays, momentum,
-                             nesterov, betas[0], betas[1], betas[2], betas[3], betas[4], one)
+            if busy:  # the step writes into last_b, and the weights it started from become the last finite ones
+                update_block(opt, theta_b, last_b, s1_b, s2_b, steps_b, grad, hyper_b, active_b, 0, nb, decays,
+                             momentum, nesterov, betas[0], betas[1], betas[2], betas[3], betas[4], one)
+                theta_b, last_b = last_b, theta_b
+            else:
+                last_b[:, :] = theta_b
             for i in range(nb):
                 total[i] += value[i]
             batches += 1
@@ -203,20 +206,23 @@ def _load(data, n, buffer, width, p0, nb):
 
 
 @njit(cache=True, inline="always")
-def _guard_divergence(theta, last, value, active, diverged, epoch, p0, nb, finite):
-    """Keep the weights of a finite loss; put them back (and freeze) where the loss is not finite."""
+def _guard_divergence(theta, last, value, active, diverged, epoch, nb, finite):
+    """Where the loss is not finite, put back the weights ``last`` (those of the last finite loss) and freeze."""
+    every = True
+    for i in range(nb):  # one branch-free pass decides the usual case
+        every = every & np.isfinite(value[i])
+    if every:
+        return
     for i in range(nb):
         finite[i] = np.isfinite(value[i])
         if not finite[i]:
-            if active[p0 + i] and diverged[p0 + i] < 0:
-                diverged[p0 + i] = epoch
-            active[p0 + i] = False
+            if active[i] and diverged[i] < 0:
+                diverged[i] = epoch
+            active[i] = False
     for d in range(theta.shape[0]):
         for i in range(nb):
-            if finite[i]:
-                last[d, p0 + i] = theta[d, p0 + i]
-            else:
-                theta[d, p0 + i] = last[d, p0 + i]
+            if not finite[i]:
+                theta[d, i] = last[d, i]
 
 
 @njit(cache=True, inline="always")
