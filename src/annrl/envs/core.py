@@ -174,7 +174,7 @@ class StartJitter:
             self.used[k] = 0
 
     def take(self, idx: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
-        """The next start's jitter of cars ``idx`` (distinct), ``(len(idx), 3)``."""
+        """The next start's jitter of cars ``idx`` (int array, shape (k,), distinct): an array of shape (k, 3)."""
         ahead = self.used[idx] < JITTER_AHEAD
         noise = np.empty((len(idx), 3))
         cars = idx[ahead]
