@@ -145,6 +145,41 @@ def test_compiled_step_names_a_bad_action_and_changes_nothing():
         sim.step(np.full(4, 3.0))
 
 
+@pytest.mark.parametrize("kernel", ["numpy", pytest.param("compiled", marks=needs_numba)])
+def test_a_nan_action_is_refused_naming_the_car(kernel):
+    sim = CarSimulator("oval", 4, continuous=True, kernel=kernel)
+    sim.reset([np.random.default_rng(k) for k in range(4)])
+    actions = np.zeros((4, 2))
+    actions[2, 1] = np.nan
+    actions[1, 0] = np.inf  # clipped to 1, as before
+    with pytest.raises(InputError, match="continuous actions must be numbers, got NaN for car 2$"):
+        sim.step(actions)
+    actions[2, 1] = 0.0
+    sim.step(actions)
+    assert np.isfinite(sim.state.x).all()
+    one = CarSimulator("oval", 1, continuous=True, autoreset_mode="Disabled")  # the one-car scalar path
+    one.reset([np.random.default_rng(0)])
+    with pytest.raises(InputError, match="got NaN for car 0$"):
+        one.step(np.array([[0.5, np.nan]]))
+
+
+@needs_numba
+def test_a_car_whose_settings_turn_nan_cannot_make_the_compiled_step_read_outside_its_tables():
+    # A NaN heading or lateral offset would make the ray sector and the lane huge integers; the kernel clamps
+    # them, the car's own numbers go NaN as NumPy's do, and every other car drives on unchanged.
+    sims = [CarSimulator("hairpins", 6, kernel=kernel, autoreset_mode="NextStep") for kernel in ("numpy", "compiled")]
+    for sim in sims:
+        sim.reset([np.random.default_rng(k) for k in range(6)])
+        sim.dynamics.accel[3] = np.nan
+        sim.dynamics.steer_gain[3] = np.inf
+    for step in range(300):
+        out = [sim.step(np.full(6, 3 if step % 7 else 0)) for sim in sims]
+        others = np.arange(6) != 3
+        np.testing.assert_array_equal(out[1][0][others], out[0][0][others])
+        np.testing.assert_array_equal(sims[1].state.x[others], sims[0].state.x[others])
+    assert np.isnan(sims[1].state.speed[3]) and np.isnan(sims[0].state.speed[3])
+
+
 @needs_numba
 def test_compiled_step_equals_numpy_parked_cars():
     assert drive_both("hairpins", 8, 600, seed=5, mode="Disabled") > 0

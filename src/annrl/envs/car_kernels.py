@@ -130,6 +130,8 @@ def _sense_into(row, i, x, y, heading, speed, cell0, obs, cell_info, head, tail,
         sector = np.int64((heading + fan[2, i, j]) * per_radian + n_sectors)  # in [0, 2 n_sectors]
         while sector >= n_sectors:  # the remainder, without an integer division
             sector -= n_sectors
+        if sector < 0:  # a NaN heading: np.int64(NaN) is hugely negative, and must not index outside
+            sector = 0
         cell = cell0 + sector
         ca, sa = fan[0, i, j], fan[1, i, j]
         ux, uy = ch * ca - sh * sa, sh * ca + ch * sa
@@ -143,7 +145,8 @@ def _sense_into(row, i, x, y, heading, speed, cell0, obs, cell_info, head, tail,
 @njit(cache=True, inline="always", _nrt=False)
 def _lane(lateral, station, lanes, n_lanes):
     """physics.lane_of for one car."""
-    return np.int64(min(max(math.floor((lateral - lanes[station, 0]) / lanes[station, 1]), 0.0), n_lanes - 1.0))
+    lane = np.int64(min(max(math.floor((lateral - lanes[station, 0]) / lanes[station, 1]), 0.0), n_lanes - 1.0))
+    return lane if 0 <= lane < n_lanes else 0  # a NaN position (non-finite settings) must not index outside
 
 
 @njit(cache=True, inline="always", _nrt=False)

@@ -655,6 +655,11 @@ class CarSimulator:
                 raise InputError(
                     f"continuous actions must be floats of shape ({self.n}, 2), got {actions.dtype} {shape}"
                 )
+            nan = xp.isnan(actions)
+            if bool(xp.any(nan)):  # a clip cannot place NaN; it would fill the car's state with NaN
+                cars = sorted({int(k) for k in xp.nonzero(xp.any(nan, axis=1))[0]})
+                raise InputError(f"continuous actions must be numbers, got NaN for car{'s' * (len(cars) > 1)} "
+                                 f"{', '.join(map(str, cars[:5]))}{' ...' if len(cars) > 5 else ''}")
             controls = xp.clip(xp.astype(actions, xp.float64), -1.0, 1.0)
         else:
             if shape != (self.n,) or not xp.isdtype(actions.dtype, "integral"):

@@ -136,7 +136,7 @@ class OneCar:
         if self._stale():
             self._refresh()
         if sim.continuous:
-            if actions.shape != (1, 2) or actions.dtype.kind != "f":
+            if actions.shape != (1, 2) or actions.dtype.kind != "f" or math.isnan(actions[0, 0] + actions[0, 1]):
                 sim._controls(actions)  # raises the batch path's error
             steer, throttle = (min(max(float(v), -1.0), 1.0) for v in actions[0])
         else:
