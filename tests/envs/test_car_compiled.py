@@ -39,15 +39,15 @@ def agree(out, sims) -> bool:
 
 
 def drive_both(track, n: int, steps: int, *, seed: int = 0, continuous: bool = False, mode="SameStep",
-               settings: CarSettings | None = None, change=None) -> int:
+               settings: CarSettings | None = None, change=None, num_threads: int = 1) -> int:
     """Step a NumPy and a compiled simulator side by side; assert they agree after every step.
 
     Half the cars follow the heuristic driver (they drive laps), half act at random (they crash and
     restart). ``change(sim, step)`` may alter each simulator before a step. Returns how many episodes
     ended, so that callers can check the resets were exercised.
     """
-    sims = [CarSimulator(track, n, settings, continuous=continuous, autoreset_mode=mode, kernel=kernel)
-            for kernel in ("numpy", "compiled")]
+    sims = [CarSimulator(track, n, settings, continuous=continuous, autoreset_mode=mode, kernel=kernel,
+                         num_threads=num_threads) for kernel in ("numpy", "compiled")]
     rngs = [[np.random.default_rng(seed + k) for k in range(n)] for _ in sims]
     obs = [sim.reset(r)[0] for sim, r in zip(sims, rngs, strict=True)]
     driver = HeuristicDriver(sims[0].settings, continuous=continuous)
@@ -84,6 +84,15 @@ def test_compiled_step_equals_numpy_on_every_shipped_track(track):
     # 10,000 steps: the heuristic cars drive laps (checkpoints, lap ends), the random ones crash and restart.
     ended = drive_both(track, 4, 10_000, settings=CarSettings(laps=2))
     assert ended > 25
+
+
+@needs_numba
+@pytest.mark.parametrize("mode", ["SameStep", "NextStep", "Disabled"])
+def test_compiled_step_on_two_threads_equals_numpy(mode):
+    # enough cars for the kernel to split them over two threads (compiled.PARALLEL_CARS)
+    settings = CarSettings(laps=1, max_episode_steps=250)
+    assert drive_both("s_bends", compiled.PARALLEL_CARS, 300, seed=9, mode=mode, settings=settings,
+                      num_threads=2) > 100
 
 
 @needs_numba

@@ -218,47 +218,14 @@ def _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_stati
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _info_into(i, progress, checkpoint, hit, laps_target, length, ints, fraction, flags):
-    """CarSimulator.info for car ``i``: ``ints[:, i]`` = laps, checkpoints; ``fraction[i]``; ``flags[:, i]`` =
-    success, crashed (physics.episode_info)."""
-    done = progress / (laps_target * length)
-    ints[0, i] = np.int64(min(max(math.floor(progress / length), 0.0), laps_target))
-    ints[1, i] = checkpoint
-    fraction[i] = done
-    flags[0, i], flags[1, i] = done >= 1.0, hit
-
-
-@njit(cache=True, inline="always", _nrt=False)
-def _step_one(i, mode, old, moved, controls, starts, outs, info, final, stations, wrapped, window, cell_info, lanes,
-              crash, head, tail, per_car, where, far, fan, scalars):
-    """Car ``i``'s whole step for :func:`step_cars`: restarted (mode NEXT_STEP, ``restart[i]``) or moved with
-    the controls ``table[choice[i]]``; then, in mode SAME_STEP, its final observation and info kept and, if its
-    episode ended, restarted; its info last. (The arrays come in tuples, as :func:`step_cars` names them: a call
-    of over 30 arguments reaches Numba as ``f(*args)``, which it cannot inline.)"""
-    (floats, ints), (new_f, new_i, crashed), (table, choice, restart) = old, moved, controls
-    (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated) = starts, outs
-    (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b) = info, final
-    laps_target, length = scalars[6], per_car[LAP_LENGTH, i]
-    if mode == NEXT_STEP and restart[i]:
-        _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale, stations,
-                     wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan, scalars)
-        reward[i], terminated[i], truncated[i] = 0.0, False, False
-    else:
-        a = choice[i]
-        r, ended, cut = step_car(i, floats, ints, new_f, new_i, crashed, table[a, 0], table[a, 1], obs, stations,
-                                 wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
-                                 scalars)
-        reward[i], terminated[i], truncated[i] = r, ended, cut
-        if mode == SAME_STEP:
-            _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target, length, final_i,
-                       final_f, final_b)
-            for j in range(obs.shape[1]):
-                final_obs[i, j] = obs[i, j]
-            if ended or cut:
-                _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale,
-                             stations, wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan,
-                             scalars)
-    _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target, length, info_i, info_f, info_b)
+def _info_into(i, progress, checkpoint, hit, laps_target, length, info_ints, info_fraction, info_flags):
+    """CarSimulator.info for car ``i``: ``info_ints[:, i]`` = laps, checkpoints; ``info_fraction[i]``;
+    ``info_flags[:, i]`` = success, crashed (physics.episode_info)."""
+    course = progress / (laps_target * length)
+    info_ints[0, i] = np.int64(min(max(math.floor(progress / length), 0.0), laps_target))
+    info_ints[1, i] = checkpoint
+    info_fraction[i] = course
+    info_flags[0, i], info_flags[1, i] = course >= 1.0, hit
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -270,39 +237,43 @@ def _first_bad(choice, table):
     return -1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, parallel=True, _nrt=False)
 def step_cars(mode, floats, ints, new_f, new_i, crashed, table, choice, restart, jitter, used, start, start_station,
               start_scale, obs, reward, terminated, truncated, info_i, info_f, info_b, final_obs, final_i, final_f,
               final_b, stations, wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
               scalars):
-    """Every car's step (:func:`_step_one`) from ``floats`` (7, n) / ``ints`` (4, n) into the ``new_*`` arrays,
-    ``obs``, the rewards, ends and info arrays. Returns -1, or (touching nothing) the first car whose action
-    ``choice[i]`` indexes no row of ``table``."""
+    """Every car one step on, from ``floats`` (7, n) / ``ints`` (4, n) into the ``new_*`` arrays, ``obs``, the
+    rewards, ends and info arrays: restarted (mode NEXT_STEP, ``restart[i]``) or moved with the controls
+    ``table[choice[i]]``; then, in mode SAME_STEP, its final observation and info kept and, if its episode
+    ended, restarted; its info last. The cars are split over Numba's threads (they are independent: the same
+    numbers on any number of threads; one thread runs as fast as a serial loop). Returns -1, or (touching
+    nothing) the first car whose action ``choice[i]`` indexes no row of ``table``."""
     bad = _first_bad(choice, table)
     if bad >= 0:
         return bad
-    for i in range(choice.shape[0]):
-        _step_one(i, mode, (floats, ints), (new_f, new_i, crashed), (table, choice, restart),
-                  (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated),
-                  (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b), stations, wrapped, window,
-                  cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
-    return -1
-
-
-@njit(cache=True, parallel=True, _nrt=False)
-def step_cars_parallel(mode, floats, ints, new_f, new_i, crashed, table, choice, restart, jitter, used, start,
-                       start_station, start_scale, obs, reward, terminated, truncated, info_i, info_f, info_b,
-                       final_obs, final_i, final_f, final_b, stations, wrapped, window, cell_info, lanes, crash, head,
-                       tail, per_car, where, far, fan, scalars):
-    """:func:`step_cars` with the cars split over Numba's threads (cars are independent: same numbers)."""
-    bad = _first_bad(choice, table)
-    if bad >= 0:
-        return bad
+    laps_target = scalars[6]
     for i in prange(choice.shape[0]):
-        _step_one(i, mode, (floats, ints), (new_f, new_i, crashed), (table, choice, restart),
-                  (jitter, used, start, start_station, start_scale), (obs, reward, terminated, truncated),
-                  (info_i, info_f, info_b), (final_obs, final_i, final_f, final_b), stations, wrapped, window,
-                  cell_info, lanes, crash, head, tail, per_car, where, far, fan, scalars)
+        if mode == NEXT_STEP and restart[i]:
+            _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale, stations,
+                         wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan, scalars)
+            reward[i], terminated[i], truncated[i] = 0.0, False, False
+        else:
+            a = choice[i]
+            r, ended, cut = step_car(i, floats, ints, new_f, new_i, crashed, table[a, 0], table[a, 1], obs, stations,
+                                     wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
+                                     scalars)
+            reward[i], terminated[i], truncated[i] = r, ended, cut
+            if mode == SAME_STEP:
+                _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target,
+                           per_car[LAP_LENGTH, i], final_i, final_f, final_b)
+                for j in range(obs.shape[1]):
+                    final_obs[i, j] = obs[i, j]
+                if ended or cut:
+                    _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale,
+                                 stations, wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan,
+                                 scalars)
+        _info_into(i, new_f[PROGRESS, i], new_i[CHECKPOINT, i], crashed[i], laps_target, per_car[LAP_LENGTH, i],
+                   info_i, info_f, info_b)
     return -1
 
 
@@ -320,4 +291,4 @@ def locate_cars(x, y, station, cars, out_station, out_arc, out_lane, stations, w
 
 #: the files these kernels are built from (the constants of envs/compiled.py are frozen into them)
 SOURCES = [Path(__file__), Path(__file__).with_name("compiled.py")]
-drop_stale([step_cars, step_cars_parallel, locate_cars], SOURCES)  # see annrl.nn.compiled.cache
+drop_stale([step_cars, locate_cars], SOURCES)  # see annrl.nn.compiled.cache

@@ -1,7 +1,7 @@
 """The car's step compiled with Numba (``annrl[fast]``): :mod:`annrl.envs.physics`, one car at a time.
 
 :class:`CompiledCars` packs a :class:`~annrl.envs.core.CarSimulator`'s tables and per-car settings
-into plain arrays, and :func:`step_cars` takes every car through a whole step in one call: the
+into plain arrays, and :func:`~annrl.envs.car_kernels.step_cars` takes every car through a whole step in one call: the
 controls from its action, the bicycle model, tracking along the centre line, the crash test, the
 sensor rays, progress, checkpoints, reward, the episode ends, the restart of a finished car (its
 jitter drawn ahead from its own generator, see :class:`~annrl.envs.core.StartJitter`) and the info
@@ -127,8 +127,8 @@ class CompiledCars:
         rows = n if mode == SAME_STEP else 0
         final = np.empty((rows, n_obs), dtype=np.float32), np.empty((2, rows), dtype=np.int64), np.empty(rows), \
             np.empty((2, rows), dtype=np.bool_)
-        bad = self._kernel()(mode, floats, ints, *moved, table, choice, sim.pending, sim.jitter.values,
-                             sim.jitter.used, *self.starts, obs, *ends, *info, *final, *args)
+        bad = self._call(mode, floats, ints, *moved, table, choice, sim.pending, sim.jitter.values, sim.jitter.used,
+                         *self.starts, obs, *ends, *info, *final, *args)
         if bad >= 0:
             return int(bad)
         new_f, new_i, crashed = moved
@@ -157,14 +157,21 @@ class CompiledCars:
         ints = np.stack([state.station, state.checkpoint, state.steps, state.lane]).astype(np.int64, copy=False)
         return floats, ints
 
-    def _kernel(self):
-        """The serial kernel, or the parallel one over ``num_threads`` when there are enough cars to share."""
-        parallel = self.sim.num_threads > 1 and self.sim.n >= PARALLEL_CARS
-        if parallel:
-            import numba
+    def _call(self, *args) -> int:
+        """``car_kernels.step_cars(*args)`` on the simulator's ``num_threads`` (one below :data:`PARALLEL_CARS`
+        cars); the calling thread's Numba thread count is put back after it (compiled, or loaded from Numba's
+        disk cache, on first use)."""
+        import numba
 
-            numba.set_num_threads(min(self.sim.num_threads, numba.config.NUMBA_NUM_THREADS))
-        return step_cars(parallel)
+        from annrl.envs import car_kernels
+
+        sim = self.sim
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(sim.num_threads, numba.config.NUMBA_NUM_THREADS) if sim.n >= PARALLEL_CARS else 1)
+        try:
+            return car_kernels.step_cars(*args)
+        finally:
+            numba.set_num_threads(before)
 
     def locate(self, x: np.ndarray, y: np.ndarray, station: np.ndarray, cars: np.ndarray):
         """``(station, arc, lane)`` of cars ``cars`` placed at ``x, y`` near ``station``, each ``(len(cars),)``:
@@ -234,12 +241,3 @@ def pack(sim: Any) -> tuple:
             joined("tail", ("ax", "ay", "dx", "dy")) if has_tail else np.zeros((1, 0, 4)),
             per_car, where, far, np.ascontiguousarray(np.stack([sensors.cos, sensors.sin, sensors.angles]),
                                                       dtype=np.float64), scalars)
-
-
-def step_cars(parallel: bool = False) -> Any:
-    """The compiled kernel ``step_cars`` of :mod:`annrl.envs.car_kernels` (arguments: see
-    :meth:`CompiledCars.step`), over Numba's threads when
-    ``parallel`` (compiled, or loaded from Numba's disk cache, on first use)."""
-    from annrl.envs import car_kernels
-
-    return car_kernels.step_cars_parallel if parallel else car_kernels.step_cars
