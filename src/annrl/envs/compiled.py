@@ -18,6 +18,7 @@ only when a kernel runs (:func:`why_not` needs none).
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,7 @@ class CompiledCars:
         self._sources: tuple = ()
         self.args: tuple = ()
         self.starts: tuple = ()
+        self._shared_lap: np.ndarray | None = None
         self._packed: tuple = (None, None, ())  # floats, ints, and the state's fields as rows of them
 
     def _current_sources(self) -> tuple:
@@ -92,17 +94,27 @@ class CompiledCars:
         return (sim.settings, sim.tab, sim.dynamics, sim.sensors, sim.car_radius, sim.stack)
 
     def pack(self) -> tuple:
-        """The kernel's read-only arguments: tables, per-car parameters and scalars (see :func:`pack`)."""
+        """The kernels' read-only arguments: tables, per-car parameters and scalars (see :func:`pack`), taken again
+        when the simulator has replaced one of the objects they come from. The per-car parameters are left as
+        they were packed: :meth:`step` hands the kernel the simulator's own per-car arrays as well
+        (:meth:`per_car_arrays`), and the kernel copies each car's numbers across itself."""
         sources = self._current_sources()
         if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
             sim, s = self.sim, self.sim.settings
             self._sources, self.args = sources, pack(sim)
             self.starts = (np.ascontiguousarray(np.stack(sim.stack.start)), sim.stack.start_station.astype(np.int64),
                            np.array([s.start_jitter, math.radians(s.start_heading_jitter_deg)]))
-            return self.args
-        args = list(self.args)
-        args[PER_CAR] = per_car_parameters(self.sim)
-        return tuple(args)
+            self._shared_lap = np.full(sim.n, sim.lap_length) if np.ndim(sim.lap_length) == 0 else None
+        return self.args
+
+    def per_car_arrays(self) -> tuple[np.ndarray, ...]:
+        """The ten per-car arrays ``(n,)`` of the simulator, in the row order of :func:`per_car_parameters`: read
+        afresh every step, so that they may be changed in place (or replaced)."""
+        sim = self.sim
+        dyn, sensors = sim.dynamics, sim.sensors
+        lap = sim.lap_length if self._shared_lap is None else self._shared_lap  # (a number when the track is shared)
+        return (dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius, lap,
+                sensors.max_speed, sensors.max_range[:, 0])
 
     def step(self, state: Any, table: np.ndarray, choice: np.ndarray, mode: int) -> tuple | int:
         """Every car one step on from ``state`` (a CarState), restarts included: car ``i`` drives with controls
@@ -128,7 +140,7 @@ class CompiledCars:
         final = np.empty((rows, n_obs), dtype=np.float32), np.empty((2, rows), dtype=np.int64), np.empty(rows), \
             np.empty((2, rows), dtype=np.bool_)
         bad = self._call(mode, floats, ints, *moved, table, choice, sim.pending, sim.jitter.values, sim.jitter.used,
-                         *self.starts, obs, *ends, *info, *final, *args)
+                         *self.starts, obs, *ends, *info, *final, *args, *self.per_car_arrays())
         if bad >= 0:
             return int(bad)
         new_f, new_i, crashed = moved
@@ -148,10 +160,8 @@ class CompiledCars:
     def _state_arrays(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
         """``state``'s float (7, n) and integer (4, n) fields as the kernel reads them: the arrays the last step
         wrote when every field is still their row (changed in place or not at all), else stacked afresh."""
-        from annrl.envs.core import _STATE_FIELDS
-
         floats, ints, fields = self._packed
-        if fields and all(getattr(state, f) is row for f, row in zip(_STATE_FIELDS, fields, strict=True)):
+        if fields and all(map(operator.is_, vars(state).values(), fields)):  # (a dataclass: its fields in order)
             return floats, ints
         floats = np.stack([state.x, state.y, state.heading, state.speed, state.arc, state.progress, state.stall_clock])
         ints = np.stack([state.station, state.checkpoint, state.steps, state.lane]).astype(np.int64, copy=False)
@@ -167,7 +177,10 @@ class CompiledCars:
 
         sim = self.sim
         before = numba.get_num_threads()
-        numba.set_num_threads(min(sim.num_threads, numba.config.NUMBA_NUM_THREADS) if sim.n >= PARALLEL_CARS else 1)
+        wanted = min(sim.num_threads, numba.config.NUMBA_NUM_THREADS) if sim.n >= PARALLEL_CARS else 1
+        if wanted == before:
+            return car_kernels.step_cars(*args)
+        numba.set_num_threads(wanted)
         try:
             return car_kernels.step_cars(*args)
         finally:

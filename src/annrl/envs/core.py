@@ -45,7 +45,7 @@ EXTRA_CONTROLS = {"hard_brake": (0.0, -3.0)}
 # Rays in float64: the one-car path (annrl.envs.fast_single) then gives the batch's numbers to the last bit.
 RAY_DTYPE = np.float64
 MIN_CARS_PER_THREAD = 256  # below this, thread hand-offs cost more than they save
-JITTER_AHEAD = 16  # starts' jitter the compiled step draws ahead per car (see StartJitter)
+JITTER_AHEAD = 64  # starts' jitter the compiled step draws ahead per car (see StartJitter)
 
 
 @dataclass
@@ -169,6 +169,8 @@ class StartJitter:
 
     def fill(self, rngs: list[np.random.Generator]) -> None:
         """Draw ahead for every car that has no start's jitter left."""
+        if self.used.max() < JITTER_AHEAD:
+            return
         for k in np.flatnonzero(self.used == JITTER_AHEAD):
             self.values[k] = rngs[k].uniform(-1.0, 1.0, size=(JITTER_AHEAD, 3))
             self.used[k] = 0
@@ -539,7 +541,7 @@ class CarSimulator:
             if done.any():
                 info.update(final_obs=self._disturb(final[0]), _final_obs=done, final_info=final[1], _final_info=done)
         else:
-            if self.pending.any():
+            if self.settings.disturbed_sensors and self.pending.any():
                 self._disturb(obs)  # draws the sensor noise _finish_next_step draws
             self.pending = terminated | truncated
         self.state, self.obs = moved, obs
