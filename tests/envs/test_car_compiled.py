@@ -4,6 +4,8 @@ import importlib.util
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from annrl.envs import CarSettings, compiled
 from annrl.envs.core import CarSimulator
@@ -187,6 +189,41 @@ def test_a_car_whose_settings_turn_nan_cannot_make_the_compiled_step_read_outsid
         np.testing.assert_array_equal(out[1][0][others], out[0][0][others])
         np.testing.assert_array_equal(sims[1].state.x[others], sims[0].state.x[others])
     assert np.isnan(sims[1].state.speed[3]) and np.isnan(sims[0].state.speed[3])
+
+
+ODD_NUMBERS = st.sampled_from([0.0, -1.0, 1e-300, 1e300, np.inf, -np.inf, np.nan, 3.5])
+
+
+@needs_numba
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode=st.sampled_from(["SameStep", "NextStep", "Disabled"]), continuous=st.booleans(),
+       field=st.sampled_from(["max_speed", "accel", "brake", "drag", "steer_gain", "grip", "car_radius", "max_range"]),
+       value=ODD_NUMBERS, action=ODD_NUMBERS, seed=st.integers(0, 2**16))
+def test_odd_actions_and_settings_give_an_error_or_numbers_never_a_crash(mode, continuous, field, value, action,
+                                                                          seed):
+    # Numba checks no array bounds: whatever the user puts in an action or a per-car setting must end in an
+    # InputError or in (possibly NaN) numbers, never in a read outside a table. A crash here kills the test run.
+    rng = np.random.default_rng(seed)
+    sim = CarSimulator(training_track("hard", seed % 5), 4, continuous=continuous, autoreset_mode=mode,
+                       kernel="compiled")
+    sim.reset([np.random.default_rng(seed + k) for k in range(4)])
+    target = sim.sensors.max_range[:, 0] if field == "max_range" else (
+        sim.car_radius if field == "car_radius" else getattr(sim.dynamics, field))
+    target[rng.integers(4)] = value
+    for _ in range(40):
+        if continuous:
+            actions = rng.uniform(-1, 1, (4, 2))
+            actions[rng.integers(4), rng.integers(2)] = action
+        else:
+            actions = rng.integers(0, 5, 4)
+            if np.isfinite(action):
+                actions[rng.integers(4)] = int(action)
+        try:
+            obs, reward, terminated, truncated, info = sim.step(actions)
+        except InputError:
+            continue
+        assert obs.shape == (4, sim.n_obs) and reward.shape == terminated.shape == (4,)
+        assert set(info) >= {"laps", "progress", "checkpoints", "crashed", "success"}
 
 
 @needs_numba
