@@ -241,24 +241,18 @@ def _first_bad(choice, table):
 def step_cars(mode, floats, ints, new_f, new_i, crashed, table, choice, restart, jitter, used, start, start_station,
               start_scale, obs, reward, terminated, truncated, info_i, info_f, info_b, final_obs, final_i, final_f,
               final_b, stations, wrapped, window, cell_info, lanes, crash, head, tail, per_car, where, far, fan,
-              scalars, max_speed, accel, brake, drag, steer_gain, grip, radius, lap_length, sense_speed, max_range):
+              scalars):
     """Every car one step on, from ``floats`` (7, n) / ``ints`` (4, n) into the ``new_*`` arrays, ``obs``, the
     rewards, ends and info arrays: restarted (mode NEXT_STEP, ``restart[i]``) or moved with the controls
     ``table[choice[i]]``; then, in mode SAME_STEP, its final observation and info kept and, if its episode
     ended, restarted; its info last. The cars are split over Numba's threads (they are independent: the same
-    numbers on any number of threads; one thread runs as fast as a serial loop). Each car first copies its
-    numbers from the ten per-car arrays (``max_speed`` .. ``max_range``, each ``(n,)``, which the simulator may
-    change in place) into its column of ``per_car`` (10, n). Returns -1, or (touching nothing) the first car
-    whose action ``choice[i]`` indexes no row of ``table``."""
+    numbers on any number of threads; one thread runs as fast as a serial loop). Returns -1, or (touching
+    nothing) the first car whose action ``choice[i]`` indexes no row of ``table``."""
     bad = _first_bad(choice, table)
     if bad >= 0:
         return bad
     laps_target = scalars[6]
     for i in prange(choice.shape[0]):
-        per_car[MAX_SPEED, i], per_car[ACCEL, i], per_car[BRAKE, i] = max_speed[i], accel[i], brake[i]
-        per_car[DRAG, i], per_car[STEER_GAIN, i], per_car[GRIP, i] = drag[i], steer_gain[i], grip[i]
-        per_car[RADIUS, i], per_car[LAP_LENGTH, i] = radius[i], lap_length[i]
-        per_car[SENSE_SPEED, i], per_car[MAX_RANGE, i] = sense_speed[i], max_range[i]
         if mode == NEXT_STEP and restart[i]:
             _restart_car(i, new_f, new_i, crashed, obs, jitter, used, start, start_station, start_scale, stations,
                          wrapped, window, cell_info, lanes, head, tail, per_car, where, far, fan, scalars)

@@ -32,6 +32,7 @@ FAR_T = 1.0e9  # as physics.FAR_T
 TINY = 1.0e-30  # as physics.TINY
 # float per-car parameters, in this order (see CompiledCars.pack)
 MAX_SPEED, ACCEL, BRAKE, DRAG, STEER_GAIN, GRIP, RADIUS, LAP_LENGTH, SENSE_SPEED, MAX_RANGE = range(10)
+PER_CAR_ROWS = 10
 # float state columns, then integer ones (see CompiledCars.move)
 X, Y, HEADING, SPEED, ARC, PROGRESS, STALL = range(7)
 STATION, CHECKPOINT, STEPS, LANE = range(4)
@@ -86,35 +87,24 @@ class CompiledCars:
         self._sources: tuple = ()
         self.args: tuple = ()
         self.starts: tuple = ()
-        self._shared_lap: np.ndarray | None = None
         self._packed: tuple = (None, None, ())  # floats, ints, and the state's fields as rows of them
 
     def _current_sources(self) -> tuple:
         sim = self.sim
         return (sim.settings, sim.tab, sim.dynamics, sim.sensors, sim.car_radius, sim.stack)
 
-    def pack(self) -> tuple:
-        """The kernels' read-only arguments: tables, per-car parameters and scalars (see :func:`pack`), taken again
-        when the simulator has replaced one of the objects they come from. The per-car parameters are left as
-        they were packed: :meth:`step` hands the kernel the simulator's own per-car arrays as well
-        (:meth:`per_car_arrays`), and the kernel copies each car's numbers across itself."""
+    def pack(self) -> list:
+        """The kernels' arguments: tables, per-car parameters and scalars (see :func:`pack`), taken again when the
+        simulator has replaced one of the objects they come from; the per-car parameters as
+        :func:`parameter_block` finds them at each call."""
         sources = self._current_sources()
         if len(sources) != len(self._sources) or any(a is not b for a, b in zip(sources, self._sources, strict=True)):
             sim, s = self.sim, self.sim.settings
-            self._sources, self.args = sources, pack(sim)
+            self._sources, self.args = sources, list(pack(sim))
             self.starts = (np.ascontiguousarray(np.stack(sim.stack.start)), sim.stack.start_station.astype(np.int64),
                            np.array([s.start_jitter, math.radians(s.start_heading_jitter_deg)]))
-            self._shared_lap = np.full(sim.n, sim.lap_length) if np.ndim(sim.lap_length) == 0 else None
+        self.args[PER_CAR] = parameter_block(self.sim)
         return self.args
-
-    def per_car_arrays(self) -> tuple[np.ndarray, ...]:
-        """The ten per-car arrays ``(n,)`` of the simulator, in the row order of :func:`per_car_parameters`: read
-        afresh every step, so that they may be changed in place (or replaced)."""
-        sim = self.sim
-        dyn, sensors = sim.dynamics, sim.sensors
-        lap = sim.lap_length if self._shared_lap is None else self._shared_lap  # (a number when the track is shared)
-        return (dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius, lap,
-                sensors.max_speed, sensors.max_range[:, 0])
 
     def step(self, state: Any, table: np.ndarray, choice: np.ndarray, mode: int) -> tuple | int:
         """Every car one step on from ``state`` (a CarState), restarts included: car ``i`` drives with controls
@@ -140,7 +130,7 @@ class CompiledCars:
         final = np.empty((rows, n_obs), dtype=np.float32), np.empty((2, rows), dtype=np.int64), np.empty(rows), \
             np.empty((2, rows), dtype=np.bool_)
         bad = self._call(mode, floats, ints, *moved, table, choice, sim.pending, sim.jitter.values, sim.jitter.used,
-                         *self.starts, obs, *ends, *info, *final, *args, *self.per_car_arrays())
+                         *self.starts, obs, *ends, *info, *final, *args)
         if bad >= 0:
             return int(bad)
         new_f, new_i, crashed = moved
@@ -205,6 +195,29 @@ PER_CAR = 8  # the place of per_car in pack's tuple
 def _info(ints: np.ndarray, fraction: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
     """The kernel's info arrays as ``CarSimulator.info``'s dictionary (the same keys in the same order)."""
     return {"laps": ints[0], "progress": fraction, "checkpoints": ints[1], "crashed": flags[1], "success": flags[0]}
+
+
+def parameter_rows(sim: Any) -> tuple[np.ndarray, ...]:
+    """The simulator's per-car arrays that :func:`per_car_parameters` reads, but for the lap length and the
+    speed reading's scale: the sources of the other rows, each ``(n,)`` (the sensor range ``(n, 1)``)."""
+    dyn = sim.dynamics
+    return (dyn.max_speed, dyn.accel, dyn.brake, dyn.drag, dyn.steer_gain, dyn.grip, sim.car_radius,
+            sim.sensors.max_range)
+
+
+def parameter_block(sim: Any) -> np.ndarray:
+    """``(10, n)``: the per-car numbers as the kernels read them (:func:`per_car_parameters`), without a copy.
+
+    The simulator keeps its per-car arrays as rows of ``sim.parameter_block``: while they are (changed in place
+    or not), only the lap length and the speed scale are copied in, a row each; if one has been replaced, the
+    numbers are gathered afresh.
+    """
+    block = getattr(sim, "parameter_block", None)
+    if block is None or not all(map(operator.is_, parameter_rows(sim), sim.parameter_rows)):
+        return per_car_parameters(sim)
+    block[LAP_LENGTH] = sim.lap_length
+    block[SENSE_SPEED] = sim.sensors.max_speed
+    return block
 
 
 def per_car_parameters(sim: Any) -> np.ndarray:

@@ -286,21 +286,32 @@ class CarSimulator:
         self.checkpoint_length = self.lap_length / s.n_checkpoints
 
     def _set_parameters(self) -> None:
-        """Per-car copies of the physical settings, so that later code may vary them per car."""
+        """Per-car copies of the physical settings, so that later code may vary them per car.
+
+        They are rows of one block, in the order the compiled step reads them
+        (:func:`annrl.envs.compiled.parameter_block`), which then reads them where they are, changed
+        in place or not, instead of copying them every step.
+        """
         s, n = self.settings, self.n
+        block = self.parameter_block = np.empty((compiled.PER_CAR_ROWS, n))
+        for row, value in ((compiled.MAX_SPEED, s.max_speed), (compiled.ACCEL, s.accel), (compiled.BRAKE, s.brake),
+                           (compiled.DRAG, s.drag), (compiled.STEER_GAIN, s.steer_gain), (compiled.GRIP, s.grip),
+                           (compiled.RADIUS, s.car_radius), (compiled.MAX_RANGE, s.max_range)):
+            block[row] = value
         self.dynamics = physics.Dynamics(
-            max_speed=np.full(n, s.max_speed),
-            accel=np.full(n, s.accel),
-            brake=np.full(n, s.brake),
-            drag=np.full(n, s.drag),
-            steer_gain=np.full(n, s.steer_gain),
-            grip=np.full(n, s.grip),
+            max_speed=block[compiled.MAX_SPEED],
+            accel=block[compiled.ACCEL],
+            brake=block[compiled.BRAKE],
+            drag=block[compiled.DRAG],
+            steer_gain=block[compiled.STEER_GAIN],
+            grip=block[compiled.GRIP],
         )
-        self.car_radius = np.full(n, s.car_radius)
+        self.car_radius = block[compiled.RADIUS]
         angles = np.tile(np.array(s.ray_angles()), (n, 1))
         self.sensors = Sensors(angles=angles, cos=np.cos(angles), sin=np.sin(angles),
-                               max_range=np.full((n, 1), s.max_range), max_speed=self.dynamics.max_speed,
+                               max_range=block[compiled.MAX_RANGE][:, None], max_speed=self.dynamics.max_speed,
                                max_turn_rate=np.full(n, s.max_turn_rate))
+        self.parameter_rows = compiled.parameter_rows(self)  # the views above, to tell when one is replaced
 
     # ------------------------------------------------------- changes mid-run
     def set_settings(self, settings: CarSettings) -> None:
