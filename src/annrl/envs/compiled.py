@@ -1,18 +1,18 @@
 """The car's step compiled with Numba (``annrl[fast]``): :mod:`annrl.envs.physics`, one car at a time.
 
-:class:`CompiledCars` packs a :class:`~annrl.envs.core.CarSimulator`'s tables and per-car settings
-into plain arrays, and :func:`~annrl.envs.car_kernels.step_cars` takes every car through a whole step in one call: the
-controls from its action, the bicycle model, tracking along the centre line, the crash test, the
-sensor rays, progress, checkpoints, reward, the episode ends, the restart of a finished car (its
+:class:`CompiledCars` packs a :class:`~annrl.envs.core.CarSimulator`'s tables and per-car settings into
+plain arrays, and :func:`~annrl.envs.car_kernels.step_cars` takes every car through a whole step in one
+call: the controls from its action, the bicycle model, tracking along the centre line, the crash test,
+the sensor rays, progress, checkpoints, reward, the episode ends, the restart of a finished car (its
 jitter drawn ahead from its own generator, see :class:`~annrl.envs.core.StartJitter`) and the info
 arrays. Each line is the NumPy kernel's formula operation for operation on float64 (no fused
-multiply-adds, the C library's ``cos`` and ``sin``), so the two paths give the same numbers to the
-last bit (``tests/envs/test_car_compiled.py`` checks it against the array-API physics, step by step).
+multiply-adds, the C library's ``cos`` and ``sin``), so the two paths give the same numbers to the last bit
+(``tests/envs/test_car_compiled.py`` checks it against the array-API physics, step by step).
 
 The simulator keeps the rest: checking the actions' shape and kind, parked cars (DISABLED autoreset
 steps with :meth:`CompiledCars.move` and finishes in NumPy), sensor noise, and the restarts of
-:meth:`~annrl.envs.core.CarSimulator.reset`. The NumPy path stays the reference. Numba is imported
-only when a kernel runs (:func:`why_not` needs none).
+:meth:`~annrl.envs.core.CarSimulator.reset`. The NumPy path stays the reference. Numba is imported only
+when a kernel runs (:func:`why_not` needs none).
 """
 
 from __future__ import annotations
@@ -77,15 +77,16 @@ class CompiledCars:
 
     The packed tables are taken again whenever the simulator replaces one of the objects they come
     from (``set_settings``, ``set_track``), as :class:`~annrl.envs.fast_single.OneCar` does; the
-    per-car parameters are read afresh every step (a few microseconds), so they may be changed in place.
-    The cars' state stays packed between steps: the simulator's :class:`~annrl.envs.core.CarState` holds
-    rows of the kernel's arrays, which are stacked afresh only when a field has been replaced.
+    per-car parameters are read where the simulator keeps them (:func:`parameter_block`), so they may be
+    changed in place. The cars' state stays packed between steps: the simulator's
+    :class:`~annrl.envs.core.CarState` holds rows of the kernel's arrays, which are stacked afresh only
+    when a field has been replaced.
     """
 
     def __init__(self, sim: Any):
         self.sim = sim
         self._sources: tuple = ()
-        self.args: tuple = ()
+        self.args: list = []
         self.starts: tuple = ()
         self._packed: tuple = (None, None, ())  # floats, ints, and the state's fields as rows of them
 

@@ -546,6 +546,7 @@ class CarSimulator:
         out = self.compiled.step(self.state, table, choice, compiled.SAME_STEP if same_step else compiled.NEXT_STEP)
         if isinstance(out, int):
             self._controls(actions)  # raises, naming the actions out of range
+            raise InputError(f"the discrete action of car {out} names no action")  # (what _controls checks too)
         moved, obs, reward, terminated, truncated, info, final = out
         if same_step:
             done = terminated | truncated
