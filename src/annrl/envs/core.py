@@ -565,12 +565,9 @@ class CarSimulator:
         Discrete actions index the controls (the kernel checks their range); continuous ones are their own row."""
         shape = getattr(actions, "shape", None)
         if self.continuous or shape != (self.n,) or not np.issubdtype(actions.dtype, np.integer):
-            steer, throttle = self._controls(actions)
-            return np.ascontiguousarray(np.stack([steer, throttle], axis=1)), np.arange(self.n)
-        table = self.controls
-        if self.settings.steer_bias != 0.0:
-            table = np.column_stack([np.clip(table[:, 0] + self.settings.steer_bias, -1.0, 1.0), table[:, 1]])
-        return np.ascontiguousarray(table, dtype=np.float64), actions.astype(np.int64, copy=False)
+            return np.stack(self._controls(actions), axis=1), np.arange(self.n)
+        table = self.controls if self.settings.steer_bias == 0.0 else np.stack(self._biased(self.controls), axis=1)
+        return table, actions.astype(np.int64, copy=False)
 
     def takes_scalar_path(self) -> bool:
         """Whether the next step runs on Python floats (:mod:`annrl.envs.fast_single`) instead of arrays
@@ -682,9 +679,13 @@ class CarSimulator:
             if low < 0 or high >= self.controls.shape[0]:
                 raise InputError(f"discrete actions must lie in [0, {self.controls.shape[0] - 1}], got {low}..{high}")
             controls = xp.take(self.controls, actions, axis=0)
+        return self._biased(controls)
+
+    def _biased(self, controls) -> tuple[Any, Any]:
+        """Steer and throttle ``(k,)`` from rows of controls ``(k, 2)``, the steering bias added to the steer."""
         steer = controls[:, 0]
         if self.settings.steer_bias != 0.0:
-            steer = xp.clip(steer + self.settings.steer_bias, -1.0, 1.0)
+            steer = array_namespace(steer).clip(steer + self.settings.steer_bias, -1.0, 1.0)
         return steer, controls[:, 1]
 
     def _disturb(self, obs):

@@ -136,8 +136,9 @@ class OneCar:
         if self._stale():
             self._refresh()
         if sim.continuous:
+            # (a NaN in either makes the sum NaN, and so does inf - inf, which the batch path's checks let pass)
             if actions.shape != (1, 2) or actions.dtype.kind != "f" or math.isnan(actions[0, 0] + actions[0, 1]):
-                sim._controls(actions)  # raises the batch path's error
+                sim._controls(actions)  # raises the batch path's error, if any
             steer, throttle = (min(max(float(v), -1.0), 1.0) for v in actions[0])
         else:
             if actions.shape != (1,) or actions.dtype.kind not in "iu" or not 0 <= actions[0] < len(self.controls):
